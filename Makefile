@@ -1,0 +1,46 @@
+# The two commands: `make run` starts the local stack, `make test` runs every check.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+STAGE ?= dev
+
+.PHONY: run test lint typecheck unit integration e2e bench package clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/python -m chalicelib.local
+
+test: $(STAMP) lint typecheck
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest tests/unit
+
+integration: $(STAMP)
+	$(BIN)/python -m pytest tests/integration
+
+e2e: $(STAMP)
+	$(BIN)/python -m pytest tests/e2e
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.routing
+
+package: $(STAMP)
+	VIGIL_STAGE=$(STAGE) $(BIN)/chalice package --stage $(STAGE) --merge-template infra/template.yaml build/$(STAGE)
+	$(BIN)/cfn-lint build/$(STAGE)/sam.json
+
+clean:
+	rm -rf $(VENV) build .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,140 @@
+"""DynamoDB store of deliveries, with conditional claims so no message goes out twice."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.adapters.dynamodb import (
+    batch_get,
+    batch_write,
+    encode,
+    iso,
+    parse_iso,
+    query_all,
+    transact_conditional,
+)
+from chalicelib.domain.deliveries import Delivery, DeliveryStatus
+from chalicelib.domain.subscribers import ChannelType, Role
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef, WriteRequestTypeDef
+
+
+def delivery_to_item(d: Delivery, *, lease_until: datetime | None = None) -> dict[str, Any]:
+    return {
+        "notice_id": d.notice_id,
+        "delivery_id": d.delivery_id,
+        "step": d.step,
+        "subscriber_id": d.subscriber_id,
+        "role": str(d.role),
+        "ack_required": d.ack_required,
+        "channel_type": str(d.channel_type),
+        "channel_id": d.channel_id,
+        "address": d.address,
+        "status": str(d.status),
+        "created_at": iso(d.created_at),
+        "attempts": d.attempts,
+        "sent_at": iso(d.sent_at),
+        "last_error": d.last_error,
+        "provider_message_id": d.provider_message_id,
+        "lease_until": iso(lease_until),
+    }
+
+
+def item_to_delivery(item: dict[str, Any]) -> Delivery:
+    created_at = parse_iso(item["created_at"])
+    assert created_at is not None  # always written
+    return Delivery(
+        notice_id=item["notice_id"],
+        delivery_id=item["delivery_id"],
+        step=int(item["step"]),
+        subscriber_id=item["subscriber_id"],
+        role=Role(item["role"]),
+        ack_required=bool(item["ack_required"]),
+        channel_type=ChannelType(item["channel_type"]),
+        channel_id=item["channel_id"],
+        address=item["address"],
+        status=DeliveryStatus(item["status"]),
+        created_at=created_at,
+        attempts=int(item.get("attempts", 0)),
+        sent_at=parse_iso(item.get("sent_at")),
+        last_error=item.get("last_error"),
+        provider_message_id=item.get("provider_message_id"),
+    )
+
+
+def _key(d: Delivery) -> dict[str, Any]:
+    return {"notice_id": {"S": d.notice_id}, "delivery_id": {"S": d.delivery_id}}
+
+
+class DynamoDeliveryStore:
+    def __init__(self, table_name: str, client: DynamoDBClient) -> None:
+        self._table = table_name
+        self._client = client
+
+    def add_new(self, deliveries: Sequence[Delivery]) -> int:
+        def put(d: Delivery) -> TransactWriteItemTypeDef:
+            return {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": encode(delivery_to_item(d)),
+                    "ConditionExpression": "attribute_not_exists(delivery_id)",
+                }
+            }
+
+        return len(transact_conditional(self._client, deliveries, put))
+
+    def get_many(self, notice_id: str, delivery_ids: Sequence[str]) -> list[Delivery]:
+        keys = [{"notice_id": {"S": notice_id}, "delivery_id": {"S": i}} for i in dict.fromkeys(delivery_ids)]
+        found = [item_to_delivery(i) for i in batch_get(self._client, self._table, keys)]  # type: ignore[arg-type]  # plain dict literals
+        order = {d: n for n, d in enumerate(delivery_ids)}
+        return sorted(found, key=lambda d: order[d.delivery_id])
+
+    def claim(self, deliveries: Sequence[Delivery], *, now: datetime, lease: timedelta) -> list[Delivery]:
+        values = encode(
+            {
+                ":sending": str(DeliveryStatus.SENDING),
+                ":pending": str(DeliveryStatus.PENDING),
+                ":failed": str(DeliveryStatus.FAILED),
+                ":now": iso(now),
+                ":lease": iso(now + lease),
+            }
+        )
+
+        def claim_one(d: Delivery) -> TransactWriteItemTypeDef:
+            return {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": _key(d),
+                    "UpdateExpression": "SET #s = :sending, lease_until = :lease",
+                    # A lease that ran out means its holder crashed: the at-least-once window.
+                    "ConditionExpression": (
+                        "#s IN (:pending, :failed) OR (#s = :sending AND lease_until < :now)"
+                    ),
+                    "ExpressionAttributeNames": {"#s": "status"},
+                    "ExpressionAttributeValues": values,
+                }
+            }
+
+        claimed = transact_conditional(self._client, deliveries, claim_one)
+        return [replace(d, status=DeliveryStatus.SENDING) for d in claimed]
+
+    def record(self, deliveries: Sequence[Delivery]) -> None:
+        puts: list[WriteRequestTypeDef] = [
+            {"PutRequest": {"Item": encode(delivery_to_item(d))}} for d in deliveries
+        ]
+        batch_write(self._client, self._table, puts)
+
+    def for_notice(self, notice_id: str) -> list[Delivery]:
+        items = query_all(
+            self._client,
+            TableName=self._table,
+            KeyConditionExpression="notice_id = :n",
+            ExpressionAttributeValues={":n": {"S": notice_id}},
+            ConsistentRead=True,
+        )
+        return [item_to_delivery(i) for i in items]

@@ -1,0 +1,101 @@
+"""Composition root: builds adapters from Settings. The only place boto3 clients are made."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+
+from chalicelib.adapters.delivery_store import DynamoDeliveryStore
+from chalicelib.adapters.key_store import DynamoKeyStore
+from chalicelib.adapters.notice_store import DynamoNoticeStore
+from chalicelib.adapters.ses import SesEmailSender
+from chalicelib.adapters.sns import SnsSmsSender
+from chalicelib.adapters.sqs import SqsWorkQueue
+from chalicelib.adapters.subscriber_store import DynamoSubscriberStore
+from chalicelib.adapters.webhooks import HttpWebhookSender
+from chalicelib.config import Settings
+from chalicelib.data import load_registry
+from chalicelib.domain.jurisdictions import JurisdictionRegistry
+from chalicelib.domain.tokens import AckTarget, make_ack_token
+from chalicelib.ports import WebhookSender
+from chalicelib.services.delivery import Senders
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_sesv2 import SESV2Client
+    from mypy_boto3_sns import SNSClient
+    from mypy_boto3_sqs import SQSClient
+
+# Lambda's own timeout bounds everything; these keep one slow AWS call from eating it whole.
+CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=3, read_timeout=10)
+
+
+@dataclass
+class Deps:
+    settings: Settings
+    registry: JurisdictionRegistry
+    notices: DynamoNoticeStore
+    subscribers: DynamoSubscriberStore
+    deliveries: DynamoDeliveryStore
+    keys: DynamoKeyStore
+    route_queue: SqsWorkQueue
+    send_queue: SqsWorkQueue
+    senders: Senders
+
+    def ack_url(self, target: AckTarget) -> str:
+        return f"{self.settings.public_base_url}/ack/{make_ack_token(self.settings.ack_secret, target)}"
+
+
+def _client(session: boto3.session.Session, service: str, settings: Settings) -> Any:
+    return session.client(  # type: ignore[call-overload]  # service names are checked by botocore at run time
+        service, region_name=settings.region, endpoint_url=settings.endpoint_url, config=CLIENT_CONFIG
+    )
+
+
+def build(
+    settings: Settings,
+    *,
+    session: boto3.session.Session | None = None,
+    webhook_sender: WebhookSender | None = None,
+) -> Deps:
+    session = session or boto3.session.Session()
+    dynamodb: DynamoDBClient = _client(session, "dynamodb", settings)
+    sqs: SQSClient = _client(session, "sqs", settings)
+    sesv2: SESV2Client = _client(session, "sesv2", settings)
+    sns: SNSClient = _client(session, "sns", settings)
+    name = settings.resource
+    return Deps(
+        settings=settings,
+        registry=load_registry(),
+        notices=DynamoNoticeStore(name("notices"), dynamodb),
+        subscribers=DynamoSubscriberStore(name("subscribers"), name("subscriptions"), dynamodb),
+        deliveries=DynamoDeliveryStore(name("deliveries"), dynamodb),
+        keys=DynamoKeyStore(name("api-keys"), dynamodb),
+        route_queue=SqsWorkQueue(name("route"), sqs),
+        send_queue=SqsWorkQueue(name("send"), sqs),
+        senders=Senders(
+            email=SesEmailSender(settings.sender_email, sesv2),
+            sms=SnsSmsSender(sns),
+            webhook=webhook_sender or HttpWebhookSender(),
+        ),
+    )
+
+
+_current: Deps | None = None
+
+
+def deps() -> Deps:
+    """The container's dependencies, built on first use (never at import: moto must start first)."""
+    global _current  # noqa: PLW0603  # one set of clients per Lambda container is the point
+    if _current is None:
+        _current = build(Settings.from_env())
+    return _current
+
+
+def use(replacement: Deps | None) -> None:
+    """Install dependencies built elsewhere (the local stack, tests); None forgets them."""
+    global _current  # noqa: PLW0603  # see deps()
+    _current = replacement

@@ -1,0 +1,61 @@
+"""Settings.from_env(): the only reader of os.environ."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    stage: str
+    region: str
+    endpoint_url: str | None
+    public_base_url: str
+    sender_email: str
+    ack_secret: bytes
+    max_body_bytes: int
+    log_level: str
+    log_json: bool
+
+    def resource(self, name: str) -> str:
+        """Physical name of a table, queue or topic declared in infra/template.yaml."""
+        return resource_name(self.stage, name)
+
+    @property
+    def is_local(self) -> bool:
+        return self.stage == "local"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        stage = env.get("VIGIL_STAGE", "local")
+        secret = env.get("VIGIL_ACK_SECRET", "")
+        if not secret:
+            if stage not in {"local", "test"}:
+                # A guessable default would let anyone forge acknowledgment links in production.
+                raise RuntimeError("VIGIL_ACK_SECRET must be set outside the local stage")
+            secret = "local-only-ack-secret"  # noqa: S105  # refused above outside local and test stages
+        return cls(
+            stage=stage,
+            region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+            endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
+            public_base_url=env.get("VIGIL_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
+            sender_email=env.get("VIGIL_SENDER_EMAIL", "alerts@vigil.example.gov"),
+            ack_secret=secret.encode(),
+            max_body_bytes=int(env.get("VIGIL_MAX_BODY_BYTES", str(256 * 1024))),
+            log_level=env.get("VIGIL_LOG_LEVEL", "INFO"),
+            log_json=env.get("VIGIL_LOG_FORMAT", "json" if "AWS_LAMBDA_FUNCTION_NAME" in env else "console")
+            == "json",
+        )
+
+
+def stage_name(env: Mapping[str, str] | None = None) -> str:
+    """The stage alone, for app.py's event-source decorators (evaluated at import and at package time)."""
+    return (os.environ if env is None else env).get("VIGIL_STAGE", "local")
+
+
+def resource_name(stage: str, name: str) -> str:
+    """Physical name of a resource declared in infra/template.yaml."""
+    return f"vigil-{stage}-{name}"

@@ -1,0 +1,62 @@
+"""Notices: Vigil's record of one accepted event."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from chalicelib.domain.subscribers import EventType
+
+
+class NoticeStatus(StrEnum):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    id: str
+    type: EventType
+    status: NoticeStatus
+    idempotency_key: str
+    # SHA-256 of the canonical event: the same key with a different body is a conflict, not a duplicate.
+    fingerprint: str
+    jurisdiction_id: str
+    title: str
+    received_at: datetime
+    # The validated event as JSON (personal data included: rendering decides who may see it).
+    event: dict[str, Any]
+    submitted_by: str
+    recipients: int = 0
+    coverage_gaps: tuple[str, ...] = ()
+    routed_at: datetime | None = None
+    step: int = 0
+    deadline: datetime | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def routed(self, *, recipients: int, coverage_gaps: tuple[str, ...], now: datetime) -> Notice:
+        return replace(self, recipients=recipients, coverage_gaps=coverage_gaps, routed_at=now)
+
+
+def canonical_json(value: Any) -> str:
+    """One encoding for hashing: sorted keys, no spaces, UTF-8 kept as is."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def fingerprint(event: dict[str, Any]) -> str:
+    return hashlib.sha256(canonical_json(event).encode()).hexdigest()
+
+
+def notice_id_for(event_type: EventType, idempotency_key: str) -> str:
+    """Derived from the idempotency key, so a retried submission lands on the same notice.
+
+    The store's conditional put on this id is the whole deduplication mechanism: no separate
+    idempotency table, no read-before-write race.
+    """
+    digest = hashlib.sha256(f"{event_type}\x00{idempotency_key}".encode()).hexdigest()
+    return f"ntc_{digest[:24]}"

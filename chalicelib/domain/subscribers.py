@@ -1,0 +1,112 @@
+"""Subscribers: who hears of notices for which jurisdictions, and how."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    STATE_EXECUTIVE = "state-executive"
+    CORRECTIONS = "corrections"
+    LAW_ENFORCEMENT = "law-enforcement"
+    LOCAL_OFFICIAL = "local-official"
+    ADVOCATE = "advocate"
+    LEGAL = "legal"
+    MEDIA = "media"
+    OTHER = "other"
+
+
+OFFICIAL_ROLES = frozenset(
+    {Role.STATE_EXECUTIVE, Role.CORRECTIONS, Role.LAW_ENFORCEMENT, Role.LOCAL_OFFICIAL}
+)
+
+
+class EventType(StrEnum):
+    ROLLOUT = "rollout"
+    DETAINER = "detainer"
+
+
+class ChannelType(StrEnum):
+    EMAIL = "email"
+    SMS = "sms"
+    WEBHOOK = "webhook"
+
+
+@dataclass(frozen=True, slots=True)
+class Channel:
+    """One way to reach a subscriber. ``address`` is an email, an E.164 number or an https URL."""
+
+    type: ChannelType
+    address: str
+    # Webhook signing secret (whsec_…); None for email and SMS.
+    secret: str | None = None
+
+    @property
+    def id(self) -> str:
+        """Stable across reordering, so a delivery's identity does not depend on list position."""
+        digest = hashlib.sha256(f"{self.type}:{self.address}".encode()).hexdigest()
+        return f"{self.type}-{digest[:10]}"
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    jurisdiction_id: str
+    event_types: frozenset[EventType]
+
+
+@dataclass(frozen=True, slots=True)
+class Subscriber:
+    id: str
+    name: str
+    role: Role
+    organization: str
+    ack_required: bool
+    channels: tuple[Channel, ...]
+    subscriptions: tuple[Subscription, ...]
+    created_at: datetime
+    escalation_contact: bool = False
+    tags: tuple[str, ...] = field(default_factory=tuple)
+
+
+def default_ack_required(role: Role) -> bool:
+    """Officials must acknowledge by default; advocates, press and systems need not."""
+    return role in OFFICIAL_ROLES
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionEntry:
+    """One row of the jurisdiction-keyed index: a subscriber, as routing needs to see it.
+
+    Routing reads these and nothing else, so each entry carries a snapshot of the subscriber's
+    role and channels (rewritten whenever the subscriber changes).
+    """
+
+    jurisdiction_id: str
+    event_type: EventType
+    subscriber_id: str
+    name: str
+    role: Role
+    organization: str
+    ack_required: bool
+    channels: tuple[Channel, ...]
+
+
+def index_entries(subscriber: Subscriber) -> list[SubscriptionEntry]:
+    """The index rows a subscriber's subscriptions produce (one per jurisdiction and event type)."""
+    entries: dict[tuple[str, EventType], SubscriptionEntry] = {}
+    for subscription in subscriber.subscriptions:
+        for event_type in sorted(subscription.event_types):
+            entries[(subscription.jurisdiction_id, event_type)] = SubscriptionEntry(
+                jurisdiction_id=subscription.jurisdiction_id,
+                event_type=event_type,
+                subscriber_id=subscriber.id,
+                name=subscriber.name,
+                role=subscriber.role,
+                organization=subscriber.organization,
+                ack_required=subscriber.ack_required,
+                channels=subscriber.channels,
+            )
+    return list(entries.values())

@@ -1,0 +1,109 @@
+"""The HTTP edge: one mapping from Vigil's errors to responses, and request-body reading."""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Callable
+from typing import Any, ParamSpec
+
+import structlog
+from chalice.app import Request, Response
+
+from chalicelib.domain.errors import (
+    Conflict,
+    FieldError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    TooLarge,
+    Unauthorized,
+    UnsupportedMediaType,
+    VigilError,
+)
+from chalicelib.ports import StoreUnavailable
+
+log = structlog.get_logger()
+P = ParamSpec("P")
+
+STATUS: dict[type[VigilError], int] = {
+    InvalidInput: 400,
+    Unauthorized: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+    TooLarge: 413,
+    UnsupportedMediaType: 415,
+}
+JSON_HEADERS = {"Content-Type": "application/json", "Cache-Control": "no-store"}
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(body=json.dumps(body), status_code=status, headers={**JSON_HEADERS, **(headers or {})})
+
+
+def error_body(code: str, message: str, details: list[FieldError] | None = None) -> dict[str, Any]:
+    return {"error": code, "message": message, "details": [d.as_json() for d in details or []]}
+
+
+def error_response(error: VigilError) -> Response:
+    status = next((s for cls, s in STATUS.items() if isinstance(error, cls)), 400)
+    headers = {"WWW-Authenticate": 'Bearer realm="vigil"'} if status == 401 else None
+    return json_response(error_body(error.code, error.message, error.details), status, headers)
+
+
+def api_errors(view: Callable[P, Response]) -> Callable[P, Response]:
+    """Every route's refusals come out in the one JSON error shape; a store outage is a 503."""
+
+    @functools.wraps(view)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> Response:
+        try:
+            return view(*args, **kwargs)
+        except VigilError as exc:
+            log.info("request.refused", error=exc.code, status=STATUS.get(type(exc), 400), reason=exc.message)
+            return error_response(exc)
+        except StoreUnavailable as exc:
+            log.error("request.store_unavailable", reason=str(exc))
+            return json_response(
+                error_body(
+                    "unavailable", "a backing service is unavailable; retry with the same idempotency key"
+                ),
+                503,
+                {"Retry-After": "5"},
+            )
+
+    return wrapper
+
+
+def read_json(request: Request, *, max_bytes: int) -> Any:
+    raw = request.raw_body or b""
+    if isinstance(raw, str):
+        raw = raw.encode()
+    if len(raw) > max_bytes:
+        raise TooLarge(
+            f"request body is {len(raw)} bytes; the limit is {max_bytes}",
+            [FieldError("body", f"must be at most {max_bytes} bytes")],
+        )
+    if not raw.strip():
+        raise InvalidInput("request body is empty", [FieldError("body", "expected a JSON object")])
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise InvalidInput("request body is not valid JSON", [FieldError("body", str(exc)[:200])]) from None
+
+
+def _snake(code: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", code.removesuffix("Error")).lower()
+
+
+def reshape_chalice_error(response: Response) -> Response:
+    """Chalice answers 404/405/415 itself in its own shape; give them ours."""
+    body = response.body
+    if isinstance(body, dict) and set(body) == {"Code", "Message"}:
+        return json_response(
+            error_body(_snake(str(body["Code"])), str(body["Message"])),
+            response.status_code,
+            {k: str(v) for k, v in response.headers.items()},
+        )
+    return response

@@ -1,0 +1,117 @@
+"""The interfaces services need. Adapters implement them against AWS; tests implement them as fakes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Generic, Protocol, TypeVar
+
+from chalicelib.domain.auth import ApiKey
+from chalicelib.domain.deliveries import Delivery
+from chalicelib.domain.messages import OutgoingEmail, OutgoingSms, OutgoingWebhook
+from chalicelib.domain.notices import Notice
+from chalicelib.domain.subscribers import EventType, Subscriber, SubscriptionEntry
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    items: list[T]
+    # Opaque continuation; None when this is the last page.
+    cursor: str | None
+
+
+class NoticeExists(Exception):
+    """A notice with this id (hence this idempotency key) is already stored."""
+
+    def __init__(self, existing: Notice) -> None:
+        super().__init__(existing.id)
+        self.existing = existing
+
+
+class StoreUnavailable(Exception):
+    """The store refused or throttled a request after the client's own retries."""
+
+
+class SendFailed(Exception):
+    """A provider did not accept a message. ``retryable`` says whether trying again may help."""
+
+    def __init__(self, reason: str, *, retryable: bool) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retryable = retryable
+
+
+class NoticeStore(Protocol):
+    def add(self, notice: Notice) -> None:
+        """Store a new notice; raises NoticeExists if its id is taken."""
+
+    def get(self, notice_id: str) -> Notice:
+        """Raises NotFound."""
+
+    def save_routing(self, notice: Notice) -> None:
+        """Record recipients, coverage gaps and routed_at."""
+
+
+class SubscriberStore(Protocol):
+    def add(self, subscriber: Subscriber) -> None:
+        """Store the subscriber and its rows in the jurisdiction index."""
+
+    def get(self, subscriber_id: str) -> Subscriber:
+        """Raises NotFound."""
+
+    def get_many(self, subscriber_ids: Sequence[str]) -> dict[str, Subscriber]: ...
+
+    def list(self, *, limit: int, cursor: str | None) -> Page[Subscriber]: ...
+
+    def delete(self, subscriber_id: str) -> None:
+        """Remove the subscriber and its index rows; raises NotFound."""
+
+
+class SubscriptionIndex(Protocol):
+    def covering(self, jurisdiction_ids: Sequence[str], event_type: EventType) -> Iterator[SubscriptionEntry]:
+        """Index rows for these jurisdictions and event type: one query per jurisdiction, never a scan."""
+
+
+class DeliveryStore(Protocol):
+    def add_new(self, deliveries: Sequence[Delivery]) -> int:
+        """Store deliveries not stored yet, leaving existing ones alone; returns how many were new."""
+
+    def get_many(self, notice_id: str, delivery_ids: Sequence[str]) -> list[Delivery]: ...
+
+    def claim(self, deliveries: Sequence[Delivery], *, now: datetime, lease: timedelta) -> list[Delivery]:
+        """Move pending, failed or lease-expired deliveries to sending; returns those claimed."""
+
+    def record(self, deliveries: Sequence[Delivery]) -> None:
+        """Write outcomes of claimed deliveries."""
+
+    def for_notice(self, notice_id: str) -> list[Delivery]: ...
+
+
+class WorkQueue(Protocol):
+    def send_many(self, bodies: Sequence[Mapping[str, Any]]) -> None:
+        """Enqueue JSON bodies, in batches of ten."""
+
+
+class EmailSender(Protocol):
+    def send(self, message: OutgoingEmail) -> str:
+        """Returns the provider's message id; raises SendFailed."""
+
+
+class SmsSender(Protocol):
+    def send(self, message: OutgoingSms) -> str: ...
+
+
+class WebhookSender(Protocol):
+    def send(self, message: OutgoingWebhook, *, secret: str, now: datetime) -> str:
+        """POST the signed payload; returns the HTTP status as text; raises SendFailed."""
+
+
+class KeyStore(Protocol):
+    def add(self, key: ApiKey) -> None: ...
+
+    def get(self, key_id: str) -> ApiKey | None: ...
+
+    def revoke(self, key_id: str, *, now: datetime) -> None: ...

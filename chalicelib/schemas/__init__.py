@@ -1,0 +1,1 @@
+"""The inbound boundary: request bodies in; validated values, or InvalidInput naming every bad field, out."""

@@ -1,0 +1,257 @@
+"""POST /events bodies: rollout notices and detainer requests."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from chalicelib.domain.jurisdictions import JurisdictionKind, JurisdictionRegistry
+from chalicelib.domain.subscribers import EventType
+from chalicelib.schemas.fields import (
+    Problems,
+    boolean,
+    calendar_date,
+    choice,
+    jurisdiction,
+    reject_unknown,
+    require_object,
+    text,
+    timestamp,
+)
+
+_A_NUMBER = re.compile(r"^A?-?(\d{7,9})$", re.IGNORECASE)
+_EMAILISH = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class DetainerForm(StrEnum):
+    I_247 = "I-247"
+    I_247D = "I-247D"
+    I_247N = "I-247N"
+    I_247X = "I-247X"
+    I_247A = "I-247A"
+
+
+@dataclass(frozen=True, slots=True)
+class SubmittedEvent:
+    """A validated event, ready to become a notice."""
+
+    type: EventType
+    idempotency_key: str
+    jurisdiction_id: str
+    title: str
+    event: dict[str, Any]
+
+
+_COMMON = {"type", "external_id"}
+_ROLLOUT = _COMMON | {"program", "jurisdiction", "effective_at", "summary", "title", "source"}
+_SOURCE = {"agency", "channel", "sent_at", "original_recipients"}
+_DETAINER = _COMMON | {
+    "form",
+    "issued_at",
+    "issuing_office",
+    "facility",
+    "subject",
+    "release_due_at",
+    "judicial_warrant",
+    "judicial_warrant_signer",
+    "convictions",
+    "pending_charges",
+    "tsdb_match",
+    "summary",
+}
+_SUBJECT = {"name", "date_of_birth", "a_number", "citizenship", "sex"}
+_CONVICTION = {"statute", "class", "date", "final", "description"}
+MAX_CONVICTIONS = 100
+
+
+def parse_event(
+    body: Any, *, idempotency_header: str | None, registry: JurisdictionRegistry
+) -> SubmittedEvent:
+    body = require_object(body, "event")
+    problems = Problems()
+    event_type = choice(body, "type", EventType, problems)
+    key = _idempotency_key(body, idempotency_header, problems)
+    if event_type is EventType.ROLLOUT:
+        result = _rollout(body, problems, registry)
+    elif event_type is EventType.DETAINER:
+        result = _detainer(body, problems, registry)
+    else:
+        result = None
+    problems.raise_if_any("event")
+    assert event_type is not None and key is not None and result is not None  # noqa: PT018  # narrowed by raise_if_any
+    jurisdiction_id, title, event = result
+    event["type"] = str(event_type)
+    event["external_id"] = key
+    return SubmittedEvent(
+        type=event_type, idempotency_key=key, jurisdiction_id=jurisdiction_id, title=title, event=event
+    )
+
+
+def _idempotency_key(body: Mapping[str, Any], header: str | None, problems: Problems) -> str | None:
+    external_id = text(body, "external_id", problems, required=False, max_len=200)
+    header = header.strip() if header else None
+    if header and len(header) > 200:
+        problems.add("Idempotency-Key", "must be at most 200 characters")
+        return None
+    if external_id and header and external_id != header:
+        problems.add("external_id", "differs from the Idempotency-Key header; send one or make them equal")
+        return None
+    key = external_id or header
+    if not key and "external_id" not in {e.field for e in problems.errors}:
+        problems.add("external_id", "is required (or send an Idempotency-Key header)")
+    return key
+
+
+def _rollout(
+    body: Mapping[str, Any], problems: Problems, registry: JurisdictionRegistry
+) -> tuple[str, str, dict[str, Any]] | None:
+    reject_unknown(body, _ROLLOUT, problems)
+    program = text(body, "program", problems, max_len=100)
+    place = jurisdiction(
+        registry, text(body, "jurisdiction", problems, max_len=200), "jurisdiction", problems
+    )
+    effective_at = timestamp(body, "effective_at", problems)
+    summary = text(body, "summary", problems, max_len=2000)
+    title = text(body, "title", problems, required=False, max_len=200)
+    source = _source(body.get("source"), problems)
+    if problems.errors or place is None or effective_at is None:
+        return None
+    title = title or f"{program} takes effect in {place.name} on {effective_at.date().isoformat()}"
+    event: dict[str, Any] = {
+        "program": program,
+        "jurisdiction_id": place.id,
+        "jurisdiction_name": place.name,
+        "effective_at": effective_at.isoformat(),
+        "summary": summary,
+        "title": title,
+    }
+    if source:
+        event["source"] = source
+    return place.id, title, event
+
+
+def _source(value: Any, problems: Problems) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        problems.add("source", "must be an object")
+        return None
+    reject_unknown(value, _SOURCE, problems, prefix="source.")
+    out: dict[str, Any] = {}
+    for key in ("agency", "channel"):
+        found = text(value, key, problems, required=False, max_len=100, prefix="source.")
+        if found:
+            out[key] = found
+    sent_at = timestamp(value, "sent_at", problems, required=False, prefix="source.")
+    if sent_at:
+        out["sent_at"] = sent_at.isoformat()
+    recipients = value.get("original_recipients")
+    if recipients is not None:
+        if not isinstance(recipients, list) or len(recipients) > 200:
+            problems.add("source.original_recipients", "must be a list of at most 200 email addresses")
+        else:
+            for i, address in enumerate(recipients):
+                if not isinstance(address, str) or not _EMAILISH.match(address) or len(address) > 254:
+                    problems.add(f"source.original_recipients[{i}]", "must be an email address")
+            out["original_recipients"] = [a.lower() for a in recipients if isinstance(a, str)]
+    return out
+
+
+def _detainer(
+    body: Mapping[str, Any], problems: Problems, registry: JurisdictionRegistry
+) -> tuple[str, str, dict[str, Any]] | None:
+    reject_unknown(body, _DETAINER, problems)
+    form = choice(body, "form", DetainerForm, problems)
+    issued_at = timestamp(body, "issued_at", problems)
+    release_due_at = timestamp(body, "release_due_at", problems, required=False)
+    issuing_office = text(body, "issuing_office", problems, required=False, max_len=200)
+    facility = jurisdiction(registry, text(body, "facility", problems, max_len=200), "facility", problems)
+    if facility is not None and facility.kind is not JurisdictionKind.FACILITY:
+        problems.add("facility", f"{facility.name!r} is a {facility.kind}, not a correctional facility")
+    subject = _subject(body.get("subject"), problems)
+    judicial_warrant = boolean(body, "judicial_warrant", problems, default=False)
+    signer = text(body, "judicial_warrant_signer", problems, required=False, max_len=200)
+    tsdb_match = boolean(body, "tsdb_match", problems, default=False)
+    summary = text(body, "summary", problems, required=False, max_len=2000)
+    convictions = _convictions(body, "convictions", problems)
+    pending = _convictions(body, "pending_charges", problems)
+    if issued_at and release_due_at and release_due_at < issued_at:
+        problems.add("release_due_at", "must not be before issued_at")
+    if problems.errors or facility is None or issued_at is None or form is None:
+        return None
+    title = f"{form} detainer request at {facility.name}"
+    event: dict[str, Any] = {
+        "form": str(form),
+        "issued_at": issued_at.isoformat(),
+        "issuing_office": issuing_office,
+        "facility_id": facility.id,
+        "facility_name": facility.name,
+        "jurisdiction_id": facility.id,
+        "jurisdiction_name": facility.name,
+        "release_due_at": release_due_at.isoformat() if release_due_at else None,
+        "judicial_warrant": judicial_warrant,
+        "judicial_warrant_signer": signer,
+        "tsdb_match": tsdb_match,
+        "convictions": convictions,
+        "pending_charges": pending,
+        "subject": subject,
+        "summary": summary or title,
+        "title": title,
+    }
+    return facility.id, title, event
+
+
+def _subject(value: Any, problems: Problems) -> dict[str, Any] | None:
+    if not isinstance(value, Mapping):
+        problems.add("subject", "is required: an object with name, date_of_birth and a_number")
+        return None
+    reject_unknown(value, _SUBJECT, problems, prefix="subject.")
+    name = text(value, "name", problems, max_len=200, prefix="subject.")
+    born = calendar_date(value, "date_of_birth", problems, required=False, prefix="subject.")
+    a_number = text(value, "a_number", problems, required=False, max_len=16, prefix="subject.")
+    normalized = None
+    if a_number is not None:
+        match = _A_NUMBER.match(a_number.replace(" ", ""))
+        if match is None:
+            problems.add("subject.a_number", "must be an A-number of 7 to 9 digits, e.g. A012345678")
+        else:
+            normalized = "A" + match.group(1).zfill(9)
+    citizenship = text(value, "citizenship", problems, required=False, max_len=100, prefix="subject.")
+    sex = text(value, "sex", problems, required=False, max_len=20, prefix="subject.")
+    return {
+        "name": name,
+        "date_of_birth": born.isoformat() if born else None,
+        "a_number": normalized,
+        "citizenship": citizenship,
+        "sex": sex,
+    }
+
+
+def _convictions(body: Mapping[str, Any], key: str, problems: Problems) -> list[dict[str, Any]]:
+    value = body.get(key, [])
+    if not isinstance(value, list) or len(value) > MAX_CONVICTIONS:
+        problems.add(key, f"must be a list of at most {MAX_CONVICTIONS} records")
+        return []
+    out = []
+    for i, item in enumerate(value):
+        prefix = f"{key}[{i}]."
+        if not isinstance(item, Mapping):
+            problems.add(f"{key}[{i}]", "must be an object with statute, class, date and final")
+            continue
+        reject_unknown(item, _CONVICTION, problems, prefix=prefix)
+        on = calendar_date(item, "date", problems, required=False, prefix=prefix)
+        out.append(
+            {
+                "statute": text(item, "statute", problems, max_len=50, prefix=prefix),
+                "class": text(item, "class", problems, required=False, max_len=50, prefix=prefix),
+                "description": text(
+                    item, "description", problems, required=False, max_len=200, prefix=prefix
+                ),
+                "date": on.isoformat() if on else None,
+                "final": boolean(item, "final", problems, default=True, prefix=prefix),
+            }
+        )
+    return out

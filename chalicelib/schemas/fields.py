@@ -1,0 +1,139 @@
+"""Field readers that collect every problem instead of stopping at the first."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from chalicelib.domain.errors import FieldError, InvalidInput
+from chalicelib.domain.jurisdictions import Jurisdiction, JurisdictionRegistry, UnknownJurisdiction
+
+S = TypeVar("S", bound=StrEnum)
+
+MISSING = object()
+
+
+class Problems:
+    """Accumulates field errors; ``raise_if_any`` turns them into one 400."""
+
+    def __init__(self) -> None:
+        self.errors: list[FieldError] = []
+
+    def add(self, field: str, message: str) -> None:
+        self.errors.append(FieldError(field, message))
+
+    def raise_if_any(self, what: str) -> None:
+        if self.errors:
+            fields = ", ".join(e.field for e in self.errors)
+            raise InvalidInput(f"{what} is invalid: {fields}", self.errors)
+
+
+def require_object(body: Any, what: str) -> Mapping[str, Any]:
+    if not isinstance(body, Mapping):
+        raise InvalidInput(f"{what} must be a JSON object", [FieldError("body", "expected a JSON object")])
+    return body
+
+
+def reject_unknown(body: Mapping[str, Any], allowed: set[str], problems: Problems, prefix: str = "") -> None:
+    for key in sorted(set(body) - allowed, key=str):
+        problems.add(f"{prefix}{key}", "is not a known field")
+
+
+def text(
+    body: Mapping[str, Any],
+    key: str,
+    problems: Problems,
+    *,
+    required: bool = True,
+    max_len: int = 500,
+    prefix: str = "",
+) -> str | None:
+    value = body.get(key, MISSING)
+    if value is MISSING or value is None:
+        if required:
+            problems.add(prefix + key, "is required")
+        return None
+    if not isinstance(value, str):
+        problems.add(prefix + key, "must be a string")
+        return None
+    value = value.strip()
+    if required and not value:
+        problems.add(prefix + key, "must not be empty")
+        return None
+    if len(value) > max_len:
+        problems.add(prefix + key, f"must be at most {max_len} characters")
+        return None
+    if any(ord(c) < 32 and c not in "\n\t" for c in value):
+        problems.add(prefix + key, "must not contain control characters")
+        return None
+    return value
+
+
+def timestamp(
+    body: Mapping[str, Any], key: str, problems: Problems, *, required: bool = True, prefix: str = ""
+) -> datetime | None:
+    raw = text(body, key, problems, required=required, max_len=64, prefix=prefix)
+    if raw is None:
+        return None
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        problems.add(prefix + key, "must be an ISO 8601 date-time, e.g. 2012-02-22T00:00:00-05:00")
+        return None
+    if value.tzinfo is None:
+        problems.add(prefix + key, "must include a UTC offset, e.g. -05:00")
+        return None
+    return value
+
+
+def calendar_date(
+    body: Mapping[str, Any], key: str, problems: Problems, *, required: bool = True, prefix: str = ""
+) -> date | None:
+    raw = text(body, key, problems, required=required, max_len=10, prefix=prefix)
+    if raw is None:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        problems.add(prefix + key, "must be a date as YYYY-MM-DD")
+        return None
+
+
+def boolean(
+    body: Mapping[str, Any], key: str, problems: Problems, *, default: bool, prefix: str = ""
+) -> bool:
+    value = body.get(key, default)
+    if not isinstance(value, bool):
+        problems.add(prefix + key, "must be true or false")
+        return default
+    return value
+
+
+def choice(
+    body: Mapping[str, Any], key: str, options: type[S], problems: Problems, *, prefix: str = ""
+) -> S | None:
+    value = body.get(key, MISSING)
+    allowed = [str(o) for o in options]
+    if value is MISSING or value is None:
+        problems.add(prefix + key, f"is required (one of {', '.join(allowed)})")
+        return None
+    if not isinstance(value, str) or value not in allowed:
+        problems.add(prefix + key, f"must be one of {', '.join(allowed)}")
+        return None
+    return options(value)
+
+
+def jurisdiction(
+    registry: JurisdictionRegistry, value: str | None, field: str, problems: Problems
+) -> Jurisdiction | None:
+    """Resolve a name, FIPS code or id; an unknown one is refused with the closest matches."""
+    if value is None:
+        return None
+    try:
+        return registry.resolve(value)
+    except UnknownJurisdiction as exc:
+        closest = f"; closest: {', '.join(exc.suggestions)}" if exc.suggestions else ""
+        problems.add(field, f"unknown jurisdiction {value!r}{closest}")
+        return None

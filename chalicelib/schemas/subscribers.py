@@ -1,0 +1,176 @@
+"""POST /subscribers bodies. Email addresses via email-validator, phone numbers via phonenumbers (E.164)."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+
+from chalicelib.domain.jurisdictions import JurisdictionRegistry
+from chalicelib.domain.subscribers import (
+    Channel,
+    ChannelType,
+    EventType,
+    Role,
+    Subscription,
+    default_ack_required,
+)
+from chalicelib.schemas.fields import (
+    Problems,
+    boolean,
+    choice,
+    jurisdiction,
+    reject_unknown,
+    require_object,
+    text,
+)
+
+MAX_CHANNELS = 10
+MAX_SUBSCRIPTIONS = 200
+_FIELDS = {"name", "role", "organization", "ack_required", "escalation_contact", "channels", "subscriptions"}
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriberDraft:
+    name: str
+    role: Role
+    organization: str
+    ack_required: bool
+    escalation_contact: bool
+    channels: tuple[Channel, ...]
+    subscriptions: tuple[Subscription, ...]
+
+
+def new_webhook_secret() -> str:
+    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+def parse_subscriber(body: Any, *, registry: JurisdictionRegistry, allow_plain_http: bool) -> SubscriberDraft:
+    body = require_object(body, "subscriber")
+    problems = Problems()
+    reject_unknown(body, _FIELDS, problems)
+    name = text(body, "name", problems, max_len=200)
+    role = choice(body, "role", Role, problems)
+    organization = text(body, "organization", problems, required=False, max_len=200) or ""
+    ack_required = boolean(
+        body, "ack_required", problems, default=default_ack_required(role) if role else True
+    )
+    escalation_contact = boolean(body, "escalation_contact", problems, default=False)
+    channels = parse_channels(body.get("channels"), problems, allow_plain_http=allow_plain_http)
+    subscriptions = parse_subscriptions(body.get("subscriptions"), problems, registry)
+    problems.raise_if_any("subscriber")
+    assert name is not None and role is not None  # noqa: PT018  # narrowed by raise_if_any
+    return SubscriberDraft(
+        name=name,
+        role=role,
+        organization=organization,
+        ack_required=ack_required,
+        escalation_contact=escalation_contact,
+        channels=channels,
+        subscriptions=subscriptions,
+    )
+
+
+def parse_channels(value: Any, problems: Problems, *, allow_plain_http: bool) -> tuple[Channel, ...]:
+    if not isinstance(value, list) or not value:
+        problems.add("channels", "is required: a list of at least one email, sms or webhook channel")
+        return ()
+    if len(value) > MAX_CHANNELS:
+        problems.add("channels", f"must hold at most {MAX_CHANNELS} channels")
+        return ()
+    channels: dict[str, Channel] = {}
+    for i, item in enumerate(value):
+        prefix = f"channels[{i}]."
+        if not isinstance(item, Mapping):
+            problems.add(f"channels[{i}]", "must be an object with a type")
+            continue
+        kind = choice(item, "type", ChannelType, problems, prefix=prefix)
+        channel = None
+        if kind is ChannelType.EMAIL:
+            reject_unknown(item, {"type", "address"}, problems, prefix=prefix)
+            channel = _email(text(item, "address", problems, max_len=254, prefix=prefix), prefix, problems)
+        elif kind is ChannelType.SMS:
+            reject_unknown(item, {"type", "phone"}, problems, prefix=prefix)
+            channel = _phone(text(item, "phone", problems, max_len=32, prefix=prefix), prefix, problems)
+        elif kind is ChannelType.WEBHOOK:
+            reject_unknown(item, {"type", "url"}, problems, prefix=prefix)
+            url = text(item, "url", problems, max_len=2000, prefix=prefix)
+            channel = _webhook(url, prefix, problems, allow_plain_http=allow_plain_http)
+        if channel is not None:
+            if channel.id in channels:
+                problems.add(f"channels[{i}]", "repeats an earlier channel")
+            channels[channel.id] = channel
+    return tuple(channels.values())
+
+
+def _email(address: str | None, prefix: str, problems: Problems) -> Channel | None:
+    if address is None:
+        return None
+    try:
+        normalized = validate_email(address, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        problems.add(prefix + "address", f"is not a valid email address: {exc}")
+        return None
+    return Channel(ChannelType.EMAIL, normalized)
+
+
+def _phone(raw: str | None, prefix: str, problems: Problems) -> Channel | None:
+    if raw is None:
+        return None
+    try:
+        number = phonenumbers.parse(raw, "US")
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_valid_number(number):
+        problems.add(prefix + "phone", "is not a valid phone number; use E.164, e.g. +18605550100")
+        return None
+    return Channel(ChannelType.SMS, phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+
+
+def _webhook(url: str | None, prefix: str, problems: Problems, *, allow_plain_http: bool) -> Channel | None:
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    schemes = {"https", "http"} if allow_plain_http else {"https"}
+    if parts.scheme not in schemes or not parts.hostname:
+        problems.add(prefix + "url", f"must be an absolute {' or '.join(sorted(schemes))} URL")
+        return None
+    if parts.username or parts.password:
+        problems.add(prefix + "url", "must not carry credentials; the signature authenticates Vigil")
+        return None
+    return Channel(ChannelType.WEBHOOK, url, secret=new_webhook_secret())
+
+
+def parse_subscriptions(
+    value: Any, problems: Problems, registry: JurisdictionRegistry
+) -> tuple[Subscription, ...]:
+    if not isinstance(value, list) or not value:
+        problems.add("subscriptions", "is required: a list of {jurisdiction, event_types}")
+        return ()
+    if len(value) > MAX_SUBSCRIPTIONS:
+        problems.add("subscriptions", f"must hold at most {MAX_SUBSCRIPTIONS} subscriptions")
+        return ()
+    found: dict[str, set[EventType]] = {}
+    for i, item in enumerate(value):
+        prefix = f"subscriptions[{i}]."
+        if not isinstance(item, Mapping):
+            problems.add(f"subscriptions[{i}]", "must be an object with jurisdiction and event_types")
+            continue
+        reject_unknown(item, {"jurisdiction", "event_types"}, problems, prefix=prefix)
+        name = text(item, "jurisdiction", problems, max_len=200, prefix=prefix)
+        types = item.get("event_types", [str(t) for t in EventType])
+        allowed = {str(t) for t in EventType}
+        if not isinstance(types, list) or not types or any(t not in allowed for t in types):
+            problems.add(prefix + "event_types", f"must be a non-empty list of {', '.join(sorted(allowed))}")
+            continue
+        place = jurisdiction(registry, name, prefix + "jurisdiction", problems)
+        if place is None:
+            continue
+        found.setdefault(place.id, set()).update(EventType(t) for t in types)
+    return tuple(Subscription(j, frozenset(t)) for j, t in sorted(found.items()))

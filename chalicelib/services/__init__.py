@@ -1,0 +1,1 @@
+"""Use cases: each orchestrates domain rules and ports; ports are keyword arguments."""

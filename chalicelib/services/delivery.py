@@ -1,0 +1,134 @@
+"""Send the deliveries of one send-queue message, each at most once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import structlog
+
+from chalicelib.domain.deliveries import Delivery
+from chalicelib.domain.messages import render_email, render_sms, render_webhook
+from chalicelib.domain.notices import Notice
+from chalicelib.domain.subscribers import ChannelType
+from chalicelib.domain.tokens import AckTarget
+from chalicelib.ports import (
+    DeliveryStore,
+    EmailSender,
+    NoticeStore,
+    SendFailed,
+    SmsSender,
+    SubscriberStore,
+    WebhookSender,
+)
+
+log = structlog.get_logger()
+
+AckUrl = Callable[[AckTarget], str]
+
+
+@dataclass(frozen=True, slots=True)
+class Senders:
+    email: EmailSender
+    sms: SmsSender
+    webhook: WebhookSender
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryReport:
+    sent: int
+    skipped: int
+    failed: tuple[str, ...]
+
+    @property
+    def needs_retry(self) -> bool:
+        return bool(self.failed)
+
+
+def deliver(
+    notice_id: str,
+    delivery_ids: Sequence[str],
+    *,
+    notices: NoticeStore,
+    deliveries: DeliveryStore,
+    subscribers: SubscriberStore,
+    senders: Senders,
+    ack_url: AckUrl,
+    lease: timedelta,
+    now: datetime,
+) -> DeliveryReport:
+    notice = notices.get(notice_id)
+    wanted = deliveries.get_many(notice_id, delivery_ids)
+    # Only what this invocation claims is sent: a redelivered message finds its deliveries
+    # already sent (or claimed by a live invocation) and sends nothing.
+    claimed = deliveries.claim(wanted, now=now, lease=lease)
+    secrets = _webhook_secrets(claimed, subscribers)
+    outcomes: list[Delivery] = []
+    failed: list[str] = []
+    for delivery in claimed:
+        try:
+            provider_id = _send(notice, delivery, senders=senders, secrets=secrets, ack_url=ack_url, now=now)
+        except SendFailed as exc:
+            outcomes.append(delivery.failed(error=exc.reason))
+            failed.append(delivery.delivery_id)
+            log.warning(
+                "delivery.failed",
+                notice_id=notice_id,
+                delivery_id=delivery.delivery_id,
+                channel=str(delivery.channel_type),
+                reason=exc.reason,
+                retryable=exc.retryable,
+            )
+            continue
+        outcomes.append(delivery.sent(provider_message_id=provider_id, now=now))
+        log.info(
+            "delivery.sent",
+            notice_id=notice_id,
+            delivery_id=delivery.delivery_id,
+            channel=str(delivery.channel_type),
+        )
+    deliveries.record(outcomes)
+    return DeliveryReport(
+        sent=len(outcomes) - len(failed), skipped=len(wanted) - len(claimed), failed=tuple(failed)
+    )
+
+
+def _webhook_secrets(claimed: Sequence[Delivery], subscribers: SubscriberStore) -> dict[str, str]:
+    ids = [d.subscriber_id for d in claimed if d.channel_type is ChannelType.WEBHOOK]
+    if not ids:
+        return {}
+    return {
+        channel.id: channel.secret
+        for subscriber in subscribers.get_many(ids).values()
+        for channel in subscriber.channels
+        if channel.secret
+    }
+
+
+def _send(
+    notice: Notice,
+    delivery: Delivery,
+    *,
+    senders: Senders,
+    secrets: dict[str, str],
+    ack_url: AckUrl,
+    now: datetime,
+) -> str:
+    link = ack_url(AckTarget(notice.id, delivery.delivery_id))
+    if delivery.channel_type is ChannelType.EMAIL:
+        return senders.email.send(render_email(notice, to=delivery.address, role=delivery.role, ack_url=link))
+    if delivery.channel_type is ChannelType.SMS:
+        return senders.sms.send(render_sms(notice, to=delivery.address))
+    secret = secrets.get(delivery.channel_id)
+    if secret is None:
+        raise SendFailed("webhook: the subscriber or this channel was removed", retryable=False)
+    message = render_webhook(
+        notice,
+        url=delivery.address,
+        role=delivery.role,
+        delivery_id=delivery.delivery_id,
+        ack_url=link,
+        now=now,
+    )
+    return senders.webhook.send(message, secret=secret, now=now)

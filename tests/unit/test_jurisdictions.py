@@ -1,0 +1,490 @@
+"""Requirements for the Connecticut jurisdiction registry (DESIGN.md sections 4 and 5)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from chalicelib.data import load_registry
+from chalicelib.data.build_jurisdictions import OUTPUT, build, main, render
+from chalicelib.domain.jurisdictions import (
+    Jurisdiction,
+    JurisdictionKind,
+    JurisdictionRegistry,
+    UnknownJurisdiction,
+    canonical_id,
+)
+
+SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+
+NEW_HAVEN = "us-ct/town/new-haven"
+NEW_HAVEN_COUNTY = "us-ct/county/new-haven"
+SOUTH_CENTRAL = "us-ct/region/south-central-connecticut"
+FAIRFIELD_COUNTY = "us-ct/county/fairfield"
+STATE = "us-ct"
+
+
+@pytest.fixture(scope="module")
+def registry() -> JurisdictionRegistry:
+    return load_registry()
+
+
+def ids(nodes: tuple[Jurisdiction, ...]) -> list[str]:
+    return [node.id for node in nodes]
+
+
+# --- what the registry holds -------------------------------------------------------------------
+
+
+def test_registry_holds_169_towns_8_counties_9_regions_and_the_state(registry: JurisdictionRegistry) -> None:
+    assert len(registry.of_kind(JurisdictionKind.TOWN)) == 169
+    assert len(registry.of_kind(JurisdictionKind.COUNTY)) == 8
+    assert len(registry.of_kind(JurisdictionKind.REGION)) == 9
+    assert ids(registry.of_kind(JurisdictionKind.STATE)) == [STATE]
+
+
+def test_seed_list_holds_13_correctional_facilities(registry: JurisdictionRegistry) -> None:
+    assert len(registry.of_kind(JurisdictionKind.FACILITY)) == 13
+
+
+def test_all_lists_every_jurisdiction_once(registry: JurisdictionRegistry) -> None:
+    every = ids(registry.all())
+    assert len(every) == 1 + 8 + 9 + 169 + 13
+    assert len(set(every)) == len(every)
+
+
+@pytest.mark.parametrize(
+    ("id", "kind", "name", "fips"),
+    [
+        (STATE, JurisdictionKind.STATE, "Connecticut", "09"),
+        (FAIRFIELD_COUNTY, JurisdictionKind.COUNTY, "Fairfield County", "09001"),
+        (SOUTH_CENTRAL, JurisdictionKind.REGION, "South Central Connecticut Planning Region", "09170"),
+        (NEW_HAVEN, JurisdictionKind.TOWN, "New Haven", "52070"),
+        ("us-ct/town/windsor-locks", JurisdictionKind.TOWN, "Windsor Locks", "87070"),
+        (
+            "us-ct/facility/new-haven-correctional-center",
+            JurisdictionKind.FACILITY,
+            "New Haven Correctional Center",
+            None,
+        ),
+        (
+            "us-ct/facility/corrigan-radgowski-correctional-center",
+            JurisdictionKind.FACILITY,
+            "Corrigan-Radgowski Correctional Center",
+            None,
+        ),
+    ],
+)
+def test_ids_follow_the_scheme(
+    registry: JurisdictionRegistry, id: str, kind: JurisdictionKind, name: str, fips: str | None
+) -> None:
+    node = registry.get(id)
+    assert (node.kind, node.name, node.fips) == (kind, name, fips)
+    assert canonical_id(kind, name) == id
+
+
+def test_every_town_has_one_county_and_one_region(registry: JurisdictionRegistry) -> None:
+    for town in registry.of_kind(JurisdictionKind.TOWN):
+        kinds = [registry.get(parent).kind for parent in town.parents]
+        assert kinds == [JurisdictionKind.COUNTY, JurisdictionKind.REGION], town.id
+
+
+def test_counties_and_regions_belong_to_the_state(registry: JurisdictionRegistry) -> None:
+    for kind in (JurisdictionKind.COUNTY, JurisdictionKind.REGION):
+        for node in registry.of_kind(kind):
+            assert node.parents == (STATE,)
+
+
+def test_every_fairfield_county_town_lies_in_one_of_three_regions(registry: JurisdictionRegistry) -> None:
+    towns = registry.children(FAIRFIELD_COUNTY)
+    regions = {parent for town in towns for parent in town.parents if parent != FAIRFIELD_COUNTY}
+    assert len(towns) == 23
+    assert regions == {
+        "us-ct/region/greater-bridgeport",
+        "us-ct/region/western-connecticut",
+        "us-ct/region/naugatuck-valley",
+    }
+
+
+def test_children_of_the_state_are_its_counties_and_regions(registry: JurisdictionRegistry) -> None:
+    kinds = {child.kind for child in registry.children(STATE)}
+    assert kinds == {JurisdictionKind.COUNTY, JurisdictionKind.REGION}
+    assert len(registry.children(STATE)) == 17
+
+
+def test_children_of_a_town_are_its_facilities(registry: JurisdictionRegistry) -> None:
+    assert ids(registry.children("us-ct/town/enfield")) == [
+        "us-ct/facility/robinson-correctional-institution",
+        "us-ct/facility/willard-cybulski-correctional-institution",
+    ]
+
+
+# --- ancestry: what a notice for a place reaches -----------------------------------------------
+
+
+def test_new_haven_ancestors_are_town_county_region_and_state(registry: JurisdictionRegistry) -> None:
+    assert ids(registry.ancestors(NEW_HAVEN)) == [NEW_HAVEN, NEW_HAVEN_COUNTY, SOUTH_CENTRAL, STATE]
+
+
+def test_facility_ancestors_include_its_town(registry: JurisdictionRegistry) -> None:
+    assert ids(registry.ancestors("us-ct/facility/new-haven-correctional-center")) == [
+        "us-ct/facility/new-haven-correctional-center",
+        NEW_HAVEN,
+        NEW_HAVEN_COUNTY,
+        SOUTH_CENTRAL,
+        STATE,
+    ]
+
+
+def test_a_town_whose_region_crosses_counties_keeps_its_legacy_county(registry: JurisdictionRegistry) -> None:
+    assert ids(registry.ancestors("us-ct/town/shelton")) == [
+        "us-ct/town/shelton",
+        FAIRFIELD_COUNTY,
+        "us-ct/region/naugatuck-valley",
+        STATE,
+    ]
+
+
+def test_ancestors_of_the_state_is_the_state_alone(registry: JurisdictionRegistry) -> None:
+    assert ids(registry.ancestors(STATE)) == [STATE]
+
+
+def test_every_node_reaches_the_state_exactly_once(registry: JurisdictionRegistry) -> None:
+    for node in registry.all():
+        chain = ids(registry.ancestors(node.id))
+        assert chain[0] == node.id
+        assert chain[-1] == STATE
+        assert len(chain) == len(set(chain))
+
+
+# --- resolving what people and source systems write --------------------------------------------
+
+
+def test_bare_new_haven_means_the_town_not_the_county(registry: JurisdictionRegistry) -> None:
+    assert registry.resolve("New Haven").id == NEW_HAVEN
+    assert registry.resolve("New Haven County").id == NEW_HAVEN_COUNTY
+
+
+@pytest.mark.parametrize("name", ["Hartford", "Fairfield", "New London", "Litchfield", "Tolland", "Windham"])
+def test_a_name_shared_by_a_town_and_a_county_means_the_town(
+    registry: JurisdictionRegistry, name: str
+) -> None:
+    assert registry.resolve(name).kind is JurisdictionKind.TOWN
+    assert registry.resolve(f"{name} County").kind is JurisdictionKind.COUNTY
+
+
+def test_a_bare_county_name_that_is_no_town_means_the_county(registry: JurisdictionRegistry) -> None:
+    assert registry.resolve("Middlesex").id == "us-ct/county/middlesex"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "New Haven",
+        "new haven",
+        "NEW HAVEN",
+        "  New   Haven  ",
+        "New-Haven",
+        "new_haven",
+        "New Haven.",
+        "Town of New Haven",
+        "City of New Haven",
+        "city of new haven",
+        "New Haven, CT",
+        "New Haven CT",
+        "New Haven, Connecticut",
+        "New Haven, Conn.",
+        "Town of New Haven, CT",
+        "New Haven town",
+        "us-ct/town/new-haven",
+        "US-CT/Town/New-Haven",
+    ],
+)
+def test_names_resolve_regardless_of_case_spacing_punctuation_and_decoration(
+    registry: JurisdictionRegistry, text: str
+) -> None:
+    assert registry.resolve(text).id == NEW_HAVEN
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Windsor Locks", "us-ct/town/windsor-locks"),
+        ("windsor-locks, ct", "us-ct/town/windsor-locks"),
+        ("Fairfield County", FAIRFIELD_COUNTY),
+        ("fairfield county, CT", FAIRFIELD_COUNTY),
+        ("South Central Connecticut Planning Region", SOUTH_CENTRAL),
+        ("South Central Connecticut", SOUTH_CENTRAL),
+        ("south central connecticut region", SOUTH_CENTRAL),
+        ("Capitol Region", "us-ct/region/capitol"),
+        ("Western Connecticut", "us-ct/region/western-connecticut"),
+    ],
+)
+def test_counties_and_regions_resolve_by_name(
+    registry: JurisdictionRegistry, text: str, expected: str
+) -> None:
+    assert registry.resolve(text).id == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "statewide",
+        "Statewide",
+        "Connecticut",
+        "CT",
+        "State of Connecticut",
+        "all of Connecticut",
+        "throughout Connecticut",
+        "us-ct",
+        "09",
+    ],
+)
+def test_statewide_phrases_mean_the_state(registry: JurisdictionRegistry, text: str) -> None:
+    assert registry.resolve(text).id == STATE
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        ("09", STATE),
+        ("09001", FAIRFIELD_COUNTY),
+        ("09009", NEW_HAVEN_COUNTY),
+        ("09110", "us-ct/region/capitol"),
+        ("09170", SOUTH_CENTRAL),
+        ("52070", NEW_HAVEN),  # town (county-subdivision) code
+        ("0900952070", NEW_HAVEN),  # GEOID under the legacy county
+        ("0917052070", NEW_HAVEN),  # GEOID under the planning region
+        (" 52070 ", NEW_HAVEN),
+        ("0901509190", "us-ct/town/brooklyn"),
+        ("0915009190", "us-ct/town/brooklyn"),
+    ],
+)
+def test_fips_codes_resolve(registry: JurisdictionRegistry, code: str, expected: str) -> None:
+    assert registry.resolve(code).id == expected
+
+
+def test_fips_code_shared_by_brooklyn_and_the_western_region_is_refused_not_guessed(
+    registry: JurisdictionRegistry,
+) -> None:
+    # Brooklyn's town code 09190 is also Western Connecticut's county-equivalent code: guessing would
+    # misroute notices about Brooklyn Correctional Institution to the other end of the state.
+    with pytest.raises(UnknownJurisdiction) as caught:
+        registry.resolve("09190")
+    assert caught.value.ambiguous
+    assert set(caught.value.suggestions) == {"Brooklyn", "Western Connecticut Planning Region"}
+
+
+def test_unknown_fips_code_is_refused_without_name_suggestions(registry: JurisdictionRegistry) -> None:
+    with pytest.raises(UnknownJurisdiction) as caught:
+        registry.resolve("99999")
+    assert caught.value.suggestions == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("New Haven Correctional Center", "us-ct/facility/new-haven-correctional-center"),
+        ("Corrigan-Radgowski Correctional Center", "us-ct/facility/corrigan-radgowski-correctional-center"),
+        ("Corrigan Radgowski", "us-ct/facility/corrigan-radgowski-correctional-center"),
+        ("MacDougall-Walker", "us-ct/facility/macdougall-walker-correctional-institution"),
+        ("MacDougall-Walker CI", "us-ct/facility/macdougall-walker-correctional-institution"),
+        ("York", "us-ct/facility/york-correctional-institution"),
+        ("Manson Youth Institution", "us-ct/facility/manson-youth-institution"),
+    ],
+)
+def test_facility_names_resolve_with_or_without_their_suffix(
+    registry: JurisdictionRegistry, text: str, expected: str
+) -> None:
+    assert registry.resolve(text).id == expected
+
+
+@pytest.mark.parametrize("town", ["Bridgeport", "Hartford", "New Haven", "Cheshire", "Brooklyn"])
+def test_a_facility_short_name_that_is_a_town_means_the_town(
+    registry: JurisdictionRegistry, town: str
+) -> None:
+    assert registry.resolve(town).kind is JurisdictionKind.TOWN
+
+
+def test_town_of_never_means_a_county(registry: JurisdictionRegistry) -> None:
+    with pytest.raises(UnknownJurisdiction):
+        registry.resolve("Town of Middlesex")
+
+
+def test_unknown_name_lists_closest_matches(registry: JurisdictionRegistry) -> None:
+    with pytest.raises(UnknownJurisdiction) as caught:
+        registry.resolve("New Havn")
+    error = caught.value
+    assert isinstance(error, LookupError)
+    assert error.query == "New Havn"
+    assert error.suggestions[0] == "New Haven"
+    assert 1 < len(error.suggestions) <= 5
+    assert str(error).startswith("unknown jurisdiction 'New Havn'; closest: New Haven, ")
+
+
+def test_decorated_unknown_name_is_suggested_on_its_bare_form(registry: JurisdictionRegistry) -> None:
+    with pytest.raises(UnknownJurisdiction) as caught:
+        registry.resolve("Town of Stamfrod, CT")
+    assert caught.value.suggestions[0] == "Stamford"
+
+
+@pytest.mark.parametrize("text", ["", "   ", "Springfield", "---"])
+def test_names_nobody_uses_are_refused(registry: JurisdictionRegistry, text: str) -> None:
+    with pytest.raises(UnknownJurisdiction):
+        registry.resolve(text)
+
+
+def test_get_takes_canonical_ids_only(registry: JurisdictionRegistry) -> None:
+    assert registry.get(NEW_HAVEN).name == "New Haven"
+    with pytest.raises(UnknownJurisdiction) as caught:
+        registry.get("us-ct/town/new-havn")
+    assert "New Haven" in caught.value.suggestions
+    with pytest.raises(UnknownJurisdiction):
+        registry.get("New Haven")
+
+
+def test_ancestors_and_children_of_an_unknown_id_are_refused(registry: JurisdictionRegistry) -> None:
+    with pytest.raises(UnknownJurisdiction):
+        registry.ancestors("us-ct/town/atlantis")
+    with pytest.raises(UnknownJurisdiction):
+        registry.children("us-ct/town/atlantis")
+
+
+# --- facilities are admin-managed data ---------------------------------------------------------
+
+
+def test_admin_added_facility_hangs_under_its_town_in_a_new_registry(registry: JurisdictionRegistry) -> None:
+    extended = registry.with_facilities([("Northern Correctional Institution", "Somers")])
+    facility = extended.resolve("Northern CI")
+    assert facility.id == "us-ct/facility/northern-correctional-institution"
+    assert ids(extended.ancestors(facility.id))[:2] == [facility.id, "us-ct/town/somers"]
+    assert len(extended.of_kind(JurisdictionKind.FACILITY)) == 14
+    with pytest.raises(UnknownJurisdiction):
+        registry.resolve("Northern Correctional Institution")
+
+
+def test_admin_entry_replaces_the_seed_facility_with_the_same_id(registry: JurisdictionRegistry) -> None:
+    extended = registry.with_facilities([("York  Correctional Institution", "Town of Montville, CT")])
+    york = extended.resolve("York CI")
+    assert york.id == "us-ct/facility/york-correctional-institution"
+    assert york.name == "York Correctional Institution"
+    assert york.parents == ("us-ct/town/montville",)
+    assert len(extended.of_kind(JurisdictionKind.FACILITY)) == 13
+    assert registry.resolve("York CI").parents == ("us-ct/town/east-lyme",)
+
+
+def test_admin_facility_in_an_unknown_town_is_refused_with_town_suggestions(
+    registry: JurisdictionRegistry,
+) -> None:
+    with pytest.raises(UnknownJurisdiction) as caught:
+        registry.with_facilities([("Somewhere Correctional Center", "Middlesex")])
+    assert caught.value.suggestions
+    assert all(registry.resolve(name).kind is JurisdictionKind.TOWN for name in caught.value.suggestions)
+    assert str(caught.value).startswith("unknown town 'Middlesex'")
+
+
+def test_short_facility_name_shared_by_two_facilities_is_ambiguous(registry: JurisdictionRegistry) -> None:
+    extended = registry.with_facilities(
+        [("Webster Correctional Center", "Cheshire"), ("Webster Correctional Institution", "Cheshire")]
+    )
+    with pytest.raises(UnknownJurisdiction) as caught:
+        extended.resolve("Webster")
+    assert caught.value.ambiguous
+    assert extended.resolve("Webster CC").id == "us-ct/facility/webster-correctional-center"
+
+
+def test_a_facility_may_not_take_a_town_name(registry: JurisdictionRegistry) -> None:
+    with pytest.raises(ValueError, match="same name"):
+        registry.with_facilities([("Hartford", "Hartford")])
+
+
+# --- building the registry from data -----------------------------------------------------------
+
+
+def test_registry_refuses_a_dangling_parent_and_a_duplicate_id() -> None:
+    state = Jurisdiction(STATE, JurisdictionKind.STATE, "Connecticut", "09", ())
+    orphan = Jurisdiction("us-ct/town/x", JurisdictionKind.TOWN, "X", "00001", ("us-ct/county/nowhere",))
+    with pytest.raises(ValueError, match="unknown parent"):
+        JurisdictionRegistry([state, orphan])
+    with pytest.raises(ValueError, match="duplicate"):
+        JurisdictionRegistry([state, state])
+
+
+def test_registry_round_trips_through_json(registry: JurisdictionRegistry) -> None:
+    again = JurisdictionRegistry.from_json({"jurisdictions": registry.as_json()})
+    assert again.all() == registry.all()
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        "us-ct",
+        {"id": "us-ct", "kind": "nation", "name": "Connecticut", "fips": "09", "parents": []},
+        {"id": "us-ct", "kind": "state", "name": "Connecticut", "fips": 9, "parents": []},
+        {"id": "us-ct", "kind": "state", "name": "Connecticut", "fips": "09", "parents": "none"},
+        {"id": "us-ct", "kind": "state", "fips": "09", "parents": []},
+    ],
+)
+def test_malformed_data_fails_loudly(entry: object) -> None:
+    with pytest.raises(ValueError, match=r"."):
+        JurisdictionRegistry.from_json({"jurisdictions": [entry]})
+
+
+def test_load_registry_parses_the_file_once() -> None:
+    assert load_registry() is load_registry()
+
+
+def test_data_file_names_its_sources() -> None:
+    document = json.loads(OUTPUT.read_text(encoding="utf-8"))
+    files = [source["file"] for source in document["sources"]]
+    assert files == ["ct_towns.csv", "ct_counties.csv", "ct_planning_regions.csv", "ct_doc_facilities.csv"]
+    assert all(source["source"] for source in document["sources"])
+
+
+def test_json_file_matches_the_shared_csvs() -> None:
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"{SHARED_DATA} is not present")
+    assert render(build(SHARED_DATA)) == OUTPUT.read_text(encoding="utf-8")
+
+
+def _write_minimal_csvs(folder: Path, *, bridgeport_county: str = "Fairfield County") -> None:
+    files = {
+        "ct_towns.csv": "town,town_fips,county,county_fips,planning_region,planning_region_fips\r\n"
+        "Bethel,04720,Fairfield County,09001,Western Connecticut Planning Region,09190\r\n"
+        f"Bridgeport,08070,{bridgeport_county},09001,Greater Bridgeport Planning Region,09120\r\n",
+        "ct_counties.csv": "county,county_fips,town_count\nFairfield County,09001,2\n",
+        "ct_planning_regions.csv": "planning_region,planning_region_fips,town_count,legacy_counties\n"
+        "Greater Bridgeport Planning Region,09120,1,Fairfield County\n"
+        "Western Connecticut Planning Region,09190,1,Fairfield County\n",
+        "ct_doc_facilities.csv": "facility,town\nBridgeport Correctional Center,Bridgeport\n",
+    }
+    for name, text in files.items():
+        (folder / name).write_text(text, encoding="utf-8")
+
+
+def test_build_derives_ids_and_parents_from_the_csvs(tmp_path: Path) -> None:
+    _write_minimal_csvs(tmp_path)
+    registry = JurisdictionRegistry.from_json(build(tmp_path))
+    assert ids(registry.ancestors("us-ct/facility/bridgeport-correctional-center")) == [
+        "us-ct/facility/bridgeport-correctional-center",
+        "us-ct/town/bridgeport",
+        FAIRFIELD_COUNTY,
+        "us-ct/region/greater-bridgeport",
+        STATE,
+    ]
+
+
+def test_build_refuses_csvs_that_disagree(tmp_path: Path) -> None:
+    _write_minimal_csvs(tmp_path, bridgeport_county="Litchfield County")
+    with pytest.raises(ValueError, match=r"does not match ct_counties\.csv"):
+        build(tmp_path)
+
+
+def test_build_check_mode_reports_a_stale_file(tmp_path: Path) -> None:
+    _write_minimal_csvs(tmp_path)
+    output = tmp_path / "out.json"
+    assert main([str(tmp_path), "--output", str(output), "--check"]) == 1
+    assert main([str(tmp_path), "--output", str(output)]) == 0
+    assert main([str(tmp_path), "--output", str(output), "--check"]) == 0
