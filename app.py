@@ -86,7 +86,7 @@ def post_event() -> Response:
         submitted,
         caller=who,
         notices=deps.notices,
-        index=deps.subscribers,
+        index=deps.index,
         registry=deps.registry,
         route_queue=deps.route_queue,
         now=utcnow(),
@@ -184,7 +184,7 @@ def _route(body: dict[str, Any]) -> bool:
     routing.route(
         body["notice_id"],
         notices=deps.notices,
-        index=deps.subscribers,
+        index=deps.index,
         deliveries=deps.deliveries,
         send_queue=deps.send_queue,
         registry=deps.registry,

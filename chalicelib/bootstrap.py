@@ -20,7 +20,15 @@ from chalicelib.config import Settings
 from chalicelib.data import load_registry
 from chalicelib.domain.jurisdictions import JurisdictionRegistry
 from chalicelib.domain.tokens import AckTarget, make_ack_token
-from chalicelib.ports import WebhookSender
+from chalicelib.ports import (
+    DeliveryStore,
+    KeyStore,
+    NoticeStore,
+    SubscriberStore,
+    SubscriptionIndex,
+    WebhookSender,
+    WorkQueue,
+)
 from chalicelib.services.delivery import Senders
 
 if TYPE_CHECKING:
@@ -37,12 +45,13 @@ CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 4}, connect_
 class Deps:
     settings: Settings
     registry: JurisdictionRegistry
-    notices: DynamoNoticeStore
-    subscribers: DynamoSubscriberStore
-    deliveries: DynamoDeliveryStore
-    keys: DynamoKeyStore
-    route_queue: SqsWorkQueue
-    send_queue: SqsWorkQueue
+    notices: NoticeStore
+    subscribers: SubscriberStore
+    index: SubscriptionIndex
+    deliveries: DeliveryStore
+    keys: KeyStore
+    route_queue: WorkQueue
+    send_queue: WorkQueue
     senders: Senders
 
     def ack_url(self, target: AckTarget) -> str:
@@ -67,11 +76,13 @@ def build(
     sesv2: SESV2Client = _client(session, "sesv2", settings)
     sns: SNSClient = _client(session, "sns", settings)
     name = settings.resource
+    subscribers = DynamoSubscriberStore(name("subscribers"), name("subscriptions"), dynamodb)
     return Deps(
         settings=settings,
         registry=load_registry(),
         notices=DynamoNoticeStore(name("notices"), dynamodb),
-        subscribers=DynamoSubscriberStore(name("subscribers"), name("subscriptions"), dynamodb),
+        subscribers=subscribers,
+        index=subscribers,
         deliveries=DynamoDeliveryStore(name("deliveries"), dynamodb),
         keys=DynamoKeyStore(name("api-keys"), dynamodb),
         route_queue=SqsWorkQueue(name("route"), sqs),

@@ -107,9 +107,9 @@ def render_email(
         f"<p><a href='{html.escape(ack_url, quote=True)}'>Acknowledge this notice</a></p></body></html>"
     )
     prefix = "Rollout notice" if notice.type is EventType.ROLLOUT else "Detainer request"
-    return OutgoingEmail(
-        to=to, subject=f"[Vigil] {prefix}: {notice.title}", text="\n".join(text_lines), html=body
-    )
+    # Folded to one line: a line break in a subject is a header injection.
+    subject = " ".join(f"[Vigil] {prefix}: {notice.title}".split())
+    return OutgoingEmail(to=to, subject=subject, text="\n".join(text_lines), html=body)
 
 
 def render_sms(notice: Notice, *, to: str, reply_code: str | None = None) -> OutgoingSms:

@@ -1,0 +1,212 @@
+"""In-memory fakes of the ports: inspectable, deterministic, no AWS."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from chalicelib.bootstrap import Deps
+from chalicelib.config import Settings
+from chalicelib.data import load_registry
+from chalicelib.domain.auth import ApiKey
+from chalicelib.domain.deliveries import Delivery, DeliveryStatus
+from chalicelib.domain.errors import Conflict, NotFound
+from chalicelib.domain.messages import OutgoingEmail, OutgoingSms, OutgoingWebhook
+from chalicelib.domain.notices import Notice
+from chalicelib.domain.subscribers import EventType, Subscriber, SubscriptionEntry, index_entries
+from chalicelib.ports import NoticeExists, Page, SendFailed
+from chalicelib.services.delivery import Senders
+
+
+@dataclass
+class InMemoryNoticeStore:
+    notices: dict[str, Notice] = field(default_factory=dict)
+
+    def add(self, notice: Notice) -> None:
+        if notice.id in self.notices:
+            raise NoticeExists(self.notices[notice.id])
+        self.notices[notice.id] = notice
+
+    def get(self, notice_id: str) -> Notice:
+        if notice_id not in self.notices:
+            raise NotFound(f"no notice {notice_id!r}")
+        return self.notices[notice_id]
+
+    def save_routing(self, notice: Notice) -> None:
+        stored = self.get(notice.id)
+        self.notices[notice.id] = replace(
+            stored,
+            recipients=notice.recipients,
+            coverage_gaps=notice.coverage_gaps,
+            routed_at=notice.routed_at,
+        )
+
+
+@dataclass
+class InMemorySubscriberStore:
+    """Both SubscriberStore and SubscriptionIndex, like the DynamoDB adapter."""
+
+    subscribers: dict[str, Subscriber] = field(default_factory=dict)
+    queries: list[str] = field(default_factory=list)
+
+    def add(self, subscriber: Subscriber) -> None:
+        if subscriber.id in self.subscribers:
+            raise Conflict(f"subscriber {subscriber.id!r} exists")
+        self.subscribers[subscriber.id] = subscriber
+
+    def get(self, subscriber_id: str) -> Subscriber:
+        if subscriber_id not in self.subscribers:
+            raise NotFound(f"no subscriber {subscriber_id!r}")
+        return self.subscribers[subscriber_id]
+
+    def get_many(self, subscriber_ids: Sequence[str]) -> dict[str, Subscriber]:
+        return {i: self.subscribers[i] for i in subscriber_ids if i in self.subscribers}
+
+    def list(self, *, limit: int, cursor: str | None) -> Page[Subscriber]:
+        ordered = sorted(self.subscribers)
+        start = ordered.index(cursor) + 1 if cursor else 0
+        chunk = ordered[start : start + limit]
+        more = start + limit < len(ordered)
+        return Page(items=[self.subscribers[i] for i in chunk], cursor=chunk[-1] if more and chunk else None)
+
+    def delete(self, subscriber_id: str) -> None:
+        self.get(subscriber_id)
+        del self.subscribers[subscriber_id]
+
+    def covering(self, jurisdiction_ids: Sequence[str], event_type: EventType) -> Iterator[SubscriptionEntry]:
+        for jurisdiction_id in jurisdiction_ids:
+            self.queries.append(jurisdiction_id)
+            for subscriber in self.subscribers.values():
+                for entry in index_entries(subscriber):
+                    if entry.jurisdiction_id == jurisdiction_id and entry.event_type == event_type:
+                        yield entry
+
+
+@dataclass
+class InMemoryDeliveryStore:
+    deliveries: dict[tuple[str, str], Delivery] = field(default_factory=dict)
+    leases: dict[tuple[str, str], datetime] = field(default_factory=dict)
+
+    def add_new(self, deliveries: Sequence[Delivery]) -> int:
+        new = [d for d in deliveries if (d.notice_id, d.delivery_id) not in self.deliveries]
+        for d in new:
+            self.deliveries[(d.notice_id, d.delivery_id)] = d
+        return len(new)
+
+    def get_many(self, notice_id: str, delivery_ids: Sequence[str]) -> list[Delivery]:
+        return [self.deliveries[(notice_id, i)] for i in delivery_ids if (notice_id, i) in self.deliveries]
+
+    def claim(self, deliveries: Sequence[Delivery], *, now: datetime, lease: timedelta) -> list[Delivery]:
+        claimed = []
+        for d in deliveries:
+            key = (d.notice_id, d.delivery_id)
+            stored = self.deliveries[key]
+            expired = stored.status is DeliveryStatus.SENDING and self.leases.get(key, now) < now
+            if stored.status in (DeliveryStatus.PENDING, DeliveryStatus.FAILED) or expired:
+                self.deliveries[key] = replace(stored, status=DeliveryStatus.SENDING)
+                self.leases[key] = now + lease
+                claimed.append(self.deliveries[key])
+        return claimed
+
+    def record(self, deliveries: Sequence[Delivery]) -> None:
+        for d in deliveries:
+            self.deliveries[(d.notice_id, d.delivery_id)] = d
+
+    def for_notice(self, notice_id: str) -> list[Delivery]:
+        return sorted(
+            (d for (n, _), d in self.deliveries.items() if n == notice_id), key=lambda d: d.delivery_id
+        )
+
+
+@dataclass
+class RecordingQueue:
+    sent: list[dict[str, Any]] = field(default_factory=list)
+    calls: int = 0
+
+    def send_many(self, bodies: Sequence[Mapping[str, Any]]) -> None:
+        self.calls += 1
+        self.sent.extend(copy.deepcopy(dict(b)) for b in bodies)
+
+    def take(self) -> list[dict[str, Any]]:
+        taken, self.sent = self.sent, []
+        return taken
+
+
+@dataclass
+class RecordingEmailSender:
+    sent: list[OutgoingEmail] = field(default_factory=list)
+    fail_for: set[str] = field(default_factory=set)
+
+    def send(self, message: OutgoingEmail) -> str:
+        if message.to in self.fail_for:
+            raise SendFailed("ses: Throttling", retryable=True)
+        self.sent.append(message)
+        return f"email-{len(self.sent)}"
+
+
+@dataclass
+class RecordingSmsSender:
+    sent: list[OutgoingSms] = field(default_factory=list)
+
+    def send(self, message: OutgoingSms) -> str:
+        self.sent.append(message)
+        return f"sms-{len(self.sent)}"
+
+
+@dataclass
+class RecordingWebhookSender:
+    sent: list[tuple[OutgoingWebhook, str]] = field(default_factory=list)
+
+    def send(self, message: OutgoingWebhook, *, secret: str, now: datetime) -> str:
+        self.sent.append((message, secret))
+        return "204"
+
+
+@dataclass
+class InMemoryKeyStore:
+    keys: dict[str, ApiKey] = field(default_factory=dict)
+
+    def add(self, key: ApiKey) -> None:
+        if key.id in self.keys:
+            raise Conflict(f"API key {key.id!r} exists")
+        self.keys[key.id] = key
+
+    def get(self, key_id: str) -> ApiKey | None:
+        return self.keys.get(key_id)
+
+    def revoke(self, key_id: str, *, now: datetime) -> None:
+        if key_id not in self.keys:
+            raise NotFound(f"no API key {key_id!r}")
+        self.keys[key_id] = replace(self.keys[key_id], revoked_at=now)
+
+
+@dataclass
+class FakeWorld:
+    """Every fake, wired as bootstrap.Deps for app-level tests."""
+
+    notices: InMemoryNoticeStore = field(default_factory=InMemoryNoticeStore)
+    subscribers: InMemorySubscriberStore = field(default_factory=InMemorySubscriberStore)
+    deliveries: InMemoryDeliveryStore = field(default_factory=InMemoryDeliveryStore)
+    keys: InMemoryKeyStore = field(default_factory=InMemoryKeyStore)
+    route_queue: RecordingQueue = field(default_factory=RecordingQueue)
+    send_queue: RecordingQueue = field(default_factory=RecordingQueue)
+    email: RecordingEmailSender = field(default_factory=RecordingEmailSender)
+    sms: RecordingSmsSender = field(default_factory=RecordingSmsSender)
+    webhooks: RecordingWebhookSender = field(default_factory=RecordingWebhookSender)
+
+    def deps(self, settings: Settings | None = None) -> Deps:
+        return Deps(
+            settings=settings or Settings.from_env({"VIGIL_STAGE": "test"}),
+            registry=load_registry(),
+            notices=self.notices,
+            subscribers=self.subscribers,
+            index=self.subscribers,
+            deliveries=self.deliveries,
+            keys=self.keys,
+            route_queue=self.route_queue,
+            send_queue=self.send_queue,
+            senders=Senders(email=self.email, sms=self.sms, webhook=self.webhooks),
+        )

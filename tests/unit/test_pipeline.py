@@ -1,0 +1,250 @@
+"""Ingest → route → deliver through the services, with fakes: nothing lost, nothing doubled."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from chalicelib.data import load_registry
+from chalicelib.domain.auth import ApiRole, Caller
+from chalicelib.domain.deliveries import DeliveryStatus
+from chalicelib.domain.errors import Conflict
+from chalicelib.domain.messages import SMS_MAX_CHARS
+from chalicelib.domain.subscribers import Channel, ChannelType, EventType, Role
+from chalicelib.domain.tokens import AckTarget, read_ack_token
+from chalicelib.schemas.events import parse_event
+from chalicelib.services import delivery, ingest, routing
+from chalicelib.services.ingest import Accepted
+from tests.builders import NOW, detainer_body, rollout_body, subscriber
+from tests.fakes import FakeWorld
+
+SOURCE = Caller(key_id="source-key", role=ApiRole.SOURCE)
+LEASE = timedelta(minutes=6)
+ALL_CHANNELS = (
+    Channel(ChannelType.EMAIL, "adviser@example.gov"),
+    Channel(ChannelType.SMS, "+18605550100"),
+    Channel(
+        ChannelType.WEBHOOK, "https://cases.example.org/hooks", secret="whsec_dGVzdHNlY3JldHRlc3RzZWNyZXQ="
+    ),
+)
+
+
+def submit(world: FakeWorld, body: dict[str, Any]) -> Accepted:
+    deps = world.deps()
+    return ingest.accept(
+        parse_event(body, idempotency_header=None, registry=deps.registry),
+        caller=SOURCE,
+        notices=world.notices,
+        index=world.subscribers,
+        registry=deps.registry,
+        route_queue=world.route_queue,
+        now=NOW,
+    )
+
+
+def route_all(world: FakeWorld) -> None:
+    for body in world.route_queue.take():
+        routing.route(
+            body["notice_id"],
+            notices=world.notices,
+            index=world.subscribers,
+            deliveries=world.deliveries,
+            send_queue=world.send_queue,
+            registry=load_registry(),
+            now=NOW,
+        )
+
+
+def deliver(
+    world: FakeWorld, body: dict[str, Any], *, after: timedelta = timedelta(0)
+) -> delivery.DeliveryReport:
+    deps = world.deps()
+    return delivery.deliver(
+        body["notice_id"],
+        body["delivery_ids"],
+        notices=world.notices,
+        deliveries=world.deliveries,
+        subscribers=world.subscribers,
+        senders=deps.senders,
+        ack_url=deps.ack_url,
+        lease=LEASE,
+        now=NOW + after,
+    )
+
+
+def run(world: FakeWorld) -> list[dict[str, Any]]:
+    """Route and deliver everything queued; returns the send messages, for redelivery tests."""
+    route_all(world)
+    messages = world.send_queue.take()
+    for body in messages:
+        deliver(world, body)
+    return messages
+
+
+@pytest.fixture
+def story(world: FakeWorld) -> FakeWorld:
+    world.subscribers.add(subscriber("adviser", Role.STATE_EXECUTIVE, "us-ct", channels=ALL_CHANNELS))
+    world.subscribers.add(subscriber("mayor", Role.LOCAL_OFFICIAL, "us-ct/town/new-haven"))
+    world.subscribers.add(
+        subscriber(
+            "advocates",
+            Role.ADVOCATE,
+            "us-ct",
+            channels=(Channel(ChannelType.EMAIL, "advocates@example.org"), ALL_CHANNELS[2]),
+            ack_required=False,
+        )
+    )
+    world.subscribers.add(
+        subscriber("reviewers", Role.CORRECTIONS, "us-ct/facility/new-haven-correctional-center")
+    )
+    return world
+
+
+def test_accepted_event_reaches_every_recipient_on_every_channel(story: FakeWorld) -> None:
+    accepted = submit(story, rollout_body(jurisdiction="New Haven"))
+    assert accepted.notice.recipients == 3
+    assert accepted.notice.coverage_gaps == ()
+    run(story)
+    assert sorted(m.to for m in story.email.sent) == [
+        "adviser@example.gov",
+        "advocates@example.org",
+        "mayor@example.gov",
+    ]
+    assert [m.to for m in story.sms.sent] == ["+18605550100"]
+    assert len(story.webhooks.sent) == 2
+    assert all(d.status is DeliveryStatus.SENT for d in story.deliveries.deliveries.values())
+    assert story.notices.get(accepted.notice.id).routed_at == NOW
+
+
+def test_same_key_twice_yields_the_same_notice_and_no_second_round(story: FakeWorld) -> None:
+    first = submit(story, rollout_body())
+    run(story)
+    sent_before = len(story.email.sent)
+    second = submit(story, rollout_body())
+    run(story)
+    assert second.notice.id == first.notice.id
+    assert second.duplicate is True
+    assert len(story.email.sent) == sent_before
+
+
+def test_same_key_with_a_different_event_is_a_conflict(story: FakeWorld) -> None:
+    submit(story, rollout_body())
+    with pytest.raises(Conflict, match="already used"):
+        submit(story, rollout_body(summary="something else"))
+
+
+def test_notice_stored_but_never_routed_is_handed_on_again_when_the_source_retries(story: FakeWorld) -> None:
+    submit(story, rollout_body())
+    story.route_queue.take()  # the queue send was lost
+    submit(story, rollout_body())
+    assert len(story.route_queue.sent) == 1
+
+
+def test_second_delivery_of_the_same_queue_message_sends_nothing(story: FakeWorld) -> None:
+    submit(story, rollout_body())
+    messages = run(story)
+    sent = (len(story.email.sent), len(story.sms.sent), len(story.webhooks.sent))
+    reports = [deliver(story, body) for body in messages]
+    assert (len(story.email.sent), len(story.sms.sent), len(story.webhooks.sent)) == sent
+    assert all(r.sent == 0 and r.skipped > 0 for r in reports)
+
+
+def test_routing_the_same_notice_twice_creates_nothing_new(story: FakeWorld) -> None:
+    accepted = submit(story, rollout_body())
+    run(story)
+    story.route_queue.send_many([{"notice_id": accepted.notice.id}])
+    before = dict(story.deliveries.deliveries)
+    run(story)
+    assert story.deliveries.deliveries == before
+    assert len(story.email.sent) == 2  # the adviser and the advocates, once each
+
+
+def test_failed_send_is_reported_for_retry_and_sent_on_the_retry(story: FakeWorld) -> None:
+    story.email.fail_for = {"mayor@example.gov"}
+    submit(story, rollout_body(jurisdiction="New Haven"))
+    route_all(story)
+    messages = story.send_queue.take()
+    reports = [deliver(story, body) for body in messages]
+    assert sum(len(r.failed) for r in reports) == 1
+    failed = [d for d in story.deliveries.deliveries.values() if d.status is DeliveryStatus.FAILED]
+    assert [(d.subscriber_id, d.attempts, d.last_error) for d in failed] == [("mayor", 1, "ses: Throttling")]
+    story.email.fail_for = set()
+    sent_before = len(story.email.sent)
+    for body in messages:  # SQS redelivers the reported message; the others' deliveries are already sent
+        deliver(story, body)
+    assert [m.to for m in story.email.sent[sent_before:]] == ["mayor@example.gov"]
+
+
+def test_claimed_delivery_of_a_crashed_invocation_is_resent_only_after_its_lease(story: FakeWorld) -> None:
+    submit(story, rollout_body(jurisdiction="New Haven"))
+    route_all(story)
+    body = next(m for m in story.send_queue.take() if m["channel"] == "email")
+    wanted = story.deliveries.get_many(body["notice_id"], body["delivery_ids"])
+    story.deliveries.claim(wanted, now=NOW, lease=LEASE)  # claimed, then the invocation died
+    assert deliver(story, body, after=LEASE - timedelta(seconds=1)).sent == 0
+    assert deliver(story, body, after=LEASE + timedelta(seconds=1)).sent == len(wanted)
+
+
+def test_advocates_receive_a_detainer_without_the_persons_identity(story: FakeWorld) -> None:
+    submit(story, detainer_body())
+    run(story)
+    advocate_email = next(m for m in story.email.sent if m.to == "advocates@example.org")
+    assert "Test Person" not in advocate_email.text + advocate_email.html
+    assert "A012345678" not in advocate_email.text + advocate_email.html
+    assert "1990-01-01" not in advocate_email.text + advocate_email.html
+    assert "New Haven Correctional Center" in advocate_email.text
+    advocate_hook = next(
+        p for p, _ in story.webhooks.sent if "#advocates#" in p.payload["data"]["delivery_id"]
+    )
+    assert "subject" not in advocate_hook.payload["data"]["event"]
+    assert "A012345678" not in str(advocate_hook.payload)
+
+
+def test_reviewers_receive_the_detainer_with_the_persons_identity(story: FakeWorld) -> None:
+    submit(story, detainer_body())
+    run(story)
+    reviewer_email = next(m for m in story.email.sent if m.to == "reviewers@example.gov")
+    assert "Test Person" in reviewer_email.text
+    assert "A012345678" in reviewer_email.text
+
+
+def test_sms_fits_two_segments_and_never_carries_personal_data(story: FakeWorld) -> None:
+    submit(story, detainer_body(summary="x" * 1500))
+    submit(story, rollout_body(title="T" * 200))
+    run(story)
+    assert story.sms.sent
+    for sms in story.sms.sent:
+        assert len(sms.body) <= SMS_MAX_CHARS
+        assert "Test Person" not in sms.body
+        assert "012345678" not in sms.body
+
+
+def test_every_email_and_webhook_carries_an_ack_link_for_its_own_delivery(story: FakeWorld) -> None:
+    accepted = submit(story, rollout_body())
+    run(story)
+    secret = story.deps().settings.ack_secret
+    links = [m.text.split("/ack/")[1].split()[0] for m in story.email.sent]
+    links += [p.payload["data"]["ack_url"].split("/ack/")[1] for p, _ in story.webhooks.sent]
+    targets = [read_ack_token(secret, token) for token in links]
+    assert {t.notice_id for t in targets} == {accepted.notice.id}
+    assert len({t.delivery_id for t in targets}) == len(targets)
+    assert all(isinstance(t, AckTarget) for t in targets)
+
+
+def test_webhook_is_signed_with_the_subscribers_own_secret(story: FakeWorld) -> None:
+    submit(story, rollout_body())
+    run(story)
+    assert {secret for _, secret in story.webhooks.sent} == {ALL_CHANNELS[2].secret}
+
+
+def test_coverage_gap_is_reported_when_no_state_executive_is_subscribed(world: FakeWorld) -> None:
+    world.subscribers.add(subscriber("mayor", Role.LOCAL_OFFICIAL, "us-ct/town/new-haven"))
+    accepted = submit(world, rollout_body(jurisdiction="New Haven"))
+    assert accepted.notice.coverage_gaps == ("state-executive",)
+    assert accepted.as_json()["coverage_gaps"] == ["state-executive"]
+
+
+def test_detainer_notice_type_is_detainer(story: FakeWorld) -> None:
+    assert submit(story, detainer_body()).notice.type is EventType.DETAINER
