@@ -111,7 +111,7 @@ def post_subscriber() -> Response:
     draft = parse_subscriber(
         read_json(request(), max_bytes=deps.settings.max_body_bytes),
         registry=deps.registry,
-        allow_plain_http=deps.settings.is_local,
+        allow_plain_http=deps.settings.allows_plain_http_webhooks,
     )
     created = subscribers.create(draft, subscribers=deps.subscribers, now=utcnow())
     return json_response(

@@ -27,6 +27,11 @@ class Settings:
     def is_local(self) -> bool:
         return self.stage == "local"
 
+    @property
+    def allows_plain_http_webhooks(self) -> bool:
+        """Receivers on this machine speak plain HTTP; everywhere else webhooks must be https."""
+        return self.stage in {"local", "test"}
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env

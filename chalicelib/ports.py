@@ -82,7 +82,10 @@ class DeliveryStore(Protocol):
     def get_many(self, notice_id: str, delivery_ids: Sequence[str]) -> list[Delivery]: ...
 
     def claim(self, deliveries: Sequence[Delivery], *, now: datetime, lease: timedelta) -> list[Delivery]:
-        """Move pending, failed or lease-expired deliveries to sending; returns those claimed."""
+        """Move pending, failed or lease-expired deliveries to sending.
+
+        Returns the given deliveries that were claimed, marked sending: pass them as just read.
+        """
 
     def record(self, deliveries: Sequence[Delivery]) -> None:
         """Write outcomes of claimed deliveries."""

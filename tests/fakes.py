@@ -108,7 +108,7 @@ class InMemoryDeliveryStore:
             if stored.status in (DeliveryStatus.PENDING, DeliveryStatus.FAILED) or expired:
                 self.deliveries[key] = replace(stored, status=DeliveryStatus.SENDING)
                 self.leases[key] = now + lease
-                claimed.append(self.deliveries[key])
+                claimed.append(replace(d, status=DeliveryStatus.SENDING))
         return claimed
 
     def record(self, deliveries: Sequence[Delivery]) -> None:
@@ -180,7 +180,8 @@ class InMemoryKeyStore:
     def revoke(self, key_id: str, *, now: datetime) -> None:
         if key_id not in self.keys:
             raise NotFound(f"no API key {key_id!r}")
-        self.keys[key_id] = replace(self.keys[key_id], revoked_at=now)
+        key = self.keys[key_id]
+        self.keys[key_id] = replace(key, revoked_at=key.revoked_at or now)
 
 
 @dataclass
@@ -199,7 +200,8 @@ class FakeWorld:
 
     def deps(self, settings: Settings | None = None) -> Deps:
         return Deps(
-            settings=settings or Settings.from_env({"VIGIL_STAGE": "test"}),
+            # A deployed stage, so the unit tests see production rules (https-only webhooks, no /dev routes).
+            settings=settings or Settings.from_env({"VIGIL_STAGE": "dev", "VIGIL_ACK_SECRET": "unit-test-secret"}),
             registry=load_registry(),
             notices=self.notices,
             subscribers=self.subscribers,

@@ -1,0 +1,197 @@
+"""The same cases against the in-memory fakes and the DynamoDB adapters (moto, tables from infra/)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from chalicelib.bootstrap import build
+from chalicelib.config import Settings
+from chalicelib.domain.auth import ApiRole, new_key
+from chalicelib.domain.deliveries import DeliveryStatus
+from chalicelib.domain.errors import Conflict, NotFound
+from chalicelib.domain.notices import Notice, NoticeStatus
+from chalicelib.domain.routing import plan_deliveries, recipients_for
+from chalicelib.domain.subscribers import Channel, ChannelType, EventType, Role, index_entries
+from chalicelib.ports import DeliveryStore, KeyStore, NoticeExists, NoticeStore, SubscriberStore, SubscriptionIndex
+from tests.builders import NOW, subscriber
+from tests.fakes import InMemoryDeliveryStore, InMemoryKeyStore, InMemoryNoticeStore, InMemorySubscriberStore
+from tests.integration.conftest import STAGE, Aws
+
+LEASE = timedelta(minutes=6)
+
+
+@dataclass
+class Stores:
+    notices: NoticeStore
+    subscribers: SubscriberStore
+    index: SubscriptionIndex
+    deliveries: DeliveryStore
+    keys: KeyStore
+
+
+@pytest.fixture(params=["fake", "dynamodb"])
+def stores(request: pytest.FixtureRequest) -> Iterator[Stores]:
+    if request.param == "fake":
+        subscribers = InMemorySubscriberStore()
+        yield Stores(InMemoryNoticeStore(), subscribers, subscribers, InMemoryDeliveryStore(), InMemoryKeyStore())
+        return
+    aws: Aws = request.getfixturevalue("aws")
+    request.getfixturevalue("stack")
+    deps = build(Settings.from_env({"VIGIL_STAGE": STAGE}), session=aws.session)
+    yield Stores(deps.notices, deps.subscribers, deps.index, deps.deliveries, deps.keys)
+
+
+def a_notice(**overrides: Any) -> Notice:
+    values: dict[str, Any] = {
+        "id": "ntc_contract",
+        "type": EventType.ROLLOUT,
+        "status": NoticeStatus.OPEN,
+        "idempotency_key": "k-1",
+        "fingerprint": "f" * 64,
+        "jurisdiction_id": "us-ct/town/new-haven",
+        "title": "Secure Communities in New Haven",
+        "received_at": NOW,
+        "event": {"program": "secure-communities", "nested": {"list": [1, 2.5, "x"], "flag": True}},
+        "submitted_by": "key-1",
+    }
+    values.update(overrides)
+    return Notice(**values)
+
+
+def test_notice_round_trips_unchanged(stores: Stores) -> None:
+    notice = a_notice()
+    stores.notices.add(notice)
+    assert stores.notices.get(notice.id) == notice
+
+
+def test_second_notice_with_the_same_id_raises_with_the_stored_one(stores: Stores) -> None:
+    stores.notices.add(a_notice())
+    with pytest.raises(NoticeExists) as caught:
+        stores.notices.add(a_notice(title="other"))
+    assert caught.value.existing.title == "Secure Communities in New Haven"
+
+
+def test_unknown_notice_is_not_found(stores: Stores) -> None:
+    with pytest.raises(NotFound):
+        stores.notices.get("ntc_nothing")
+
+
+def test_saved_routing_is_read_back(stores: Stores) -> None:
+    stores.notices.add(a_notice())
+    stores.notices.save_routing(a_notice().routed(recipients=7, coverage_gaps=("state-executive",), now=NOW))
+    stored = stores.notices.get("ntc_contract")
+    assert (stored.recipients, stored.coverage_gaps, stored.routed_at) == (7, ("state-executive",), NOW)
+
+
+def test_subscriber_round_trips_with_its_webhook_secret(stores: Stores) -> None:
+    channels = (
+        Channel(ChannelType.EMAIL, "a@example.gov"),
+        Channel(ChannelType.WEBHOOK, "https://x.example.org/h", secret="whsec_abc"),
+    )
+    sub = subscriber("sub_1", Role.ADVOCATE, "us-ct", "us-ct/town/new-haven", channels=channels)
+    stores.subscribers.add(sub)
+    assert stores.subscribers.get("sub_1") == sub
+    assert stores.subscribers.get_many(["sub_1", "sub_missing"]) == {"sub_1": sub}
+
+
+def test_adding_an_existing_subscriber_id_is_a_conflict(stores: Stores) -> None:
+    stores.subscribers.add(subscriber("sub_1", Role.ADVOCATE, "us-ct"))
+    with pytest.raises(Conflict):
+        stores.subscribers.add(subscriber("sub_1", Role.LEGAL, "us-ct"))
+
+
+def test_index_returns_rows_of_the_asked_jurisdictions_and_event_type_only(stores: Stores) -> None:
+    stores.subscribers.add(subscriber("both", Role.STATE_EXECUTIVE, "us-ct"))
+    stores.subscribers.add(subscriber("rollouts", Role.ADVOCATE, "us-ct", event_types=(EventType.ROLLOUT,)))
+    stores.subscribers.add(subscriber("hartford", Role.LOCAL_OFFICIAL, "us-ct/town/hartford"))
+    found = list(stores.index.covering(["us-ct", "us-ct/town/new-haven"], EventType.DETAINER))
+    assert [(e.subscriber_id, e.jurisdiction_id) for e in found] == [("both", "us-ct")]
+    assert all(c.secret is None for e in found for c in e.channels)
+
+
+def test_deleted_subscriber_leaves_the_index(stores: Stores) -> None:
+    stores.subscribers.add(subscriber("gone", Role.STATE_EXECUTIVE, "us-ct", "us-ct/county/fairfield"))
+    stores.subscribers.delete("gone")
+    assert list(stores.index.covering(["us-ct", "us-ct/county/fairfield"], EventType.ROLLOUT)) == []
+    with pytest.raises(NotFound):
+        stores.subscribers.get("gone")
+    with pytest.raises(NotFound):
+        stores.subscribers.delete("gone")
+
+
+def test_subscriber_list_pages_through_everyone_once(stores: Stores) -> None:
+    for n in range(5):
+        stores.subscribers.add(subscriber(f"sub_{n}", Role.ADVOCATE, "us-ct"))
+    seen: list[str] = []
+    cursor = None
+    for _ in range(10):
+        page = stores.subscribers.list(limit=2, cursor=cursor)
+        seen += [s.id for s in page.items]
+        cursor = page.cursor
+        if cursor is None:
+            break
+    assert sorted(seen) == [f"sub_{n}" for n in range(5)]
+
+
+def planned(count: int = 3) -> list[Any]:
+    subs = [subscriber(f"s{n}", Role.LOCAL_OFFICIAL, "us-ct") for n in range(count)]
+    entries = [e for s in subs for e in index_entries(s)]
+    return plan_deliveries(a_notice(), recipients_for(entries), step=0, now=NOW)
+
+
+def test_deliveries_are_created_once(stores: Stores) -> None:
+    deliveries = planned()
+    assert stores.deliveries.add_new(deliveries) == 3
+    stores.deliveries.record([deliveries[0].sent(provider_message_id="m-1", now=NOW)])
+    assert stores.deliveries.add_new(deliveries) == 0
+    assert stores.deliveries.get_many("ntc_contract", [deliveries[0].delivery_id])[0].status is DeliveryStatus.SENT
+
+
+def test_a_delivery_is_claimed_once_until_its_lease_runs_out(stores: Stores) -> None:
+    deliveries = planned()
+    stores.deliveries.add_new(deliveries)
+    first = stores.deliveries.claim(deliveries, now=NOW, lease=LEASE)
+    assert [d.status for d in first] == [DeliveryStatus.SENDING] * 3
+    assert stores.deliveries.claim(deliveries, now=NOW + timedelta(minutes=1), lease=LEASE) == []
+    again = stores.deliveries.claim(deliveries[:1], now=NOW + LEASE + timedelta(seconds=1), lease=LEASE)
+    assert [d.delivery_id for d in again] == [deliveries[0].delivery_id]
+
+
+def test_sent_deliveries_are_never_claimed_again_and_failed_ones_are(stores: Stores) -> None:
+    deliveries = planned(2)
+    stores.deliveries.add_new(deliveries)
+    claimed = stores.deliveries.claim(deliveries, now=NOW, lease=LEASE)
+    stores.deliveries.record([claimed[0].sent(provider_message_id="m", now=NOW), claimed[1].failed(error="boom")])
+    later = NOW + LEASE * 2
+    fresh = stores.deliveries.get_many("ntc_contract", [d.delivery_id for d in deliveries])
+    reclaimed = stores.deliveries.claim(fresh, now=later, lease=LEASE)
+    assert [d.delivery_id for d in reclaimed] == [deliveries[1].delivery_id]
+    assert reclaimed[0].attempts == 1
+
+
+def test_deliveries_of_a_notice_are_listed_with_their_outcomes(stores: Stores) -> None:
+    deliveries = planned(2)
+    stores.deliveries.add_new(deliveries)
+    stores.deliveries.record([replace(deliveries[0], status=DeliveryStatus.SENT, attempts=1, sent_at=NOW)])
+    listed = {d.delivery_id: d for d in stores.deliveries.for_notice("ntc_contract")}
+    assert listed[deliveries[0].delivery_id].sent_at == NOW
+    assert listed[deliveries[1].delivery_id].status is DeliveryStatus.PENDING
+
+
+def test_key_round_trips_and_revocation_sticks(stores: Stores) -> None:
+    key, _ = new_key(name="k", role=ApiRole.SOURCE, now=NOW)
+    stores.keys.add(key)
+    assert stores.keys.get(key.id) == key
+    stores.keys.revoke(key.id, now=NOW)
+    stores.keys.revoke(key.id, now=NOW + timedelta(days=1))
+    revoked = stores.keys.get(key.id)
+    assert revoked is not None
+    assert revoked.revoked_at == NOW
+    assert stores.keys.get("missing") is None
+    with pytest.raises(NotFound):
+        stores.keys.revoke("missing", now=NOW)
