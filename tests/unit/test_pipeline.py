@@ -14,6 +14,7 @@ from chalicelib.domain.errors import Conflict
 from chalicelib.domain.messages import SMS_MAX_CHARS
 from chalicelib.domain.subscribers import Channel, ChannelType, EventType, Role
 from chalicelib.domain.tokens import AckTarget, read_ack_token
+from chalicelib.log import configure
 from chalicelib.schemas.events import parse_event
 from chalicelib.services import delivery, ingest, routing
 from chalicelib.services.ingest import Accepted
@@ -248,3 +249,16 @@ def test_coverage_gap_is_reported_when_no_state_executive_is_subscribed(world: F
 
 def test_detainer_notice_type_is_detainer(story: FakeWorld) -> None:
     assert submit(story, detainer_body()).notice.type is EventType.DETAINER
+
+
+def test_a_detainer_through_the_whole_pipeline_logs_no_personal_data(
+    story: FakeWorld, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure(json=True)
+    story.email.fail_for = {"reviewers@example.gov"}
+    submit(story, detainer_body())
+    run(story)
+    logged = capsys.readouterr().out
+    assert "delivery.failed" in logged
+    for personal in ("Test Person", "A012345678", "1990-01-01", "reviewers@example.gov", "+18605550100"):
+        assert personal not in logged
