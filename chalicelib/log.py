@@ -69,6 +69,11 @@ def scrub_personal_data(_: Any, __: str, event_dict: MutableMapping[str, Any]) -
     return event_dict
 
 
+def _current_stdout(*_: Any) -> structlog.PrintLogger:
+    # Looked up per logger, not at configure time, so a replaced sys.stdout (pytest's capture) is honoured.
+    return structlog.PrintLogger(sys.stdout)
+
+
 def configure(*, level: str = "INFO", json: bool = True) -> None:
     """Idempotent: safe to call from every entry point and every test."""
     renderer: Any = (
@@ -84,6 +89,6 @@ def configure(*, level: str = "INFO", json: bool = True) -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelNamesMapping()[level.upper()]),
-        logger_factory=structlog.PrintLoggerFactory(sys.stdout),
+        logger_factory=_current_stdout,
         cache_logger_on_first_use=False,
     )

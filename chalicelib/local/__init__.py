@@ -1,0 +1,1 @@
+"""The embedded default: moto, the resources from infra/, and the local servers."""

@@ -1,0 +1,272 @@
+"""Write the least-privilege IAM policy of every Lambda function, for every stage, from one table.
+
+Chalice runs with ``autogen_policy: false`` and one ``iam_policy_file`` per function
+(``.chalice/policy-<stage>-<function>.json``). Those files are generated here, from NEEDS below,
+so the stages cannot drift apart; the outputs are committed.
+
+    python infra/make_policies.py            # (re)write the files
+    python infra/make_policies.py --check    # exit 1 if a file is missing, stale or unexpected
+
+Notes on what IAM can and cannot express:
+- DynamoDB transactions (TransactWriteItems) are authorized per item action: PutItem,
+  UpdateItem, DeleteItem and ConditionCheckItem. There is no ``dynamodb:TransactWriteItems``
+  IAM action, so a function that claims deliveries in a transaction gets those item actions.
+- SMS sent straight to a phone number through ``sns:Publish`` has no resource ARN, so
+  ``sns:Publish`` is granted on ``*`` to the functions that send SMS (it also covers the
+  admin alert topic ``vigil-<stage>-alarms``).
+- The inbound-mail bucket is ``vigil-<stage>-inbound-mail-<account id>``; the account id is
+  not known to a static file, so the bucket ARN ends in ``*``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+CHALICE_DIR = REPO_ROOT / ".chalice"
+
+APP_NAME = "vigil"
+STAGES = ("local", "dev", "prod")
+TABLES = (
+    "notices",
+    "subscribers",
+    "subscriptions",
+    "deliveries",
+    "ack-log",
+    "api-keys",
+    "policies",
+    "ack-codes",
+)
+TABLES_WITH_INDEXES = frozenset({"notices", "subscriptions"})  # open-by-due, by-subscriber
+QUEUES = ("route", "send")
+
+ACK_LOG = ("PutItem", "Query")  # append an entry (conditional put), read the chain
+SQS_SEND = ("SendMessage", "GetQueueUrl")  # SendMessageBatch is authorized as SendMessage
+SQS_CONSUME = (
+    "ReceiveMessage",
+    "DeleteMessage",
+    "GetQueueAttributes",
+    "ChangeMessageVisibility",
+    "GetQueueUrl",
+)
+API_TABLE_ACTIONS = (
+    "GetItem",
+    "PutItem",
+    "UpdateItem",
+    "DeleteItem",
+    "Query",
+    "BatchGetItem",
+    "BatchWriteItem",
+    "ConditionCheckItem",
+)
+API_SCANNED_TABLES = frozenset({"notices", "subscribers", "api-keys", "policies"})  # admin list pages
+
+
+@dataclass(frozen=True)
+class Needs:
+    """What one function does with AWS: DynamoDB actions per table, SQS actions per queue, ..."""
+
+    tables: Mapping[str, tuple[str, ...]]
+    queues: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    inbound_mail: tuple[str, ...] = ()  # s3 actions on objects of the inbound-mail bucket
+    ses: tuple[str, ...] = ()
+    sns_publish: bool = False
+
+
+NEEDS: dict[str, Needs] = {
+    "api_handler": Needs(
+        tables={
+            table: API_TABLE_ACTIONS + (("Scan",) if table in API_SCANNED_TABLES else ()) for table in TABLES
+        },
+        queues={"route": SQS_SEND, "send": SQS_SEND},
+        inbound_mail=("PutObject", "GetObject"),
+        ses=("SendEmail", "SendRawEmail"),  # test messages
+        sns_publish=True,  # test SMS, admin alerts
+    ),
+    "on_route_message": Needs(
+        tables={
+            "notices": ("GetItem", "UpdateItem"),
+            "subscriptions": ("Query",),
+            "subscribers": ("BatchGetItem",),
+            "deliveries": ("PutItem", "ConditionCheckItem", "BatchWriteItem", "Query"),
+            "ack-log": ACK_LOG,
+            "policies": ("GetItem",),
+        },
+        queues={"route": SQS_CONSUME, "send": SQS_SEND},
+    ),
+    "on_send_message": Needs(
+        tables={
+            "notices": ("GetItem", "UpdateItem"),
+            "deliveries": ("GetItem", "BatchGetItem", "UpdateItem", "BatchWriteItem", "Query"),
+            "ack-log": ACK_LOG,
+            "ack-codes": ("PutItem",),
+        },
+        queues={"send": SQS_CONSUME},
+        ses=("SendEmail", "SendRawEmail"),
+        sns_publish=True,
+    ),
+    "on_sweep_tick": Needs(
+        tables={
+            "notices": ("Query", "GetItem", "UpdateItem"),
+            "deliveries": ("Query", "PutItem", "BatchWriteItem", "ConditionCheckItem"),
+            "ack-log": ACK_LOG,
+            "policies": ("GetItem",),
+            "subscriptions": ("Query",),
+            "subscribers": ("GetItem", "BatchGetItem"),
+        },
+        queues={"send": SQS_SEND},
+        ses=("SendEmail",),
+        sns_publish=True,
+    ),
+    "on_sms_inbound": Needs(
+        tables={
+            "ack-codes": ("GetItem", "Query", "DeleteItem"),
+            "deliveries": ("GetItem", "UpdateItem"),
+            "notices": ("GetItem", "UpdateItem"),
+            "ack-log": ACK_LOG,
+            "subscribers": ("GetItem", "UpdateItem"),
+        },
+        sns_publish=True,  # the reply
+    ),
+    "on_ses_feedback": Needs(
+        tables={
+            "deliveries": ("GetItem", "UpdateItem", "Query"),
+            "subscribers": ("GetItem", "UpdateItem"),
+            "ack-log": ACK_LOG,
+        },
+        queues={"send": SQS_SEND},
+    ),
+    "on_inbound_email": Needs(
+        tables={
+            "notices": ("GetItem", "PutItem", "UpdateItem"),
+            "ack-log": ACK_LOG,
+            "subscriptions": ("Query",),
+            "subscribers": ("GetItem", "BatchGetItem"),  # ingest reports coverage gaps by role
+            "policies": ("GetItem",),
+        },
+        queues={"route": SQS_SEND},
+        inbound_mail=("GetObject",),
+    ),
+}
+
+
+def function_name(stage: str, function: str) -> str:
+    """The Lambda function's name as Chalice deploys it (the API handler is just app-stage)."""
+    return f"{APP_NAME}-{stage}" if function == "api_handler" else f"{APP_NAME}-{stage}-{function}"
+
+
+def policy_file_name(stage: str, function: str) -> str:
+    return f"policy-{stage}-{function}.json"
+
+
+def _statement(sid: str, actions: list[str], resources: list[str]) -> dict[str, Any]:
+    return {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Action": actions,
+        "Resource": resources if len(resources) > 1 else resources[0],
+    }
+
+
+def _sid(prefix: str, name: str) -> str:
+    return prefix + "".join(part.title() for part in name.split("-"))
+
+
+def policy(stage: str, function: str) -> dict[str, Any]:
+    """The IAM policy document of one function in one stage."""
+    needs = NEEDS[function]
+    log_group = f"arn:aws:logs:*:*:log-group:/aws/lambda/{function_name(stage, function)}"
+    statements = [
+        _statement(
+            "Logs",
+            ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+            [log_group, f"{log_group}:*"],
+        )
+    ]
+    for table in TABLES:  # a fixed order, so the files are stable
+        actions = needs.tables.get(table)
+        if not actions:
+            continue
+        table_arn = f"arn:aws:dynamodb:*:*:table/{APP_NAME}-{stage}-{table}"
+        resources = [table_arn]
+        if "Query" in actions and table in TABLES_WITH_INDEXES:
+            resources.append(f"{table_arn}/index/*")
+        statements.append(
+            _statement(_sid("DynamoDB", table), [f"dynamodb:{a}" for a in sorted(set(actions))], resources)
+        )
+    for queue in QUEUES:
+        actions = needs.queues.get(queue)
+        if not actions:
+            continue
+        statements.append(
+            _statement(
+                _sid("Sqs", queue),
+                [f"sqs:{a}" for a in sorted(set(actions))],
+                [f"arn:aws:sqs:*:*:{APP_NAME}-{stage}-{queue}"],
+            )
+        )
+    if needs.inbound_mail:
+        statements.append(
+            _statement(
+                "S3InboundMail",
+                [f"s3:{a}" for a in sorted(set(needs.inbound_mail))],
+                [f"arn:aws:s3:::{APP_NAME}-{stage}-inbound-mail-*/*"],
+            )
+        )
+    if needs.ses:
+        statements.append(
+            _statement(
+                "SesSend",
+                [f"ses:{a}" for a in sorted(set(needs.ses))],
+                ["arn:aws:ses:*:*:identity/*", f"arn:aws:ses:*:*:configuration-set/{APP_NAME}-{stage}-*"],
+            )
+        )
+    if needs.sns_publish:
+        statements.append(_statement("SnsPublish", ["sns:Publish"], ["*"]))
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def render_all() -> dict[Path, str]:
+    """Every policy file's path and its exact text."""
+    return {
+        CHALICE_DIR / policy_file_name(stage, function): json.dumps(policy(stage, function), indent=2) + "\n"
+        for stage in STAGES
+        for function in NEEDS
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--check", action="store_true", help="compare instead of writing")
+    args = parser.parse_args(argv)
+    wanted = render_all()
+    if args.check:
+        problems = [
+            f"{path.relative_to(REPO_ROOT)} is missing or stale"
+            for path, text in wanted.items()
+            if not path.exists() or path.read_text(encoding="utf-8") != text
+        ]
+        problems += [
+            f"{path.relative_to(REPO_ROOT)} is not generated by infra/make_policies.py"
+            for path in sorted(CHALICE_DIR.glob("policy-*-*.json"))
+            if path not in wanted
+        ]
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        if problems:
+            print("run: python infra/make_policies.py", file=sys.stderr)
+        return 1 if problems else 0
+    CHALICE_DIR.mkdir(exist_ok=True)
+    for path, text in wanted.items():
+        path.write_text(text, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

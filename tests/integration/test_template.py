@@ -1,0 +1,441 @@
+"""infra/template.yaml: what moto builds from it, and what only the template itself can show."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import boto3
+import pytest
+from moto.server import ThreadedMotoServer
+
+from chalicelib.local.stack import TEMPLATE_PATH, deploy_template, load_template, stack_name
+from tests.integration.conftest import REGION, STAGE, Aws
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudformation import CloudFormationClient
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sns import SNSClient
+    from mypy_boto3_sqs import SQSClient
+
+pytestmark = pytest.mark.integration
+
+KeySchema = list[tuple[str, str, str]]  # (attribute, type, HASH|RANGE)
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    keys: KeySchema
+    indexes: dict[str, tuple[KeySchema, str]] = field(default_factory=dict)  # name: (keys, projection)
+
+
+TABLES: dict[str, TableSpec] = {
+    "notices": TableSpec(
+        keys=[("notice_id", "S", "HASH")],
+        indexes={"open-by-due": ([("open_shard", "S", "HASH"), ("next_step_at", "S", "RANGE")], "ALL")},
+    ),
+    "subscribers": TableSpec(keys=[("subscriber_id", "S", "HASH")]),
+    "subscriptions": TableSpec(
+        keys=[("jurisdiction_id", "S", "HASH"), ("entry_key", "S", "RANGE")],
+        indexes={
+            "by-subscriber": ([("subscriber_id", "S", "HASH"), ("entry_key", "S", "RANGE")], "KEYS_ONLY")
+        },
+    ),
+    "deliveries": TableSpec(keys=[("notice_id", "S", "HASH"), ("delivery_id", "S", "RANGE")]),
+    "ack-log": TableSpec(keys=[("notice_id", "S", "HASH"), ("seq", "N", "RANGE")]),
+    "api-keys": TableSpec(keys=[("key_id", "S", "HASH")]),
+    "policies": TableSpec(keys=[("event_type", "S", "HASH")]),
+    "ack-codes": TableSpec(keys=[("phone", "S", "HASH"), ("code", "S", "RANGE")]),
+}
+WORK_QUEUES = {"route": "route-dlq", "send": "send-dlq"}
+FOURTEEN_DAYS = 14 * 24 * 60 * 60
+TOPICS = {
+    "SmsInboundTopicArn": "sms-inbound",
+    "SesFeedbackTopicArn": "ses-feedback",
+    "InboundMailTopicArn": "inbound-mail",
+    "AlarmTopicArn": "alarms",
+}
+NAME_PROPERTIES = {
+    "AWS::DynamoDB::Table": "TableName",
+    "AWS::SQS::Queue": "QueueName",
+    "AWS::SNS::Topic": "TopicName",
+    "AWS::S3::Bucket": "BucketName",
+    "AWS::CloudWatch::Alarm": "AlarmName",
+}
+
+
+def _name(short: str, stage: str = STAGE) -> str:
+    return f"vigil-{stage}-{short}"
+
+
+def _resources_of_type(template: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
+    return {
+        logical_id: resource
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] == resource_type
+    }
+
+
+def _queue_attributes(sqs: SQSClient, queue_name: str) -> dict[str, str]:
+    url = sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    return {str(name): value for name, value in attributes.items()}
+
+
+# ---------------------------------------------------------------- what moto builds
+
+
+@pytest.mark.parametrize("short_name", sorted(TABLES))
+def test_table_exists_with_its_keys_and_indexes(aws: Aws, stack: dict[str, str], short_name: str) -> None:
+    dynamodb: DynamoDBClient = aws.client("dynamodb")
+    spec = TABLES[short_name]
+
+    table = dynamodb.describe_table(TableName=_name(short_name))["Table"]
+
+    attribute_types = {a["AttributeName"]: a["AttributeType"] for a in table["AttributeDefinitions"]}
+    keys = [
+        (k["AttributeName"], attribute_types[k["AttributeName"]], k["KeyType"]) for k in table["KeySchema"]
+    ]
+    assert keys == spec.keys
+    assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    indexes = {
+        index["IndexName"]: (
+            [
+                (k["AttributeName"], attribute_types[k["AttributeName"]], k["KeyType"])
+                for k in index["KeySchema"]
+            ],
+            index["Projection"]["ProjectionType"],
+        )
+        for index in table.get("GlobalSecondaryIndexes", [])
+    }
+    assert indexes == spec.indexes
+    assert not table.get("LocalSecondaryIndexes")
+
+
+def test_stack_creates_exactly_the_expected_tables(aws: Aws, stack: dict[str, str]) -> None:
+    dynamodb: DynamoDBClient = aws.client("dynamodb")
+
+    assert set(dynamodb.list_tables()["TableNames"]) == {_name(short) for short in TABLES}
+
+
+@pytest.mark.parametrize(("queue", "dead_letter_queue"), sorted(WORK_QUEUES.items()))
+def test_work_queue_redrives_to_its_own_dead_letter_queue(
+    aws: Aws, stack: dict[str, str], queue: str, dead_letter_queue: str
+) -> None:
+    sqs: SQSClient = aws.client("sqs")
+    dlq_arn = _queue_attributes(sqs, _name(dead_letter_queue))["QueueArn"]
+
+    attributes = _queue_attributes(sqs, _name(queue))
+
+    redrive = json.loads(attributes["RedrivePolicy"])
+    assert redrive["deadLetterTargetArn"] == dlq_arn
+    assert int(redrive["maxReceiveCount"]) == 5
+    assert attributes["VisibilityTimeout"] == "360"
+    assert attributes["SqsManagedSseEnabled"] == "true"
+
+
+@pytest.mark.parametrize("dead_letter_queue", sorted(WORK_QUEUES.values()))
+def test_dead_letter_queue_keeps_messages_fourteen_days(
+    aws: Aws, stack: dict[str, str], dead_letter_queue: str
+) -> None:
+    sqs: SQSClient = aws.client("sqs")
+
+    attributes = _queue_attributes(sqs, _name(dead_letter_queue))
+
+    assert attributes["MessageRetentionPeriod"] == str(FOURTEEN_DAYS)
+    assert "RedrivePolicy" not in attributes
+    assert attributes["SqsManagedSseEnabled"] == "true"
+
+
+def test_outputs_name_every_resource(aws: Aws, stack: dict[str, str]) -> None:
+    sqs: SQSClient = aws.client("sqs")
+    sns: SNSClient = aws.client("sns")
+    s3: S3Client = aws.client("s3")
+    camel = {short: "".join(part.title() for part in short.split("-")) for short in TABLES}
+    queue_ids = {"route": "RouteQueue", "route-dlq": "RouteDeadLetterQueue", "send": "SendQueue"}
+    queue_ids["send-dlq"] = "SendDeadLetterQueue"
+
+    for short, prefix in camel.items():
+        assert stack[f"{prefix}TableName"] == _name(short)
+    for short, logical_id in queue_ids.items():
+        assert stack[f"{logical_id}Name"] == _name(short)
+        assert stack[f"{logical_id}Url"] == sqs.get_queue_url(QueueName=_name(short))["QueueUrl"]
+        assert stack[f"{logical_id}Arn"] == _queue_attributes(sqs, _name(short))["QueueArn"]
+    topic_arns = {topic["TopicArn"] for topic in sns.list_topics()["Topics"]}
+    for output, short in TOPICS.items():
+        assert stack[output].endswith(f":{_name(short)}")
+        assert stack[output] in topic_arns
+    bucket = stack["InboundMailBucketName"]
+    assert bucket == f"{_name('inbound-mail')}-123456789012"
+    s3.head_bucket(Bucket=bucket)
+    assert len(stack) == len(TABLES) + 3 * len(queue_ids) + len(TOPICS) + 1
+
+
+def test_parameters_override_the_defaults(aws: Aws) -> None:
+    sqs: SQSClient = aws.client("sqs")
+
+    outputs = deploy_template(
+        aws.client("cloudformation"),
+        stage="other",
+        parameters={"MaxReceiveCount": "2", "RouteVisibilityTimeout": "30", "SendVisibilityTimeout": "45"},
+    )
+
+    route = _queue_attributes(sqs, outputs["RouteQueueName"])
+    send = _queue_attributes(sqs, outputs["SendQueueName"])
+    assert outputs["RouteQueueName"] == "vigil-other-route"
+    assert (route["VisibilityTimeout"], json.loads(route["RedrivePolicy"])["maxReceiveCount"]) == ("30", 2)
+    assert (send["VisibilityTimeout"], json.loads(send["RedrivePolicy"])["maxReceiveCount"]) == ("45", 2)
+
+
+def test_deploy_template_creates_the_stack_named_after_the_stage(aws: Aws, stack: dict[str, str]) -> None:
+    cloudformation: CloudFormationClient = aws.client("cloudformation")
+
+    described = cloudformation.describe_stacks(StackName=stack_name(STAGE))["Stacks"][0]
+
+    assert described["StackName"] == "vigil-test"
+    assert described["StackStatus"] == "CREATE_COMPLETE"
+
+
+def test_deploy_template_names_the_resource_that_failed(aws: Aws, tmp_path: Path) -> None:
+    template = tmp_path / "broken.yaml"
+    template.write_text(
+        "AWSTemplateFormatVersion: '2010-09-09'\n"
+        "Resources:\n"
+        "  BrokenTable:\n"
+        "    Type: AWS::DynamoDB::Table\n"
+        "    Properties:\n"
+        "      TableName: !Sub broken-${AWS::Region}\n"
+        "      BillingMode: PAY_PER_REQUEST\n"
+        "      AttributeDefinitions: [{AttributeName: a, AttributeType: S}]\n"
+        "      KeySchema: [{AttributeName: not_defined, KeyType: HASH}]\n",
+        encoding="utf-8",
+    )
+
+    with pytest.raises(RuntimeError, match="BrokenTable"):
+        deploy_template(aws.client("cloudformation"), stage="broken", template_path=template)
+
+
+def test_deploy_template_takes_the_stage_only_as_stage(aws: Aws) -> None:
+    with pytest.raises(ValueError, match="stage="):
+        deploy_template(aws.client("cloudformation"), stage="test", parameters={"Stage": "prod"})
+
+
+def test_deploy_template_works_against_moto_in_server_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The local stack's path: a real HTTP endpoint instead of the in-process mock."""
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(name, raising=False)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        session = boto3.Session(
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
+        )
+        endpoint = f"http://127.0.0.1:{port}"
+        outputs = deploy_template(session.client("cloudformation", endpoint_url=endpoint), stage="served")
+        sqs: SQSClient = session.client("sqs", endpoint_url=endpoint)
+        redrive = json.loads(_queue_attributes(sqs, "vigil-served-send")["RedrivePolicy"])
+    finally:
+        server.stop()
+
+    assert outputs["NoticesTableName"] == "vigil-served-notices"
+    assert redrive["deadLetterTargetArn"].endswith(":vigil-served-send-dlq")
+
+
+# ---------------------------------------------------------------- what only the template shows
+
+
+def test_template_passes_cfn_lint() -> None:
+    cfn_lint = shutil.which("cfn-lint", path=str(Path(sys.executable).parent)) or shutil.which("cfn-lint")
+    assert cfn_lint, "cfn-lint is not installed (requirements-dev.txt)"
+
+    result = subprocess.run(  # noqa: S603 - fixed arguments
+        [cfn_lint, str(TEMPLATE_PATH)], capture_output=True, text=True, check=False, timeout=300
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_table_has_encryption_and_point_in_time_recovery() -> None:
+    tables = _resources_of_type(load_template(), "AWS::DynamoDB::Table")
+
+    assert len(tables) == len(TABLES)
+    for logical_id, table in tables.items():
+        properties = table["Properties"]
+        assert properties["SSESpecification"] == {"SSEEnabled": True}, logical_id
+        point_in_time = properties["PointInTimeRecoverySpecification"]
+        assert point_in_time == {"PointInTimeRecoveryEnabled": True}, logical_id
+        assert properties["BillingMode"] == "PAY_PER_REQUEST", logical_id
+        assert (table["DeletionPolicy"], table["UpdateReplacePolicy"]) == ("Retain", "Retain"), logical_id
+
+
+def test_ack_codes_expire_through_time_to_live() -> None:
+    """moto ignores TimeToLiveSpecification in CloudFormation, so the template is the evidence."""
+    table = load_template()["Resources"]["AckCodesTable"]["Properties"]
+
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+
+
+def test_every_name_is_prefixed_with_the_stage() -> None:
+    template = load_template()
+
+    named = 0
+    for logical_id, resource in template["Resources"].items():
+        name_property = NAME_PROPERTIES.get(resource["Type"])
+        if name_property is None:
+            continue
+        name = resource["Properties"][name_property]
+        assert isinstance(name, dict), f"{logical_id}: {name_property} must be built with !Sub"
+        assert name["Fn::Sub"].startswith("vigil-${Stage}-"), logical_id
+        named += 1
+    assert named == len(TABLES) + 2 * len(WORK_QUEUES) + len(TOPICS) + 1 + 2 * len(WORK_QUEUES)
+
+
+def test_every_queue_has_its_alarm() -> None:
+    template = load_template()
+    alarms = _resources_of_type(template, "AWS::CloudWatch::Alarm")
+    watched = {
+        (
+            alarm["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0],
+            alarm["Properties"]["MetricName"],
+            alarm["Properties"]["ComparisonOperator"],
+            alarm["Properties"]["Threshold"],
+        )
+        for alarm in alarms.values()
+    }
+
+    assert watched == {
+        ("RouteDeadLetterQueue", "ApproximateNumberOfMessagesVisible", "GreaterThanOrEqualToThreshold", 1),
+        ("SendDeadLetterQueue", "ApproximateNumberOfMessagesVisible", "GreaterThanOrEqualToThreshold", 1),
+        ("RouteQueue", "ApproximateAgeOfOldestMessage", "GreaterThanOrEqualToThreshold", 900),
+        ("SendQueue", "ApproximateAgeOfOldestMessage", "GreaterThanOrEqualToThreshold", 900),
+    }
+    for logical_id, alarm in alarms.items():
+        assert alarm["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopic"}], logical_id
+
+
+def test_inbound_mail_is_private_kept_and_only_ses_may_put_it() -> None:
+    resources = load_template()["Resources"]
+    bucket = resources["InboundMailBucket"]["Properties"]
+    statements = resources["InboundMailBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+
+    assert all(bucket["PublicAccessBlockConfiguration"].values())
+    assert len(bucket["PublicAccessBlockConfiguration"]) == 4
+    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert not [rule for rule in bucket["LifecycleConfiguration"]["Rules"] if "ExpirationInDays" in rule]
+    assert not [rule for rule in bucket["LifecycleConfiguration"]["Rules"] if "ExpirationDate" in rule]
+    allows = [s for s in statements if s["Effect"] == "Allow"]
+    assert allows == [
+        {
+            "Sid": "AllowSesPuts",
+            "Effect": "Allow",
+            "Principal": {"Service": "ses.amazonaws.com"},
+            "Action": "s3:PutObject",
+            "Resource": {"Fn::Sub": "${InboundMailBucket.Arn}/*"},
+            "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}},
+        }
+    ]
+
+
+# ---------------------------------------------------------------- Chalice config and IAM policies
+
+REPO_ROOT = TEMPLATE_PATH.parents[1]
+CHALICE_DIR = REPO_ROOT / ".chalice"
+FUNCTIONS = (
+    "api_handler",
+    "on_route_message",
+    "on_send_message",
+    "on_sweep_tick",
+    "on_sms_inbound",
+    "on_ses_feedback",
+    "on_inbound_email",
+)
+EVENT_SOURCE_MAPPING_NEEDS = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}
+
+
+def _policy(stage: str, function: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((CHALICE_DIR / f"policy-{stage}-{function}.json").read_text())
+    return loaded
+
+
+def _granted(policy: dict[str, Any], resource_suffix: str) -> set[str]:
+    granted: set[str] = set()
+    for statement in policy["Statement"]:
+        resources = (
+            statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        )
+        if any(resource.endswith(resource_suffix) for resource in resources):
+            granted.update(statement["Action"])
+    return granted
+
+
+def test_policy_files_are_what_make_policies_writes() -> None:
+    result = subprocess.run(  # noqa: S603 - fixed arguments
+        [sys.executable, str(REPO_ROOT / "infra" / "make_policies.py"), "--check"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("stage", ["local", "dev", "prod"])
+def test_chalice_config_gives_every_function_its_own_policy(stage: str) -> None:
+    config = json.loads((CHALICE_DIR / "config.json").read_text())
+    stage_config = config["stages"][stage]
+
+    assert config["autogen_policy"] is False
+    assert stage_config["environment_variables"]["VIGIL_STAGE"] == stage
+    assert stage_config["api_gateway_stage"] == "api"
+    assert set(stage_config["lambda_functions"]) == set(FUNCTIONS)
+    for function, function_config in stage_config["lambda_functions"].items():
+        assert function_config["iam_policy_file"] == f"policy-{stage}-{function}.json"
+        assert (CHALICE_DIR / function_config["iam_policy_file"]).is_file()
+
+
+@pytest.mark.parametrize("stage", ["local", "dev", "prod"])
+def test_policies_name_only_resources_of_their_stage_that_the_template_creates(stage: str) -> None:
+    template = load_template()
+    created = {
+        resource["Properties"][NAME_PROPERTIES[resource["Type"]]]["Fn::Sub"].replace("${Stage}", stage)
+        for resource in template["Resources"].values()
+        if resource["Type"] in ("AWS::DynamoDB::Table", "AWS::SQS::Queue")
+    }
+
+    for function in FUNCTIONS:
+        for statement in _policy(stage, function)["Statement"]:
+            assert statement["Effect"] == "Allow"
+            assert not [action for action in statement["Action"] if action.endswith("*")], function
+            resources = (
+                statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            )
+            for resource in resources:
+                if resource == "*":
+                    assert statement["Action"] == ["sns:Publish"], f"{function}: only SMS needs Resource *"
+                    continue
+                if resource == "arn:aws:ses:*:*:identity/*":  # sender identities belong to no stage
+                    continue
+                assert f"vigil-{stage}" in resource, f"{function}: {resource}"
+                if resource.startswith(("arn:aws:dynamodb:", "arn:aws:sqs:")):
+                    name = resource.split("/")[1] if ":table/" in resource else resource.rsplit(":", 1)[1]
+                    assert name in created, f"{function}: {resource} is not in infra/template.yaml"
+
+
+@pytest.mark.parametrize(("function", "queue"), [("on_route_message", "route"), ("on_send_message", "send")])
+def test_queue_handlers_may_consume_their_queue(function: str, queue: str) -> None:
+    for stage in ("local", "dev", "prod"):
+        granted = _granted(_policy(stage, function), f":vigil-{stage}-{queue}")
+
+        assert granted >= EVENT_SOURCE_MAPPING_NEEDS
+        assert "sqs:ChangeMessageVisibility" in granted
