@@ -39,8 +39,8 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.routing
 
 package: $(STAMP)
-	VIGIL_STAGE=$(STAGE) $(BIN)/chalice package --stage $(STAGE) --merge-template infra/template.yaml build/$(STAGE)
-	$(BIN)/cfn-lint build/$(STAGE)/sam.json
+	$(BIN)/python -m infra.package --stage $(STAGE) --out build/$(STAGE)
+	$(BIN)/cfn-lint --ignore-checks E2533 -- build/$(STAGE)/sam.yaml
 
 clean:
 	rm -rf $(VENV) build .mypy_cache .ruff_cache .pytest_cache

@@ -59,7 +59,9 @@ class Pipeline:
     def depth(self, queue: str) -> int:
         url = self.sqs.get_queue_url(QueueName=f"vigil-{STAGE}-{queue}")["QueueUrl"]
         attributes = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
-        return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+        return int(attributes["ApproximateNumberOfMessages"]) + int(
+            attributes["ApproximateNumberOfMessagesNotVisible"]
+        )
 
 
 def binding(sqs: SQSClient, name: str, handler: Any) -> QueueBinding:
@@ -77,7 +79,9 @@ def binding(sqs: SQSClient, name: str, handler: Any) -> QueueBinding:
 def pipeline(aws: Aws) -> Iterator[Pipeline]:
     # Visibility 0: a message reported as failed is visible again at once, so retries run in the test.
     deploy_template(
-        aws.client("cloudformation"), stage=STAGE, parameters={"SendVisibilityTimeout": "0", "RouteVisibilityTimeout": "0"}
+        aws.client("cloudformation"),
+        stage=STAGE,
+        parameters={"SendVisibilityTimeout": "0", "RouteVisibilityTimeout": "0"},
     )
     settings = Settings.from_env({"VIGIL_STAGE": STAGE})
     aws.client("sesv2").create_email_identity(EmailIdentity=settings.sender_email)
@@ -117,7 +121,9 @@ def sent_sms() -> list[Any]:
     return list(get_backend("sns")[ACCOUNT][REGION].sms_messages.values())
 
 
-def subscriber_body(name: str, role: str, jurisdiction: str, channels: list[dict[str, str]]) -> dict[str, Any]:
+def subscriber_body(
+    name: str, role: str, jurisdiction: str, channels: list[dict[str, str]]
+) -> dict[str, Any]:
     return {
         "name": name,
         "role": role,
@@ -170,7 +176,9 @@ def test_event_flows_to_email_sms_and_a_signed_webhook(pipeline: Pipeline, recei
 def test_redelivered_send_message_sends_nothing_twice(pipeline: Pipeline) -> None:
     pipeline.post(
         "/subscribers",
-        subscriber_body("Mayor", "local-official", "New Haven", [{"type": "email", "address": "mayor@example.gov"}]),
+        subscriber_body(
+            "Mayor", "local-official", "New Haven", [{"type": "email", "address": "mayor@example.gov"}]
+        ),
         pipeline.admin,
     )
     pipeline.post("/events", rollout_body(jurisdiction="New Haven"), pipeline.source)
@@ -185,7 +193,9 @@ def test_redelivered_send_message_sends_nothing_twice(pipeline: Pipeline) -> Non
 def test_poison_message_fails_alone_and_the_rest_of_the_batch_is_sent(pipeline: Pipeline) -> None:
     pipeline.post(
         "/subscribers",
-        subscriber_body("Mayor", "local-official", "New Haven", [{"type": "email", "address": "mayor@example.gov"}]),
+        subscriber_body(
+            "Mayor", "local-official", "New Haven", [{"type": "email", "address": "mayor@example.gov"}]
+        ),
         pipeline.admin,
     )
     pipeline.post("/events", rollout_body(jurisdiction="New Haven"), pipeline.source)
@@ -205,7 +215,7 @@ class FailingEndpoint(BaseHTTPRequestHandler):
         self.send_response(500)
         self.end_headers()
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002  # the base class names it so
+    def log_message(self, format: str, *args: Any) -> None:  # the base class names it so
         return
 
 

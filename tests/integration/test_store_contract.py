@@ -17,7 +17,14 @@ from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.notices import Notice, NoticeStatus
 from chalicelib.domain.routing import plan_deliveries, recipients_for
 from chalicelib.domain.subscribers import Channel, ChannelType, EventType, Role, index_entries
-from chalicelib.ports import DeliveryStore, KeyStore, NoticeExists, NoticeStore, SubscriberStore, SubscriptionIndex
+from chalicelib.ports import (
+    DeliveryStore,
+    KeyStore,
+    NoticeExists,
+    NoticeStore,
+    SubscriberStore,
+    SubscriptionIndex,
+)
 from tests.builders import NOW, subscriber
 from tests.fakes import InMemoryDeliveryStore, InMemoryKeyStore, InMemoryNoticeStore, InMemorySubscriberStore
 from tests.integration.conftest import STAGE, Aws
@@ -38,7 +45,9 @@ class Stores:
 def stores(request: pytest.FixtureRequest) -> Iterator[Stores]:
     if request.param == "fake":
         subscribers = InMemorySubscriberStore()
-        yield Stores(InMemoryNoticeStore(), subscribers, subscribers, InMemoryDeliveryStore(), InMemoryKeyStore())
+        yield Stores(
+            InMemoryNoticeStore(), subscribers, subscribers, InMemoryDeliveryStore(), InMemoryKeyStore()
+        )
         return
     aws: Aws = request.getfixturevalue("aws")
     request.getfixturevalue("stack")
@@ -149,7 +158,10 @@ def test_deliveries_are_created_once(stores: Stores) -> None:
     assert stores.deliveries.add_new(deliveries) == 3
     stores.deliveries.record([deliveries[0].sent(provider_message_id="m-1", now=NOW)])
     assert stores.deliveries.add_new(deliveries) == 0
-    assert stores.deliveries.get_many("ntc_contract", [deliveries[0].delivery_id])[0].status is DeliveryStatus.SENT
+    assert (
+        stores.deliveries.get_many("ntc_contract", [deliveries[0].delivery_id])[0].status
+        is DeliveryStatus.SENT
+    )
 
 
 def test_a_delivery_is_claimed_once_until_its_lease_runs_out(stores: Stores) -> None:
@@ -166,7 +178,9 @@ def test_sent_deliveries_are_never_claimed_again_and_failed_ones_are(stores: Sto
     deliveries = planned(2)
     stores.deliveries.add_new(deliveries)
     claimed = stores.deliveries.claim(deliveries, now=NOW, lease=LEASE)
-    stores.deliveries.record([claimed[0].sent(provider_message_id="m", now=NOW), claimed[1].failed(error="boom")])
+    stores.deliveries.record(
+        [claimed[0].sent(provider_message_id="m", now=NOW), claimed[1].failed(error="boom")]
+    )
     later = NOW + LEASE * 2
     fresh = stores.deliveries.get_many("ntc_contract", [d.delivery_id for d in deliveries])
     reclaimed = stores.deliveries.claim(fresh, now=later, lease=LEASE)
