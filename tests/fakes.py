@@ -201,7 +201,7 @@ class FakeWorld:
     def deps(self, settings: Settings | None = None) -> Deps:
         return Deps(
             # A deployed stage, so the unit tests see production rules (https-only webhooks, no /dev routes).
-            settings=settings or Settings.from_env({"VIGIL_STAGE": "dev", "VIGIL_ACK_SECRET": "unit-test-secret"}),
+            settings=settings or Settings.from_env({"VIGIL_STAGE": "dev", "VIGIL_ACK_SECRET": "unit-secret"}),
             registry=load_registry(),
             notices=self.notices,
             subscribers=self.subscribers,

@@ -1,4 +1,4 @@
-"""The Lambda handlers against moto, with resources from infra/: API, route and send queues, SES, SNS, HTTP."""
+"""The Lambda handlers against moto, resources from infra/: API, route and send queues, SES, SNS, HTTP."""
 
 from __future__ import annotations
 
