@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -30,9 +30,6 @@ app = Chalice(app_name="vigil")
 STAGE = stage_name()
 ROUTE_QUEUE = resource_name(STAGE, "route")
 SEND_QUEUE = resource_name(STAGE, "send")
-# How long a claimed delivery stays reserved: the send queue's visibility timeout, so a crashed
-# invocation's deliveries become claimable when its message becomes visible again.
-SEND_LEASE = timedelta(minutes=6)
 
 
 def utcnow() -> datetime:
@@ -166,7 +163,7 @@ def dev_outbox() -> Response:
         raise NotFound("no such route")
     from chalicelib.local.outbox import read_outbox  # noqa: PLC0415  # local stage only: moto is not in Lambda
 
-    return json_response(read_outbox(deps.settings))
+    return json_response(read_outbox(deps.settings, to=query_param("to")))
 
 
 @app.on_sqs_message(queue=ROUTE_QUEUE, batch_size=10)
@@ -203,7 +200,7 @@ def _deliver(body: dict[str, Any]) -> bool:
         subscribers=deps.subscribers,
         senders=deps.senders,
         ack_url=deps.ack_url,
-        lease=SEND_LEASE,
+        lease=deps.settings.send_lease,
         now=utcnow(),
     )
     return not report.needs_retry

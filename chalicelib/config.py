@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,6 +17,10 @@ class Settings:
     sender_email: str
     ack_secret: bytes
     max_body_bytes: int
+    # How long a claimed delivery stays reserved for its sender. Longer than the function timeout
+    # (60 s), so a live sender never loses its claim; shorter than the send queue's visibility
+    # timeout, so the message of a crashed sender comes back after its claims have lapsed.
+    send_lease: timedelta
     log_level: str
     log_json: bool
 
@@ -50,6 +55,7 @@ class Settings:
             sender_email=env.get("VIGIL_SENDER_EMAIL", "alerts@vigil.example.gov"),
             ack_secret=secret.encode(),
             max_body_bytes=int(env.get("VIGIL_MAX_BODY_BYTES", str(256 * 1024))),
+            send_lease=timedelta(seconds=int(env.get("VIGIL_SEND_LEASE_SECONDS", "120"))),
             log_level=env.get("VIGIL_LOG_LEVEL", "INFO"),
             log_json=env.get("VIGIL_LOG_FORMAT", "json" if "AWS_LAMBDA_FUNCTION_NAME" in env else "console")
             == "json",

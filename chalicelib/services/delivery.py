@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 import structlog
 
-from chalicelib.domain.deliveries import Delivery
+from chalicelib.domain.deliveries import FINAL_STATUSES, Delivery
 from chalicelib.domain.messages import render_email, render_sms, render_webhook
 from chalicelib.domain.notices import Notice
 from chalicelib.domain.subscribers import ChannelType
@@ -38,12 +38,17 @@ class Senders:
 @dataclass(frozen=True, slots=True)
 class DeliveryReport:
     sent: int
-    skipped: int
+    # Already sent (or bounced) before this invocation: nothing to do.
+    done_before: int
+    # Claimed by another invocation that has not finished, or crashed and whose lease has not run out.
+    in_flight: tuple[str, ...]
     failed: tuple[str, ...]
 
     @property
     def needs_retry(self) -> bool:
-        return bool(self.failed)
+        """Keep the message until each of its deliveries is sent: one whose sender crashed is
+        claimable again once its lease lapses, and only a retried message can claim it."""
+        return bool(self.failed or self.in_flight)
 
 
 def deliver(
@@ -89,8 +94,13 @@ def deliver(
             channel=str(delivery.channel_type),
         )
     deliveries.record(outcomes)
+    claimed_ids = {d.delivery_id for d in claimed}
+    unclaimed = [d for d in wanted if d.delivery_id not in claimed_ids]
     return DeliveryReport(
-        sent=len(outcomes) - len(failed), skipped=len(wanted) - len(claimed), failed=tuple(failed)
+        sent=len(outcomes) - len(failed),
+        done_before=sum(d.status in FINAL_STATUSES for d in unclaimed),
+        in_flight=tuple(d.delivery_id for d in unclaimed if d.status not in FINAL_STATUSES),
+        failed=tuple(failed),
     )
 
 

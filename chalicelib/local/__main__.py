@@ -1,0 +1,166 @@
+"""``make run``: the whole service on this machine, no AWS account needed.
+
+Environment (the local runner's own settings; the app's come from ``Settings.from_env``):
+``VIGIL_HOST`` (127.0.0.1), ``VIGIL_PORT`` (8000), ``VIGIL_MOTO_PORT`` (5005),
+``VIGIL_WEBHOOK_PORT`` (8001, the demo webhook receiver), ``VIGIL_ADMIN_KEY`` (made up and printed
+when unset), ``VIGIL_DEMO`` (1: seed the demo subscribers), ``VIGIL_TICK_SECONDS`` (60: how often
+the scheduled handlers run). A port of 0 means any free port.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import signal
+import sys
+import threading
+from types import FrameType
+
+import structlog
+
+from chalicelib import log as logging_setup
+from chalicelib.config import Settings
+
+log = structlog.get_logger()
+
+FALSE_WORDS = frozenset({"0", "false", "no", "off", ""})
+
+
+def _port(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) > 65535:
+        raise ValueError(f"{name} must be a port number from 0 to 65535, got {raw!r}")
+    return int(raw)
+
+
+def example_rollout() -> dict[str, object]:
+    return {
+        "type": "rollout",
+        "external_id": "demo-new-haven-rollout-1",
+        "program": "secure-communities",
+        "jurisdiction": "New Haven",
+        "effective_at": "2026-12-02T00:00:00-05:00",
+        "summary": "Secure Communities activates in New Haven",
+        "source": {"agency": "ICE", "channel": "email"},
+    }
+
+
+def banner(*, api_url: str, moto_url: str, admin_key: str, receiver_url: str, demo_subscribers: int) -> str:
+    auth = '-H "Authorization: Bearer $VIGIL_KEY"'
+    rollout = shlex.quote(json.dumps(example_rollout()))
+    demo = (
+        f"{demo_subscribers} demo subscribers (governor's office, corrections, mayors, police chiefs, "
+        "county and regional offices, an advocacy group)"
+        if demo_subscribers
+        else "no demo data (VIGIL_DEMO=0)"
+    )
+    lines = [
+        "",
+        f"Vigil is running locally (stage local; AWS is moto at {moto_url}); {demo}.",
+        "",
+        f"  API             {api_url}",
+        f"  Dashboard       {api_url}/dashboard",
+        f"  Outbox          {api_url}/dev/outbox   (the emails, texts and webhooks sent; ack links inside)",
+    ]
+    if receiver_url:
+        lines.append(f"  Demo receiver   {receiver_url}   (verifies the signed webhooks; GET lists them)")
+    lines += [
+        f"  Admin key       {admin_key}",
+        "",
+        "Try first:",
+        f"  export VIGIL_KEY={shlex.quote(admin_key)}",
+        f"  curl -s {api_url}/health",
+        f"  curl -s -X POST {api_url}/events {auth} -H 'Content-Type: application/json' \\",
+        f"       -d {rollout}",
+        f"  curl -s {api_url}/dev/outbox",
+        f"  curl -s {api_url}/subscribers {auth}",
+        "",
+        "Ctrl-C stops everything.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    try:
+        host = os.environ.get("VIGIL_HOST", "127.0.0.1").strip() or "127.0.0.1"
+        port = _port("VIGIL_PORT", 8000)
+        moto_port = _port("VIGIL_MOTO_PORT", 5005)
+        webhook_port = _port("VIGIL_WEBHOOK_PORT", 8001)
+        tick_seconds = float(os.environ.get("VIGIL_TICK_SECONDS", "60"))
+    except ValueError as exc:
+        log.error("local_stack.misconfigured", reason=str(exc))
+        return 2
+    demo = os.environ.get("VIGIL_DEMO", "1").strip().lower() not in FALSE_WORDS
+    admin_key = os.environ.get("VIGIL_ADMIN_KEY", "").strip() or None
+
+    from chalicelib.local.runner import LocalStack, free_port  # noqa: PLC0415  # after the ports are known
+
+    moto_port = moto_port or free_port(host)
+    # Before anything builds a client: the app's settings come from the environment, as in Lambda,
+    # and fake credentials make sure nothing can reach a real AWS account.
+    os.environ["VIGIL_STAGE"] = "local"
+    os.environ["AWS_ENDPOINT_URL"] = f"http://{host}:{moto_port}"
+    os.environ["AWS_REGION"] = os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SECURITY_TOKEN", "AWS_SESSION_TOKEN"):
+        os.environ[name] = "testing"
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
+        os.environ.pop(name, None)
+    if port:
+        os.environ.setdefault("VIGIL_PUBLIC_URL", f"http://{host}:{port}")
+
+    import app  # noqa: F401, PLC0415  # the app module configures logging on import; the console wins below
+
+    settings = Settings.from_env()
+    logging_setup.configure(level=settings.log_level, json=settings.log_json)
+
+    stop = threading.Event()
+
+    def request_stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("local_stack.stop_requested", signal=signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+
+    try:
+        stack = LocalStack(
+            host=host,
+            port=port,
+            moto_port=moto_port,
+            webhook_port=webhook_port,
+            admin_key=admin_key,
+            demo=demo,
+            tick_seconds=tick_seconds,
+        )
+    except ValueError as exc:
+        log.error("local_stack.misconfigured", reason=str(exc))
+        return 2
+    try:
+        stack.start()
+    except Exception:
+        log.exception("local_stack.start_failed")
+        return 1
+    try:
+        print(  # the one thing the local stack prints: what to try first
+            banner(
+                api_url=stack.api_url,
+                moto_url=stack.moto_url,
+                admin_key=stack.admin_key,
+                receiver_url=stack.webhook_receiver_url,
+                demo_subscribers=len(stack.demo_subscribers),
+            ),
+            flush=True,
+        )
+        while not stop.wait(1.0):
+            pass
+    finally:
+        stack.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

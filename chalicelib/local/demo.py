@@ -1,0 +1,194 @@
+"""Demo data from the story: the offices that must hear of a rollout or a detainer in Connecticut.
+
+Every subscriber is an office with example addresses (example.gov, example.org, 555-01xx numbers),
+never a real person. They are created through the HTTP API (``POST /subscribers``) so that the demo
+walks the same path an admin would.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+
+from chalicelib.local.receiver import WebhookReceiver
+
+log = structlog.get_logger()
+
+ROLLOUT = ("rollout",)
+DETAINER = ("detainer",)
+BOTH = ("rollout", "detainer")
+
+
+@dataclass(frozen=True, slots=True)
+class DemoSubscriber:
+    office: str
+    organization: str
+    role: str
+    jurisdictions: tuple[str, ...]
+    event_types: tuple[str, ...]
+    email: str
+    phone: str | None = None
+    # Path on the demo webhook receiver; the subscriber gets a webhook channel to it.
+    webhook_path: str | None = None
+    escalation_contact: bool = False
+
+    def body(self, receiver_url: str | None) -> dict[str, Any]:
+        channels: list[dict[str, str]] = [{"type": "email", "address": self.email}]
+        if self.phone:
+            channels.append({"type": "sms", "phone": self.phone})
+        if self.webhook_path and receiver_url:
+            channels.append({"type": "webhook", "url": receiver_url + self.webhook_path})
+        return {
+            "name": self.office,
+            "role": self.role,
+            "organization": self.organization,
+            "escalation_contact": self.escalation_contact,
+            "channels": channels,
+            "subscriptions": [
+                {"jurisdiction": place, "event_types": list(self.event_types)} for place in self.jurisdictions
+            ],
+        }
+
+
+def _town(
+    town: str, domain: str, phone_mayor: str | None = None, phone_chief: str | None = None
+) -> list[DemoSubscriber]:
+    return [
+        DemoSubscriber(
+            office=f"Mayor of {town}",
+            organization=f"City of {town}",
+            role="local-official",
+            jurisdictions=(town,),
+            event_types=ROLLOUT,
+            email=f"mayor@{domain}.example.gov",
+            phone=phone_mayor,
+        ),
+        DemoSubscriber(
+            office=f"{town} Police Chief",
+            organization=f"{town} Police Department",
+            role="law-enforcement",
+            jurisdictions=(town,),
+            event_types=ROLLOUT,
+            email=f"chief@police.{domain}.example.gov",
+            phone=phone_chief,
+        ),
+    ]
+
+
+ADVOCATE_WEBHOOK_PATH = "/hooks/immigrant-rights"
+
+DEMO_SUBSCRIBERS: tuple[DemoSubscriber, ...] = (
+    DemoSubscriber(
+        office="Governor's Criminal Justice Policy Adviser",
+        organization="Office of the Governor",
+        role="state-executive",
+        jurisdictions=("statewide",),
+        event_types=BOTH,
+        email="cj.adviser@governor.example.gov",
+        phone="+18605550100",
+        escalation_contact=True,
+    ),
+    DemoSubscriber(
+        office="Corrections Commissioner",
+        organization="Department of Correction",
+        role="corrections",
+        jurisdictions=("statewide",),
+        event_types=BOTH,
+        email="commissioner@doc.example.gov",
+        phone="+18605550101",
+        escalation_contact=True,
+    ),
+    DemoSubscriber(
+        office="Detainer Review Unit",
+        organization="Department of Correction",
+        role="corrections",
+        jurisdictions=("New Haven Correctional Center", "Bridgeport Correctional Center"),
+        event_types=DETAINER,
+        email="detainer.review@doc.example.gov",
+    ),
+    *_town("New Haven", "newhaven", phone_chief="+12035550110"),
+    *_town("Hartford", "hartford", phone_chief="+18605550120"),
+    *_town("Bridgeport", "bridgeport"),
+    *_town("Stamford", "stamford"),
+    *_town("Norwalk", "norwalk"),
+    *_town("Danbury", "danbury"),
+    DemoSubscriber(
+        office="Fairfield County Public Safety Coordinator",
+        organization="Fairfield County Public Safety Office",
+        role="law-enforcement",
+        jurisdictions=("Fairfield County",),
+        event_types=BOTH,
+        email="public.safety@fairfieldcounty.example.gov",
+    ),
+    DemoSubscriber(
+        office="New Haven County Public Defender",
+        organization="New Haven County Public Defender's Office",
+        role="legal",
+        jurisdictions=("New Haven County",),
+        event_types=BOTH,
+        email="public.defender@newhavencounty.example.gov",
+    ),
+    DemoSubscriber(
+        office="South Central Regional Council of Governments",
+        organization="South Central Connecticut Planning Region",
+        role="local-official",
+        jurisdictions=("South Central Connecticut Planning Region",),
+        event_types=ROLLOUT,
+        email="director@southcentral-cog.example.gov",
+    ),
+    DemoSubscriber(
+        office="Immigrant Rights Advocacy Coalition",
+        organization="Immigrant Rights Advocacy Coalition",
+        role="advocate",
+        jurisdictions=("statewide",),
+        event_types=BOTH,
+        email="alerts@immigrant-rights.example.org",
+        webhook_path=ADVOCATE_WEBHOOK_PATH,
+    ),
+)
+
+
+class DemoSeedFailed(RuntimeError):
+    """The API refused a demo subscriber: the demo data and the API's rules disagree."""
+
+
+def seed_demo(api_url: str, admin_key: str, receiver: WebhookReceiver | None) -> dict[str, str]:
+    """Create the demo subscribers through ``POST /subscribers``; returns their ids by office.
+
+    The webhook secret the API returns (once) is registered with the demo receiver, so the receiver
+    can verify what Vigil signs.
+    """
+    created: dict[str, str] = {}
+    receiver_url = receiver.url if receiver else None
+    for subscriber in DEMO_SUBSCRIBERS:
+        answer = _post_json(f"{api_url}/subscribers", subscriber.body(receiver_url), admin_key)
+        created[subscriber.office] = str(answer["id"])
+        if receiver is not None:
+            for channel in answer.get("channels", []):
+                if channel.get("type") == "webhook" and channel.get("secret"):
+                    receiver.register(str(channel["url"]), str(channel["secret"]))
+    log.info("demo.seeded", subscribers=len(created))
+    return created
+
+
+def _post_json(url: str, body: dict[str, Any], api_key: str) -> dict[str, Any]:
+    request = urllib.request.Request(  # noqa: S310  # the local stack's own http URL
+        url,
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {api_key}"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310  # as above
+            answer = json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        detail = exc.read().decode("utf-8", errors="replace")[:2000]
+        raise DemoSeedFailed(f"POST {url} answered {exc.code}: {detail}") from exc
+    if not isinstance(answer, dict):
+        raise DemoSeedFailed(f"POST {url} answered {answer!r}, not an object")
+    return answer

@@ -1,0 +1,179 @@
+"""The local stack as users run it: ``python -m chalicelib.local`` in its own process, on free ports."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+ADMIN_KEY = "vk_e2eadmin_0123456789abcdefghijklmnop"
+READY_MARK = "Ctrl-C stops everything."
+START_TIMEOUT_SECONDS = 90.0
+STOP_TIMEOUT_SECONDS = 15.0
+
+T = TypeVar("T")
+
+
+def free_ports(count: int) -> list[int]:
+    """Distinct ports nobody listens on (held open together so they differ)."""
+    probes = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
+    try:
+        for probe in probes:
+            probe.bind(("127.0.0.1", 0))
+        return [int(probe.getsockname()[1]) for probe in probes]
+    finally:
+        for probe in probes:
+            probe.close()
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    headers: dict[str, str]
+    body: Any
+
+
+@dataclass
+class RunningStack:
+    api_url: str
+    receiver_url: str
+    admin_key: str
+    log_path: Path
+    process: subprocess.Popen[bytes]
+
+    def output(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        key: str | None = ADMIN_KEY,
+        headers: dict[str, str] | None = None,
+        base: str | None = None,
+    ) -> Answer:
+        sent = dict(headers or {})
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            sent.setdefault("Content-Type", "application/json")
+        if key is not None:
+            sent["Authorization"] = f"Bearer {key}"
+        request = urllib.request.Request(  # noqa: S310  # the test's own local http URL
+            f"{base or self.api_url}{path}", data=data, headers=sent, method=method
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310  # as above
+                return _answer(response.status, dict(response.headers.items()), response.read())
+        except urllib.error.HTTPError as exc:
+            return _answer(exc.code, dict(exc.headers.items()), exc.read())
+
+    def outbox(self) -> dict[str, Any]:
+        answer = self.call("GET", "/dev/outbox", key=None)
+        assert answer.status == 200, answer
+        assert isinstance(answer.body, dict)
+        return answer.body
+
+
+def _answer(status: int, headers: dict[str, str], raw: bytes) -> Answer:
+    try:
+        body: Any = json.loads(raw) if raw else None
+    except ValueError:
+        body = raw.decode("utf-8", errors="replace")
+    return Answer(status, {k.lower(): v for k, v in headers.items()}, body)
+
+
+def wait_for(
+    produce: Callable[[], T], done: Callable[[T], bool], *, timeout: float, what: str, interval: float = 0.25
+) -> T:
+    """Poll until ``done(produce())``, at most ``timeout`` seconds; fails the test with the last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = produce()
+        if done(value):
+            return value
+        if time.monotonic() >= deadline:
+            pytest.fail(f"timed out after {timeout:g}s waiting for {what}; last value: {value!r}")
+        time.sleep(interval)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=STOP_TIMEOUT_SECONDS)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=STOP_TIMEOUT_SECONDS)
+
+
+def _health_ok(api_url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{api_url}/health", timeout=2) as response:  # noqa: S310  # local http
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+@pytest.fixture(scope="session")
+def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    """One stack for the session: started as a subprocess, ready once healthy and seeded, then stopped."""
+    api_port, moto_port, webhook_port = free_ports(3)
+    env = {
+        **os.environ,
+        "VIGIL_HOST": "127.0.0.1",
+        "VIGIL_PORT": str(api_port),
+        "VIGIL_MOTO_PORT": str(moto_port),
+        "VIGIL_WEBHOOK_PORT": str(webhook_port),
+        "VIGIL_ADMIN_KEY": ADMIN_KEY,
+        "VIGIL_DEMO": "1",
+        "PYTHONUNBUFFERED": "1",
+    }
+    for name in ("VIGIL_PUBLIC_URL", "VIGIL_STAGE", "AWS_ENDPOINT_URL", "AWS_PROFILE"):
+        env.pop(name, None)
+    log_path = tmp_path_factory.mktemp("local-stack") / "output.log"
+    with log_path.open("wb") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "chalicelib.local"],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    stack = RunningStack(
+        api_url=f"http://127.0.0.1:{api_port}",
+        receiver_url=f"http://127.0.0.1:{webhook_port}",
+        admin_key=ADMIN_KEY,
+        log_path=log_path,
+        process=process,
+    )
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        # Healthy answers as soon as the API serves; the banner comes once the demo data is in.
+        while not (_health_ok(stack.api_url) and READY_MARK in stack.output()):
+            if process.poll() is not None:
+                pytest.fail(f"the local stack exited with {process.returncode}:\n{stack.output()[-5000:]}")
+            if time.monotonic() >= deadline:
+                pytest.fail(
+                    f"the local stack was not ready in {START_TIMEOUT_SECONDS:g}s:\n{stack.output()[-5000:]}"
+                )
+            time.sleep(0.2)
+        yield stack
+    finally:
+        _stop(process)
