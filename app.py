@@ -8,20 +8,33 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from chalice.app import Chalice, Request, Response, SQSEvent
+from chalice.app import Chalice, Request, Response, SNSEvent, SQSEvent
 
 from chalicelib import bootstrap
 from chalicelib import log as logging_setup
 from chalicelib.config import resource_name, stage_name
+from chalicelib.domain.acklog import verify_chain
+from chalicelib.domain.acknowledgments import AckOutcome, AckVia
 from chalicelib.domain.auth import READERS, ApiRole, Caller
 from chalicelib.domain.errors import FieldError, InvalidInput, NotFound
 from chalicelib.domain.jurisdictions import UnknownJurisdiction
-from chalicelib.http import api_errors, json_response, read_json, reshape_chalice_error
+from chalicelib.domain.tokens import InvalidToken, read_ack_token
+from chalicelib.http import (
+    api_errors,
+    error_body,
+    html_response,
+    json_response,
+    read_json,
+    reshape_chalice_error,
+)
+from chalicelib.pages import ack_page, message_page
 from chalicelib.schemas.events import parse_event
+from chalicelib.schemas.policies import parse_event_type, parse_policy
 from chalicelib.schemas.subscribers import parse_subscriber
-from chalicelib.services import delivery, ingest, routing, subscribers
+from chalicelib.services import delivery, escalation, ingest, routing, sms_replies, subscribers
 from chalicelib.services.access import authenticate, require
-from chalicelib.views import jurisdiction_json, notice_json, subscriber_json
+from chalicelib.services.acknowledgment import acknowledge, find_delivery
+from chalicelib.views import jurisdiction_json, log_entry_json, notice_detail_json, subscriber_json
 
 logging_setup.configure()
 log = structlog.get_logger()
@@ -30,6 +43,12 @@ app = Chalice(app_name="vigil")
 STAGE = stage_name()
 ROUTE_QUEUE = resource_name(STAGE, "route")
 SEND_QUEUE = resource_name(STAGE, "send")
+SMS_INBOUND_TOPIC = resource_name(STAGE, "sms-inbound")
+ACK_MESSAGES = {
+    AckOutcome.ACKNOWLEDGED: "Thank you: your acknowledgment is recorded.",
+    AckOutcome.ALREADY: "You had already acknowledged this notice. Nothing more is needed.",
+    AckOutcome.LATE: "Recorded. The notice was already closed; your acknowledgment is kept as late.",
+}
 
 
 def utcnow() -> datetime:
@@ -85,7 +104,9 @@ def post_event() -> Response:
         notices=deps.notices,
         index=deps.index,
         registry=deps.registry,
+        policies=deps.policies,
         route_queue=deps.route_queue,
+        log=deps.log,
         now=utcnow(),
     )
     return json_response(result.as_json(), 202)
@@ -97,7 +118,126 @@ def get_notice(notice_id: str) -> Response:
     caller(READERS)
     deps = bootstrap.deps()
     notice = deps.notices.get(notice_id)
-    return json_response(notice_json(notice, deps.deliveries.for_notice(notice_id)))
+    policy = deps.policies.get(notice.type)
+    return json_response(
+        notice_detail_json(
+            notice,
+            deps.deliveries.for_notice(notice_id),
+            deps.deliveries.acknowledgments(notice_id),
+            policy,
+            now=utcnow(),
+        )
+    )
+
+
+@app.route("/notices/{notice_id}/log", methods=["GET"])
+@api_errors
+def get_notice_log(notice_id: str) -> Response:
+    caller(READERS)
+    deps = bootstrap.deps()
+    deps.notices.get(notice_id)
+    entries = deps.log.entries(notice_id)
+    verification = verify_chain(notice_id, entries)
+    return json_response(
+        {**verification.as_json(), "notice_id": notice_id, "entries": [log_entry_json(e) for e in entries]}
+    )
+
+
+@app.route("/ack/{token}", methods=["GET"])
+def show_ack(token: str) -> Response:
+    """Changes nothing: mail security scanners follow every link in an email."""
+    deps = bootstrap.deps()
+    try:
+        notice, delivery_ = find_delivery(
+            read_ack_token(deps.settings.ack_secret, token), notices=deps.notices, deliveries=deps.deliveries
+        )
+    except (InvalidToken, NotFound):
+        return html_response(message_page("Link not valid", "This acknowledgment link is not valid."), 404)
+    return html_response(ack_page(notice, delivery_, action=f"/ack/{token}"))
+
+
+@app.route(
+    "/ack/{token}",
+    methods=["POST"],
+    content_types=[
+        "application/x-www-form-urlencoded",
+        "application/json",
+        "text/plain",
+        "multipart/form-data",
+    ],
+)
+def post_ack(token: str) -> Response:
+    """From the page's button (HTML answer) or from a webhook subscriber's system (JSON answer)."""
+    deps = bootstrap.deps()
+    wants_html = "text/html" in (request().headers.get("accept") or "")
+    try:
+        target = read_ack_token(deps.settings.ack_secret, token)
+        result = acknowledge(
+            target,
+            via=AckVia.LINK if wants_html else AckVia.WEBHOOK,
+            notices=deps.notices,
+            deliveries=deps.deliveries,
+            policies=deps.policies,
+            log=deps.log,
+            now=utcnow(),
+        )
+    except (InvalidToken, NotFound):
+        if wants_html:
+            return html_response(
+                message_page("Link not valid", "This acknowledgment link is not valid."), 404
+            )
+        return json_response(error_body("not_found", "this acknowledgment link is not valid"), 404)
+    if wants_html:
+        return html_response(
+            ack_page(result.notice, result.delivery, action="", message=ACK_MESSAGES[result.outcome])
+        )
+    return json_response(result.as_json())
+
+
+@app.route("/policies/{event_type}", methods=["GET"])
+@api_errors
+def get_policy(event_type: str) -> Response:
+    caller(READERS)
+    return json_response(bootstrap.deps().policies.get(parse_event_type(event_type)).as_json())
+
+
+@app.route("/policies/{event_type}", methods=["PUT"])
+@api_errors
+def put_policy(event_type: str) -> Response:
+    caller({ApiRole.ADMIN})
+    deps = bootstrap.deps()
+    kind = parse_event_type(event_type)
+    policy = parse_policy(read_json(request(), max_bytes=deps.settings.max_body_bytes), event_type=kind)
+    deps.policies.put(policy)
+    log.info("policy.replaced", event_type=str(kind), steps=len(policy.steps))
+    return json_response(policy.as_json())
+
+
+@app.route("/admin/sweep", methods=["POST"])
+@api_errors
+def post_sweep() -> Response:
+    caller({ApiRole.ADMIN})
+    return json_response(_sweep().as_json())
+
+
+@app.schedule("rate(1 minute)")
+def on_sweep_tick(event: Any) -> dict[str, Any]:
+    return _sweep().as_json()
+
+
+def _sweep() -> escalation.SweepReport:
+    deps = bootstrap.deps()
+    return escalation.escalate_overdue(
+        notices=deps.notices,
+        policies=deps.policies,
+        index=deps.index,
+        deliveries=deps.deliveries,
+        send_queue=deps.send_queue,
+        registry=deps.registry,
+        admins=deps.admins,
+        log=deps.log,
+        now=utcnow(),
+    )
 
 
 @app.route("/subscribers", methods=["POST"])
@@ -166,6 +306,54 @@ def dev_outbox() -> Response:
     return json_response(read_outbox(deps.settings, to=query_param("to")))
 
 
+@app.route("/dev/sms/inbound", methods=["POST"])
+@api_errors
+def dev_sms_inbound() -> Response:
+    """What a carrier would deliver to the inbound topic, for the local stack."""
+    deps = bootstrap.deps()
+    if not deps.settings.is_local:
+        raise NotFound("no such route")
+    body = read_json(request(), max_bytes=4096)
+    if (
+        not isinstance(body, dict)
+        or not isinstance(body.get("from"), str)
+        or not isinstance(body.get("body"), str)
+    ):
+        raise InvalidInput(
+            "an inbound text needs from and body",
+            [FieldError("from", "an E.164 number is required"), FieldError("body", "the text is required")],
+        )
+    return json_response(_sms_reply(body["from"], body["body"]))
+
+
+@app.on_sns_message(topic=SMS_INBOUND_TOPIC)
+def on_sms_inbound(event: SNSEvent) -> None:
+    """Two-way SMS: AWS End User Messaging publishes each inbound text to this topic as JSON."""
+    try:
+        message = json.loads(event.message)
+        phone, text = str(message["originationNumber"]), str(message["messageBody"])
+    except (ValueError, KeyError, TypeError):
+        log.warning("sms_reply.unreadable")
+        return
+    _sms_reply(phone, text)
+
+
+def _sms_reply(phone: str, text: str) -> dict[str, Any]:
+    deps = bootstrap.deps()
+    handled = sms_replies.handle_reply(
+        phone,
+        text,
+        codes=deps.codes,
+        notices=deps.notices,
+        deliveries=deps.deliveries,
+        policies=deps.policies,
+        log=deps.log,
+        sms=deps.senders.sms,
+        now=utcnow(),
+    )
+    return {"outcome": str(handled.outcome) if handled.outcome else "unrecognised", "answer": handled.answer}
+
+
 @app.on_sqs_message(queue=ROUTE_QUEUE, batch_size=10)
 def on_route_message(event: SQSEvent) -> dict[str, Any]:
     return _each_record(event, _route)
@@ -185,6 +373,8 @@ def _route(body: dict[str, Any]) -> bool:
         deliveries=deps.deliveries,
         send_queue=deps.send_queue,
         registry=deps.registry,
+        policies=deps.policies,
+        log=deps.log,
         now=utcnow(),
     )
     return True
@@ -199,6 +389,8 @@ def _deliver(body: dict[str, Any]) -> bool:
         deliveries=deps.deliveries,
         subscribers=deps.subscribers,
         senders=deps.senders,
+        codes=deps.codes,
+        log=deps.log,
         ack_url=deps.ack_url,
         lease=deps.settings.send_lease,
         now=utcnow(),

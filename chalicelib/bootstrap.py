@@ -8,9 +8,12 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.config import Config
 
+from chalicelib.adapters.ack_code_store import DynamoAckCodeStore
+from chalicelib.adapters.ack_log import DynamoAckLog
 from chalicelib.adapters.delivery_store import DynamoDeliveryStore
 from chalicelib.adapters.key_store import DynamoKeyStore
 from chalicelib.adapters.notice_store import DynamoNoticeStore
+from chalicelib.adapters.policy_store import DynamoPolicyStore
 from chalicelib.adapters.ses import SesEmailSender
 from chalicelib.adapters.sns import SnsSmsSender
 from chalicelib.adapters.sqs import SqsWorkQueue
@@ -19,11 +22,15 @@ from chalicelib.adapters.webhooks import HttpWebhookSender
 from chalicelib.config import Settings
 from chalicelib.data import load_registry
 from chalicelib.domain.jurisdictions import JurisdictionRegistry
+from chalicelib.domain.subscribers import Channel, ChannelType
 from chalicelib.domain.tokens import AckTarget, make_ack_token
 from chalicelib.ports import (
+    AckCodeStore,
+    AckLog,
     DeliveryStore,
     KeyStore,
     NoticeStore,
+    PolicyStore,
     SubscriberStore,
     SubscriptionIndex,
     WebhookSender,
@@ -53,6 +60,13 @@ class Deps:
     route_queue: WorkQueue
     send_queue: WorkQueue
     senders: Senders
+    log: AckLog
+    policies: PolicyStore
+    codes: AckCodeStore
+
+    @property
+    def admins(self) -> list[Channel]:
+        return [Channel(ChannelType.EMAIL, address) for address in self.settings.admin_emails]
 
     def ack_url(self, target: AckTarget) -> str:
         return f"{self.settings.public_base_url}/ack/{make_ack_token(self.settings.ack_secret, target)}"
@@ -92,6 +106,9 @@ def build(
             sms=SnsSmsSender(sns),
             webhook=webhook_sender or HttpWebhookSender(),
         ),
+        log=DynamoAckLog(name("ack-log"), dynamodb),
+        policies=DynamoPolicyStore(name("policies"), dynamodb),
+        codes=DynamoAckCodeStore(name("ack-codes"), dynamodb),
     )
 
 

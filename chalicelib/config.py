@@ -23,6 +23,8 @@ class Settings:
     send_lease: timedelta
     log_level: str
     log_json: bool
+    # Where the last escalation step of a policy ("notify": "admins") sends its email.
+    admin_emails: tuple[str, ...] = ()
 
     def resource(self, name: str) -> str:
         """Physical name of a table, queue or topic declared in infra/template.yaml."""
@@ -59,6 +61,7 @@ class Settings:
             log_level=env.get("VIGIL_LOG_LEVEL", "INFO"),
             log_json=env.get("VIGIL_LOG_FORMAT", "json" if "AWS_LAMBDA_FUNCTION_NAME" in env else "console")
             == "json",
+            admin_emails=tuple(a.strip() for a in env.get("VIGIL_ADMIN_EMAILS", "").split(",") if a.strip()),
         )
 
 

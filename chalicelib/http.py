@@ -11,6 +11,7 @@ from typing import Any, ParamSpec
 import structlog
 from chalice.app import Request, Response
 
+from chalicelib.domain.acklog import LogConflict
 from chalicelib.domain.errors import (
     Conflict,
     FieldError,
@@ -63,7 +64,7 @@ def api_errors(view: Callable[P, Response]) -> Callable[P, Response]:
         except VigilError as exc:
             log.info("request.refused", error=exc.code, status=STATUS.get(type(exc), 400), reason=exc.message)
             return error_response(exc)
-        except StoreUnavailable as exc:
+        except (StoreUnavailable, LogConflict) as exc:
             log.error("request.store_unavailable", reason=str(exc))
             return json_response(
                 error_body(
@@ -107,3 +108,18 @@ def reshape_chalice_error(response: Response) -> Response:
             {k: str(v) for k, v in response.headers.items()},
         )
     return response
+
+
+def html_response(body: str, status: int = 200) -> Response:
+    return Response(
+        body=body,
+        status_code=status,
+        headers={
+            "Content-Type": "text/html; charset=utf-8",
+            "Cache-Control": "no-store",
+            # The page shows a notice to its recipient only: never framed, no scripts, no referrer.
+            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
+            "X-Frame-Options": "DENY",
+            "Referrer-Policy": "no-referrer",
+        },
+    )

@@ -7,11 +7,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Generic, Protocol, TypeVar
 
+from chalicelib.domain.acklog import EntryKind, LogEntry
+from chalicelib.domain.acknowledgments import Acknowledgment
 from chalicelib.domain.auth import ApiKey
 from chalicelib.domain.deliveries import Delivery
 from chalicelib.domain.messages import OutgoingEmail, OutgoingSms, OutgoingWebhook
 from chalicelib.domain.notices import Notice
+from chalicelib.domain.policies import EscalationPolicy
 from chalicelib.domain.subscribers import EventType, Subscriber, SubscriptionEntry
+from chalicelib.domain.tokens import AckTarget
 
 T = TypeVar("T")
 
@@ -52,7 +56,19 @@ class NoticeStore(Protocol):
         """Raises NotFound."""
 
     def save_routing(self, notice: Notice) -> None:
-        """Record recipients, coverage gaps and routed_at."""
+        """Record recipients, coverage gaps, routed_at and when the next escalation step falls due."""
+
+    def due(self, now: datetime, *, limit: int) -> list[Notice]:
+        """Open notices whose next escalation step is due, most overdue first (an index query, no scan)."""
+
+    def advance_step(
+        self, notice_id: str, *, from_step: int, to_step: int, next_step_at: datetime | None
+    ) -> bool:
+        """Move an open notice from one step to another; False if it was not open at ``from_step``
+        (another sweep took the step, or the notice was acknowledged meanwhile)."""
+
+    def mark_acknowledged(self, notice_id: str, *, at: datetime) -> bool:
+        """Open → acknowledged, and off the escalation index; False if it was not open."""
 
 
 class SubscriberStore(Protocol):
@@ -92,6 +108,18 @@ class DeliveryStore(Protocol):
 
     def for_notice(self, notice_id: str) -> list[Delivery]: ...
 
+    def record_ack(self, ack: Acknowledgment) -> bool:
+        """Store the subscriber's acknowledgment of the notice; False if one was already stored."""
+
+    def acknowledgments(self, notice_id: str) -> list[Acknowledgment]: ...
+
+
+class AckCodeStore(Protocol):
+    def issue(self, phone: str, target: AckTarget, *, now: datetime) -> str:
+        """A reply code for this phone, unique among its open codes, bound to one delivery."""
+
+    def lookup(self, phone: str, code: str) -> AckTarget | None: ...
+
 
 class WorkQueue(Protocol):
     def send_many(self, bodies: Sequence[Mapping[str, Any]]) -> None:
@@ -110,6 +138,22 @@ class SmsSender(Protocol):
 class WebhookSender(Protocol):
     def send(self, message: OutgoingWebhook, *, secret: str, now: datetime) -> str:
         """POST the signed payload; returns the HTTP status as text; raises SendFailed."""
+
+
+class AckLog(Protocol):
+    def append(
+        self, notice_id: str, kind: EntryKind, *, at: datetime, actor: str, data: Mapping[str, Any]
+    ) -> LogEntry:
+        """Chain a new entry after the newest, never overwriting one; LogConflict after too many races."""
+
+    def entries(self, notice_id: str) -> list[LogEntry]: ...
+
+
+class PolicyStore(Protocol):
+    def get(self, event_type: EventType) -> EscalationPolicy:
+        """The stored policy, or the shipped default."""
+
+    def put(self, policy: EscalationPolicy) -> None: ...
 
 
 class KeyStore(Protocol):

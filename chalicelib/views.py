@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
+from chalicelib.domain.acklog import LogEntry
+from chalicelib.domain.acknowledgments import Acknowledgment
 from chalicelib.domain.deliveries import Delivery
 from chalicelib.domain.jurisdictions import Jurisdiction
-from chalicelib.domain.notices import Notice
+from chalicelib.domain.notices import Notice, NoticeStatus
+from chalicelib.domain.policies import EscalationPolicy
 from chalicelib.domain.subscribers import Channel, Subscriber
 
 
@@ -64,12 +68,80 @@ def notice_json(notice: Notice, deliveries: list[Delivery] | None = None) -> dic
         "recipients": notice.recipients,
         "coverage_gaps": list(notice.coverage_gaps),
         "step": notice.step,
+        "next_step_at": notice.next_step_at.isoformat() if notice.next_step_at else None,
         "deadline": notice.deadline.isoformat() if notice.deadline else None,
         "event": {k: v for k, v in notice.event.items() if k != "subject"},
     }
     if deliveries is not None:
         out["deliveries"] = [delivery_json(d) for d in deliveries]
     return out
+
+
+def notice_detail_json(
+    notice: Notice,
+    deliveries: list[Delivery],
+    acks: list[Acknowledgment],
+    policy: EscalationPolicy,
+    *,
+    now: datetime,
+) -> dict[str, Any]:
+    """Each recipient's delivery and acknowledgment state, the current step, and what happens next."""
+    out = notice_json(notice)
+    by_ack = {a.subscriber_id: a for a in acks}
+    recipients: dict[str, dict[str, Any]] = {}
+    for d in deliveries:
+        entry = recipients.setdefault(
+            d.subscriber_id,
+            {
+                "subscriber_id": d.subscriber_id,
+                "role": str(d.role),
+                "ack_required": d.ack_required,
+                "deliveries": [],
+            },
+        )
+        entry["deliveries"].append(delivery_json(d))
+    for subscriber_id, entry in recipients.items():
+        ack = by_ack.get(subscriber_id)
+        entry["acknowledged_at"] = ack.at.isoformat() if ack else None
+        entry["acknowledged_via"] = str(ack.via) if ack else None
+    acked_roles = {a.role for a in acks if not a.late}
+    following = (
+        policy.next_step(after_step=notice.step, received_at=notice.received_at, deadline=notice.deadline)
+        if notice.status is NoticeStatus.OPEN
+        else None
+    )
+    out |= {
+        "recipients_detail": sorted(recipients.values(), key=lambda r: (r["role"], r["subscriber_id"])),
+        "required_roles": [{"role": str(r), "acknowledged": r in acked_roles} for r in policy.required_roles],
+        "acknowledged_at": notice.acknowledged_at.isoformat() if notice.acknowledged_at else None,
+        "current_step": {
+            "index": notice.step,
+            **policy.steps[min(notice.step, len(policy.steps) - 1)].as_json(),
+        },
+        "next_step": (
+            {
+                "index": following[0],
+                **policy.steps[following[0]].as_json(),
+                "at": following[1].isoformat(),
+                "overdue": following[1] <= now,
+            }
+            if following
+            else None
+        ),
+    }
+    return out
+
+
+def log_entry_json(entry: LogEntry) -> dict[str, Any]:
+    return {
+        "seq": entry.seq,
+        "kind": str(entry.kind),
+        "at": entry.at.isoformat(),
+        "actor": entry.actor,
+        "data": entry.data,
+        "prev_hash": entry.prev_hash,
+        "hash": entry.hash,
+    }
 
 
 def jurisdiction_json(jurisdiction: Jurisdiction) -> dict[str, Any]:

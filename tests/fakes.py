@@ -11,14 +11,18 @@ from typing import Any
 from chalicelib.bootstrap import Deps
 from chalicelib.config import Settings
 from chalicelib.data import load_registry
+from chalicelib.domain.acknowledgments import Acknowledgment
 from chalicelib.domain.auth import ApiKey
 from chalicelib.domain.deliveries import Delivery, DeliveryStatus
 from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.messages import OutgoingEmail, OutgoingSms, OutgoingWebhook
-from chalicelib.domain.notices import Notice
+from chalicelib.domain.notices import Notice, NoticeStatus
+from chalicelib.domain.policies import DEFAULT_POLICIES, EscalationPolicy
 from chalicelib.domain.subscribers import EventType, Subscriber, SubscriptionEntry, index_entries
+from chalicelib.domain.tokens import AckTarget
 from chalicelib.ports import NoticeExists, Page, SendFailed
 from chalicelib.services.delivery import Senders
+from tests.fake_acklog import InMemoryAckLog
 
 
 @dataclass
@@ -37,12 +41,43 @@ class InMemoryNoticeStore:
 
     def save_routing(self, notice: Notice) -> None:
         stored = self.get(notice.id)
-        self.notices[notice.id] = replace(
+        routed = replace(
             stored,
             recipients=notice.recipients,
             coverage_gaps=notice.coverage_gaps,
             routed_at=notice.routed_at,
         )
+        if notice.next_step_at is not None:
+            if stored.step != 0 or stored.status is not NoticeStatus.OPEN:
+                return  # like the adapter's condition: a re-route never pulls a schedule back
+            routed = replace(routed, next_step_at=notice.next_step_at)
+        self.notices[notice.id] = routed
+
+    def due(self, now: datetime, *, limit: int) -> list[Notice]:
+        due = [
+            n
+            for n in self.notices.values()
+            if n.status is NoticeStatus.OPEN and n.next_step_at is not None and n.next_step_at <= now
+        ]
+        return sorted(due, key=lambda n: n.next_step_at or now)[:limit]
+
+    def advance_step(
+        self, notice_id: str, *, from_step: int, to_step: int, next_step_at: datetime | None
+    ) -> bool:
+        notice = self.notices.get(notice_id)
+        if notice is None or notice.step != from_step or notice.status is not NoticeStatus.OPEN:
+            return False
+        self.notices[notice_id] = replace(notice, step=to_step, next_step_at=next_step_at)
+        return True
+
+    def mark_acknowledged(self, notice_id: str, *, at: datetime) -> bool:
+        notice = self.notices.get(notice_id)
+        if notice is None or notice.status is not NoticeStatus.OPEN:
+            return False
+        self.notices[notice_id] = replace(
+            notice, status=NoticeStatus.ACKNOWLEDGED, acknowledged_at=at, next_step_at=None
+        )
+        return True
 
 
 @dataclass
@@ -89,6 +124,7 @@ class InMemorySubscriberStore:
 class InMemoryDeliveryStore:
     deliveries: dict[tuple[str, str], Delivery] = field(default_factory=dict)
     leases: dict[tuple[str, str], datetime] = field(default_factory=dict)
+    acks: dict[tuple[str, str], Acknowledgment] = field(default_factory=dict)
 
     def add_new(self, deliveries: Sequence[Delivery]) -> int:
         new = [d for d in deliveries if (d.notice_id, d.delivery_id) not in self.deliveries]
@@ -119,6 +155,40 @@ class InMemoryDeliveryStore:
         return sorted(
             (d for (n, _), d in self.deliveries.items() if n == notice_id), key=lambda d: d.delivery_id
         )
+
+    def record_ack(self, ack: Acknowledgment) -> bool:
+        key = (ack.notice_id, ack.subscriber_id)
+        if key in self.acks:
+            return False
+        self.acks[key] = ack
+        return True
+
+    def acknowledgments(self, notice_id: str) -> list[Acknowledgment]:
+        return sorted((a for (n, _), a in self.acks.items() if n == notice_id), key=lambda a: a.subscriber_id)
+
+
+@dataclass
+class InMemoryAckCodeStore:
+    codes: dict[tuple[str, str], AckTarget] = field(default_factory=dict)
+
+    def issue(self, phone: str, target: AckTarget, *, now: datetime) -> str:
+        code = f"{len(self.codes) + 100000:06d}"
+        self.codes[(phone, code)] = target
+        return code
+
+    def lookup(self, phone: str, code: str, *, now: datetime | None = None) -> AckTarget | None:
+        return self.codes.get((phone, code))
+
+
+@dataclass
+class InMemoryPolicyStore:
+    policies: dict[EventType, EscalationPolicy] = field(default_factory=dict)
+
+    def get(self, event_type: EventType) -> EscalationPolicy:
+        return self.policies.get(event_type, DEFAULT_POLICIES[event_type])
+
+    def put(self, policy: EscalationPolicy) -> None:
+        self.policies[policy.event_type] = policy
 
 
 @dataclass
@@ -197,6 +267,9 @@ class FakeWorld:
     email: RecordingEmailSender = field(default_factory=RecordingEmailSender)
     sms: RecordingSmsSender = field(default_factory=RecordingSmsSender)
     webhooks: RecordingWebhookSender = field(default_factory=RecordingWebhookSender)
+    log: InMemoryAckLog = field(default_factory=InMemoryAckLog)
+    policies: InMemoryPolicyStore = field(default_factory=InMemoryPolicyStore)
+    codes: InMemoryAckCodeStore = field(default_factory=InMemoryAckCodeStore)
 
     def deps(self, settings: Settings | None = None) -> Deps:
         return Deps(
@@ -211,4 +284,7 @@ class FakeWorld:
             route_queue=self.route_queue,
             send_queue=self.send_queue,
             senders=Senders(email=self.email, sms=self.sms, webhook=self.webhooks),
+            log=self.log,
+            policies=self.policies,
+            codes=self.codes,
         )

@@ -7,15 +7,20 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import ClientError
+
 from chalicelib.adapters.dynamodb import (
     batch_get,
     batch_write,
     encode,
+    error_code,
     iso,
     parse_iso,
     query_all,
     transact_conditional,
+    unavailable,
 )
+from chalicelib.domain.acknowledgments import Acknowledgment, AckVia
 from chalicelib.domain.deliveries import Delivery, DeliveryStatus
 from chalicelib.domain.subscribers import ChannelType, Role
 
@@ -64,6 +69,38 @@ def item_to_delivery(item: dict[str, Any]) -> Delivery:
         sent_at=parse_iso(item.get("sent_at")),
         last_error=item.get("last_error"),
         provider_message_id=item.get("provider_message_id"),
+    )
+
+
+# Acknowledgments share the deliveries' partition (one Query reads a notice's whole state); one row
+# per subscriber, so the conditional put makes a repeat a no-op.
+ACK_PREFIX = "ack#"
+
+
+def ack_to_item(ack: Acknowledgment) -> dict[str, Any]:
+    return {
+        "notice_id": ack.notice_id,
+        "delivery_id": f"{ACK_PREFIX}{ack.subscriber_id}",
+        "subscriber_id": ack.subscriber_id,
+        "role": str(ack.role),
+        "acknowledged_delivery_id": ack.delivery_id,
+        "via": str(ack.via),
+        "at": iso(ack.at),
+        "late": ack.late,
+    }
+
+
+def item_to_ack(item: dict[str, Any]) -> Acknowledgment:
+    at = parse_iso(item["at"])
+    assert at is not None  # always written
+    return Acknowledgment(
+        notice_id=item["notice_id"],
+        subscriber_id=item["subscriber_id"],
+        role=Role(item["role"]),
+        delivery_id=item["acknowledged_delivery_id"],
+        via=AckVia(item["via"]),
+        at=at,
+        late=bool(item.get("late", False)),
     )
 
 
@@ -130,11 +167,35 @@ class DynamoDeliveryStore:
         batch_write(self._client, self._table, puts)
 
     def for_notice(self, notice_id: str) -> list[Delivery]:
+        # Delivery ids start with the zero-padded step, so they sort before the "ack#" rows.
         items = query_all(
             self._client,
             TableName=self._table,
-            KeyConditionExpression="notice_id = :n",
-            ExpressionAttributeValues={":n": {"S": notice_id}},
+            KeyConditionExpression="notice_id = :n AND delivery_id < :acks",
+            ExpressionAttributeValues={":n": {"S": notice_id}, ":acks": {"S": ACK_PREFIX}},
             ConsistentRead=True,
         )
         return [item_to_delivery(i) for i in items]
+
+    def record_ack(self, ack: Acknowledgment) -> bool:
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item=encode(ack_to_item(ack)),
+                ConditionExpression="attribute_not_exists(delivery_id)",
+            )
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise unavailable(exc, "record acknowledgment") from exc
+        return True
+
+    def acknowledgments(self, notice_id: str) -> list[Acknowledgment]:
+        items = query_all(
+            self._client,
+            TableName=self._table,
+            KeyConditionExpression="notice_id = :n AND begins_with(delivery_id, :acks)",
+            ExpressionAttributeValues={":n": {"S": notice_id}, ":acks": {"S": ACK_PREFIX}},
+            ConsistentRead=True,
+        )
+        return [item_to_ack(i) for i in items]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -15,6 +16,10 @@ from chalicelib.ports import NoticeExists
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+
+# One partition of the escalation index: open notices are few (hundreds), read once a minute.
+OPEN_SHARD = "open"
+DUE_INDEX = "open-by-due"
 
 
 def notice_to_item(notice: Notice) -> dict[str, Any]:
@@ -36,8 +41,22 @@ def notice_to_item(notice: Notice) -> dict[str, Any]:
         "routed_at": iso(notice.routed_at),
         "step": notice.step,
         "deadline": iso(notice.deadline),
+        "acknowledged_at": iso(notice.acknowledged_at),
         "extra_json": json.dumps(notice.extra, sort_keys=True),
+        **_schedule(notice.status, notice.next_step_at),
     }
+
+
+def _utc(value: datetime) -> str:
+    # One zone for the index's sort key, so that string order is time order.
+    return value.astimezone(UTC).isoformat()
+
+
+def _schedule(status: NoticeStatus, next_step_at: datetime | None) -> dict[str, Any]:
+    """The sparse open-by-due index holds only open notices with a step still to come."""
+    if status is not NoticeStatus.OPEN or next_step_at is None:
+        return {}
+    return {"open_shard": OPEN_SHARD, "next_step_at": _utc(next_step_at)}
 
 
 def item_to_notice(item: dict[str, Any]) -> Notice:
@@ -58,7 +77,9 @@ def item_to_notice(item: dict[str, Any]) -> Notice:
         coverage_gaps=tuple(item.get("coverage_gaps", [])),
         routed_at=parse_iso(item.get("routed_at")),
         step=int(item.get("step", 0)),
+        next_step_at=parse_iso(item.get("next_step_at")),
         deadline=parse_iso(item.get("deadline")),
+        acknowledged_at=parse_iso(item.get("acknowledged_at")),
         extra=json.loads(item.get("extra_json", "{}")),
     )
 
@@ -94,22 +115,90 @@ class DynamoNoticeStore:
         return item_to_notice(decode(response["Item"]))
 
     def save_routing(self, notice: Notice) -> None:
-        values = encode(
-            {
-                ":r": notice.recipients,
-                ":g": list(notice.coverage_gaps),
-                ":t": iso(notice.routed_at),
+        values: dict[str, Any] = {
+            ":r": notice.recipients,
+            ":g": list(notice.coverage_gaps),
+            ":t": iso(notice.routed_at),
+        }
+        update = "SET recipients = :r, coverage_gaps = :g, routed_at = :t"
+        schedule = _schedule(NoticeStatus.OPEN, notice.next_step_at)
+        condition = "attribute_exists(notice_id)"
+        if schedule:
+            # Only the first fan-out schedules: a re-route must not pull back a later step's schedule.
+            update += ", open_shard = :shard, next_step_at = :next"
+            values |= {
+                ":shard": schedule["open_shard"],
+                ":next": schedule["next_step_at"],
+                ":zero": 0,
+                ":open": "open",
             }
+            condition += " AND step = :zero AND #s = :open"
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "Key": {"notice_id": {"S": notice.id}},
+            "UpdateExpression": update,
+            "ConditionExpression": condition,
+            "ExpressionAttributeValues": encode(values),
+        }
+        if schedule:
+            request["ExpressionAttributeNames"] = {"#s": "status"}
+        try:
+            self._client.update_item(**request)
+        except ClientError as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise unavailable(exc, "update notice routing") from exc
+            self.get(notice.id)  # NotFound if it is gone; otherwise it moved on, which is fine
+
+    def due(self, now: datetime, *, limit: int) -> list[Notice]:
+        try:
+            response = self._client.query(
+                TableName=self._table,
+                IndexName=DUE_INDEX,
+                KeyConditionExpression="open_shard = :shard AND next_step_at <= :now",
+                ExpressionAttributeValues={":shard": {"S": OPEN_SHARD}, ":now": {"S": _utc(now)}},
+                Limit=limit,
+            )
+        except ClientError as exc:
+            raise unavailable(exc, "query due notices") from exc
+        return [item_to_notice(decode(item)) for item in response.get("Items", [])]
+
+    def advance_step(
+        self, notice_id: str, *, from_step: int, to_step: int, next_step_at: datetime | None
+    ) -> bool:
+        values: dict[str, Any] = {":from": from_step, ":to": to_step, ":open": str(NoticeStatus.OPEN)}
+        if next_step_at is None:
+            update = "SET step = :to REMOVE open_shard, next_step_at"
+        else:
+            update = "SET step = :to, open_shard = :shard, next_step_at = :next"
+            values |= {":shard": OPEN_SHARD, ":next": _utc(next_step_at)}
+        return self._conditional_update(
+            notice_id, update, "step = :from AND #s = :open", values, what="advance notice step"
         )
+
+    def mark_acknowledged(self, notice_id: str, *, at: datetime) -> bool:
+        values = {":ack": str(NoticeStatus.ACKNOWLEDGED), ":open": str(NoticeStatus.OPEN), ":at": iso(at)}
+        return self._conditional_update(
+            notice_id,
+            "SET #s = :ack, acknowledged_at = :at REMOVE open_shard, next_step_at",
+            "#s = :open",
+            values,
+            what="mark notice acknowledged",
+        )
+
+    def _conditional_update(
+        self, notice_id: str, update: str, condition: str, values: dict[str, Any], *, what: str
+    ) -> bool:
         try:
             self._client.update_item(
                 TableName=self._table,
-                Key={"notice_id": {"S": notice.id}},
-                UpdateExpression="SET recipients = :r, coverage_gaps = :g, routed_at = :t",
-                ConditionExpression="attribute_exists(notice_id)",
-                ExpressionAttributeValues=values,
+                Key={"notice_id": {"S": notice_id}},
+                UpdateExpression=update,
+                ConditionExpression=f"attribute_exists(notice_id) AND {condition}",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues=encode(values),
             )
         except ClientError as exc:
             if error_code(exc) == "ConditionalCheckFailedException":
-                raise NotFound(f"no notice {notice.id!r}") from exc
-            raise unavailable(exc, "update notice routing") from exc
+                return False
+            raise unavailable(exc, what) from exc
+        return True

@@ -106,6 +106,7 @@ def entry_to_item(entry: SubscriptionEntry) -> dict[str, Any]:
         "ack_required": entry.ack_required,
         # No webhook secrets in the index: only the deliver step reads them, from the subscriber.
         "channels": _channels_to_item(entry.channels, with_secrets=False),
+        "escalation_contact": entry.escalation_contact,
     }
 
 
@@ -119,6 +120,7 @@ def item_to_entry(item: dict[str, Any]) -> SubscriptionEntry:
         organization=item.get("organization", ""),
         ack_required=bool(item["ack_required"]),
         channels=_channels_from_item(item.get("channels", [])),
+        escalation_contact=bool(item.get("escalation_contact", False)),
     )
 
 

@@ -58,47 +58,48 @@ def notice_view(notice: Notice, role: Role) -> dict[str, Any]:
     }
 
 
-def _facts(notice: Notice, role: Role) -> list[tuple[str, str]]:
+def facts(notice: Notice, role: Role) -> list[tuple[str, str]]:
     event = notice.event
-    facts = [("Jurisdiction", str(event.get("jurisdiction_name", notice.jurisdiction_id)))]
+    shown = [("Jurisdiction", str(event.get("jurisdiction_name", notice.jurisdiction_id)))]
     if notice.type is EventType.ROLLOUT:
-        facts += [
+        shown += [
             ("Program", str(event.get("program", ""))),
             ("Effective", str(event.get("effective_at", ""))),
         ]
         source = event.get("source") or {}
         if source.get("agency"):
-            facts.append(("Announced by", f"{source['agency']} ({source.get('channel', 'unknown channel')})"))
+            shown.append(("Announced by", f"{source['agency']} ({source.get('channel', 'unknown channel')})"))
     else:
-        facts += [
+        shown += [
             ("Form", str(event.get("form", ""))),
             ("Facility", str(event.get("facility_name", ""))),
             ("Issued", str(event.get("issued_at", ""))),
             ("Release due", str(event.get("release_due_at", ""))),
             ("Judicial warrant", "yes" if event.get("judicial_warrant") else "no"),
         ]
+        shown += [("Hold clock", line) for line in (event.get("hold") or {}).get("explained", [])]
         subject = event.get("subject") or {}
         if may_see_personal_data(role) and subject:
-            facts += [
+            shown += [
                 ("Name", str(subject.get("name", ""))),
                 ("Date of birth", str(subject.get("date_of_birth", ""))),
                 ("A-number", str(subject.get("a_number", ""))),
             ]
-    facts.append(("Reference", notice.id))
-    return facts
+    shown.append(("Reference", notice.id))
+    return shown
 
 
 def render_email(
     notice: Notice, *, to: str, role: Role, ack_url: str, summary_note: str = ""
 ) -> OutgoingEmail:
-    facts = _facts(notice, role)
+    shown = facts(notice, role)
     summary = str(notice.event.get("summary", ""))
-    text_lines = [notice.title, "", summary, "", *(f"{k}: {v}" for k, v in facts), ""]
+    text_lines = [notice.title, "", summary, "", *(f"{k}: {v}" for k, v in shown), ""]
     if summary_note:
         text_lines += [summary_note, ""]
     text_lines += ["Acknowledge that you have seen this notice:", ack_url, ""]
     rows = "".join(
-        f"<tr><th align='left'>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in facts
+        f"<tr><th align='left'>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in shown
     )
     note = f"<p><strong>{html.escape(summary_note)}</strong></p>" if summary_note else ""
     body = (

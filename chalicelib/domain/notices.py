@@ -35,12 +35,24 @@ class Notice:
     recipients: int = 0
     coverage_gaps: tuple[str, ...] = ()
     routed_at: datetime | None = None
+    # The last escalation step performed (0: the first fan-out), and when the next one falls due.
     step: int = 0
+    next_step_at: datetime | None = None
     deadline: datetime | None = None
+    acknowledged_at: datetime | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def routed(self, *, recipients: int, coverage_gaps: tuple[str, ...], now: datetime) -> Notice:
-        return replace(self, recipients=recipients, coverage_gaps=coverage_gaps, routed_at=now)
+    def routed(
+        self,
+        *,
+        recipients: int,
+        coverage_gaps: tuple[str, ...],
+        now: datetime,
+        next_step_at: datetime | None = None,
+    ) -> Notice:
+        return replace(
+            self, recipients=recipients, coverage_gaps=coverage_gaps, routed_at=now, next_step_at=next_step_at
+        )
 
 
 def canonical_json(value: Any) -> str:

@@ -92,6 +92,7 @@ class SubscriptionEntry:
     organization: str
     ack_required: bool
     channels: tuple[Channel, ...]
+    escalation_contact: bool = False
 
 
 def index_entries(subscriber: Subscriber) -> list[SubscriptionEntry]:
@@ -108,5 +109,6 @@ def index_entries(subscriber: Subscriber) -> list[SubscriptionEntry]:
                 organization=subscriber.organization,
                 ack_required=subscriber.ack_required,
                 channels=subscriber.channels,
+                escalation_contact=subscriber.escalation_contact,
             )
     return list(entries.values())

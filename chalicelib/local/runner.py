@@ -58,6 +58,8 @@ STAGE = "local"
 # send queue's visibility timeout (see Settings.send_lease).
 LOCAL_PARAMETERS = {"RouteVisibilityTimeout": "10", "SendVisibilityTimeout": "10"}
 LOCAL_SEND_LEASE_SECONDS = "8"
+# Where the last escalation step ("notify": "admins") writes; it shows in /dev/outbox.
+LOCAL_ADMIN_EMAIL = "vigil-admins@example.gov"
 # moto accepts any credentials; fixed fake ones guarantee nothing reaches a real account.
 FAKE_CREDENTIAL = "testing"
 DEFAULT_REGION = "us-east-1"
@@ -255,6 +257,7 @@ class LocalStack:
             env["AWS_REGION"] = DEFAULT_REGION
         env.setdefault("VIGIL_PUBLIC_URL", self.api_url)
         env.setdefault("VIGIL_SEND_LEASE_SECONDS", LOCAL_SEND_LEASE_SECONDS)
+        env.setdefault("VIGIL_ADMIN_EMAILS", LOCAL_ADMIN_EMAIL)
         return env
 
     def _ensure_admin_key(self, deps: bootstrap.Deps) -> None:

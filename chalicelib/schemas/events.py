@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from chalicelib.domain.deadlines import describe, hold_deadlines
 from chalicelib.domain.jurisdictions import JurisdictionKind, JurisdictionRegistry
 from chalicelib.domain.subscribers import EventType
 from chalicelib.schemas.fields import (
@@ -43,6 +45,8 @@ class SubmittedEvent:
     jurisdiction_id: str
     title: str
     event: dict[str, Any]
+    # The legal deadline escalations are timed against (detainers: the earlier hold clock).
+    deadline: datetime | None = None
 
 
 _COMMON = {"type", "external_id"}
@@ -85,8 +89,28 @@ def parse_event(
     jurisdiction_id, title, event = result
     event["type"] = str(event_type)
     event["external_id"] = key
+    deadline = None
+    if event_type is EventType.DETAINER:
+        clocks = hold_deadlines(
+            event["form"],
+            datetime.fromisoformat(event["issued_at"]),
+            datetime.fromisoformat(event["release_due_at"]) if event["release_due_at"] else None,
+        )
+        deadline = clocks.earliest
+        event["hold"] = {
+            "form_deadline": clocks.form_deadline.isoformat() if clocks.form_deadline else None,
+            "state_deadline": clocks.state_deadline.isoformat() if clocks.state_deadline else None,
+            "form_rule": clocks.form_rule,
+            "state_rule": clocks.state_rule,
+            "explained": describe(clocks),
+        }
     return SubmittedEvent(
-        type=event_type, idempotency_key=key, jurisdiction_id=jurisdiction_id, title=title, event=event
+        type=event_type,
+        idempotency_key=key,
+        jurisdiction_id=jurisdiction_id,
+        title=title,
+        event=event,
+        deadline=deadline,
     )
 
 

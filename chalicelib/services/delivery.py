@@ -8,12 +8,15 @@ from datetime import datetime, timedelta
 
 import structlog
 
-from chalicelib.domain.deliveries import FINAL_STATUSES, Delivery
+from chalicelib.domain.acklog import EntryKind
+from chalicelib.domain.deliveries import FINAL_STATUSES, Delivery, DeliveryStatus
 from chalicelib.domain.messages import render_email, render_sms, render_webhook
 from chalicelib.domain.notices import Notice
 from chalicelib.domain.subscribers import ChannelType
 from chalicelib.domain.tokens import AckTarget
 from chalicelib.ports import (
+    AckCodeStore,
+    AckLog,
     DeliveryStore,
     EmailSender,
     NoticeStore,
@@ -23,7 +26,7 @@ from chalicelib.ports import (
     WebhookSender,
 )
 
-log = structlog.get_logger()
+logger = structlog.get_logger()
 
 AckUrl = Callable[[AckTarget], str]
 
@@ -59,6 +62,8 @@ def deliver(
     deliveries: DeliveryStore,
     subscribers: SubscriberStore,
     senders: Senders,
+    codes: AckCodeStore,
+    log: AckLog,
     ack_url: AckUrl,
     lease: timedelta,
     now: datetime,
@@ -73,11 +78,13 @@ def deliver(
     failed: list[str] = []
     for delivery in claimed:
         try:
-            provider_id = _send(notice, delivery, senders=senders, secrets=secrets, ack_url=ack_url, now=now)
+            provider_id = _send(
+                notice, delivery, senders=senders, codes=codes, secrets=secrets, ack_url=ack_url, now=now
+            )
         except SendFailed as exc:
             outcomes.append(delivery.failed(error=exc.reason))
             failed.append(delivery.delivery_id)
-            log.warning(
+            logger.warning(
                 "delivery.failed",
                 notice_id=notice_id,
                 delivery_id=delivery.delivery_id,
@@ -87,13 +94,14 @@ def deliver(
             )
             continue
         outcomes.append(delivery.sent(provider_message_id=provider_id, now=now))
-        log.info(
+        logger.info(
             "delivery.sent",
             notice_id=notice_id,
             delivery_id=delivery.delivery_id,
             channel=str(delivery.channel_type),
         )
     deliveries.record(outcomes)
+    _record_in_log(outcomes, log=log, now=now)
     claimed_ids = {d.delivery_id for d in claimed}
     unclaimed = [d for d in wanted if d.delivery_id not in claimed_ids]
     return DeliveryReport(
@@ -116,11 +124,41 @@ def _webhook_secrets(claimed: Sequence[Delivery], subscribers: SubscriberStore) 
     }
 
 
+def _record_in_log(outcomes: Sequence[Delivery], *, log: AckLog, now: datetime) -> None:
+    """One entry per outcome kind per message (not per delivery): the chain of a notice sent to
+    thousands stays short, and each entry still names every delivery it covers."""
+    for kind, status in (
+        (EntryKind.DELIVERED, DeliveryStatus.SENT),
+        (EntryKind.FAILED, DeliveryStatus.FAILED),
+    ):
+        these = [d for d in outcomes if d.status is status]
+        if these:
+            log.append(
+                these[0].notice_id,
+                kind,
+                at=now,
+                actor="system",
+                data={
+                    "deliveries": [
+                        {
+                            "delivery_id": d.delivery_id,
+                            "subscriber_id": d.subscriber_id,
+                            "channel": str(d.channel_type),
+                            "step": d.step,
+                            "error": d.last_error,
+                        }
+                        for d in these
+                    ]
+                },
+            )
+
+
 def _send(
     notice: Notice,
     delivery: Delivery,
     *,
     senders: Senders,
+    codes: AckCodeStore,
     secrets: dict[str, str],
     ack_url: AckUrl,
     now: datetime,
@@ -129,7 +167,8 @@ def _send(
     if delivery.channel_type is ChannelType.EMAIL:
         return senders.email.send(render_email(notice, to=delivery.address, role=delivery.role, ack_url=link))
     if delivery.channel_type is ChannelType.SMS:
-        return senders.sms.send(render_sms(notice, to=delivery.address))
+        code = codes.issue(delivery.address, AckTarget(notice.id, delivery.delivery_id), now=now)
+        return senders.sms.send(render_sms(notice, to=delivery.address, reply_code=code))
     secret = secrets.get(delivery.channel_id)
     if secret is None:
         raise SendFailed("webhook: the subscriber or this channel was removed", retryable=False)

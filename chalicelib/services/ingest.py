@@ -8,16 +8,16 @@ from typing import Any
 
 import structlog
 
+from chalicelib.domain.acklog import EntryKind
 from chalicelib.domain.auth import Caller
 from chalicelib.domain.errors import Conflict
 from chalicelib.domain.jurisdictions import JurisdictionRegistry
 from chalicelib.domain.notices import Notice, NoticeStatus, fingerprint, notice_id_for
-from chalicelib.domain.policies import DEFAULT_POLICIES
 from chalicelib.domain.routing import coverage_gaps, recipients_for
-from chalicelib.ports import NoticeExists, NoticeStore, SubscriptionIndex, WorkQueue
+from chalicelib.ports import AckLog, NoticeExists, NoticeStore, PolicyStore, SubscriptionIndex, WorkQueue
 from chalicelib.schemas.events import SubmittedEvent
 
-log = structlog.get_logger()
+logger = structlog.get_logger()
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +42,9 @@ def accept(
     notices: NoticeStore,
     index: SubscriptionIndex,
     registry: JurisdictionRegistry,
+    policies: PolicyStore,
     route_queue: WorkQueue,
+    log: AckLog,
     now: datetime,
 ) -> Accepted:
     notice_id = notice_id_for(submitted.type, submitted.idempotency_key)
@@ -50,7 +52,7 @@ def accept(
     # accountable will hear of it; the route step re-reads the index when it fans out.
     ancestors = [j.id for j in registry.ancestors(submitted.jurisdiction_id)]
     recipients = recipients_for(index.covering(ancestors, submitted.type))
-    gaps = coverage_gaps(DEFAULT_POLICIES[submitted.type].required_roles, recipients)
+    gaps = coverage_gaps(policies.get(submitted.type).required_roles, recipients)
     notice = Notice(
         id=notice_id,
         type=submitted.type,
@@ -64,6 +66,7 @@ def accept(
         submitted_by=caller.key_id,
         recipients=len(recipients),
         coverage_gaps=tuple(str(g) for g in gaps),
+        deadline=submitted.deadline,
     )
     try:
         notices.add(notice)
@@ -74,12 +77,14 @@ def accept(
                 f"idempotency key {submitted.idempotency_key!r} was already used for a different event"
             ) from None
         if existing.routed_at is None:
-            # The first attempt stored the notice but may not have reached the queue: hand it on again.
+            # The first attempt stored the notice but may not have reached the log or the queue.
+            _record_created(existing, log=log)
             route_queue.send_many([{"notice_id": existing.id}])
-        log.info("notice.duplicate_received", notice_id=existing.id)
+        logger.info("notice.duplicate_received", notice_id=existing.id)
         return Accepted(existing, duplicate=True)
+    _record_created(notice, log=log)
     route_queue.send_many([{"notice_id": notice.id}])
-    log.info(
+    logger.info(
         "notice.accepted",
         notice_id=notice.id,
         type=str(notice.type),
@@ -88,5 +93,27 @@ def accept(
         coverage_gaps=list(notice.coverage_gaps),
     )
     if gaps:
-        log.warning("notice.coverage_gap", notice_id=notice.id, roles=[str(g) for g in gaps])
+        logger.warning("notice.coverage_gap", notice_id=notice.id, roles=[str(g) for g in gaps])
     return Accepted(notice, duplicate=False)
+
+
+def _record_created(notice: Notice, *, log: AckLog) -> None:
+    """The log's first entry; written once, even when a retry comes through here again."""
+    if log.entries(notice.id):
+        return
+    log.append(
+        notice.id,
+        EntryKind.CREATED,
+        at=notice.received_at,
+        actor=notice.submitted_by,
+        # Facts of the notice, never the person's identity: readers of the log are not all entitled.
+        data={
+            "type": str(notice.type),
+            "title": notice.title,
+            "jurisdiction_id": notice.jurisdiction_id,
+            "idempotency_key": notice.idempotency_key,
+            "fingerprint": notice.fingerprint,
+            "deadline": notice.deadline.isoformat() if notice.deadline else None,
+            "coverage_gaps": list(notice.coverage_gaps),
+        },
+    )

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 import structlog
 
-from chalicelib.domain.deliveries import send_messages
+from chalicelib.domain.acklog import EntryKind
+from chalicelib.domain.deliveries import Delivery, send_messages
 from chalicelib.domain.jurisdictions import JurisdictionRegistry
-from chalicelib.domain.policies import DEFAULT_POLICIES
 from chalicelib.domain.routing import coverage_gaps, plan_deliveries, recipients_for
-from chalicelib.ports import DeliveryStore, NoticeStore, SubscriptionIndex, WorkQueue
+from chalicelib.ports import AckLog, DeliveryStore, NoticeStore, PolicyStore, SubscriptionIndex, WorkQueue
 
-log = structlog.get_logger()
+logger = structlog.get_logger()
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +26,17 @@ class Routed:
     coverage_gaps: tuple[str, ...]
 
 
+def dispatch(deliveries: Sequence[Delivery], *, store: DeliveryStore, send_queue: WorkQueue) -> int:
+    """Create the deliveries that do not exist yet and enqueue them all; returns how many were new.
+
+    Enqueuing existing ones again is harmless (the deliver step claims before sending) and is what
+    heals a crash between the two writes.
+    """
+    created = store.add_new(deliveries)
+    send_queue.send_many(send_messages(deliveries))
+    return created
+
+
 def route(
     notice_id: str,
     *,
@@ -33,19 +45,42 @@ def route(
     deliveries: DeliveryStore,
     send_queue: WorkQueue,
     registry: JurisdictionRegistry,
+    policies: PolicyStore,
+    log: AckLog,
     now: datetime,
 ) -> Routed:
-    """Safe to run twice for the same notice: deliveries are created only if absent, and the
-    deliver step claims each one before sending, so re-enqueued work sends nothing new."""
+    """Safe to run twice for the same notice: nothing is created or sent a second time."""
     notice = notices.get(notice_id)
+    policy = policies.get(notice.type)
     ancestors = [j.id for j in registry.ancestors(notice.jurisdiction_id)]
     recipients = recipients_for(index.covering(ancestors, notice.type))
-    gaps = tuple(str(g) for g in coverage_gaps(DEFAULT_POLICIES[notice.type].required_roles, recipients))
+    gaps = tuple(str(g) for g in coverage_gaps(policy.required_roles, recipients))
     planned = plan_deliveries(notice, recipients, step=0, now=now)
-    created = deliveries.add_new(planned)
-    send_queue.send_many(send_messages(planned))
-    notices.save_routing(notice.routed(recipients=len(recipients), coverage_gaps=gaps, now=now))
-    log.info(
+    created = dispatch(planned, store=deliveries, send_queue=send_queue)
+    following = policy.next_step(after_step=0, received_at=notice.received_at, deadline=notice.deadline)
+    notices.save_routing(
+        notice.routed(
+            recipients=len(recipients),
+            coverage_gaps=gaps,
+            now=now,
+            next_step_at=following[1] if following else None,
+        )
+    )
+    if notice.routed_at is None:
+        log.append(
+            notice.id,
+            EntryKind.ROUTED,
+            at=now,
+            actor="system",
+            data={
+                "recipients": len(recipients),
+                "deliveries": len(planned),
+                "roles": sorted({str(r.role) for r in recipients}),
+                "coverage_gaps": list(gaps),
+                "next_step_at": following[1].isoformat() if following else None,
+            },
+        )
+    logger.info(
         "notice.routed",
         notice_id=notice.id,
         recipients=len(recipients),

@@ -40,7 +40,9 @@ def submit(world: FakeWorld, body: dict[str, Any]) -> Accepted:
         notices=world.notices,
         index=world.subscribers,
         registry=deps.registry,
+        policies=world.policies,
         route_queue=world.route_queue,
+        log=world.log,
         now=NOW,
     )
 
@@ -54,6 +56,8 @@ def route_all(world: FakeWorld) -> None:
             deliveries=world.deliveries,
             send_queue=world.send_queue,
             registry=load_registry(),
+            policies=world.policies,
+            log=world.log,
             now=NOW,
         )
 
@@ -69,6 +73,8 @@ def deliver(
         deliveries=world.deliveries,
         subscribers=world.subscribers,
         senders=deps.senders,
+        codes=world.codes,
+        log=world.log,
         ack_url=deps.ack_url,
         lease=LEASE,
         now=NOW + after,

@@ -1,0 +1,294 @@
+"""Detainer hold deadlines: when a hold asked for by ICE must end, by the form and by Connecticut law.
+
+The facts are in ``DETAINER_RULES.md`` ("Forms", "Hold clock", "Connecticut regimes"):
+
+- the clock starts when the person would otherwise be released (``release_due_at``);
+- the old I-247 (8 CFR 287.7) and Connecticut's PA 13-155 (2014-01-01 to 2019-09-30) allow 48 hours
+  **excluding Saturdays, Sundays and federal holidays**: release due Thursday 17:00 → Monday 17:00;
+- the I-247A (and, reported, the I-247D and I-247X) allow a plain 48 hours; the I-247N asks for no hold;
+- both deadlines are shown when they differ, and escalations are timed against the earlier one.
+
+Business hours are counted in America/New_York local days and are *elapsed* hours: a local day
+is a business day or not as a whole, and a business day contributes however long it really is.
+(US clock changes happen at 02:00 on Sundays, so in practice every business day is 24 hours long.)
+
+"Federal holidays" are the legal public holidays of 5 U.S.C. § 6103(a) and the days observed in
+their place under § 6103(b) (e.g. Friday 2026-07-03 for Saturday's Independence Day). One-off
+executive-order closures (Christmas Eve 2024, days of mourning, half-day closings) are *not* counted:
+they are closures, not holidays, and excluding fewer days gives the earlier deadline, which is the
+safe side both for the person held and for escalations. ``_statutory_federal_holidays`` is the only
+place that knows this, and the only code here that is not standard library (the ``holidays`` package).
+
+Every datetime taken must be timezone-aware (a naive one raises ``ValueError``); every datetime
+returned is aware and in America/New_York. Nothing here reads the clock.
+
+Arithmetic note for callers: Python adds a ``timedelta`` to an aware datetime in *wall-clock* time
+when it keeps the same ``tzinfo``; convert a deadline to UTC before subtracting a lead time from it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from enum import Enum
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+NEW_YORK = ZoneInfo("America/New_York")
+HOLD = timedelta(hours=48)
+
+# The legal public holidays of 5 U.S.C. § 6103(a), by the names the `holidays` package gives them.
+_STATUTORY_HOLIDAY_NAMES = frozenset(
+    {
+        "New Year's Day",
+        "Birthday of Martin Luther King, Jr.",
+        "Washington's Birthday",
+        "Memorial Day",
+        "Juneteenth National Independence Day",
+        "Independence Day",
+        "Labor Day",
+        "Columbus Day",
+        "Veterans Day",
+        "Thanksgiving Day",
+        "Christmas Day",
+    }
+)
+_OBSERVED_SUFFIX = " (observed)"
+# A business-hour count longer than this many calendar days means something is wrong with the input.
+_MAX_SCAN_DAYS = 3660
+
+
+# -- which days count ---------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=64)
+def _statutory_federal_holidays(year: int) -> frozenset[date]:
+    """US federal holidays of ``year`` (and days observed in their place); the one use of `holidays`."""
+    import holidays  # noqa: PLC0415 - confined here on purpose: the rest of the module is standard library
+
+    calendar = holidays.country_holidays("US", years=year, categories=("government",), language="en_US")
+    return frozenset(
+        day
+        for day in calendar
+        if any(
+            name.removesuffix(_OBSERVED_SUFFIX) in _STATUTORY_HOLIDAY_NAMES for name in calendar.get_list(day)
+        )
+    )
+
+
+def is_federal_holiday(day: date) -> bool:
+    """Whether ``day`` is a US federal holiday or the weekday one is observed on (5 U.S.C. § 6103)."""
+    return day in _statutory_federal_holidays(day.year)
+
+
+def is_business_day(day: date) -> bool:
+    """Not a Saturday, a Sunday or a federal holiday."""
+    return day.weekday() < 5 and not is_federal_holiday(day)
+
+
+# -- the two clocks -----------------------------------------------------------------------------
+
+
+def _require_aware(value: datetime, name: str) -> None:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware, got the naive datetime {value.isoformat()}")
+
+
+def _local_midnight_utc(day: date) -> datetime:
+    """The instant a New York local day begins (midnight always exists there: clocks change at 02:00)."""
+    return datetime.combine(day, time(0), tzinfo=NEW_YORK).astimezone(UTC)
+
+
+def _local_days_from(start: datetime) -> Iterator[tuple[date, datetime, datetime]]:
+    """New York local days from the one holding ``start``: (day, begins, ends), instants in UTC."""
+    day = start.astimezone(NEW_YORK).date()
+    for _ in range(_MAX_SCAN_DAYS):
+        following = day + timedelta(days=1)
+        yield day, _local_midnight_utc(day), _local_midnight_utc(following)
+        day = following
+    raise ValueError(f"no end found within {_MAX_SCAN_DAYS} days of {start.isoformat()}")
+
+
+def business_hold_end(release_due_at: datetime, hours: int = 48) -> datetime:
+    """When a hold of ``hours`` ends, counting only hours on New York business days.
+
+    A release on a weekend or a holiday starts the clock at 00:00 of the next business day. A hold
+    that ends exactly as a business day ends is reported at that midnight (Friday 24:00 is Saturday
+    00:00), not carried to the next business day.
+    """
+    _require_aware(release_due_at, "release_due_at")
+    if hours < 0:
+        raise ValueError(f"hours must not be negative, got {hours}")
+    remaining = timedelta(hours=hours)
+    cursor = release_due_at.astimezone(UTC)
+    for day, _begins, ends in _local_days_from(cursor):
+        if not is_business_day(day):
+            cursor = ends
+            continue
+        available = ends - cursor
+        if remaining <= available:
+            return (cursor + remaining).astimezone(NEW_YORK)
+        remaining -= available
+        cursor = ends
+    raise AssertionError("unreachable: _local_days_from raises when it runs out")  # pragma: no cover
+
+
+def plain_hold_end(release_due_at: datetime) -> datetime:
+    """48 elapsed hours after the release time (a clock change in between is 47 or 49 wall-clock hours)."""
+    _require_aware(release_due_at, "release_due_at")
+    return (release_due_at.astimezone(UTC) + HOLD).astimezone(NEW_YORK)
+
+
+# -- which clock applies ------------------------------------------------------------------------
+
+
+class _Clock(Enum):
+    NONE = "none"  # no hold at all, or no statutory clock
+    PLAIN = "plain"  # 48 elapsed hours
+    BUSINESS = "business"  # 48 hours excluding Saturdays, Sundays and federal holidays
+
+
+_BUSINESS_TEXT = "48 hours excluding Saturdays, Sundays and federal holidays"
+
+# Rule texts read "<name>: <clock>"; describe() relies on the first ": " separating the two.
+_FORMS: dict[str, tuple[_Clock, str]] = {
+    "I-247": (_Clock.BUSINESS, f"I-247: {_BUSINESS_TEXT}, 8 CFR 287.7"),
+    "I-247D": (_Clock.PLAIN, "I-247D: 48 hours, reported"),
+    "I-247X": (_Clock.PLAIN, "I-247X: 48 hours, reported"),
+    "I-247N": (_Clock.NONE, "I-247N: no hold, notification of release only"),
+    "I-247A": (_Clock.PLAIN, "I-247A: 48 hours"),
+}
+
+FORMS = tuple(_FORMS)
+
+
+@dataclass(frozen=True, slots=True)
+class _Regime:
+    starts: date
+    clock: _Clock
+    rule: str
+
+
+# Connecticut (General Statutes § 54-192h) by the issue date of the detainer; each runs to the next.
+# Before the first, no state regime applies.
+_CT_REGIMES = (
+    _Regime(
+        date(2012, 2, 22),
+        _Clock.NONE,
+        "Governor's case-by-case review (2012-02-22 to 2013-12-31): no statutory hold clock",
+    ),
+    _Regime(date(2014, 1, 1), _Clock.BUSINESS, f"PA 13-155 (2014-01-01 to 2019-09-30): {_BUSINESS_TEXT}"),
+    _Regime(
+        date(2019, 10, 1),
+        _Clock.NONE,
+        "PA 19-20 and PA 19-23 (2019-10-01 to 2025-09-30): no separate hold clock, the form's applies",
+    ),
+    _Regime(
+        date(2025, 10, 1),
+        _Clock.NONE,
+        "HB 7259 (from 2025-10-01): no separate hold clock, the form's applies",
+    ),
+)
+
+
+_CLOCK_OF_RULE: dict[str, _Clock] = {rule: clock for clock, rule in _FORMS.values()} | {
+    regime.rule: regime.clock for regime in _CT_REGIMES
+}
+
+
+def _ct_regime(issued_at: datetime) -> _Regime | None:
+    issued_on = issued_at.astimezone(NEW_YORK).date()
+    in_force = [regime for regime in _CT_REGIMES if regime.starts <= issued_on]
+    return in_force[-1] if in_force else None
+
+
+def _deadline(clock: _Clock, release_due_at: datetime | None) -> datetime | None:
+    if release_due_at is None or clock is _Clock.NONE:
+        return None
+    if clock is _Clock.BUSINESS:
+        return business_hold_end(release_due_at)
+    return plain_hold_end(release_due_at)
+
+
+@dataclass(frozen=True)
+class HoldDeadlines:
+    """The form's deadline, the state's, and the earlier of the two, which escalations are timed against.
+
+    ``form_rule`` and ``state_rule`` say which rule produced each ("I-247A: 48 hours"); ``state_rule``
+    is None when no Connecticut regime was in force on the issue date. A deadline is None when its
+    rule sets no clock or the release time is not known yet.
+    """
+
+    form_deadline: datetime | None
+    state_deadline: datetime | None
+    earliest: datetime | None
+    form_rule: str
+    state_rule: str | None
+
+
+def hold_deadlines(form: str, issued_at: datetime, release_due_at: datetime | None) -> HoldDeadlines:
+    """The hold deadlines of a detainer on ``form`` issued at ``issued_at`` for a release due then.
+
+    The state's clock caps a hold, so a form that asks for none (I-247N) has no state deadline either;
+    ``state_rule`` still names the regime in force. Raises ValueError for a form that is not one of
+    FORMS (matched ignoring case and surrounding spaces) or for a naive datetime.
+    """
+    _require_aware(issued_at, "issued_at")
+    if release_due_at is not None:
+        _require_aware(release_due_at, "release_due_at")
+    key = form.strip().upper()
+    if key not in _FORMS:
+        raise ValueError(f"unknown detainer form {form!r}; expected one of {', '.join(FORMS)}")
+    form_clock, form_rule = _FORMS[key]
+    regime = _ct_regime(issued_at)
+    form_deadline = _deadline(form_clock, release_due_at)
+    # A state clock caps a hold; a form that asks for no hold (I-247N) leaves nothing for it to cap.
+    state_clock = regime.clock if regime and form_clock is not _Clock.NONE else _Clock.NONE
+    state_deadline = _deadline(state_clock, release_due_at)
+    known = [d for d in (form_deadline, state_deadline) if d is not None]
+    return HoldDeadlines(
+        form_deadline=form_deadline,
+        state_deadline=state_deadline,
+        earliest=min(known) if known else None,
+        form_rule=form_rule,
+        state_rule=regime.rule if regime else None,
+    )
+
+
+# -- for messages -------------------------------------------------------------------------------
+
+
+def _when(value: datetime) -> str:
+    return value.astimezone(NEW_YORK).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def _sets_clock(rule: str) -> bool:
+    return _CLOCK_OF_RULE.get(rule, _Clock.NONE) is not _Clock.NONE
+
+
+def _line(prefix: str, rule: str, deadline: datetime | None, *, hold_asked: bool = True) -> str:
+    name, _, clock = rule.partition(": ")
+    if deadline is not None:
+        return f"{prefix}{name}: hold ends {_when(deadline)} ({clock})"
+    if not _sets_clock(rule):
+        return f"{prefix}{name}: {clock}"
+    if not hold_asked:
+        return f"{prefix}{name}: no hold asked for, so its limit does not apply ({clock})"
+    return f"{prefix}{name}: hold end not known until the release time is ({clock})"
+
+
+def describe(d: HoldDeadlines) -> list[str]:
+    """Short lines for messages, e.g. "Form I-247A: hold ends 2026-11-29 17:00 EST (48 hours)"."""
+    lines = [_line("Form ", d.form_rule, d.form_deadline)]
+    if d.state_rule is None:
+        lines.append("Connecticut: no state regime in force on the issue date")
+    else:
+        hold_asked = _sets_clock(d.form_rule)
+        lines.append(_line("Connecticut ", d.state_rule, d.state_deadline, hold_asked=hold_asked))
+    if d.form_deadline is not None and d.state_deadline is not None:
+        if d.form_deadline == d.state_deadline:
+            lines.append(f"Both clocks end at {_when(d.form_deadline)}")
+        elif d.earliest is not None:
+            lines.append(f"The earlier deadline governs: {_when(d.earliest)}")
+    return lines

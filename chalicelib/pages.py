@@ -1,0 +1,48 @@
+"""The acknowledgment page: what a recipient sees when they follow the link in an email."""
+
+from __future__ import annotations
+
+import html
+
+from chalicelib.domain.deliveries import Delivery
+from chalicelib.domain.messages import facts
+from chalicelib.domain.notices import Notice
+
+_STYLE = (
+    "body{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;color:#111}"
+    "th{text-align:left;padding-right:1rem;vertical-align:top}button{font-size:1.1rem;padding:.6rem 1.2rem;"
+    "background:#0b5394;color:#fff;border:0;border-radius:4px;cursor:pointer}"
+    ".done{background:#e6f4ea;border-left:4px solid #137333;padding:.6rem 1rem}"
+)
+
+
+def ack_page(notice: Notice, delivery: Delivery, *, action: str, message: str | None = None) -> str:
+    """GET shows this and changes nothing (mail scanners follow links); the button POSTs."""
+    rows = "".join(
+        f"<tr><th scope='row'>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
+        for k, v in facts(notice, delivery.role)
+    )
+    summary = html.escape(str(notice.event.get("summary", "")))
+    if message is None:
+        body = (
+            f"<form method='post' action='{html.escape(action, quote=True)}'>"
+            "<button type='submit'>I have seen this notice</button></form>"
+        )
+    else:
+        body = f"<p class='done' role='status'>{html.escape(message)}</p>"
+    return (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        "<meta name='referrer' content='no-referrer'>"
+        f"<title>Vigil: {html.escape(notice.title)}</title><style>{_STYLE}</style></head><body>"
+        f"<h1>{html.escape(notice.title)}</h1><p>{summary}</p><table>{rows}</table>{body}</body></html>"
+    )
+
+
+def message_page(title: str, message: str) -> str:
+    return (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>"
+        f"<h1>{html.escape(title)}</h1><p>{html.escape(message)}</p></body></html>"
+    )

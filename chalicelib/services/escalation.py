@@ -1,0 +1,171 @@
+"""The sweep: perform each due escalation step of each unacknowledged notice, exactly once."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import structlog
+
+from chalicelib.domain.acklog import EntryKind
+from chalicelib.domain.deliveries import Delivery
+from chalicelib.domain.jurisdictions import JurisdictionRegistry
+from chalicelib.domain.notices import Notice
+from chalicelib.domain.policies import Audience, EscalationPolicy, Step
+from chalicelib.domain.routing import Recipient, plan_deliveries, recipients_for
+from chalicelib.domain.subscribers import Channel, ChannelType, EventType, Role
+from chalicelib.ports import AckLog, DeliveryStore, NoticeStore, PolicyStore, SubscriptionIndex, WorkQueue
+from chalicelib.services.routing import dispatch
+
+logger = structlog.get_logger()
+
+SWEEP_BATCH = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Escalated:
+    notice_id: str
+    step: int
+    audience: Audience
+    recipients: int
+
+
+@dataclass(frozen=True, slots=True)
+class SweepReport:
+    escalated: list[Escalated] = field(default_factory=list)
+    # Due notices another sweep got to first, or that were acknowledged meanwhile.
+    skipped: int = 0
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "escalated": [
+                {
+                    "notice_id": e.notice_id,
+                    "step": e.step,
+                    "notify": str(e.audience),
+                    "recipients": e.recipients,
+                }
+                for e in self.escalated
+            ],
+            "skipped": self.skipped,
+        }
+
+
+def escalate_overdue(
+    *,
+    notices: NoticeStore,
+    policies: PolicyStore,
+    index: SubscriptionIndex,
+    deliveries: DeliveryStore,
+    send_queue: WorkQueue,
+    registry: JurisdictionRegistry,
+    admins: Sequence[Channel],
+    log: AckLog,
+    now: datetime,
+) -> SweepReport:
+    """Two sweeps may overlap: each step's deliveries are created idempotently (their ids carry the
+    step) and the deliver step claims before sending, so nobody is messaged twice; the conditional
+    advance of the notice's step decides which sweep records the step in the log."""
+    escalated: list[Escalated] = []
+    skipped = 0
+    for notice in notices.due(now, limit=SWEEP_BATCH):
+        policy = policies.get(notice.type)
+        step_due = policy.next_step(
+            after_step=notice.step, received_at=notice.received_at, deadline=notice.deadline
+        )
+        if step_due is None or step_due[1] > now:
+            # The policy changed under the notice: reschedule by its current steps.
+            notices.advance_step(
+                notice.id,
+                from_step=notice.step,
+                to_step=notice.step,
+                next_step_at=step_due[1] if step_due else None,
+            )
+            continue
+        index_of_step, _ = step_due
+        step = policy.steps[index_of_step]
+        targets = _audience(
+            notice, step, policy, index=index, deliveries=deliveries, registry=registry, admins=admins
+        )
+        planned = _planned(notice, targets, step, index_of_step, now)
+        dispatch(planned, store=deliveries, send_queue=send_queue)
+        following = policy.next_step(
+            after_step=index_of_step, received_at=notice.received_at, deadline=notice.deadline
+        )
+        won = notices.advance_step(
+            notice.id,
+            from_step=notice.step,
+            to_step=index_of_step,
+            next_step_at=following[1] if following else None,
+        )
+        if not won:
+            skipped += 1
+            continue
+        log.append(
+            notice.id,
+            EntryKind.ESCALATED,
+            at=now,
+            actor="system",
+            data={
+                "step": index_of_step,
+                "notify": str(step.notify),
+                "channels": [str(c) for c in step.channels],
+                "recipients": sorted(t.subscriber_id for t in targets),
+                "deliveries": len(planned),
+                "next_step_at": following[1].isoformat() if following else None,
+            },
+        )
+        logger.info(
+            "notice.escalated",
+            notice_id=notice.id,
+            step=index_of_step,
+            notify=str(step.notify),
+            recipients=len(targets),
+        )
+        escalated.append(Escalated(notice.id, index_of_step, step.notify, len(targets)))
+    return SweepReport(escalated, skipped)
+
+
+def _audience(
+    notice: Notice,
+    step: Step,
+    policy: EscalationPolicy,
+    *,
+    index: SubscriptionIndex,
+    deliveries: DeliveryStore,
+    registry: JurisdictionRegistry,
+    admins: Sequence[Channel],
+) -> list[Recipient]:
+    ancestors = [j.id for j in registry.ancestors(notice.jurisdiction_id)]
+    if step.notify is Audience.ADMINS:
+        return [
+            Recipient(f"admin-{c.id}", "Vigil administrators", Role.OTHER, "Vigil", False, (c,), ("admins",))
+            for c in admins
+        ]
+    if step.notify is Audience.ESCALATION_CONTACTS:
+        # Up the tree from the notice's parents to the state: the people to climb to are escalation
+        # contacts there, whichever event types they take routinely.
+        return recipients_for(
+            e
+            for event_type in EventType
+            for e in index.covering(ancestors[1:], event_type)
+            if e.escalation_contact
+        )
+    recipients = recipients_for(index.covering(ancestors, notice.type))
+    if step.notify is Audience.RECIPIENTS:
+        return recipients
+    acknowledged = {a.subscriber_id for a in deliveries.acknowledgments(notice.id)}
+    return [r for r in recipients if r.ack_required and r.subscriber_id not in acknowledged]
+
+
+def _planned(
+    notice: Notice, targets: list[Recipient], step: Step, index_of_step: int, now: datetime
+) -> list[Delivery]:
+    allowed: set[ChannelType] = set(step.channels)
+    narrowed = [
+        Recipient(r.subscriber_id, r.name, r.role, r.organization, r.ack_required, kept, r.via)
+        for r in targets
+        if (kept := tuple(c for c in r.channels if c.type in allowed))
+    ]
+    return plan_deliveries(notice, narrowed, step=index_of_step, now=now)

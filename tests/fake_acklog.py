@@ -1,0 +1,59 @@
+"""An in-memory ack log with the DynamoDB adapter's behaviour: chained entries, no overwrites, races."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from chalicelib.domain.acklog import EntryKind, LogConflict, LogEntry, next_entry
+
+RIVAL = "rival-writer"
+
+
+@dataclass
+class InMemoryAckLog:
+    # Per notice. Tests may edit or drop entries here to play the attacker. Like the table, reads
+    # return entries sorted by seq: to reorder, swap seqs (``dataclasses.replace``), not positions.
+    entries_by_notice: dict[str, list[LogEntry]] = field(default_factory=dict)
+    # How many races the coming appends lose: for each, a rival writer stores an entry (actor
+    # RIVAL) at the seq the append was about to take, and the append must re-read and retry.
+    steal_next_seq: int = 0
+    # Races lost so far, for tests to inspect.
+    races_lost: int = 0
+    attempts: int = 10
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def append(
+        self,
+        notice_id: str,
+        kind: EntryKind,
+        *,
+        at: datetime,
+        actor: str,
+        data: Mapping[str, Any],
+    ) -> LogEntry:
+        for _ in range(self.attempts):
+            with self._lock:
+                log = self.entries_by_notice.setdefault(notice_id, [])
+                previous = max(log, key=lambda e: e.seq) if log else None
+                entry = next_entry(previous, notice_id=notice_id, kind=kind, at=at, actor=actor, data=data)
+                if self.steal_next_seq > 0:
+                    self.steal_next_seq -= 1
+                    self.races_lost += 1
+                    log.append(
+                        next_entry(
+                            previous, notice_id=notice_id, kind=kind, at=at, actor=RIVAL, data={"rival": True}
+                        )
+                    )
+                if any(e.seq == entry.seq for e in log):
+                    continue  # the seq is taken: never overwrite, re-read and chain onto the winner
+                log.append(entry)
+                return entry
+        raise LogConflict(notice_id, self.attempts)
+
+    def entries(self, notice_id: str) -> list[LogEntry]:
+        with self._lock:
+            return sorted(self.entries_by_notice.get(notice_id, []), key=lambda e: e.seq)
