@@ -47,9 +47,8 @@ class InMemoryNoticeStore:
             coverage_gaps=notice.coverage_gaps,
             routed_at=notice.routed_at,
         )
-        if notice.next_step_at is not None:
-            if stored.step != 0 or stored.status is not NoticeStatus.OPEN:
-                return  # like the adapter's condition: a re-route never pulls a schedule back
+        # Like the adapter: a re-route never pulls a later step's schedule back.
+        if notice.next_step_at is not None and stored.step == 0 and stored.status is NoticeStatus.OPEN:
             routed = replace(routed, next_step_at=notice.next_step_at)
         self.notices[notice.id] = routed
 

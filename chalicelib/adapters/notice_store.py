@@ -115,39 +115,31 @@ class DynamoNoticeStore:
         return item_to_notice(decode(response["Item"]))
 
     def save_routing(self, notice: Notice) -> None:
-        values: dict[str, Any] = {
-            ":r": notice.recipients,
-            ":g": list(notice.coverage_gaps),
-            ":t": iso(notice.routed_at),
-        }
+        counts = {":r": notice.recipients, ":g": list(notice.coverage_gaps), ":t": iso(notice.routed_at)}
         update = "SET recipients = :r, coverage_gaps = :g, routed_at = :t"
         schedule = _schedule(NoticeStatus.OPEN, notice.next_step_at)
-        condition = "attribute_exists(notice_id)"
-        if schedule:
-            # Only the first fan-out schedules: a re-route must not pull back a later step's schedule.
-            update += ", open_shard = :shard, next_step_at = :next"
-            values |= {
-                ":shard": schedule["open_shard"],
-                ":next": schedule["next_step_at"],
-                ":zero": 0,
-                ":open": "open",
-            }
-            condition += " AND step = :zero AND #s = :open"
-        request: dict[str, Any] = {
-            "TableName": self._table,
-            "Key": {"notice_id": {"S": notice.id}},
-            "UpdateExpression": update,
-            "ConditionExpression": condition,
-            "ExpressionAttributeValues": encode(values),
-        }
-        if schedule:
-            request["ExpressionAttributeNames"] = {"#s": "status"}
+        # Only the first fan-out schedules: a re-route must not pull back a later step's schedule,
+        # nor put an acknowledged notice back on the sweep's index.
+        if schedule and self._conditional_update(
+            notice.id,
+            f"{update}, open_shard = :shard, next_step_at = :next",
+            "step = :zero AND #s = :open",
+            {**counts, ":shard": OPEN_SHARD, ":next": schedule["next_step_at"], ":zero": 0, ":open": "open"},
+            what="update notice routing",
+        ):
+            return
         try:
-            self._client.update_item(**request)
+            self._client.update_item(
+                TableName=self._table,
+                Key={"notice_id": {"S": notice.id}},
+                UpdateExpression=update,
+                ConditionExpression="attribute_exists(notice_id)",
+                ExpressionAttributeValues=encode(counts),
+            )
         except ClientError as exc:
-            if error_code(exc) != "ConditionalCheckFailedException":
-                raise unavailable(exc, "update notice routing") from exc
-            self.get(notice.id)  # NotFound if it is gone; otherwise it moved on, which is fine
+            if error_code(exc) == "ConditionalCheckFailedException":
+                raise NotFound(f"no notice {notice.id!r}") from exc
+            raise unavailable(exc, "update notice routing") from exc
 
     def due(self, now: datetime, *, limit: int) -> list[Notice]:
         try:

@@ -6,6 +6,7 @@ import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
@@ -17,10 +18,14 @@ import app
 from chalicelib import bootstrap
 from chalicelib.bootstrap import Deps, build
 from chalicelib.config import Settings
+from chalicelib.domain.acklog import verify_chain
+from chalicelib.domain.acknowledgments import AckVia
 from chalicelib.domain.auth import ApiRole, new_key
+from chalicelib.domain.tokens import AckTarget, read_ack_token
 from chalicelib.local.pump import QueueBinding, QueuePump, sqs_event
 from chalicelib.local.receiver import WebhookReceiver
 from chalicelib.local.stack import deploy_template
+from chalicelib.services.acknowledgment import acknowledge
 from tests.builders import NOW, rollout_body
 from tests.integration.conftest import REGION, STAGE, Aws
 
@@ -240,3 +245,137 @@ def test_delivery_that_keeps_failing_ends_in_the_dead_letter_queue(pipeline: Pip
     assert str(failed.status) == "failed"
     assert failed.attempts == 5
     assert failed.last_error == "webhook: HTTP 500"
+
+
+def ack_links() -> dict[str, str]:
+    """The acknowledgment path in the latest email to each address."""
+    links = {}
+    for message in sent_emails():
+        body = message.body
+        links[message.destinations["ToAddresses"][0]] = "/ack/" + body.split("/ack/")[1].split("'")[0]
+    return links
+
+
+def test_link_acknowledges_in_dynamodb_and_the_log_verifies(pipeline: Pipeline) -> None:
+    pipeline.post(
+        "/subscribers",
+        subscriber_body(
+            "Adviser", "state-executive", "statewide", [{"type": "email", "address": "adviser@example.gov"}]
+        ),
+        pipeline.admin,
+    )
+    _, accepted = pipeline.post("/events", rollout_body(), pipeline.source)
+    pipeline.drain()
+    path = ack_links()["adviser@example.gov"]
+    page = pipeline.client.http.get(path, headers={"Accept": "text/html"})
+    assert page.status_code == 200
+    assert pipeline.deps.deliveries.acknowledgments(accepted["notice_id"]) == []
+    response = pipeline.client.http.post(
+        path, headers={"Accept": "text/html", "Content-Type": "application/x-www-form-urlencoded"}, body=""
+    )
+    assert response.status_code == 200
+    notice = pipeline.deps.notices.get(accepted["notice_id"])
+    assert str(notice.status) == "acknowledged"
+    log = pipeline.client.http.get(
+        f"/notices/{accepted['notice_id']}/log", headers={"Authorization": f"Bearer {pipeline.admin}"}
+    )
+    body = json.loads(log.body)
+    assert body["verified"] is True
+    assert [e["kind"] for e in body["entries"]] == ["created", "routed", "delivered", "acknowledged"]
+
+
+def test_sweep_sends_the_next_step_once_and_records_it(pipeline: Pipeline) -> None:
+    pipeline.client.http.put(
+        "/policies/rollout",
+        headers={"Authorization": f"Bearer {pipeline.admin}", "Content-Type": "application/json"},
+        body=json.dumps(
+            {
+                "required_roles": ["state-executive"],
+                "steps": [
+                    {"after": "PT0S", "notify": "recipients"},
+                    {"after": "PT0S", "notify": "unacknowledged"},
+                ],
+            }
+        ),
+    )
+    pipeline.post(
+        "/subscribers",
+        subscriber_body(
+            "Adviser", "state-executive", "statewide", [{"type": "email", "address": "adviser@example.gov"}]
+        ),
+        pipeline.admin,
+    )
+    _, accepted = pipeline.post("/events", rollout_body(), pipeline.source)
+    pipeline.drain()
+    first = pipeline.post("/admin/sweep", {}, pipeline.admin)
+    second = pipeline.post("/admin/sweep", {}, pipeline.admin)
+    pipeline.drain()
+    assert first[1]["escalated"] == [
+        {"notice_id": accepted["notice_id"], "step": 1, "notify": "unacknowledged", "recipients": 1}
+    ]
+    assert second[1]["escalated"] == []
+    assert len(sent_emails()) == 2  # the first fan-out and the one re-send
+    entries = pipeline.deps.log.entries(accepted["notice_id"])
+    assert [str(e.kind) for e in entries].count("escalated") == 1
+
+
+def test_concurrent_acknowledgments_are_each_recorded_once_and_the_notice_closes_once(
+    pipeline: Pipeline,
+) -> None:
+    pipeline.client.http.put(
+        "/policies/rollout",
+        headers={"Authorization": f"Bearer {pipeline.admin}", "Content-Type": "application/json"},
+        body=json.dumps(
+            {
+                "required_roles": ["state-executive", "local-official"],
+                "steps": [{"after": "PT0S", "notify": "recipients"}],
+            }
+        ),
+    )
+    for name, role in [
+        ("adviser", "state-executive"),
+        ("mayor", "local-official"),
+        ("chief", "law-enforcement"),
+    ]:
+        pipeline.post(
+            "/subscribers",
+            subscriber_body(name, role, "statewide", [{"type": "email", "address": f"{name}@example.gov"}]),
+            pipeline.admin,
+        )
+    _, accepted = pipeline.post("/events", rollout_body(), pipeline.source)
+    pipeline.drain()
+    targets = [
+        read_ack_token(pipeline.deps.settings.ack_secret, p.removeprefix("/ack/"))
+        for p in ack_links().values()
+    ]
+    outcomes: list[str] = []
+
+    def click(target: AckTarget) -> None:
+        # Each thread stands for its own Lambda container: the race is in DynamoDB, as in production.
+        result = acknowledge(
+            target,
+            via=AckVia.LINK,
+            notices=pipeline.deps.notices,
+            deliveries=pipeline.deps.deliveries,
+            policies=pipeline.deps.policies,
+            log=pipeline.deps.log,
+            now=datetime.now(UTC),
+        )
+        outcomes.append(str(result.outcome))
+
+    threads = [threading.Thread(target=click, args=(t,)) for t in targets * 3]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["acknowledged"] * 3 + ["already-acknowledged"] * 6
+    notice_id = accepted["notice_id"]
+    assert sorted(a.subscriber_id for a in pipeline.deps.deliveries.acknowledgments(notice_id)) == sorted(
+        d.subscriber_id for d in pipeline.deps.deliveries.for_notice(notice_id)
+    )
+    entries = pipeline.deps.log.entries(notice_id)
+    acks = [e for e in entries if str(e.kind) == "acknowledged"]
+    assert len(acks) == 3
+    assert [e.data["notice_acknowledged"] for e in acks].count(True) == 1
+    assert str(pipeline.deps.notices.get(notice_id).status) == "acknowledged"
+    assert verify_chain(notice_id, entries).verified

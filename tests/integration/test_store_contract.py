@@ -11,22 +11,34 @@ import pytest
 
 from chalicelib.bootstrap import build
 from chalicelib.config import Settings
+from chalicelib.domain.acknowledgments import Acknowledgment, AckVia
 from chalicelib.domain.auth import ApiRole, new_key
 from chalicelib.domain.deliveries import DeliveryStatus
 from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.notices import Notice, NoticeStatus
+from chalicelib.domain.policies import DEFAULT_POLICIES, Audience, EscalationPolicy, Step
 from chalicelib.domain.routing import plan_deliveries, recipients_for
 from chalicelib.domain.subscribers import Channel, ChannelType, EventType, Role, index_entries
+from chalicelib.domain.tokens import AckTarget
 from chalicelib.ports import (
+    AckCodeStore,
     DeliveryStore,
     KeyStore,
     NoticeExists,
     NoticeStore,
+    PolicyStore,
     SubscriberStore,
     SubscriptionIndex,
 )
 from tests.builders import NOW, subscriber
-from tests.fakes import InMemoryDeliveryStore, InMemoryKeyStore, InMemoryNoticeStore, InMemorySubscriberStore
+from tests.fakes import (
+    InMemoryAckCodeStore,
+    InMemoryDeliveryStore,
+    InMemoryKeyStore,
+    InMemoryNoticeStore,
+    InMemoryPolicyStore,
+    InMemorySubscriberStore,
+)
 from tests.integration.conftest import STAGE, Aws
 
 LEASE = timedelta(minutes=6)
@@ -39,6 +51,8 @@ class Stores:
     index: SubscriptionIndex
     deliveries: DeliveryStore
     keys: KeyStore
+    policies: PolicyStore
+    codes: AckCodeStore
 
 
 @pytest.fixture(params=["fake", "dynamodb"])
@@ -46,13 +60,21 @@ def stores(request: pytest.FixtureRequest) -> Iterator[Stores]:
     if request.param == "fake":
         subscribers = InMemorySubscriberStore()
         yield Stores(
-            InMemoryNoticeStore(), subscribers, subscribers, InMemoryDeliveryStore(), InMemoryKeyStore()
+            InMemoryNoticeStore(),
+            subscribers,
+            subscribers,
+            InMemoryDeliveryStore(),
+            InMemoryKeyStore(),
+            InMemoryPolicyStore(),
+            InMemoryAckCodeStore(),
         )
         return
     aws: Aws = request.getfixturevalue("aws")
     request.getfixturevalue("stack")
     deps = build(Settings.from_env({"VIGIL_STAGE": STAGE}), session=aws.session)
-    yield Stores(deps.notices, deps.subscribers, deps.index, deps.deliveries, deps.keys)
+    yield Stores(
+        deps.notices, deps.subscribers, deps.index, deps.deliveries, deps.keys, deps.policies, deps.codes
+    )
 
 
 def a_notice(**overrides: Any) -> Notice:
@@ -209,3 +231,98 @@ def test_key_round_trips_and_revocation_sticks(stores: Stores) -> None:
     assert stores.keys.get("missing") is None
     with pytest.raises(NotFound):
         stores.keys.revoke("missing", now=NOW)
+
+
+def test_due_notices_come_from_the_schedule_most_overdue_first(stores: Stores) -> None:
+    for n, minutes in enumerate((30, 10, 20)):
+        notice = a_notice(id=f"ntc_{n}", idempotency_key=f"k{n}")
+        stores.notices.add(notice)
+        stores.notices.save_routing(
+            notice.routed(
+                recipients=1, coverage_gaps=(), now=NOW, next_step_at=NOW + timedelta(minutes=minutes)
+            )
+        )
+    due = stores.notices.due(NOW + timedelta(minutes=25), limit=10)
+    assert [n.id for n in due] == ["ntc_1", "ntc_2"]
+    assert due[0].next_step_at == NOW + timedelta(minutes=10)
+
+
+def test_a_step_is_advanced_once_from_where_it_was(stores: Stores) -> None:
+    notice = a_notice()
+    stores.notices.add(notice)
+    stores.notices.save_routing(notice.routed(recipients=1, coverage_gaps=(), now=NOW, next_step_at=NOW))
+    later = NOW + timedelta(hours=1)
+    assert stores.notices.advance_step(notice.id, from_step=0, to_step=1, next_step_at=later) is True
+    assert stores.notices.advance_step(notice.id, from_step=0, to_step=1, next_step_at=later) is False
+    stored = stores.notices.get(notice.id)
+    assert (stored.step, stored.next_step_at) == (1, later)
+    assert stores.notices.due(NOW + timedelta(minutes=30), limit=10) == []
+
+
+def test_last_step_takes_the_notice_off_the_schedule(stores: Stores) -> None:
+    notice = a_notice()
+    stores.notices.add(notice)
+    stores.notices.save_routing(notice.routed(recipients=1, coverage_gaps=(), now=NOW, next_step_at=NOW))
+    assert stores.notices.advance_step(notice.id, from_step=0, to_step=3, next_step_at=None)
+    assert stores.notices.due(NOW + timedelta(days=365), limit=10) == []
+
+
+def test_acknowledged_notice_leaves_the_schedule_and_is_acknowledged_once(stores: Stores) -> None:
+    notice = a_notice()
+    stores.notices.add(notice)
+    stores.notices.save_routing(notice.routed(recipients=1, coverage_gaps=(), now=NOW, next_step_at=NOW))
+    assert stores.notices.mark_acknowledged(notice.id, at=NOW) is True
+    assert stores.notices.mark_acknowledged(notice.id, at=NOW + timedelta(minutes=1)) is False
+    stored = stores.notices.get(notice.id)
+    assert (stored.status, stored.acknowledged_at) == (NoticeStatus.ACKNOWLEDGED, NOW)
+    assert stores.notices.due(NOW + timedelta(days=1), limit=10) == []
+    assert stores.notices.advance_step(notice.id, from_step=0, to_step=1, next_step_at=None) is False
+
+
+def test_rerouting_does_not_pull_back_a_later_steps_schedule(stores: Stores) -> None:
+    notice = a_notice()
+    stores.notices.add(notice)
+    stores.notices.save_routing(notice.routed(recipients=1, coverage_gaps=(), now=NOW, next_step_at=NOW))
+    stores.notices.advance_step(notice.id, from_step=0, to_step=1, next_step_at=NOW + timedelta(hours=2))
+    stores.notices.save_routing(notice.routed(recipients=2, coverage_gaps=(), now=NOW, next_step_at=NOW))
+    stored = stores.notices.get(notice.id)
+    assert (stored.step, stored.next_step_at, stored.recipients) == (1, NOW + timedelta(hours=2), 2)
+
+
+def test_one_acknowledgment_per_subscriber_is_kept_and_deliveries_stay_separate(stores: Stores) -> None:
+    deliveries = planned(2)
+    stores.deliveries.add_new(deliveries)
+    first = Acknowledgment(
+        "ntc_contract", "s0", Role.LOCAL_OFFICIAL, deliveries[0].delivery_id, AckVia.LINK, NOW
+    )
+    assert stores.deliveries.record_ack(first) is True
+    assert (
+        stores.deliveries.record_ack(replace(first, via=AckVia.SMS, at=NOW + timedelta(minutes=1))) is False
+    )
+    assert stores.deliveries.acknowledgments("ntc_contract") == [first]
+    assert {d.delivery_id for d in stores.deliveries.for_notice("ntc_contract")} == {
+        d.delivery_id for d in deliveries
+    }
+
+
+def test_stored_policy_replaces_the_default_for_its_event_type_only(stores: Stores) -> None:
+    assert stores.policies.get(EventType.ROLLOUT) == DEFAULT_POLICIES[EventType.ROLLOUT]
+    custom = EscalationPolicy(
+        EventType.ROLLOUT,
+        (Role.STATE_EXECUTIVE, Role.LOCAL_OFFICIAL),
+        (Step(Audience.RECIPIENTS, after=timedelta(0)), Step(Audience.ADMINS, after=timedelta(minutes=7))),
+    )
+    stores.policies.put(custom)
+    assert stores.policies.get(EventType.ROLLOUT) == custom
+    assert stores.policies.get(EventType.DETAINER) == DEFAULT_POLICIES[EventType.DETAINER]
+
+
+def test_reply_codes_are_bound_to_their_phone(stores: Stores) -> None:
+    target = AckTarget("ntc_contract", "000#s0#sms-1")
+    code = stores.codes.issue("+18605550100", target, now=NOW)
+    assert len(code) == 6
+    assert code.isdigit()
+    assert stores.codes.lookup("+18605550100", code) == target
+    assert stores.codes.lookup("+12035550100", code) is None
+    other = stores.codes.issue("+18605550100", AckTarget("ntc_contract", "001#s0#sms-1"), now=NOW)
+    assert other != code

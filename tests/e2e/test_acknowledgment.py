@@ -1,0 +1,101 @@
+"""Issue 3 on the local stack: acknowledge through the emailed link, and escalate what nobody acknowledged."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import RunningStack, wait_for
+from tests.e2e.test_local_stack import DELIVERY_TIMEOUT_SECONDS, emails_for, rollout, submit
+
+pytestmark = pytest.mark.e2e
+
+ADVISER = "cj.adviser@governor.example.gov"
+
+
+def ack_path(email: dict[str, Any]) -> str:
+    return "/ack/" + str(email["text"]).split("/ack/")[1].split()[0]
+
+
+def emails_to(stack: RunningStack, notice_id: str, address: str) -> list[dict[str, Any]]:
+    return [e for e in emails_for(stack, notice_id) if address in e["to"]]
+
+
+def test_rollout_is_acknowledged_through_the_emailed_link_and_the_log_verifies(
+    local_stack: RunningStack,
+) -> None:
+    notice_id = submit(local_stack, rollout("Hartford"))
+    [email] = wait_for(
+        lambda: emails_to(local_stack, notice_id, ADVISER),
+        bool,
+        timeout=DELIVERY_TIMEOUT_SECONDS,
+        what="the adviser's email",
+    )
+    path = ack_path(email)
+
+    shown = local_stack.call("GET", path, key=None, headers={"Accept": "text/html"})
+    assert shown.status == 200
+    assert "I have seen this notice" in shown.body
+    assert local_stack.call("GET", f"/notices/{notice_id}").body["status"] == "open"
+
+    clicked = local_stack.call(
+        "POST",
+        path,
+        key=None,
+        headers={"Accept": "text/html", "Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert clicked.status == 200
+    assert "your acknowledgment is recorded" in clicked.body
+
+    detail = local_stack.call("GET", f"/notices/{notice_id}").body
+    assert detail["status"] == "acknowledged"
+    assert detail["required_roles"] == [{"role": "state-executive", "acknowledged": True}]
+    log = local_stack.call("GET", f"/notices/{notice_id}/log").body
+    assert log["verified"] is True
+    assert "acknowledged" in [e["kind"] for e in log["entries"]]
+
+
+@pytest.fixture
+def short_rollout_policy(local_stack: RunningStack) -> Iterator[None]:
+    original = local_stack.call("GET", "/policies/rollout").body
+    short = {
+        "required_roles": ["state-executive"],
+        "steps": [
+            {"after": "PT0S", "notify": "recipients"},
+            {"after": "PT0S", "notify": "unacknowledged", "channels": ["email"]},
+        ],
+    }
+    assert local_stack.call("PUT", "/policies/rollout", short).status == 200
+    yield
+    restored = {"required_roles": original["required_roles"], "steps": original["steps"]}
+    assert local_stack.call("PUT", "/policies/rollout", restored).status == 200
+
+
+@pytest.mark.usefixtures("short_rollout_policy")
+def test_unacknowledged_rollout_is_sent_again_after_the_sweep(local_stack: RunningStack) -> None:
+    notice_id = submit(local_stack, rollout("Stamford"))
+    wait_for(
+        lambda: emails_to(local_stack, notice_id, ADVISER),
+        lambda found: len(found) == 1,
+        timeout=DELIVERY_TIMEOUT_SECONDS,
+        what="the first email",
+    )
+
+    swept = local_stack.call("POST", "/admin/sweep", {})
+    assert swept.status == 200
+    assert {"notice_id": notice_id, "step": 1, "notify": "unacknowledged"}.items() <= next(
+        e for e in swept.body["escalated"] if e["notice_id"] == notice_id
+    ).items()
+
+    again = wait_for(
+        lambda: emails_to(local_stack, notice_id, ADVISER),
+        lambda found: len(found) == 2,
+        timeout=DELIVERY_TIMEOUT_SECONDS,
+        what="the re-sent email",
+    )
+    assert ack_path(again[0]) != ack_path(again[1])  # each step's message has its own link
+    log = local_stack.call("GET", f"/notices/{notice_id}/log").body
+    assert log["verified"] is True
+    assert [e["kind"] for e in log["entries"]].count("escalated") == 1
