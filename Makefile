@@ -7,10 +7,11 @@ STAGE ?= dev
 
 .PHONY: run test lint typecheck unit integration e2e bench package clean
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements-dev.txt
+	$(BIN)/pip install --quiet -e .
 	touch $(STAMP)
 
 run: $(STAMP)

@@ -18,7 +18,7 @@ from chalicelib.domain.acknowledgments import AckOutcome, AckVia
 from chalicelib.domain.auth import READERS, ApiRole, Caller
 from chalicelib.domain.errors import FieldError, InvalidInput, NotFound
 from chalicelib.domain.jurisdictions import UnknownJurisdiction
-from chalicelib.domain.tokens import InvalidToken, read_ack_token
+from chalicelib.domain.tokens import InvalidToken, Purpose, read_ack_token, read_channel_token
 from chalicelib.http import (
     api_errors,
     error_body,
@@ -27,11 +27,12 @@ from chalicelib.http import (
     read_json,
     reshape_chalice_error,
 )
-from chalicelib.pages import ack_page, message_page
+from chalicelib.pages import ack_page, consent_page, message_page
 from chalicelib.schemas.events import parse_event
+from chalicelib.schemas.keys import parse_key_request
 from chalicelib.schemas.policies import parse_event_type, parse_policy
-from chalicelib.schemas.subscribers import parse_subscriber
-from chalicelib.services import delivery, escalation, ingest, routing, sms_replies, subscribers
+from chalicelib.schemas.subscribers import parse_patch, parse_subscriber
+from chalicelib.services import audit, delivery, escalation, ingest, keys, routing, sms_replies, subscribers
 from chalicelib.services.access import authenticate, require
 from chalicelib.services.acknowledgment import acknowledge, find_delivery
 from chalicelib.views import jurisdiction_json, log_entry_json, notice_detail_json, subscriber_json
@@ -44,6 +45,8 @@ STAGE = stage_name()
 ROUTE_QUEUE = resource_name(STAGE, "route")
 SEND_QUEUE = resource_name(STAGE, "send")
 SMS_INBOUND_TOPIC = resource_name(STAGE, "sms-inbound")
+# Link pages are posted by browsers' forms, mail clients' one-click unsubscribe and webhook systems.
+FORM_OR_JSON = ["application/x-www-form-urlencoded", "application/json", "text/plain", "multipart/form-data"]
 ACK_MESSAGES = {
     AckOutcome.ACKNOWLEDGED: "Thank you: your acknowledgment is recorded.",
     AckOutcome.ALREADY: "You had already acknowledged this notice. Nothing more is needed.",
@@ -139,7 +142,14 @@ def get_notice_log(notice_id: str) -> Response:
     entries = deps.log.entries(notice_id)
     verification = verify_chain(notice_id, entries)
     return json_response(
-        {**verification.as_json(), "notice_id": notice_id, "entries": [log_entry_json(e) for e in entries]}
+        {
+            "notice_id": notice_id,
+            "verified": verification.verified,
+            "broken_at": verification.broken_at,
+            "reason": verification.reason,
+            "entry_count": verification.entries,
+            "entries": [log_entry_json(e) for e in entries],
+        }
     )
 
 
@@ -156,16 +166,7 @@ def show_ack(token: str) -> Response:
     return html_response(ack_page(notice, delivery_, action=f"/ack/{token}"))
 
 
-@app.route(
-    "/ack/{token}",
-    methods=["POST"],
-    content_types=[
-        "application/x-www-form-urlencoded",
-        "application/json",
-        "text/plain",
-        "multipart/form-data",
-    ],
-)
+@app.route("/ack/{token}", methods=["POST"], content_types=FORM_OR_JSON)
 def post_ack(token: str) -> Response:
     """From the page's button (HTML answer) or from a webhook subscriber's system (JSON answer)."""
     deps = bootstrap.deps()
@@ -243,17 +244,18 @@ def _sweep() -> escalation.SweepReport:
 @app.route("/subscribers", methods=["POST"])
 @api_errors
 def post_subscriber() -> Response:
-    caller({ApiRole.ADMIN})
+    who = caller({ApiRole.ADMIN})
     deps = bootstrap.deps()
     draft = parse_subscriber(
         read_json(request(), max_bytes=deps.settings.max_body_bytes),
         registry=deps.registry,
-        allow_plain_http=deps.settings.allows_plain_http_webhooks,
+        allow_plain_http=deps.settings.allows_local_webhooks,
     )
-    created = subscribers.create(draft, subscribers=deps.subscribers, now=utcnow())
-    return json_response(
-        subscriber_json(created, reveal_secrets=True), 201, {"Location": f"/subscribers/{created.id}"}
+    created, confirmations = subscribers.create(
+        draft, subscribers=deps.subscribers, consent=deps.consent, actor=who.key_id, now=utcnow()
     )
+    body = {**subscriber_json(created, reveal_secrets=True), "confirmations": confirmations}
+    return json_response(body, 201, {"Location": f"/subscribers/{created.id}"})
 
 
 @app.route("/subscribers", methods=["GET"])
@@ -272,12 +274,185 @@ def get_subscriber(subscriber_id: str) -> Response:
     return json_response(subscriber_json(bootstrap.deps().subscribers.get(subscriber_id)))
 
 
+@app.route("/subscribers/{subscriber_id}", methods=["PATCH"])
+@api_errors
+def patch_subscriber(subscriber_id: str) -> Response:
+    who = caller({ApiRole.ADMIN})
+    deps = bootstrap.deps()
+    patch = parse_patch(
+        read_json(request(), max_bytes=deps.settings.max_body_bytes),
+        registry=deps.registry,
+        allow_plain_http=deps.settings.allows_local_webhooks,
+    )
+    before = {c.id for c in deps.subscribers.get(subscriber_id).channels}
+    updated, confirmations = subscribers.update(
+        subscriber_id,
+        patch,
+        subscribers=deps.subscribers,
+        consent=deps.consent,
+        actor=who.key_id,
+        now=utcnow(),
+    )
+    added = frozenset(c.id for c in updated.channels) - before
+    return json_response({**subscriber_json(updated, reveal_for=added), "confirmations": confirmations})
+
+
 @app.route("/subscribers/{subscriber_id}", methods=["DELETE"])
 @api_errors
 def delete_subscriber(subscriber_id: str) -> Response:
-    caller({ApiRole.ADMIN})
-    bootstrap.deps().subscribers.delete(subscriber_id)
+    who = caller({ApiRole.ADMIN})
+    deps = bootstrap.deps()
+    subscribers.delete(
+        subscriber_id, subscribers=deps.subscribers, consent=deps.consent, actor=who.key_id, now=utcnow()
+    )
     return Response(body="", status_code=204)
+
+
+@app.route("/subscribers/{subscriber_id}/test", methods=["POST"])
+@api_errors
+def post_test_message(subscriber_id: str) -> Response:
+    who = caller({ApiRole.ADMIN})
+    deps = bootstrap.deps()
+    sent = subscribers.send_test(
+        subscriber_id,
+        subscribers=deps.subscribers,
+        senders=deps.senders,
+        log=deps.log,
+        actor=who.key_id,
+        now=utcnow(),
+    )
+    return json_response({"subscriber_id": subscriber_id, "sent": sent}, 202)
+
+
+@app.route("/subscribers/{subscriber_id}/channels/{channel_id}/rotate-secret", methods=["POST"])
+@api_errors
+def post_rotate_secret(subscriber_id: str, channel_id: str) -> Response:
+    who = caller({ApiRole.ADMIN})
+    deps = bootstrap.deps()
+    updated, secret = subscribers.rotate_secret(
+        subscriber_id, channel_id, subscribers=deps.subscribers, log=deps.log, actor=who.key_id, now=utcnow()
+    )
+    channel = updated.channel(channel_id)
+    until = channel.previous_secret_until if channel else None
+    return json_response(
+        {
+            "channel_id": channel_id,
+            "secret": secret,
+            "previous_secret_valid_until": until.isoformat() if until else None,
+        }
+    )
+
+
+@app.route("/verify/{token}", methods=["GET"])
+def show_verify(token: str) -> Response:
+    """Changes nothing, like the acknowledgment link: scanners open links."""
+    deps = bootstrap.deps()
+    try:
+        ref = read_channel_token(deps.settings.ack_secret, Purpose.VERIFY, token)
+        subscriber = deps.subscribers.get(ref.subscriber_id)
+    except (InvalidToken, NotFound):
+        return html_response(message_page("Link not valid", "This confirmation link is not valid."), 404)
+    return html_response(
+        consent_page(
+            f"Confirm alerts for {subscriber.name}",
+            "Confirm that this address is yours and that you want Vigil's alerts at it.",
+            button="Confirm this address",
+            action=f"/verify/{token}",
+        )
+    )
+
+
+@app.route("/verify/{token}", methods=["POST"], content_types=FORM_OR_JSON)
+def post_verify(token: str) -> Response:
+    deps = bootstrap.deps()
+    try:
+        ref = read_channel_token(deps.settings.ack_secret, Purpose.VERIFY, token)
+        subscribers.confirm_channel(ref, subscribers=deps.subscribers, log=deps.log, now=utcnow())
+    except (InvalidToken, NotFound):
+        return html_response(message_page("Link not valid", "This confirmation link is not valid."), 404)
+    return html_response(message_page("Confirmed", "Thank you: this address will receive Vigil's alerts."))
+
+
+@app.route("/unsubscribe/{token}", methods=["GET"])
+def show_unsubscribe(token: str) -> Response:
+    deps = bootstrap.deps()
+    try:
+        read_channel_token(deps.settings.ack_secret, Purpose.UNSUBSCRIBE, token)
+    except InvalidToken:
+        return html_response(message_page("Link not valid", "This unsubscribe link is not valid."), 404)
+    return html_response(
+        consent_page(
+            "Stop Vigil alerts to this address",
+            "You will no longer receive Vigil's alerts by email at this address. If your office requires "
+            "you to acknowledge notices, its administrators will be told so they can reach you another way.",
+            button="Unsubscribe",
+            action=f"/unsubscribe/{token}",
+        )
+    )
+
+
+@app.route("/unsubscribe/{token}", methods=["POST"], content_types=FORM_OR_JSON)
+def post_unsubscribe(token: str) -> Response:
+    """RFC 8058 one-click: mail clients POST "List-Unsubscribe=One-Click" here, without a visit."""
+    deps = bootstrap.deps()
+    try:
+        ref = read_channel_token(deps.settings.ack_secret, Purpose.UNSUBSCRIBE, token)
+        subscribers.set_opted_out(
+            ref,
+            True,
+            subscribers=deps.subscribers,
+            senders=deps.senders,
+            admins=deps.admins,
+            log=deps.log,
+            now=utcnow(),
+        )
+    except (InvalidToken, NotFound):
+        return html_response(message_page("Link not valid", "This unsubscribe link is not valid."), 404)
+    return html_response(message_page("Unsubscribed", "This address will receive no more alerts from Vigil."))
+
+
+@app.route("/keys", methods=["POST"])
+@api_errors
+def post_key() -> Response:
+    who = caller({ApiRole.ADMIN})
+    deps = bootstrap.deps()
+    name, role = parse_key_request(read_json(request(), max_bytes=4096))
+    key, plaintext = keys.create(name, role, keys=deps.keys, log=deps.log, actor=who.key_id, now=utcnow())
+    return json_response({**keys.key_json(key), "key": plaintext}, 201, {"Location": f"/keys/{key.id}"})
+
+
+@app.route("/keys", methods=["GET"])
+@api_errors
+def list_keys() -> Response:
+    caller({ApiRole.ADMIN})
+    return json_response({"items": [keys.key_json(k) for k in bootstrap.deps().keys.list()]})
+
+
+@app.route("/keys/{key_id}", methods=["DELETE"])
+@api_errors
+def delete_key(key_id: str) -> Response:
+    who = caller({ApiRole.ADMIN})
+    deps = bootstrap.deps()
+    keys.revoke(key_id, keys=deps.keys, log=deps.log, actor=who.key_id, now=utcnow())
+    return Response(body="", status_code=204)
+
+
+@app.route("/audit", methods=["GET"])
+@api_errors
+def get_audit() -> Response:
+    caller({ApiRole.ADMIN})
+    limit = _limit(query_param("limit"))
+    entries = bootstrap.deps().log.entries(audit.AUDIT_STREAM)
+    verification = verify_chain(audit.AUDIT_STREAM, entries) if entries else None
+    return json_response(
+        {
+            "verified": verification.verified if verification else True,
+            "broken_at": verification.broken_at if verification else None,
+            "total": len(entries),
+            # Newest first: what an admin looks for is what just happened.
+            "items": [log_entry_json(e) for e in reversed(entries[-limit:])],
+        }
+    )
 
 
 @app.route("/jurisdictions", methods=["GET"])
@@ -341,17 +516,9 @@ def on_sms_inbound(event: SNSEvent) -> None:
 def _sms_reply(phone: str, text: str) -> dict[str, Any]:
     deps = bootstrap.deps()
     handled = sms_replies.handle_reply(
-        phone,
-        text,
-        codes=deps.codes,
-        notices=deps.notices,
-        deliveries=deps.deliveries,
-        policies=deps.policies,
-        log=deps.log,
-        sms=deps.senders.sms,
-        now=utcnow(),
+        phone, text, inbox=deps.inbox, senders=deps.senders, admins=deps.admins, now=utcnow()
     )
-    return {"outcome": str(handled.outcome) if handled.outcome else "unrecognised", "answer": handled.answer}
+    return {"outcome": str(handled.reply), "answer": handled.answer}
 
 
 @app.on_sqs_message(queue=ROUTE_QUEUE, batch_size=10)
@@ -391,7 +558,7 @@ def _deliver(body: dict[str, Any]) -> bool:
         senders=deps.senders,
         codes=deps.codes,
         log=deps.log,
-        ack_url=deps.ack_url,
+        links=deps,
         lease=deps.settings.send_lease,
         now=utcnow(),
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -10,6 +12,7 @@ from botocore.config import Config
 
 from chalicelib.adapters.ack_code_store import DynamoAckCodeStore
 from chalicelib.adapters.ack_log import DynamoAckLog
+from chalicelib.adapters.contact_store import DynamoContactStore
 from chalicelib.adapters.delivery_store import DynamoDeliveryStore
 from chalicelib.adapters.key_store import DynamoKeyStore
 from chalicelib.adapters.notice_store import DynamoNoticeStore
@@ -18,15 +21,17 @@ from chalicelib.adapters.ses import SesEmailSender
 from chalicelib.adapters.sns import SnsSmsSender
 from chalicelib.adapters.sqs import SqsWorkQueue
 from chalicelib.adapters.subscriber_store import DynamoSubscriberStore
+from chalicelib.adapters.url_guard import UnsafeUrl, check_webhook_url
 from chalicelib.adapters.webhooks import HttpWebhookSender
 from chalicelib.config import Settings
 from chalicelib.data import load_registry
 from chalicelib.domain.jurisdictions import JurisdictionRegistry
-from chalicelib.domain.subscribers import Channel, ChannelType
-from chalicelib.domain.tokens import AckTarget, make_ack_token
+from chalicelib.domain.subscribers import Channel, ChannelRef, ChannelType
+from chalicelib.domain.tokens import AckTarget, Purpose, make_ack_token, make_channel_token
 from chalicelib.ports import (
     AckCodeStore,
     AckLog,
+    ContactStore,
     DeliveryStore,
     KeyStore,
     NoticeStore,
@@ -37,6 +42,8 @@ from chalicelib.ports import (
     WorkQueue,
 )
 from chalicelib.services.delivery import Senders
+from chalicelib.services.sms_replies import Inbox
+from chalicelib.services.subscribers import Consent
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -63,13 +70,47 @@ class Deps:
     log: AckLog
     policies: PolicyStore
     codes: AckCodeStore
+    contacts: ContactStore
+    # Why a webhook URL may not be used (it reaches a private network), or None.
+    webhook_guard: Callable[[str], str | None] = lambda _url: None
 
     @property
     def admins(self) -> list[Channel]:
         return [Channel(ChannelType.EMAIL, address) for address in self.settings.admin_emails]
 
-    def ack_url(self, target: AckTarget) -> str:
+    def ack(self, target: AckTarget) -> str:
         return f"{self.settings.public_base_url}/ack/{make_ack_token(self.settings.ack_secret, target)}"
+
+    def verify(self, ref: ChannelRef) -> str:
+        token = make_channel_token(self.settings.ack_secret, Purpose.VERIFY, ref)
+        return f"{self.settings.public_base_url}/verify/{token}"
+
+    def unsubscribe(self, ref: ChannelRef) -> str:
+        token = make_channel_token(self.settings.ack_secret, Purpose.UNSUBSCRIBE, ref)
+        return f"{self.settings.public_base_url}/unsubscribe/{token}"
+
+    @property
+    def consent(self) -> Consent:
+        return Consent(
+            contacts=self.contacts,
+            codes=self.codes,
+            senders=self.senders,
+            links=self,
+            webhook_guard=self.webhook_guard,
+            log=self.log,
+        )
+
+    @property
+    def inbox(self) -> Inbox:
+        return Inbox(
+            codes=self.codes,
+            contacts=self.contacts,
+            notices=self.notices,
+            deliveries=self.deliveries,
+            subscribers=self.subscribers,
+            policies=self.policies,
+            log=self.log,
+        )
 
 
 def _client(session: boto3.session.Session, service: str, settings: Settings) -> Any:
@@ -104,12 +145,23 @@ def build(
         senders=Senders(
             email=SesEmailSender(settings.sender_email, sesv2),
             sms=SnsSmsSender(sns),
-            webhook=webhook_sender or HttpWebhookSender(),
+            webhook=webhook_sender or HttpWebhookSender(allow_private=settings.allows_local_webhooks),
         ),
         log=DynamoAckLog(name("ack-log"), dynamodb),
         policies=DynamoPolicyStore(name("policies"), dynamodb),
         codes=DynamoAckCodeStore(name("ack-codes"), dynamodb),
+        contacts=DynamoContactStore(name("contacts"), dynamodb),
+        webhook_guard=functools.partial(webhook_refusal, allow_private=settings.allows_local_webhooks),
     )
+
+
+def webhook_refusal(url: str, *, allow_private: bool) -> str | None:
+    """Why a webhook URL may not be used (it reaches a private network or does not resolve), or None."""
+    try:
+        check_webhook_url(url, allow_private=allow_private)
+    except UnsafeUrl as exc:
+        return exc.reason
+    return None
 
 
 _current: Deps | None = None

@@ -35,8 +35,9 @@ class Settings:
         return self.stage == "local"
 
     @property
-    def allows_plain_http_webhooks(self) -> bool:
-        """Receivers on this machine speak plain HTTP; everywhere else webhooks must be https."""
+    def allows_local_webhooks(self) -> bool:
+        """Receivers on this machine (plain HTTP, loopback addresses) are allowed on the local and
+        test stages only; everywhere else webhooks must be https to public addresses."""
         return self.stage in {"local", "test"}
 
     @classmethod

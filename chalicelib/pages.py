@@ -46,3 +46,16 @@ def message_page(title: str, message: str) -> str:
         f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>"
         f"<h1>{html.escape(title)}</h1><p>{html.escape(message)}</p></body></html>"
     )
+
+
+def consent_page(title: str, message: str, *, button: str, action: str) -> str:
+    """A page whose only effect is its button: GET changes nothing, the form POSTs."""
+    return (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        "<meta name='referrer' content='no-referrer'>"
+        f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>"
+        f"<h1>{html.escape(title)}</h1><p>{html.escape(message)}</p>"
+        f"<form method='post' action='{html.escape(action, quote=True)}'>"
+        f"<button type='submit'>{html.escape(button)}</button></form></body></html>"
+    )

@@ -14,7 +14,7 @@ from chalicelib.domain.deliveries import Delivery
 from chalicelib.domain.messages import OutgoingEmail, OutgoingSms, OutgoingWebhook
 from chalicelib.domain.notices import Notice
 from chalicelib.domain.policies import EscalationPolicy
-from chalicelib.domain.subscribers import EventType, Subscriber, SubscriptionEntry
+from chalicelib.domain.subscribers import ChannelRef, EventType, Subscriber, SubscriptionEntry
 from chalicelib.domain.tokens import AckTarget
 
 T = TypeVar("T")
@@ -78,6 +78,9 @@ class SubscriberStore(Protocol):
     def get(self, subscriber_id: str) -> Subscriber:
         """Raises NotFound."""
 
+    def replace(self, subscriber: Subscriber) -> None:
+        """Write a changed subscriber and bring its index rows in line; raises NotFound."""
+
     def get_many(self, subscriber_ids: Sequence[str]) -> dict[str, Subscriber]: ...
 
     def list(self, *, limit: int, cursor: str | None) -> Page[Subscriber]: ...
@@ -115,10 +118,20 @@ class DeliveryStore(Protocol):
 
 
 class AckCodeStore(Protocol):
-    def issue(self, phone: str, target: AckTarget, *, now: datetime) -> str:
-        """A reply code for this phone, unique among its open codes, bound to one delivery."""
+    def issue(self, phone: str, target: AckTarget | ChannelRef, *, now: datetime) -> str:
+        """A reply code for this phone, unique among its live codes, bound to one delivery
+        (acknowledgment) or one channel (confirmation of the number)."""
 
-    def lookup(self, phone: str, code: str) -> AckTarget | None: ...
+    def lookup(self, phone: str, code: str) -> AckTarget | ChannelRef | None: ...
+
+
+class ContactStore(Protocol):
+    def claim(self, address: str, ref: ChannelRef) -> None:
+        """Raises Conflict if another subscriber has this email address or phone number."""
+
+    def release(self, address: str, subscriber_id: str) -> None: ...
+
+    def owner(self, address: str) -> ChannelRef | None: ...
 
 
 class WorkQueue(Protocol):
@@ -156,9 +169,22 @@ class PolicyStore(Protocol):
     def put(self, policy: EscalationPolicy) -> None: ...
 
 
+class Links(Protocol):
+    """Absolute URLs of the signed links that messages carry."""
+
+    def ack(self, target: AckTarget) -> str: ...
+
+    def verify(self, ref: ChannelRef) -> str: ...
+
+    def unsubscribe(self, ref: ChannelRef) -> str: ...
+
+
 class KeyStore(Protocol):
     def add(self, key: ApiKey) -> None: ...
 
     def get(self, key_id: str) -> ApiKey | None: ...
 
     def revoke(self, key_id: str, *, now: datetime) -> None: ...
+
+    def list(self) -> list[ApiKey]:
+        """Every key, revoked ones included (an admin listing; keys number in the dozens)."""

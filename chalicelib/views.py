@@ -16,14 +16,22 @@ from chalicelib.domain.subscribers import Channel, Subscriber
 
 def channel_json(channel: Channel, *, reveal_secret: bool) -> dict[str, Any]:
     key = {"email": "address", "sms": "phone", "webhook": "url"}[str(channel.type)]
-    out: dict[str, Any] = {"id": channel.id, "type": str(channel.type), key: channel.address}
+    out: dict[str, Any] = {
+        "id": channel.id,
+        "type": str(channel.type),
+        key: channel.address,
+        "state": channel.state,
+    }
     if reveal_secret and channel.secret:
         out["secret"] = channel.secret
     return out
 
 
-def subscriber_json(subscriber: Subscriber, *, reveal_secrets: bool = False) -> dict[str, Any]:
-    """Webhook secrets are shown once, in the response that created them."""
+def subscriber_json(
+    subscriber: Subscriber, *, reveal_secrets: bool = False, reveal_for: frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    """Webhook secrets are shown once, in the response that created them (``reveal_for``: the
+    channel ids created by this request)."""
     return {
         "id": subscriber.id,
         "name": subscriber.name,
@@ -31,7 +39,9 @@ def subscriber_json(subscriber: Subscriber, *, reveal_secrets: bool = False) -> 
         "organization": subscriber.organization,
         "ack_required": subscriber.ack_required,
         "escalation_contact": subscriber.escalation_contact,
-        "channels": [channel_json(c, reveal_secret=reveal_secrets) for c in subscriber.channels],
+        "channels": [
+            channel_json(c, reveal_secret=reveal_secrets or c.id in reveal_for) for c in subscriber.channels
+        ],
         "subscriptions": [
             {"jurisdiction": s.jurisdiction_id, "event_types": sorted(str(t) for t in s.event_types)}
             for s in subscriber.subscriptions

@@ -42,6 +42,7 @@ TABLES = (
     "api-keys",
     "policies",
     "ack-codes",
+    "contacts",
 )
 TABLES_WITH_INDEXES = frozenset({"notices", "subscriptions"})  # open-by-due, by-subscriber
 QUEUES = ("route", "send")
@@ -106,6 +107,7 @@ NEEDS: dict[str, Needs] = {
             "deliveries": ("GetItem", "BatchGetItem", "UpdateItem", "BatchWriteItem", "Query"),
             "ack-log": ACK_LOG,
             "ack-codes": ("PutItem",),
+            "subscribers": ("GetItem", "BatchGetItem"),  # webhook secrets, channel state at send time
         },
         queues={"send": SQS_CONSUME},
         ses=("SendEmail", "SendRawEmail"),
@@ -127,10 +129,13 @@ NEEDS: dict[str, Needs] = {
     "on_sms_inbound": Needs(
         tables={
             "ack-codes": ("GetItem", "Query", "DeleteItem"),
-            "deliveries": ("GetItem", "UpdateItem"),
+            "deliveries": ("GetItem", "BatchGetItem", "PutItem", "UpdateItem", "Query"),
             "notices": ("GetItem", "UpdateItem"),
+            "policies": ("GetItem",),
             "ack-log": ACK_LOG,
-            "subscribers": ("GetItem", "UpdateItem"),
+            "contacts": ("GetItem",),  # STOP/START: which subscriber owns the number
+            "subscribers": ("GetItem", "PutItem", "UpdateItem"),
+            "subscriptions": ("BatchWriteItem",),  # the index mirrors channel state
         },
         sns_publish=True,  # the reply
     ),

@@ -18,7 +18,7 @@ from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.messages import OutgoingEmail, OutgoingSms, OutgoingWebhook
 from chalicelib.domain.notices import Notice, NoticeStatus
 from chalicelib.domain.policies import DEFAULT_POLICIES, EscalationPolicy
-from chalicelib.domain.subscribers import EventType, Subscriber, SubscriptionEntry, index_entries
+from chalicelib.domain.subscribers import ChannelRef, EventType, Subscriber, SubscriptionEntry, index_entries
 from chalicelib.domain.tokens import AckTarget
 from chalicelib.ports import NoticeExists, Page, SendFailed
 from chalicelib.services.delivery import Senders
@@ -89,6 +89,10 @@ class InMemorySubscriberStore:
     def add(self, subscriber: Subscriber) -> None:
         if subscriber.id in self.subscribers:
             raise Conflict(f"subscriber {subscriber.id!r} exists")
+        self.subscribers[subscriber.id] = subscriber
+
+    def replace(self, subscriber: Subscriber) -> None:
+        self.get(subscriber.id)
         self.subscribers[subscriber.id] = subscriber
 
     def get(self, subscriber_id: str) -> Subscriber:
@@ -168,15 +172,33 @@ class InMemoryDeliveryStore:
 
 @dataclass
 class InMemoryAckCodeStore:
-    codes: dict[tuple[str, str], AckTarget] = field(default_factory=dict)
+    codes: dict[tuple[str, str], AckTarget | ChannelRef] = field(default_factory=dict)
 
-    def issue(self, phone: str, target: AckTarget, *, now: datetime) -> str:
+    def issue(self, phone: str, target: AckTarget | ChannelRef, *, now: datetime) -> str:
         code = f"{len(self.codes) + 100000:06d}"
         self.codes[(phone, code)] = target
         return code
 
-    def lookup(self, phone: str, code: str, *, now: datetime | None = None) -> AckTarget | None:
+    def lookup(self, phone: str, code: str, *, now: datetime | None = None) -> AckTarget | ChannelRef | None:
         return self.codes.get((phone, code))
+
+
+@dataclass
+class InMemoryContactStore:
+    owners: dict[str, ChannelRef] = field(default_factory=dict)
+
+    def claim(self, address: str, ref: ChannelRef) -> None:
+        owner = self.owners.get(address)
+        if owner is not None and owner.subscriber_id != ref.subscriber_id:
+            raise Conflict("this address already belongs to another subscriber")
+        self.owners[address] = ref
+
+    def release(self, address: str, subscriber_id: str) -> None:
+        if address in self.owners and self.owners[address].subscriber_id == subscriber_id:
+            del self.owners[address]
+
+    def owner(self, address: str) -> ChannelRef | None:
+        return self.owners.get(address)
 
 
 @dataclass
@@ -246,6 +268,9 @@ class InMemoryKeyStore:
     def get(self, key_id: str) -> ApiKey | None:
         return self.keys.get(key_id)
 
+    def list(self) -> list[ApiKey]:
+        return sorted(self.keys.values(), key=lambda k: k.created_at)
+
     def revoke(self, key_id: str, *, now: datetime) -> None:
         if key_id not in self.keys:
             raise NotFound(f"no API key {key_id!r}")
@@ -269,6 +294,7 @@ class FakeWorld:
     log: InMemoryAckLog = field(default_factory=InMemoryAckLog)
     policies: InMemoryPolicyStore = field(default_factory=InMemoryPolicyStore)
     codes: InMemoryAckCodeStore = field(default_factory=InMemoryAckCodeStore)
+    contacts: InMemoryContactStore = field(default_factory=InMemoryContactStore)
 
     def deps(self, settings: Settings | None = None) -> Deps:
         return Deps(
@@ -286,4 +312,8 @@ class FakeWorld:
             log=self.log,
             policies=self.policies,
             codes=self.codes,
+            contacts=self.contacts,
+            webhook_guard=lambda url: (
+                "resolves to 127.0.0.1, a loopback address" if "localhost" in url else None
+            ),
         )

@@ -9,11 +9,14 @@ from botocore.exceptions import ClientError
 
 from chalicelib.adapters.dynamodb import decode, encode, error_code, unavailable
 from chalicelib.domain.acknowledgments import new_reply_code
+from chalicelib.domain.subscribers import ChannelRef
 from chalicelib.domain.tokens import AckTarget
 from chalicelib.ports import StoreUnavailable
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+
+CodeTarget = AckTarget | ChannelRef
 
 # Long enough to cover every escalation step of a notice; DynamoDB's TTL removes the row after.
 CODE_LIFETIME = timedelta(days=14)
@@ -25,16 +28,22 @@ class DynamoAckCodeStore:
         self._table = table_name
         self._client = client
 
-    def issue(self, phone: str, target: AckTarget, *, now: datetime) -> str:
+    def issue(self, phone: str, target: CodeTarget, *, now: datetime) -> str:
         for _ in range(_ATTEMPTS):
             code = new_reply_code()
-            item = {
+            item: dict[str, object] = {
                 "phone": phone,
                 "code": code,
-                "notice_id": target.notice_id,
-                "delivery_id": target.delivery_id,
                 "expires_at": int((now + CODE_LIFETIME).timestamp()),
             }
+            if isinstance(target, AckTarget):
+                item |= {"purpose": "ack", "notice_id": target.notice_id, "delivery_id": target.delivery_id}
+            else:
+                item |= {
+                    "purpose": "verify",
+                    "subscriber_id": target.subscriber_id,
+                    "channel_id": target.channel_id,
+                }
             try:
                 self._client.put_item(
                     TableName=self._table,
@@ -50,7 +59,7 @@ class DynamoAckCodeStore:
             return code
         raise StoreUnavailable(f"no free reply code after {_ATTEMPTS} attempts")
 
-    def lookup(self, phone: str, code: str, *, now: datetime | None = None) -> AckTarget | None:
+    def lookup(self, phone: str, code: str, *, now: datetime | None = None) -> CodeTarget | None:
         try:
             response = self._client.get_item(
                 TableName=self._table, Key={"phone": {"S": phone}, "code": {"S": code}}, ConsistentRead=True
@@ -62,4 +71,6 @@ class DynamoAckCodeStore:
         item = decode(response["Item"])
         if now is not None and int(item["expires_at"]) < now.timestamp():
             return None
+        if item.get("purpose") == "verify":
+            return ChannelRef(subscriber_id=item["subscriber_id"], channel_id=item["channel_id"])
         return AckTarget(notice_id=item["notice_id"], delivery_id=item["delivery_id"])

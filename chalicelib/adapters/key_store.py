@@ -65,6 +65,16 @@ class DynamoKeyStore:
             raise unavailable(exc, "get key") from exc
         return item_to_key(decode(response["Item"])) if "Item" in response else None
 
+    def list(self) -> list[ApiKey]:
+        keys: list[ApiKey] = []
+        paginator = self._client.get_paginator("scan")
+        try:
+            for page in paginator.paginate(TableName=self._table, ConsistentRead=True):
+                keys.extend(item_to_key(decode(item)) for item in page.get("Items", []))
+        except ClientError as exc:
+            raise unavailable(exc, "list keys") from exc
+        return sorted(keys, key=lambda k: k.created_at)
+
     def revoke(self, key_id: str, *, now: datetime) -> None:
         try:
             self._client.update_item(

@@ -41,15 +41,37 @@ if TYPE_CHECKING:
 def _channels_to_item(channels: Sequence[Channel], *, with_secrets: bool) -> list[dict[str, Any]]:
     out = []
     for channel in channels:
-        value = {"type": str(channel.type), "address": channel.address}
-        if with_secrets and channel.secret:
-            value["secret"] = channel.secret
-        out.append(value)
+        value: dict[str, Any] = {
+            "type": str(channel.type),
+            "address": channel.address,
+            "verified": channel.verified,
+            "opted_out": channel.opted_out,
+            "disabled": channel.disabled,
+        }
+        if with_secrets:
+            value |= {
+                "secret": channel.secret,
+                "previous_secret": channel.previous_secret,
+                "previous_secret_until": iso(channel.previous_secret_until),
+            }
+        out.append({k: v for k, v in value.items() if v is not None})
     return out
 
 
 def _channels_from_item(values: list[dict[str, Any]]) -> tuple[Channel, ...]:
-    return tuple(Channel(ChannelType(v["type"]), v["address"], v.get("secret")) for v in values)
+    return tuple(
+        Channel(
+            ChannelType(v["type"]),
+            v["address"],
+            secret=v.get("secret"),
+            verified=bool(v.get("verified", True)),
+            opted_out=bool(v.get("opted_out", False)),
+            disabled=bool(v.get("disabled", False)),
+            previous_secret=v.get("previous_secret"),
+            previous_secret_until=parse_iso(v.get("previous_secret_until")),
+        )
+        for v in values
+    )
 
 
 def subscriber_to_item(subscriber: Subscriber) -> dict[str, Any]:
@@ -147,6 +169,34 @@ class DynamoSubscriberStore:
             {"PutRequest": {"Item": encode(entry_to_item(e))}} for e in index_entries(subscriber)
         ]
         batch_write(self._client, self._subscriptions, puts)
+
+    def replace(self, subscriber: Subscriber) -> None:
+        """Write the changed subscriber and bring its index rows in line (removed rows first)."""
+        before = self.get(subscriber.id)
+        try:
+            self._client.put_item(
+                TableName=self._subscribers,
+                Item=encode(subscriber_to_item(subscriber)),
+                ConditionExpression="attribute_exists(subscriber_id)",
+            )
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                raise NotFound(f"no subscriber {subscriber.id!r}") from exc
+            raise unavailable(exc, "replace subscriber") from exc
+        keep = {
+            (e.jurisdiction_id, entry_key(e.event_type, e.subscriber_id)) for e in index_entries(subscriber)
+        }
+        gone: list[WriteRequestTypeDef] = [
+            {"DeleteRequest": {"Key": {"jurisdiction_id": {"S": j}, "entry_key": {"S": k}}}}
+            for j, k in {
+                (e.jurisdiction_id, entry_key(e.event_type, e.subscriber_id)) for e in index_entries(before)
+            }
+            - keep
+        ]
+        puts: list[WriteRequestTypeDef] = [
+            {"PutRequest": {"Item": encode(entry_to_item(e))}} for e in index_entries(subscriber)
+        ]
+        batch_write(self._client, self._subscriptions, gone + puts)
 
     def get(self, subscriber_id: str) -> Subscriber:
         try:

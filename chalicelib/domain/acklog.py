@@ -32,6 +32,8 @@ class EntryKind(StrEnum):
     ESCALATED = "escalated"
     DECIDED = "decided"
     CLOSED = "closed"
+    # The admin audit trail is a chain of its own (stream "audit"), one entry per admin action.
+    AUDITED = "audited"
 
 
 class LogConflict(Exception):

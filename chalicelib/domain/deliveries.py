@@ -17,9 +17,11 @@ class DeliveryStatus(StrEnum):
     SENT = "sent"
     FAILED = "failed"
     BOUNCED = "bounced"
+    # The channel stopped being active (opted out, disabled, removed) before the message went out.
+    CANCELLED = "cancelled"
 
 
-FINAL_STATUSES = frozenset({DeliveryStatus.SENT, DeliveryStatus.BOUNCED})
+FINAL_STATUSES = frozenset({DeliveryStatus.SENT, DeliveryStatus.BOUNCED, DeliveryStatus.CANCELLED})
 
 
 def delivery_id_for(step: int, subscriber_id: str, channel_id: str) -> str:
@@ -54,6 +56,9 @@ class Delivery:
             provider_message_id=provider_message_id,
             last_error=None,
         )
+
+    def cancelled(self, *, reason: str) -> Delivery:
+        return replace(self, status=DeliveryStatus.CANCELLED, last_error=reason)
 
     def failed(self, *, error: str) -> Delivery:
         return replace(self, status=DeliveryStatus.FAILED, attempts=self.attempts + 1, last_error=error)

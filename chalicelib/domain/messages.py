@@ -39,6 +39,11 @@ class OutgoingWebhook:
     payload: dict[str, Any]
 
 
+def unsubscribe_headers(url: str) -> dict[str, str]:
+    """RFC 2369 and RFC 8058: mail clients show an unsubscribe button that POSTs without a visit."""
+    return {"List-Unsubscribe": f"<{url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+
+
 def may_see_personal_data(role: Role) -> bool:
     return role in PERSONAL_DATA_ROLES
 

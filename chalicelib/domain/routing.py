@@ -42,8 +42,9 @@ def recipients_for(entries: Iterable[SubscriptionEntry]) -> list[Recipient]:
 
 
 def coverage_gaps(required_roles: Iterable[Role], recipients: Iterable[Recipient]) -> tuple[Role, ...]:
-    """Required roles with nobody to tell: the failure this project exists to prevent."""
-    present = {r.role for r in recipients if r.channels}
+    """Required roles with nobody to tell: the failure this project exists to prevent. A recipient
+    whose channels are all unverified, opted out or disabled tells nobody."""
+    present = {r.role for r in recipients if any(c.active for c in r.channels)}
     return tuple(role for role in required_roles if role not in present)
 
 
@@ -67,4 +68,5 @@ def plan_deliveries(
         )
         for recipient in recipients
         for channel in recipient.channels
+        if channel.active
     ]

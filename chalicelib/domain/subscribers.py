@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
@@ -43,12 +43,50 @@ class Channel:
     address: str
     # Webhook signing secret (whsec_…); None for email and SMS.
     secret: str | None = None
+    # Email and SMS channels are confirmed by their owner before anything is sent to them: a typo
+    # must not send a detainer's particulars to a stranger.
+    verified: bool = True
+    # The owner said stop (STOP by text, one-click unsubscribe by email).
+    opted_out: bool = False
+    # A webhook endpoint that kept failing, switched off until an admin re-enables it.
+    disabled: bool = False
+    # The secret before the last rotation, still signed with until then, so receivers can switch over.
+    previous_secret: str | None = None
+    previous_secret_until: datetime | None = None
 
     @property
     def id(self) -> str:
         """Stable across reordering, so a delivery's identity does not depend on list position."""
         digest = hashlib.sha256(f"{self.type}:{self.address}".encode()).hexdigest()
         return f"{self.type}-{digest[:10]}"
+
+    @property
+    def active(self) -> bool:
+        """Whether messages go to this channel."""
+        return self.verified and not self.opted_out and not self.disabled
+
+    @property
+    def state(self) -> str:
+        if self.disabled:
+            return "disabled"
+        if self.opted_out:
+            return "opted-out"
+        return "active" if self.verified else "unverified"
+
+    def signing_secrets(self, now: datetime) -> tuple[str, ...]:
+        """Current secret first; the previous one too while its overlap lasts."""
+        current = (self.secret,) if self.secret else ()
+        if self.previous_secret and self.previous_secret_until and now < self.previous_secret_until:
+            return (*current, self.previous_secret)
+        return current
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelRef:
+    """A channel of a subscriber, as named in verification and unsubscribe links and codes."""
+
+    subscriber_id: str
+    channel_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +107,13 @@ class Subscriber:
     created_at: datetime
     escalation_contact: bool = False
     tags: tuple[str, ...] = field(default_factory=tuple)
+
+    def channel(self, channel_id: str) -> Channel | None:
+        return next((c for c in self.channels if c.id == channel_id), None)
+
+    def with_channel(self, channel: Channel) -> Subscriber:
+        """The subscriber with this channel (matched by id) replaced."""
+        return replace(self, channels=tuple(channel if c.id == channel.id else c for c in self.channels))
 
 
 def default_ack_required(role: Role) -> bool:

@@ -151,7 +151,7 @@ class RecordingWebhookSender:
     def __init__(
         self, inner: WebhookSender | None = None, *, log: WebhookLog = WEBHOOKS, clock: Clock = _utcnow
     ) -> None:
-        self._inner: WebhookSender = inner or HttpWebhookSender(timeout_seconds=5.0)
+        self._inner: WebhookSender = inner or HttpWebhookSender(timeout_seconds=5.0, allow_private=True)
         self._log = log
         self._clock = clock
 

@@ -31,6 +31,7 @@ import boto3
 import structlog
 
 from chalicelib import bootstrap
+from chalicelib.adapters.webhooks import HttpWebhookSender
 from chalicelib.config import Settings
 from chalicelib.domain.auth import ApiRole, new_key, split_plaintext
 from chalicelib.domain.errors import Unauthorized
@@ -189,7 +190,9 @@ class LocalStack:
         sesv2.create_email_identity(EmailIdentity=settings.sender_email)
         log.info("email_identity.verified", identity=settings.sender_email)
 
-        deps = bootstrap.build(settings, session=session, webhook_sender=RecordingWebhookSender())
+        # The demo receiver listens on 127.0.0.1: the local stage admits loopback receivers.
+        sender = RecordingWebhookSender(HttpWebhookSender(timeout_seconds=5.0, allow_private=True))
+        deps = bootstrap.build(settings, session=session, webhook_sender=sender)
         deps.senders = Senders(
             email=RecordingEmailSender(deps.senders.email),
             sms=RecordingSmsSender(deps.senders.sms),

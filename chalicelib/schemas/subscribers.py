@@ -148,24 +148,24 @@ def _webhook(url: str | None, prefix: str, problems: Problems, *, allow_plain_ht
 
 
 def parse_subscriptions(
-    value: Any, problems: Problems, registry: JurisdictionRegistry
+    value: Any, problems: Problems, registry: JurisdictionRegistry, *, field: str = "subscriptions"
 ) -> tuple[Subscription, ...]:
     if not isinstance(value, list) or not value:
-        problems.add("subscriptions", "is required: a list of {jurisdiction, event_types}")
+        problems.add(field, "is required: a list of {jurisdiction, event_types}")
         return ()
     if len(value) > MAX_SUBSCRIPTIONS:
-        problems.add("subscriptions", f"must hold at most {MAX_SUBSCRIPTIONS} subscriptions")
+        problems.add(field, f"must hold at most {MAX_SUBSCRIPTIONS} subscriptions")
         return ()
     found: dict[str, set[EventType]] = {}
+    allowed = {str(t) for t in EventType}
     for i, item in enumerate(value):
-        prefix = f"subscriptions[{i}]."
+        prefix = f"{field}[{i}]."
         if not isinstance(item, Mapping):
-            problems.add(f"subscriptions[{i}]", "must be an object with jurisdiction and event_types")
+            problems.add(f"{field}[{i}]", "must be an object with jurisdiction and event_types")
             continue
         reject_unknown(item, {"jurisdiction", "event_types"}, problems, prefix=prefix)
         name = text(item, "jurisdiction", problems, max_len=200, prefix=prefix)
-        types = item.get("event_types", [str(t) for t in EventType])
-        allowed = {str(t) for t in EventType}
+        types = item.get("event_types", sorted(allowed))
         if not isinstance(types, list) or not types or any(t not in allowed for t in types):
             problems.add(prefix + "event_types", f"must be a non-empty list of {', '.join(sorted(allowed))}")
             continue
@@ -174,3 +174,74 @@ def parse_subscriptions(
             continue
         found.setdefault(place.id, set()).update(EventType(t) for t in types)
     return tuple(Subscription(j, frozenset(t)) for j, t in sorted(found.items()))
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriberPatch:
+    """PATCH /subscribers/{id}: only the fields given change."""
+
+    name: str | None = None
+    role: Role | None = None
+    organization: str | None = None
+    ack_required: bool | None = None
+    escalation_contact: bool | None = None
+    # A full replacement list; channels whose address stays keep their state and secret.
+    channels: tuple[Channel, ...] | None = None
+    subscriptions: tuple[Subscription, ...] | None = None
+    add_subscriptions: tuple[Subscription, ...] = ()
+    # Jurisdiction ids whose subscriptions are dropped (all event types).
+    remove_subscriptions: tuple[str, ...] = ()
+    # Channel ids of disabled webhooks to switch back on.
+    enable_channels: tuple[str, ...] = ()
+
+
+_PATCH_FIELDS = _FIELDS | {"add_subscriptions", "remove_subscriptions", "enable_channels"}
+
+
+def parse_patch(body: Any, *, registry: JurisdictionRegistry, allow_plain_http: bool) -> SubscriberPatch:
+    body = require_object(body, "subscriber change")
+    problems = Problems()
+    reject_unknown(body, _PATCH_FIELDS, problems)
+    if not body:
+        problems.add("body", "names no field to change")
+    values: dict[str, Any] = {}
+    if "name" in body:
+        values["name"] = text(body, "name", problems, max_len=200)
+    if "role" in body:
+        values["role"] = choice(body, "role", Role, problems)
+    if "organization" in body:
+        values["organization"] = text(body, "organization", problems, required=False, max_len=200) or ""
+    for flag in ("ack_required", "escalation_contact"):
+        if flag in body:
+            values[flag] = boolean(body, flag, problems, default=False)
+    values |= _patch_lists(body, problems, registry=registry, allow_plain_http=allow_plain_http)
+    problems.raise_if_any("subscriber change")
+    return SubscriberPatch(**values)
+
+
+def _patch_lists(
+    body: Mapping[str, Any], problems: Problems, *, registry: JurisdictionRegistry, allow_plain_http: bool
+) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    if "channels" in body:
+        values["channels"] = parse_channels(body["channels"], problems, allow_plain_http=allow_plain_http)
+    for key in ("subscriptions", "add_subscriptions"):
+        if key in body:
+            values[key] = parse_subscriptions(body[key], problems, registry, field=key)
+    if "remove_subscriptions" in body:
+        values["remove_subscriptions"] = _jurisdiction_ids(body["remove_subscriptions"], problems, registry)
+    if "enable_channels" in body:
+        ids = body["enable_channels"]
+        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+            problems.add("enable_channels", "must be a list of channel ids")
+        else:
+            values["enable_channels"] = tuple(ids)
+    return values
+
+
+def _jurisdiction_ids(value: Any, problems: Problems, registry: JurisdictionRegistry) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        problems.add("remove_subscriptions", "must be a list of jurisdictions")
+        return ()
+    found = [jurisdiction(registry, v, f"remove_subscriptions[{i}]", problems) for i, v in enumerate(value)]
+    return tuple(j.id for j in found if j is not None)

@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import structlog
 
 from chalicelib.domain.acklog import EntryKind
 from chalicelib.domain.deliveries import FINAL_STATUSES, Delivery, DeliveryStatus
-from chalicelib.domain.messages import render_email, render_sms, render_webhook
+from chalicelib.domain.messages import render_email, render_sms, render_webhook, unsubscribe_headers
 from chalicelib.domain.notices import Notice
-from chalicelib.domain.subscribers import ChannelType
+from chalicelib.domain.subscribers import Channel, ChannelRef, ChannelType
 from chalicelib.domain.tokens import AckTarget
 from chalicelib.ports import (
     AckCodeStore,
     AckLog,
     DeliveryStore,
     EmailSender,
+    Links,
     NoticeStore,
     SendFailed,
     SmsSender,
@@ -28,7 +29,8 @@ from chalicelib.ports import (
 
 logger = structlog.get_logger()
 
-AckUrl = Callable[[AckTarget], str]
+# Deliveries of the "admins" escalation step have no subscriber behind them.
+ADMIN_PREFIX = "admin-"
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +66,7 @@ def deliver(
     senders: Senders,
     codes: AckCodeStore,
     log: AckLog,
-    ack_url: AckUrl,
+    links: Links,
     lease: timedelta,
     now: datetime,
 ) -> DeliveryReport:
@@ -73,14 +75,24 @@ def deliver(
     # Only what this invocation claims is sent: a redelivered message finds its deliveries
     # already sent (or claimed by a live invocation) and sends nothing.
     claimed = deliveries.claim(wanted, now=now, lease=lease)
-    secrets = _webhook_secrets(claimed, subscribers)
+    # Read at send time: a channel opted out or switched off since routing gets nothing more.
+    owners = subscribers.get_many([d.subscriber_id for d in claimed]) if claimed else {}
     outcomes: list[Delivery] = []
     failed: list[str] = []
     for delivery in claimed:
-        try:
-            provider_id = _send(
-                notice, delivery, senders=senders, codes=codes, secrets=secrets, ack_url=ack_url, now=now
+        owner = owners.get(delivery.subscriber_id)
+        channel = owner.channel(delivery.channel_id) if owner else None
+        if delivery.subscriber_id.startswith(ADMIN_PREFIX):
+            channel = Channel(delivery.channel_type, delivery.address)
+        if channel is None or not channel.active:
+            reason = f"channel {channel.state if channel else 'removed'} before sending"
+            outcomes.append(delivery.cancelled(reason=reason))
+            logger.info(
+                "delivery.cancelled", notice_id=notice_id, delivery_id=delivery.delivery_id, reason=reason
             )
+            continue
+        try:
+            provider_id = _send(notice, delivery, channel, senders=senders, codes=codes, links=links, now=now)
         except SendFailed as exc:
             outcomes.append(delivery.failed(error=exc.reason))
             failed.append(delivery.delivery_id)
@@ -105,23 +117,11 @@ def deliver(
     claimed_ids = {d.delivery_id for d in claimed}
     unclaimed = [d for d in wanted if d.delivery_id not in claimed_ids]
     return DeliveryReport(
-        sent=len(outcomes) - len(failed),
+        sent=sum(d.status is DeliveryStatus.SENT for d in outcomes),
         done_before=sum(d.status in FINAL_STATUSES for d in unclaimed),
         in_flight=tuple(d.delivery_id for d in unclaimed if d.status not in FINAL_STATUSES),
         failed=tuple(failed),
     )
-
-
-def _webhook_secrets(claimed: Sequence[Delivery], subscribers: SubscriberStore) -> dict[str, str]:
-    ids = [d.subscriber_id for d in claimed if d.channel_type is ChannelType.WEBHOOK]
-    if not ids:
-        return {}
-    return {
-        channel.id: channel.secret
-        for subscriber in subscribers.get_many(ids).values()
-        for channel in subscriber.channels
-        if channel.secret
-    }
 
 
 def _record_in_log(outcomes: Sequence[Delivery], *, log: AckLog, now: datetime) -> None:
@@ -156,22 +156,26 @@ def _record_in_log(outcomes: Sequence[Delivery], *, log: AckLog, now: datetime) 
 def _send(
     notice: Notice,
     delivery: Delivery,
+    channel: Channel,
     *,
     senders: Senders,
     codes: AckCodeStore,
-    secrets: dict[str, str],
-    ack_url: AckUrl,
+    links: Links,
     now: datetime,
 ) -> str:
-    link = ack_url(AckTarget(notice.id, delivery.delivery_id))
+    link = links.ack(AckTarget(notice.id, delivery.delivery_id))
     if delivery.channel_type is ChannelType.EMAIL:
-        return senders.email.send(render_email(notice, to=delivery.address, role=delivery.role, ack_url=link))
+        unsubscribe = links.unsubscribe(ChannelRef(delivery.subscriber_id, delivery.channel_id))
+        email = render_email(notice, to=delivery.address, role=delivery.role, ack_url=link)
+        return senders.email.send(
+            replace(email, headers={**email.headers, **unsubscribe_headers(unsubscribe)})
+        )
     if delivery.channel_type is ChannelType.SMS:
         code = codes.issue(delivery.address, AckTarget(notice.id, delivery.delivery_id), now=now)
         return senders.sms.send(render_sms(notice, to=delivery.address, reply_code=code))
-    secret = secrets.get(delivery.channel_id)
-    if secret is None:
-        raise SendFailed("webhook: the subscriber or this channel was removed", retryable=False)
+    signing = channel.signing_secrets(now)
+    if not signing:
+        raise SendFailed("webhook: the channel has no secret", retryable=False)
     message = render_webhook(
         notice,
         url=delivery.address,
@@ -180,4 +184,4 @@ def _send(
         ack_url=link,
         now=now,
     )
-    return senders.webhook.send(message, secret=secret, now=now)
+    return senders.webhook.send(message, secret=signing[0], now=now)

@@ -16,6 +16,7 @@ from chalicelib.domain.policies import Audience, EscalationPolicy, Step
 from chalicelib.domain.routing import Recipient, plan_deliveries, recipients_for
 from chalicelib.domain.subscribers import Channel, ChannelType, EventType, Role
 from chalicelib.ports import AckLog, DeliveryStore, NoticeStore, PolicyStore, SubscriptionIndex, WorkQueue
+from chalicelib.services.delivery import ADMIN_PREFIX
 from chalicelib.services.routing import dispatch
 
 logger = structlog.get_logger()
@@ -140,7 +141,9 @@ def _audience(
     ancestors = [j.id for j in registry.ancestors(notice.jurisdiction_id)]
     if step.notify is Audience.ADMINS:
         return [
-            Recipient(f"admin-{c.id}", "Vigil administrators", Role.OTHER, "Vigil", False, (c,), ("admins",))
+            Recipient(
+                f"{ADMIN_PREFIX}{c.id}", "Vigil administrators", Role.OTHER, "Vigil", False, (c,), ("admins",)
+            )
             for c in admins
         ]
     if step.notify is Audience.ESCALATION_CONTACTS:

@@ -1,66 +1,149 @@
-"""Inbound texts: a reply code acknowledges the delivery it was sent with, from that phone only."""
+"""Inbound texts: opt-out keywords, confirmation codes, and acknowledgment reply codes.
+
+A code only works from the phone it was sent to, so a guessed code from another number does nothing.
+"""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 import structlog
 
 from chalicelib.domain.acknowledgments import AckOutcome, AckVia, reply_code_in
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.messages import OutgoingSms
-from chalicelib.ports import AckCodeStore, AckLog, DeliveryStore, NoticeStore, PolicyStore, SmsSender
+from chalicelib.domain.subscribers import Channel, ChannelRef
+from chalicelib.ports import (
+    AckCodeStore,
+    AckLog,
+    ContactStore,
+    DeliveryStore,
+    NoticeStore,
+    PolicyStore,
+    SubscriberStore,
+)
+from chalicelib.services import subscribers as subscriber_service
 from chalicelib.services.acknowledgment import acknowledge
+from chalicelib.services.delivery import Senders
 
 logger = structlog.get_logger()
 
-HELP = (
-    "Vigil: that code was not recognised for this number. Reply with the 6-digit code from the alert "
-    "you received, or use the link in the email."
-)
+# The keywords US carriers and CTIA guidelines expect (and AWS End User Messaging recognises).
+STOP_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"})
+START_WORDS = frozenset({"START", "UNSTOP", "YES"})
+HELP_WORDS = frozenset({"HELP", "INFO"})
+
+
+class Reply(StrEnum):
+    ACKNOWLEDGED = "acknowledged"
+    ALREADY = "already-acknowledged"
+    LATE = "acknowledged-late"
+    CONFIRMED = "confirmed"
+    STOPPED = "stopped"
+    STARTED = "started"
+    HELP = "help"
+    UNRECOGNISED = "unrecognised"
+
+
 ANSWERS = {
-    AckOutcome.ACKNOWLEDGED: "Vigil: acknowledged. Thank you.",
-    AckOutcome.ALREADY: "Vigil: you had already acknowledged this notice. Nothing more is needed.",
-    AckOutcome.LATE: "Vigil: recorded. The notice was already closed; your acknowledgment is kept as late.",
+    Reply.ACKNOWLEDGED: "Vigil: acknowledged. Thank you.",
+    Reply.ALREADY: "Vigil: you had already acknowledged this notice. Nothing more is needed.",
+    Reply.LATE: "Vigil: recorded. The notice was already closed; your acknowledgment is kept as late.",
+    Reply.CONFIRMED: "Vigil: this number is confirmed for alerts. Reply STOP to opt out, HELP for help.",
+    Reply.STOPPED: "Vigil: you will get no more texts from Vigil. Reply START to resume.",
+    Reply.STARTED: "Vigil: texts resumed. Reply STOP to stop, HELP for help.",
+    Reply.HELP: (
+        "Vigil alerts on immigration enforcement notices. Reply with the 6-digit code of an alert "
+        "to acknowledge it. STOP to stop texts, START to resume."
+    ),
+    Reply.UNRECOGNISED: (
+        "Vigil: that code was not recognised for this number. Reply with the 6-digit code from "
+        "the alert you received, or use the link in the email."
+    ),
+}
+_ACK_REPLIES = {
+    AckOutcome.ACKNOWLEDGED: Reply.ACKNOWLEDGED,
+    AckOutcome.ALREADY: Reply.ALREADY,
+    AckOutcome.LATE: Reply.LATE,
 }
 
 
 @dataclass(frozen=True, slots=True)
 class ReplyHandled:
-    outcome: AckOutcome | None
+    reply: Reply
     answer: str
 
 
+@dataclass(frozen=True, slots=True)
+class Inbox:
+    """The stores an inbound text may touch."""
+
+    codes: AckCodeStore
+    contacts: ContactStore
+    notices: NoticeStore
+    deliveries: DeliveryStore
+    subscribers: SubscriberStore
+    policies: PolicyStore
+    log: AckLog
+
+
 def handle_reply(
-    phone: str,
-    body: str,
-    *,
-    codes: AckCodeStore,
-    notices: NoticeStore,
-    deliveries: DeliveryStore,
-    policies: PolicyStore,
-    log: AckLog,
-    sms: SmsSender,
-    now: datetime,
+    phone: str, body: str, *, inbox: Inbox, senders: Senders, admins: Sequence[Channel], now: datetime
 ) -> ReplyHandled:
+    word = body.strip().upper()
+    if word in STOP_WORDS or word in START_WORDS:
+        reply = _opt(phone, stop=word in STOP_WORDS, inbox=inbox, senders=senders, admins=admins, now=now)
+    elif word in HELP_WORDS:
+        reply = Reply.HELP
+    else:
+        reply = _code(phone, body, inbox=inbox, now=now)
+    logger.info("sms_reply.handled", reply=str(reply))
+    answer = ANSWERS[reply]
+    # The answer to STOP is the one text a number that opted out still gets, as carriers require.
+    senders.sms.send(OutgoingSms(to=phone, body=answer))
+    return ReplyHandled(reply, answer)
+
+
+def _opt(
+    phone: str, *, stop: bool, inbox: Inbox, senders: Senders, admins: Sequence[Channel], now: datetime
+) -> Reply:
+    ref = inbox.contacts.owner(phone)
+    if ref is not None:
+        with contextlib.suppress(NotFound):  # the subscriber or channel is gone: nothing left to stop
+            subscriber_service.set_opted_out(
+                ref,
+                stop,
+                subscribers=inbox.subscribers,
+                senders=senders,
+                admins=admins,
+                log=inbox.log,
+                now=now,
+            )
+    return Reply.STOPPED if stop else Reply.STARTED
+
+
+def _code(phone: str, body: str, *, inbox: Inbox, now: datetime) -> Reply:
     code = reply_code_in(body)
-    target = codes.lookup(phone, code) if code else None
-    outcome: AckOutcome | None = None
-    if target is not None:
-        try:
-            outcome = acknowledge(
+    target = inbox.codes.lookup(phone, code) if code else None
+    try:
+        if isinstance(target, ChannelRef):
+            subscriber_service.confirm_channel(target, subscribers=inbox.subscribers, log=inbox.log, now=now)
+            return Reply.CONFIRMED
+        if target is not None:
+            result = acknowledge(
                 target,
                 via=AckVia.SMS,
-                notices=notices,
-                deliveries=deliveries,
-                policies=policies,
-                log=log,
+                notices=inbox.notices,
+                deliveries=inbox.deliveries,
+                policies=inbox.policies,
+                log=inbox.log,
                 now=now,
-            ).outcome
-        except NotFound:
-            outcome = None
-    answer = ANSWERS[outcome] if outcome else HELP
-    logger.info("sms_reply.handled", outcome=str(outcome) if outcome else "unrecognised")
-    sms.send(OutgoingSms(to=phone, body=answer))
-    return ReplyHandled(outcome, answer)
+            )
+            return _ACK_REPLIES[result.outcome]
+    except NotFound:
+        pass
+    return Reply.UNRECOGNISED

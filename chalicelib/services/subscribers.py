@@ -1,20 +1,142 @@
-"""Admin management of subscribers."""
+"""Admin management of subscribers, and the consent of the people behind each channel."""
 
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
 
 import structlog
 
-from chalicelib.domain.subscribers import Subscriber
-from chalicelib.ports import SubscriberStore
-from chalicelib.schemas.subscribers import SubscriberDraft
+from chalicelib.domain.errors import Conflict, FieldError, InvalidInput, NotFound
+from chalicelib.domain.messages import OutgoingEmail, OutgoingSms, OutgoingWebhook
+from chalicelib.domain.subscribers import Channel, ChannelRef, ChannelType, Subscriber, Subscription
+from chalicelib.ports import AckCodeStore, AckLog, ContactStore, Links, SendFailed, SubscriberStore
+from chalicelib.schemas.subscribers import SubscriberDraft, SubscriberPatch, new_webhook_secret
+from chalicelib.services import audit
+from chalicelib.services.delivery import Senders
+from chalicelib.views import subscriber_json
 
-log = structlog.get_logger()
+logger = structlog.get_logger()
+
+# How long the old webhook secret keeps signing after a rotation, so receivers can switch over.
+SECRET_OVERLAP = timedelta(hours=24)
 
 
-def create(draft: SubscriberDraft, *, subscribers: SubscriberStore, now: datetime) -> Subscriber:
+# Returns why a webhook URL may not be used (it reaches a private network), or None.
+WebhookGuard = Callable[[str], str | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Consent:
+    """What creating or changing a subscriber needs beyond the store."""
+
+    contacts: ContactStore
+    codes: AckCodeStore
+    senders: Senders
+    links: Links
+    webhook_guard: WebhookGuard
+    log: AckLog
+
+
+def _contact_addresses(channels: Sequence[Channel]) -> list[Channel]:
+    return [c for c in channels if c.type in (ChannelType.EMAIL, ChannelType.SMS)]
+
+
+def _check_webhooks(channels: Sequence[Channel], guard: WebhookGuard, *, field: str = "channels") -> None:
+    problems = [
+        FieldError(f"{field}[{i}].url", reason)
+        for i, c in enumerate(channels)
+        if c.type is ChannelType.WEBHOOK and (reason := guard(c.address))
+    ]
+    if problems:
+        raise InvalidInput("a webhook URL is not allowed", problems)
+
+
+def _claim(subscriber: Subscriber, channels: Sequence[Channel], contacts: ContactStore) -> None:
+    """Claim each address for the subscriber; on a clash, give back what was claimed and refuse."""
+    claimed: list[Channel] = []
+    for channel in _contact_addresses(channels):
+        try:
+            contacts.claim(channel.address, ChannelRef(subscriber.id, channel.id))
+        except Conflict:
+            for done in claimed:
+                contacts.release(done.address, subscriber.id)
+            index = list(subscriber.channels).index(channel) if channel in subscriber.channels else 0
+            key = "address" if channel.type is ChannelType.EMAIL else "phone"
+            raise Conflict(
+                f"{channel.type} {channel.address} already belongs to another subscriber",
+                [FieldError(f"channels[{index}].{key}", "already belongs to another subscriber")],
+            ) from None
+        claimed.append(channel)
+
+
+def _fresh(channel: Channel) -> Channel:
+    """A channel new to its subscriber: email and SMS wait for their owner's confirmation."""
+    return replace(channel, verified=channel.type is ChannelType.WEBHOOK, opted_out=False, disabled=False)
+
+
+def request_confirmations(
+    subscriber: Subscriber, channels: Sequence[Channel], consent: Consent, now: datetime
+) -> dict[str, str]:
+    """Send a confirmation to each unverified email and phone; returns channel id → what happened."""
+    outcome: dict[str, str] = {}
+    for channel in channels:
+        if channel.verified:
+            continue
+        ref = ChannelRef(subscriber.id, channel.id)
+        try:
+            if channel.type is ChannelType.EMAIL:
+                link = consent.links.verify(ref)
+                consent.senders.email.send(
+                    OutgoingEmail(
+                        to=channel.address,
+                        subject="[Vigil] Confirm this address for alerts",
+                        text=(
+                            f"{subscriber.name} ({subscriber.organization}) is to receive Vigil alerts "
+                            f"at this address.\nConfirm it is yours and you want them:\n{link}\n\n"
+                            "If this is not you, ignore this message."
+                        ),
+                        html=(
+                            f"<p>{_escape(subscriber.name)} is to receive Vigil alerts at this address.</p>"
+                            f"<p><a href='{_escape(link)}'>Confirm this address</a></p>"
+                            "<p>If this is not you, ignore this message.</p>"
+                        ),
+                    )
+                )
+            else:
+                code = consent.codes.issue(channel.address, ref, now=now)
+                consent.senders.sms.send(
+                    OutgoingSms(
+                        to=channel.address,
+                        body=f"Vigil: reply {code} to confirm this number for alerts to "
+                        f"{subscriber.name[:60]}. Reply STOP to opt out.",
+                    )
+                )
+            outcome[channel.id] = "confirmation sent"
+        except SendFailed as exc:
+            logger.warning(
+                "channel.confirmation_failed",
+                subscriber_id=subscriber.id,
+                channel_id=channel.id,
+                reason=exc.reason,
+            )
+            outcome[channel.id] = f"confirmation not sent: {exc.reason}"
+    return outcome
+
+
+def _escape(text: str) -> str:
+    import html  # noqa: PLC0415  # only for the confirmation email
+
+    return html.escape(text, quote=True)
+
+
+def create(
+    draft: SubscriberDraft, *, subscribers: SubscriberStore, consent: Consent, actor: str, now: datetime
+) -> tuple[Subscriber, dict[str, str]]:
+    _check_webhooks(draft.channels, consent.webhook_guard)
     subscriber = Subscriber(
         id=f"sub_{secrets.token_hex(8)}",
         name=draft.name,
@@ -22,16 +144,296 @@ def create(draft: SubscriberDraft, *, subscribers: SubscriberStore, now: datetim
         organization=draft.organization,
         ack_required=draft.ack_required,
         escalation_contact=draft.escalation_contact,
-        channels=draft.channels,
+        channels=tuple(_fresh(c) for c in draft.channels),
         subscriptions=draft.subscriptions,
         created_at=now,
     )
+    _claim(subscriber, subscriber.channels, consent.contacts)
     subscribers.add(subscriber)
-    log.info(
+    confirmations = request_confirmations(subscriber, subscriber.channels, consent, now)
+    audit.record(
+        consent.log,
+        actor=actor,
+        action="subscriber.created",
+        target=subscriber.id,
+        before=None,
+        after=subscriber_json(subscriber),
+        now=now,
+    )
+    logger.info(
         "subscriber.created",
         subscriber_id=subscriber.id,
         role=str(subscriber.role),
         channels=[str(c.type) for c in subscriber.channels],
         subscriptions=len(subscriber.subscriptions),
     )
-    return subscriber
+    return subscriber, confirmations
+
+
+def _merge_subscriptions(
+    current: tuple[Subscription, ...], patch: SubscriberPatch
+) -> tuple[Subscription, ...]:
+    merged: dict[str, set[Any]] = {}
+    for s in patch.subscriptions if patch.subscriptions is not None else current:
+        merged.setdefault(s.jurisdiction_id, set()).update(s.event_types)
+    for s in patch.add_subscriptions:
+        merged.setdefault(s.jurisdiction_id, set()).update(s.event_types)
+    for jurisdiction_id in patch.remove_subscriptions:
+        merged.pop(jurisdiction_id, None)
+    return tuple(Subscription(j, frozenset(t)) for j, t in sorted(merged.items()))
+
+
+def update(
+    subscriber_id: str,
+    patch: SubscriberPatch,
+    *,
+    subscribers: SubscriberStore,
+    consent: Consent,
+    actor: str,
+    now: datetime,
+) -> tuple[Subscriber, dict[str, str]]:
+    before = subscribers.get(subscriber_id)
+    channels = before.channels
+    added: list[Channel] = []
+    if patch.channels is not None:
+        _check_webhooks(patch.channels, consent.webhook_guard)
+        kept = {c.id: c for c in before.channels}
+        channels = tuple(kept.get(c.id) or _fresh(c) for c in patch.channels)
+        added = [c for c in channels if c.id not in kept]
+    unknown = [i for i in patch.enable_channels if i not in {c.id for c in channels}]
+    if unknown:
+        raise InvalidInput(
+            "enable_channels names a channel the subscriber does not have",
+            [FieldError("enable_channels", f"no channel {i!r}") for i in unknown],
+        )
+    channels = tuple(replace(c, disabled=False) if c.id in patch.enable_channels else c for c in channels)
+    subscriptions = _merge_subscriptions(before.subscriptions, patch)
+    if not subscriptions:
+        raise InvalidInput(
+            "a subscriber needs at least one subscription", [FieldError("subscriptions", "would leave none")]
+        )
+    after = replace(
+        before,
+        name=patch.name if patch.name is not None else before.name,
+        role=patch.role or before.role,
+        organization=patch.organization if patch.organization is not None else before.organization,
+        ack_required=patch.ack_required if patch.ack_required is not None else before.ack_required,
+        escalation_contact=(
+            patch.escalation_contact if patch.escalation_contact is not None else before.escalation_contact
+        ),
+        channels=channels,
+        subscriptions=subscriptions,
+    )
+    _claim(after, added, consent.contacts)
+    subscribers.replace(after)
+    for gone in _contact_addresses([c for c in before.channels if c.id not in {c.id for c in channels}]):
+        consent.contacts.release(gone.address, before.id)
+    confirmations = request_confirmations(after, added, consent, now)
+    audit.record(
+        consent.log,
+        actor=actor,
+        action="subscriber.updated",
+        target=subscriber_id,
+        before=subscriber_json(before),
+        after=subscriber_json(after),
+        now=now,
+    )
+    logger.info("subscriber.updated", subscriber_id=subscriber_id, channels_added=len(added))
+    return after, confirmations
+
+
+def delete(
+    subscriber_id: str, *, subscribers: SubscriberStore, consent: Consent, actor: str, now: datetime
+) -> None:
+    before = subscribers.get(subscriber_id)
+    subscribers.delete(subscriber_id)
+    for channel in _contact_addresses(before.channels):
+        consent.contacts.release(channel.address, subscriber_id)
+    audit.record(
+        consent.log,
+        actor=actor,
+        action="subscriber.deleted",
+        target=subscriber_id,
+        before=subscriber_json(before),
+        after=None,
+        now=now,
+    )
+    logger.info("subscriber.deleted", subscriber_id=subscriber_id)
+
+
+def _channel_of(ref: ChannelRef, subscribers: SubscriberStore) -> tuple[Subscriber, Channel]:
+    subscriber = subscribers.get(ref.subscriber_id)
+    channel = subscriber.channel(ref.channel_id)
+    if channel is None:
+        raise NotFound("that channel no longer exists")
+    return subscriber, channel
+
+
+def confirm_channel(ref: ChannelRef, *, subscribers: SubscriberStore, log: AckLog, now: datetime) -> bool:
+    """The owner confirmed the address; False if it was already confirmed."""
+    subscriber, channel = _channel_of(ref, subscribers)
+    if channel.verified:
+        return False
+    subscribers.replace(subscriber.with_channel(replace(channel, verified=True)))
+    audit.record(
+        log,
+        actor=ref.subscriber_id,
+        action="channel.confirmed",
+        target=f"{ref.subscriber_id}/{ref.channel_id}",
+        before={"state": channel.state},
+        after={"state": "active"},
+        now=now,
+    )
+    logger.info("channel.confirmed", subscriber_id=ref.subscriber_id, channel_id=ref.channel_id)
+    return True
+
+
+def set_opted_out(
+    ref: ChannelRef,
+    opted_out: bool,
+    *,
+    subscribers: SubscriberStore,
+    senders: Senders,
+    admins: Sequence[Channel],
+    log: AckLog,
+    now: datetime,
+) -> bool:
+    """Opt a channel out (or back in); False if nothing changed. A required recipient never just
+    vanishes: admins are told, with what is left to reach them."""
+    subscriber, channel = _channel_of(ref, subscribers)
+    if channel.opted_out == opted_out:
+        return False
+    changed = replace(channel, opted_out=opted_out)
+    after = subscriber.with_channel(changed)
+    subscribers.replace(after)
+    action = "channel.opted_out" if opted_out else "channel.opted_in"
+    audit.record(
+        log,
+        actor=ref.subscriber_id,
+        action=action,
+        target=f"{ref.subscriber_id}/{ref.channel_id}",
+        before={"state": channel.state},
+        after={"state": changed.state},
+        now=now,
+    )
+    logger.info(action, subscriber_id=ref.subscriber_id, channel=str(channel.type))
+    if opted_out and subscriber.ack_required:
+        _tell_admins_of_opt_out(after, channel, senders=senders, admins=admins)
+    return True
+
+
+def _tell_admins_of_opt_out(
+    subscriber: Subscriber, channel: Channel, *, senders: Senders, admins: Sequence[Channel]
+) -> None:
+    remaining = [str(c.type) for c in subscriber.channels if c.active]
+    left = (
+        ", ".join(remaining) if remaining else "NO channel: this required recipient can no longer be reached"
+    )
+    for admin in admins:
+        try:
+            senders.email.send(
+                OutgoingEmail(
+                    to=admin.address,
+                    subject=f"[Vigil] {subscriber.name} opted out of {channel.type}",
+                    text=(
+                        f"{subscriber.name} ({subscriber.role}, {subscriber.organization}), whose "
+                        f"acknowledgment is required, opted out of {channel.type}.\n"
+                        f"Notices now reach them by: {left}.\n"
+                        f"Subscriber id: {subscriber.id}\n"
+                    ),
+                    html=(
+                        f"<p>{_escape(subscriber.name)} ({_escape(str(subscriber.role))}), whose "
+                        f"acknowledgment is required, opted out of {_escape(str(channel.type))}.</p>"
+                        f"<p>Notices now reach them by: {_escape(left)}.</p>"
+                    ),
+                )
+            )
+        except SendFailed as exc:
+            logger.error("admin_alert.failed", reason=exc.reason)
+
+
+def rotate_secret(
+    subscriber_id: str,
+    channel_id: str,
+    *,
+    subscribers: SubscriberStore,
+    log: AckLog,
+    actor: str,
+    now: datetime,
+) -> tuple[Subscriber, str]:
+    subscriber, channel = _channel_of(ChannelRef(subscriber_id, channel_id), subscribers)
+    if channel.type is not ChannelType.WEBHOOK:
+        raise InvalidInput(
+            "only webhook channels have a secret", [FieldError("channel_id", "is not a webhook")]
+        )
+    secret = new_webhook_secret()
+    until = now + SECRET_OVERLAP
+    rotated = replace(channel, secret=secret, previous_secret=channel.secret, previous_secret_until=until)
+    subscribers.replace(subscriber.with_channel(rotated))
+    audit.record(
+        log,
+        actor=actor,
+        action="webhook.secret_rotated",
+        target=f"{subscriber_id}/{channel_id}",
+        before=None,
+        after={"previous_secret_until": until.isoformat()},
+        now=now,
+    )
+    logger.info("webhook.secret_rotated", subscriber_id=subscriber_id, channel_id=channel_id)
+    return subscriber.with_channel(rotated), secret
+
+
+def send_test(
+    subscriber_id: str,
+    *,
+    subscribers: SubscriberStore,
+    senders: Senders,
+    log: AckLog,
+    actor: str,
+    now: datetime,
+) -> list[dict[str, str]]:
+    """A test message to each active channel, so an admin can see a subscriber is reachable."""
+    subscriber = subscribers.get(subscriber_id)
+    text = f"Vigil test message for {subscriber.name}. No action is needed."
+    results: list[dict[str, str]] = []
+    for channel in subscriber.channels:
+        result = {"channel_id": channel.id, "type": str(channel.type)}
+        if not channel.active:
+            results.append({**result, "status": f"not sent: channel {channel.state}"})
+            continue
+        try:
+            if channel.type is ChannelType.EMAIL:
+                senders.email.send(
+                    OutgoingEmail(
+                        to=channel.address,
+                        subject="[Vigil] Test message",
+                        text=text,
+                        html=f"<p>{_escape(text)}</p>",
+                    )
+                )
+            elif channel.type is ChannelType.SMS:
+                senders.sms.send(OutgoingSms(to=channel.address, body=text))
+            else:
+                message = OutgoingWebhook(
+                    url=channel.address,
+                    message_id=f"msg_test_{secrets.token_hex(8)}",
+                    payload={
+                        "type": "test",
+                        "timestamp": now.isoformat(),
+                        "data": {"subscriber_id": subscriber.id},
+                    },
+                )
+                senders.webhook.send(message, secret=channel.signing_secrets(now)[0], now=now)
+            results.append({**result, "status": "sent"})
+        except SendFailed as exc:
+            results.append({**result, "status": f"failed: {exc.reason}"})
+    audit.record(
+        log,
+        actor=actor,
+        action="subscriber.tested",
+        target=subscriber_id,
+        before=None,
+        after={"results": results},
+        now=now,
+    )
+    return results

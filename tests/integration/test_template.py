@@ -53,6 +53,7 @@ TABLES: dict[str, TableSpec] = {
     "api-keys": TableSpec(keys=[("key_id", "S", "HASH")]),
     "policies": TableSpec(keys=[("event_type", "S", "HASH")]),
     "ack-codes": TableSpec(keys=[("phone", "S", "HASH"), ("code", "S", "RANGE")]),
+    "contacts": TableSpec(keys=[("address", "S", "HASH")]),
 }
 WORK_QUEUES = {"route": "route-dlq", "send": "send-dlq"}
 FOURTEEN_DAYS = 14 * 24 * 60 * 60

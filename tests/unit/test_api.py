@@ -291,7 +291,12 @@ def test_every_protected_route_refuses_a_missing_key_with_401(client: Client, me
 
 def test_subscriber_list_is_paginated(client: Client, keys: Keys) -> None:
     for n in range(3):
-        call(client, "POST", "/subscribers", keys[ApiRole.ADMIN], {**SUBSCRIBER, "name": f"Office {n}"})
+        body = {
+            **SUBSCRIBER,
+            "name": f"Office {n}",
+            "channels": [{"type": "email", "address": f"o{n}@example.gov"}],
+        }
+        assert call(client, "POST", "/subscribers", keys[ApiRole.ADMIN], body)[0] == 201
     status, first = call(client, "GET", "/subscribers?limit=2", keys[ApiRole.ADMIN])
     assert status == 200
     assert len(first["items"]) == 2

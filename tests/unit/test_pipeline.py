@@ -75,7 +75,7 @@ def deliver(
         senders=deps.senders,
         codes=world.codes,
         log=world.log,
-        ack_url=deps.ack_url,
+        links=deps,
         lease=LEASE,
         now=NOW + after,
     )

@@ -1,0 +1,62 @@
+"""DynamoDB store of contacts: each email address and phone number belongs to one subscriber."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from botocore.exceptions import ClientError
+
+from chalicelib.adapters.dynamodb import decode, error_code, unavailable
+from chalicelib.domain.errors import Conflict
+from chalicelib.domain.subscribers import ChannelRef
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+
+class DynamoContactStore:
+    def __init__(self, table_name: str, client: DynamoDBClient) -> None:
+        self._table = table_name
+        self._client = client
+
+    def claim(self, address: str, ref: ChannelRef) -> None:
+        """Raises Conflict if another subscriber has this address (the same subscriber may re-claim it)."""
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item={
+                    "address": {"S": address},
+                    "subscriber_id": {"S": ref.subscriber_id},
+                    "channel_id": {"S": ref.channel_id},
+                },
+                ConditionExpression="attribute_not_exists(address) OR subscriber_id = :me",
+                ExpressionAttributeValues={":me": {"S": ref.subscriber_id}},
+            )
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                raise Conflict("this address already belongs to another subscriber") from exc
+            raise unavailable(exc, "claim contact") from exc
+
+    def release(self, address: str, subscriber_id: str) -> None:
+        try:
+            self._client.delete_item(
+                TableName=self._table,
+                Key={"address": {"S": address}},
+                ConditionExpression="subscriber_id = :me",
+                ExpressionAttributeValues={":me": {"S": subscriber_id}},
+            )
+        except ClientError as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise unavailable(exc, "release contact") from exc
+
+    def owner(self, address: str) -> ChannelRef | None:
+        try:
+            response = self._client.get_item(
+                TableName=self._table, Key={"address": {"S": address}}, ConsistentRead=True
+            )
+        except ClientError as exc:
+            raise unavailable(exc, "look up contact") from exc
+        if "Item" not in response:
+            return None
+        item = decode(response["Item"])
+        return ChannelRef(subscriber_id=item["subscriber_id"], channel_id=item["channel_id"])

@@ -1,0 +1,426 @@
+"""``vigil``: one command per route of Vigil's HTTP API, for administrators.
+
+Output is the API's JSON, pretty-printed to stdout (``--compact``: one line). Exit codes: 0 success;
+1 the API refused (its JSON error goes to stderr) or ``notices verify`` found a broken log;
+2 a usage error; 3 the API could not be reached.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, NoReturn
+from urllib.parse import urlsplit
+
+import click
+
+from vigil_cli import __version__
+from vigil_cli.client import (
+    ApiError,
+    ConnectionFailed,
+    Json,
+    UnexpectedResponse,
+    VigilClient,
+    path_segment,
+)
+
+DEFAULT_URL = "http://127.0.0.1:8000"
+EXIT_REFUSED = 1
+EXIT_UNREACHABLE = 3
+KEY_ROLES = ("admin", "source", "reviewer", "viewer")
+
+
+@dataclass(frozen=True)
+class Session:
+    client: VigilClient
+    compact: bool
+
+
+class JsonFile(click.ParamType[Json]):
+    """A path to a JSON file, or ``-`` for stdin; the value is the decoded JSON."""
+
+    name = "file"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Json:
+        handle = click.File("r", encoding="utf-8").convert(value, param, ctx)
+        try:
+            return json.load(handle)
+        except (ValueError, UnicodeDecodeError) as exc:
+            label = "stdin" if value == "-" else repr(str(value))
+            self.fail(f"{label} is not valid JSON: {exc}", param, ctx)
+
+
+JSON_FILE = JsonFile()
+
+
+def _dumps(body: Json, *, compact: bool) -> str:
+    if compact:
+        return json.dumps(body, ensure_ascii=False)
+    return json.dumps(body, ensure_ascii=False, indent=2)
+
+
+def _session() -> Session:
+    return click.get_current_context().find_object(Session) or _fail_usage("no session")
+
+
+def _fail_usage(message: str) -> NoReturn:
+    raise click.UsageError(message)
+
+
+def _exit(code: int) -> NoReturn:
+    raise click.exceptions.Exit(code)
+
+
+def call(
+    method: str,
+    path: str,
+    body: Json = None,
+    *,
+    query: Mapping[str, str | int | None] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Json:
+    """One request; a refusal or an unreachable API ends the command with its exit code."""
+    session = _session()
+    try:
+        _, answer = session.client.request(method, path, body, query=query, headers=headers)
+    except ApiError as exc:
+        click.echo(_dumps(exc.body, compact=session.compact), err=True)
+        if exc.status == 401 and session.client.key is None:
+            click.echo("vigil: no API key given: set VIGIL_KEY or pass --key", err=True)
+        _exit(EXIT_REFUSED)
+    except UnexpectedResponse as exc:
+        click.echo(f"vigil: {exc}", err=True)
+        _exit(EXIT_REFUSED)
+    except ConnectionFailed as exc:
+        click.echo(f"vigil: {exc}", err=True)
+        _exit(EXIT_UNREACHABLE)
+    return answer
+
+
+def show(body: Json, *, done: str | None = None) -> None:
+    """Print the answer; an empty answer (204) prints ``done`` to stderr instead."""
+    if body is None:
+        if done:
+            click.echo(done, err=True)
+        return
+    click.echo(_dumps(body, compact=_session().compact))
+
+
+def _warn(message: str) -> None:
+    click.echo(f"warning: {message}", err=True)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--url",
+    envvar="VIGIL_URL",
+    default=DEFAULT_URL,
+    show_default=True,
+    show_envvar=True,
+    help="Base URL of the API (with the stage path, if any).",
+)
+@click.option(
+    "--key",
+    envvar="VIGIL_KEY",
+    show_envvar=True,
+    help="API key vk_<id>_<secret>. Prefer the environment variable: options show in process lists.",
+)
+@click.option("--compact", is_flag=True, help="Print JSON on one line.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=30.0,
+    show_default=True,
+    help="Seconds to wait for the API.",
+)
+@click.version_option(__version__, prog_name="vigil")
+@click.pass_context
+def cli(ctx: click.Context, url: str, key: str | None, compact: bool, timeout: float) -> None:
+    """Administer Vigil through its HTTP API.
+
+    Prints the API's JSON answer. Exit status: 0 done; 1 refused by the API (the error is printed to
+    stderr) or a log that does not verify; 2 usage error; 3 the API could not be reached.
+    """
+    try:
+        client = VigilClient(url, key, timeout=timeout)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--url' / VIGIL_URL") from None
+    parts = urlsplit(client.base_url)
+    if client.key is not None and parts.scheme == "http" and not _is_loopback(parts.hostname or ""):
+        _warn(f"sending the API key over plain http to {parts.hostname}; use https")
+    ctx.obj = Session(client=client, compact=compact)
+
+
+@cli.command()
+def health() -> None:
+    """Check the API answers (GET /health; no key needed)."""
+    show(call("GET", "/health"))
+
+
+# --- keys -------------------------------------------------------------------------------------
+
+
+@cli.group()
+def keys() -> None:
+    """API keys (admin)."""
+
+
+@keys.command("create")
+@click.option("--name", required=True, help="What the key is for, e.g. 'ICE notice intake'.")
+@click.option("--role", required=True, type=click.Choice(KEY_ROLES), help="What the key may do.")
+def keys_create(name: str, role: str) -> None:
+    """Create a key (POST /keys); its secret is shown once."""
+    show(call("POST", "/keys", {"name": name, "role": role}))
+    _warn("the key is shown only this once and cannot be retrieved again; store it now")
+
+
+@keys.command("list")
+def keys_list() -> None:
+    """List keys, without their secrets (GET /keys)."""
+    show(call("GET", "/keys"))
+
+
+@keys.command("revoke")
+@click.argument("key_id")
+def keys_revoke(key_id: str) -> None:
+    """Revoke a key at once (DELETE /keys/{id})."""
+    show(call("DELETE", f"/keys/{path_segment(key_id)}"), done=f"revoked key {key_id}")
+
+
+# --- subscribers ------------------------------------------------------------------------------
+
+
+@cli.group()
+def subscribers() -> None:
+    """Who is alerted, how and for where (admin).
+
+    Subscribers, their channels and the jurisdictions they subscribe to.
+    """
+
+
+@subscribers.command("create")
+@click.option("--file", "body", required=True, type=JSON_FILE, help="The subscriber as JSON; - for stdin.")
+def subscribers_create(body: Json) -> None:
+    """Create a subscriber (POST /subscribers)."""
+    created = call("POST", "/subscribers", body)
+    show(created)
+    _warn_if_secrets(created)
+
+
+def _warn_if_secrets(subscriber: Json) -> None:
+    channels = subscriber.get("channels") if isinstance(subscriber, dict) else None
+    if isinstance(channels, list) and any(isinstance(c, dict) and c.get("secret") for c in channels):
+        _warn("webhook secrets are shown only in this answer and cannot be retrieved again; store them now")
+
+
+@subscribers.command("list")
+@click.option("--limit", type=click.IntRange(1, 100), help="Subscribers per page (API default 50).")
+@click.option("--cursor", help="Start at this page (the previous answer's cursor).")
+@click.option("--all", "follow", is_flag=True, help="Follow every page and print all the items at once.")
+def subscribers_list(limit: int | None, cursor: str | None, follow: bool) -> None:
+    """List subscribers (GET /subscribers), one page or --all."""
+    if not follow:
+        show(call("GET", "/subscribers", query={"limit": limit, "cursor": cursor}))
+        return
+    items: list[Json] = []
+    seen: set[str] = set()
+    while True:
+        page = call("GET", "/subscribers", query={"limit": limit, "cursor": cursor})
+        if not isinstance(page, dict) or not isinstance(page.get("items"), list):
+            click.echo("vigil: a page of subscribers without a list of items", err=True)
+            _exit(EXIT_REFUSED)
+        items.extend(page["items"])
+        cursor = page.get("cursor")
+        if not cursor:
+            break
+        if cursor in seen:
+            click.echo(f"vigil: the API returned cursor {cursor!r} twice; stopping", err=True)
+            _exit(EXIT_REFUSED)
+        seen.add(cursor)
+    show({"items": items, "cursor": None})
+
+
+@subscribers.command("show")
+@click.argument("subscriber_id")
+def subscribers_show(subscriber_id: str) -> None:
+    """Show a subscriber, without secrets (GET /subscribers/{id})."""
+    show(call("GET", f"/subscribers/{path_segment(subscriber_id)}"))
+
+
+@subscribers.command("update")
+@click.argument("subscriber_id")
+@click.option(
+    "--file", "body", required=True, type=JSON_FILE, help="The fields to change as JSON; - for stdin."
+)
+def subscribers_update(subscriber_id: str, body: Json) -> None:
+    """Change a subscriber (PATCH /subscribers/{id})."""
+    updated = call("PATCH", f"/subscribers/{path_segment(subscriber_id)}", body)
+    show(updated)
+    _warn_if_secrets(updated)
+
+
+@subscribers.command("delete")
+@click.argument("subscriber_id")
+def subscribers_delete(subscriber_id: str) -> None:
+    """Delete a subscriber (DELETE /subscribers/{id}).
+
+    It stops receiving at once.
+    """
+    show(
+        call("DELETE", f"/subscribers/{path_segment(subscriber_id)}"),
+        done=f"deleted subscriber {subscriber_id}",
+    )
+
+
+@subscribers.command("test")
+@click.argument("subscriber_id")
+def subscribers_test(subscriber_id: str) -> None:
+    """Send a test message (POST /subscribers/{id}/test).
+
+    One test message to each of the subscriber's channels; the answer says what each did.
+    """
+    show(call("POST", f"/subscribers/{path_segment(subscriber_id)}/test"))
+
+
+# --- events and notices -----------------------------------------------------------------------
+
+
+@cli.group()
+def events() -> None:
+    """Submit notices and detainers (source, admin)."""
+
+
+@events.command("submit")
+@click.option("--file", "body", required=True, type=JSON_FILE, help="The event as JSON; - for stdin.")
+@click.option("--idempotency-key", help="Sent as Idempotency-Key; needed when the event has no external_id.")
+def events_submit(body: Json, idempotency_key: str | None) -> None:
+    """Submit an event (POST /events).
+
+    Resubmitting the same event (same external_id or idempotency key) is answered as a duplicate and
+    messages nobody again.
+    """
+    headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+    show(call("POST", "/events", body, headers=headers))
+
+
+@cli.group()
+def notices() -> None:
+    """Notices, their deliveries and logs (readers)."""
+
+
+@notices.command("show")
+@click.argument("notice_id")
+def notices_show(notice_id: str) -> None:
+    """Show a notice (GET /notices/{id})."""
+    show(call("GET", f"/notices/{path_segment(notice_id)}"))
+
+
+@notices.command("log")
+@click.argument("notice_id")
+def notices_log(notice_id: str) -> None:
+    """Show a notice's log (GET /notices/{id}/log).
+
+    The hash-chained log, with whether it verifies.
+    """
+    show(call("GET", f"/notices/{path_segment(notice_id)}/log"))
+
+
+@notices.command("verify")
+@click.argument("notice_id")
+def notices_verify(notice_id: str) -> None:
+    """Check a notice's log chain; exit 1 if broken.
+
+    Reads GET /notices/{id}/log and prints "verified: N entries" or "NOT VERIFIED at seq S: reason".
+    """
+    log = call("GET", f"/notices/{path_segment(notice_id)}/log")
+    if not isinstance(log, dict):
+        click.echo("NOT VERIFIED: the API's answer is not a log")
+        _exit(EXIT_REFUSED)
+    entries = log.get("entries")
+    count = len(entries) if isinstance(entries, list) else entries
+    if log.get("verified") is True:
+        click.echo(f"verified: {count} entries")
+        return
+    reason = log.get("reason") or "no reason given"
+    seq = log.get("broken_at")
+    click.echo(f"NOT VERIFIED at seq {seq}: {reason}" if seq is not None else f"NOT VERIFIED: {reason}")
+    _exit(EXIT_REFUSED)
+
+
+# --- policies, sweep, jurisdictions, audit ----------------------------------------------------
+
+
+@cli.group()
+def policies() -> None:
+    """Escalation policies per event type.
+
+    Anyone with a key may read them; only admins may set them.
+    """
+
+
+@policies.command("show")
+@click.argument("event_type")
+def policies_show(event_type: str) -> None:
+    """Show a policy (GET /policies/{type}).
+
+    EVENT_TYPE is rollout or detainer; the shipped default until one is set.
+    """
+    show(call("GET", f"/policies/{path_segment(event_type)}"))
+
+
+@policies.command("set")
+@click.argument("event_type")
+@click.option("--file", "body", required=True, type=JSON_FILE, help="The policy as JSON; - for stdin.")
+def policies_set(event_type: str, body: Json) -> None:
+    """Replace a policy (PUT /policies/{type}).
+
+    EVENT_TYPE is rollout or detainer; the API names every bad field.
+    """
+    show(call("PUT", f"/policies/{path_segment(event_type)}", body))
+
+
+@cli.command()
+def sweep() -> None:
+    """Run the escalation sweep now (POST /admin/sweep)."""
+    show(call("POST", "/admin/sweep"))
+
+
+@cli.group()
+def jurisdictions() -> None:
+    """Resolve places and facilities (readers).
+
+    Connecticut, its planning regions, counties, towns and correctional facilities.
+    """
+
+
+@jurisdictions.command("find")
+@click.argument("query")
+def jurisdictions_find(query: str) -> None:
+    """Resolve a name, FIPS code or id (GET /jurisdictions?q=)."""
+    show(call("GET", "/jurisdictions", query={"q": query}))
+
+
+@cli.command()
+@click.option("--limit", type=click.IntRange(1, 100), help="How many of the newest entries (API default 50).")
+def audit(limit: int | None) -> None:
+    """Show the audit trail (GET /audit).
+
+    The newest entries of the hash-chained audit trail, newest first, and whether it verifies (admin).
+    """
+    show(call("GET", "/audit", query={"limit": limit}))
+
+
+def main() -> None:
+    """The ``vigil`` console script."""
+    cli(prog_name="vigil")
