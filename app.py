@@ -559,6 +559,7 @@ def _deliver(body: dict[str, Any]) -> bool:
         codes=deps.codes,
         log=deps.log,
         links=deps,
+        admins=deps.admins,
         lease=deps.settings.send_lease,
         now=utcnow(),
     )

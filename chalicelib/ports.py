@@ -149,8 +149,8 @@ class SmsSender(Protocol):
 
 
 class WebhookSender(Protocol):
-    def send(self, message: OutgoingWebhook, *, secret: str, now: datetime) -> str:
-        """POST the signed payload; returns the HTTP status as text; raises SendFailed."""
+    def send(self, message: OutgoingWebhook, *, secrets: Sequence[str], now: datetime) -> str:
+        """POST the payload signed with each secret; returns the HTTP status as text; raises SendFailed."""
 
 
 class AckLog(Protocol):

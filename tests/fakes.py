@@ -249,10 +249,10 @@ class RecordingSmsSender:
 
 @dataclass
 class RecordingWebhookSender:
-    sent: list[tuple[OutgoingWebhook, str]] = field(default_factory=list)
+    sent: list[tuple[OutgoingWebhook, tuple[str, ...]]] = field(default_factory=list)
 
-    def send(self, message: OutgoingWebhook, *, secret: str, now: datetime) -> str:
-        self.sent.append((message, secret))
+    def send(self, message: OutgoingWebhook, *, secrets: Sequence[str], now: datetime) -> str:
+        self.sent.append((message, tuple(secrets)))
         return "204"
 
 

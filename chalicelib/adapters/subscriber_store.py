@@ -53,6 +53,7 @@ def _channels_to_item(channels: Sequence[Channel], *, with_secrets: bool) -> lis
                 "secret": channel.secret,
                 "previous_secret": channel.previous_secret,
                 "previous_secret_until": iso(channel.previous_secret_until),
+                "failing_since": iso(channel.failing_since),
             }
         out.append({k: v for k, v in value.items() if v is not None})
     return out
@@ -69,6 +70,7 @@ def _channels_from_item(values: list[dict[str, Any]]) -> tuple[Channel, ...]:
             disabled=bool(v.get("disabled", False)),
             previous_secret=v.get("previous_secret"),
             previous_secret_until=parse_iso(v.get("previous_secret_until")),
+            failing_since=parse_iso(v.get("failing_since")),
         )
         for v in values
     )

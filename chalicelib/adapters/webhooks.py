@@ -14,6 +14,7 @@ import socket
 import ssl
 import time
 import urllib.error
+from collections.abc import Sequence
 from datetime import datetime
 
 from standardwebhooks.webhooks import Webhook
@@ -34,8 +35,14 @@ USER_AGENT = "Vigil-Webhooks/1"
 MAX_RESPONSE_BYTES = 64 * 1024
 
 
-def signed_headers(message: OutgoingWebhook, body: str, *, secret: str, now: datetime) -> dict[str, str]:
-    signature = Webhook(secret).sign(msg_id=message.message_id, timestamp=now, data=body)
+def signed_headers(
+    message: OutgoingWebhook, body: str, *, secrets: Sequence[str], now: datetime
+) -> dict[str, str]:
+    """One signature per secret, space-separated, as Standard Webhooks allows: during a rotation a
+    receiver holding either the old or the new secret verifies the message."""
+    signature = " ".join(
+        Webhook(s).sign(msg_id=message.message_id, timestamp=now, data=body) for s in secrets
+    )
     return {
         "content-type": "application/json",
         "user-agent": USER_AGENT,
@@ -70,7 +77,7 @@ class HttpWebhookSender:
         self._allow_private = allow_private
         self._tls_context = tls_context
 
-    def send(self, message: OutgoingWebhook, *, secret: str, now: datetime) -> str:
+    def send(self, message: OutgoingWebhook, *, secrets: Sequence[str], now: datetime) -> str:
         try:
             url = vet_webhook_url(message.url, resolver=self._resolver, allow_private=self._allow_private)
         except Unresolvable as exc:  # DNS may be failing for a moment: try again later
@@ -78,7 +85,7 @@ class HttpWebhookSender:
         except UnsafeUrl as exc:
             raise SendFailed(f"webhook: {exc.reason}", retryable=False) from exc
         body = json.dumps(message.payload, sort_keys=True, separators=(",", ":"))
-        headers = signed_headers(message, body, secret=secret, now=now)
+        headers = signed_headers(message, body, secrets=secrets, now=now)
         status, reason, answer_headers = self._post(url, body.encode(), headers)
         if 200 <= status < 300:
             return str(status)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 
@@ -22,6 +22,11 @@ class Role(StrEnum):
 OFFICIAL_ROLES = frozenset(
     {Role.STATE_EXECUTIVE, Role.CORRECTIONS, Role.LAW_ENFORCEMENT, Role.LOCAL_OFFICIAL}
 )
+
+
+# A webhook endpoint failing every delivery for this long is disabled until an admin re-enables it
+# (the Standard Webhooks senders wait days; officials' systems should not go quiet that long).
+WEBHOOK_FAILURE_WINDOW = timedelta(hours=24)
 
 
 class EventType(StrEnum):
@@ -53,6 +58,8 @@ class Channel:
     # The secret before the last rotation, still signed with until then, so receivers can switch over.
     previous_secret: str | None = None
     previous_secret_until: datetime | None = None
+    # When a webhook endpoint started failing (None while it answers); long enough, and it is disabled.
+    failing_since: datetime | None = None
 
     @property
     def id(self) -> str:
@@ -72,6 +79,13 @@ class Channel:
         if self.opted_out:
             return "opted-out"
         return "active" if self.verified else "unverified"
+
+    def after_send(self, *, ok: bool, now: datetime) -> Channel:
+        """A webhook's health after a send: failing for WEBHOOK_FAILURE_WINDOW switches it off."""
+        if ok:
+            return replace(self, failing_since=None) if self.failing_since else self
+        since = self.failing_since or now
+        return replace(self, failing_since=since, disabled=now - since >= WEBHOOK_FAILURE_WINDOW)
 
     def signing_secrets(self, now: datetime) -> tuple[str, ...]:
         """Current secret first; the previous one too while its overlap lasts."""

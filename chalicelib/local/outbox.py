@@ -21,7 +21,7 @@ import html
 import re
 import threading
 import urllib.error
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -155,9 +155,9 @@ class RecordingWebhookSender:
         self._log = log
         self._clock = clock
 
-    def send(self, message: OutgoingWebhook, *, secret: str, now: datetime) -> str:
+    def send(self, message: OutgoingWebhook, *, secrets: Sequence[str], now: datetime) -> str:
         try:
-            status = self._inner.send(message, secret=secret, now=now)
+            status = self._inner.send(message, secrets=secrets, now=now)
         except SendFailed as exc:
             cause = exc.__cause__
             code = cause.code if isinstance(cause, urllib.error.HTTPError) else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -10,9 +11,15 @@ import structlog
 
 from chalicelib.domain.acklog import EntryKind
 from chalicelib.domain.deliveries import FINAL_STATUSES, Delivery, DeliveryStatus
-from chalicelib.domain.messages import render_email, render_sms, render_webhook, unsubscribe_headers
+from chalicelib.domain.messages import (
+    OutgoingEmail,
+    render_email,
+    render_sms,
+    render_webhook,
+    unsubscribe_headers,
+)
 from chalicelib.domain.notices import Notice
-from chalicelib.domain.subscribers import Channel, ChannelRef, ChannelType
+from chalicelib.domain.subscribers import Channel, ChannelRef, ChannelType, Subscriber
 from chalicelib.domain.tokens import AckTarget
 from chalicelib.ports import (
     AckCodeStore,
@@ -67,6 +74,7 @@ def deliver(
     codes: AckCodeStore,
     log: AckLog,
     links: Links,
+    admins: Sequence[Channel],
     lease: timedelta,
     now: datetime,
 ) -> DeliveryReport:
@@ -114,6 +122,7 @@ def deliver(
         )
     deliveries.record(outcomes)
     _record_in_log(outcomes, log=log, now=now)
+    _track_webhook_health(outcomes, owners, subscribers=subscribers, senders=senders, admins=admins, now=now)
     claimed_ids = {d.delivery_id for d in claimed}
     unclaimed = [d for d in wanted if d.delivery_id not in claimed_ids]
     return DeliveryReport(
@@ -122,6 +131,59 @@ def deliver(
         in_flight=tuple(d.delivery_id for d in unclaimed if d.status not in FINAL_STATUSES),
         failed=tuple(failed),
     )
+
+
+def _track_webhook_health(
+    outcomes: Sequence[Delivery],
+    owners: dict[str, Subscriber],
+    *,
+    subscribers: SubscriberStore,
+    senders: Senders,
+    admins: Sequence[Channel],
+    now: datetime,
+) -> None:
+    """Remember when an endpoint started failing; one failing for the whole window is switched off
+    and the admins told, rather than retried into the dead-letter queue for ever."""
+    for d in outcomes:
+        owner = owners.get(d.subscriber_id)
+        channel = owner.channel(d.channel_id) if owner else None
+        if owner is None or channel is None or d.channel_type is not ChannelType.WEBHOOK:
+            continue
+        if d.status not in (DeliveryStatus.SENT, DeliveryStatus.FAILED):
+            continue
+        health = channel.after_send(ok=d.status is DeliveryStatus.SENT, now=now)
+        if health == channel:
+            continue
+        owner = owner.with_channel(health)
+        owners[d.subscriber_id] = owner
+        subscribers.replace(owner)
+        if health.disabled and not channel.disabled:
+            logger.warning("webhook.disabled", subscriber_id=owner.id, channel_id=channel.id)
+            _tell_admins(owner, health, senders=senders, admins=admins)
+
+
+def _tell_admins(
+    subscriber: Subscriber, channel: Channel, *, senders: Senders, admins: Sequence[Channel]
+) -> None:
+    since = channel.failing_since.isoformat() if channel.failing_since else "a day ago"
+    text = (
+        f"The webhook endpoint of {subscriber.name} ({subscriber.organization}) has failed every "
+        f"delivery since {since} and is now disabled.\n"
+        f"Channel {channel.id}, subscriber {subscriber.id}. Fix the receiver, then re-enable it with\n"
+        f'PATCH /subscribers/{subscriber.id} {{"enable_channels": ["{channel.id}"]}}\n'
+    )
+    for admin in admins:
+        try:
+            senders.email.send(
+                OutgoingEmail(
+                    to=admin.address,
+                    subject=f"[Vigil] Webhook of {subscriber.name} disabled after failing for a day",
+                    text=text,
+                    html="<pre>" + html.escape(text) + "</pre>",
+                )
+            )
+        except SendFailed as exc:
+            logger.error("admin_alert.failed", reason=exc.reason)
 
 
 def _record_in_log(outcomes: Sequence[Delivery], *, log: AckLog, now: datetime) -> None:
@@ -184,4 +246,4 @@ def _send(
         ack_url=link,
         now=now,
     )
-    return senders.webhook.send(message, secret=signing[0], now=now)
+    return senders.webhook.send(message, secrets=signing, now=now)

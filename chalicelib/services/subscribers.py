@@ -423,7 +423,7 @@ def send_test(
                         "data": {"subscriber_id": subscriber.id},
                     },
                 )
-                senders.webhook.send(message, secret=channel.signing_secrets(now)[0], now=now)
+                senders.webhook.send(message, secrets=channel.signing_secrets(now), now=now)
             results.append({**result, "status": "sent"})
         except SendFailed as exc:
             results.append({**result, "status": f"failed: {exc.reason}"})

@@ -125,7 +125,7 @@ def local_sender(**overrides: Any) -> HttpWebhookSender:
 
 
 def send(sender: HttpWebhookSender, url: str) -> str:
-    return sender.send(webhook(url), secret=SECRET, now=dt.datetime.now(dt.UTC))
+    return sender.send(webhook(url), secrets=[SECRET], now=dt.datetime.now(dt.UTC))
 
 
 def failure(sender: HttpWebhookSender, url: str) -> SendFailed:

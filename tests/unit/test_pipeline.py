@@ -76,6 +76,7 @@ def deliver(
         codes=world.codes,
         log=world.log,
         links=deps,
+        admins=deps.admins,
         lease=LEASE,
         now=NOW + after,
     )
@@ -248,7 +249,7 @@ def test_every_email_and_webhook_carries_an_ack_link_for_its_own_delivery(story:
 def test_webhook_is_signed_with_the_subscribers_own_secret(story: FakeWorld) -> None:
     submit(story, rollout_body())
     run(story)
-    assert {secret for _, secret in story.webhooks.sent} == {ALL_CHANNELS[2].secret}
+    assert {secrets for _, secrets in story.webhooks.sent} == {(ALL_CHANNELS[2].secret,)}
 
 
 def test_coverage_gap_is_reported_when_no_state_executive_is_subscribed(world: FakeWorld) -> None:
