@@ -295,11 +295,17 @@ class FakeWorld:
     policies: InMemoryPolicyStore = field(default_factory=InMemoryPolicyStore)
     codes: InMemoryAckCodeStore = field(default_factory=InMemoryAckCodeStore)
     contacts: InMemoryContactStore = field(default_factory=InMemoryContactStore)
+    # A deployed stage by default, so the unit tests see production rules (https-only webhooks, no
+    # /dev routes); tests of the local stage's routes set their own.
+    settings: Settings = field(
+        default_factory=lambda: Settings.from_env({"VIGIL_STAGE": "dev", "VIGIL_ACK_SECRET": "unit-secret"})
+    )
 
     def deps(self, settings: Settings | None = None) -> Deps:
+        if settings is not None:
+            self.settings = settings
         return Deps(
-            # A deployed stage, so the unit tests see production rules (https-only webhooks, no /dev routes).
-            settings=settings or Settings.from_env({"VIGIL_STAGE": "dev", "VIGIL_ACK_SECRET": "unit-secret"}),
+            settings=self.settings,
             registry=load_registry(),
             notices=self.notices,
             subscribers=self.subscribers,
