@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 STAGE ?= dev
 
-.PHONY: run test lint typecheck unit integration e2e bench package clean
+.PHONY: run test lint typecheck unit integration e2e bench package admin-key clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,9 @@ bench: $(STAMP)
 package: $(STAMP)
 	$(BIN)/python -m infra.package --stage $(STAGE) --out build/$(STAGE)
 	$(BIN)/cfn-lint --ignore-checks E2533 -- build/$(STAGE)/sam.yaml
+
+admin-key: $(STAMP)
+	$(BIN)/python -m infra.admin_key --stage $(STAGE)
 
 clean:
 	rm -rf $(VENV) build .mypy_cache .ruff_cache .pytest_cache
