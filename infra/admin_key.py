@@ -24,7 +24,7 @@ def main() -> None:
     client = boto3.session.Session().client("dynamodb")
     key, plaintext = new_key(name=args.name, role=ApiRole.ADMIN, now=datetime.now(UTC))
     DynamoKeyStore(resource_name(args.stage, "api-keys"), client).add(key)
-    print(f"admin key {key.id} for stage {args.stage} (shown once):\n{plaintext}")  # noqa: T201  # the command's output
+    print(f"admin key {key.id} for stage {args.stage} (shown once):\n{plaintext}")  # the command's output
 
 
 if __name__ == "__main__":
