@@ -28,14 +28,33 @@ from chalicelib.http import (
     reshape_chalice_error,
 )
 from chalicelib.pages import ack_page, consent_page, message_page
+from chalicelib.schemas.decisions import parse_decision, parse_duty_update
 from chalicelib.schemas.events import parse_event
 from chalicelib.schemas.keys import parse_key_request
+from chalicelib.schemas.notices import parse_notice_filter
 from chalicelib.schemas.policies import parse_event_type, parse_policy
 from chalicelib.schemas.subscribers import parse_patch, parse_subscriber
-from chalicelib.services import audit, delivery, escalation, ingest, keys, routing, sms_replies, subscribers
+from chalicelib.services import (
+    audit,
+    decisions,
+    delivery,
+    escalation,
+    ingest,
+    keys,
+    notice_list,
+    routing,
+    sms_replies,
+    subscribers,
+)
 from chalicelib.services.access import authenticate, require
 from chalicelib.services.acknowledgment import acknowledge, find_delivery
-from chalicelib.views import jurisdiction_json, log_entry_json, notice_detail_json, subscriber_json
+from chalicelib.views import (
+    jurisdiction_json,
+    log_entry_json,
+    notice_detail_json,
+    notice_json,
+    subscriber_json,
+)
 
 logging_setup.configure()
 log = structlog.get_logger()
@@ -113,6 +132,22 @@ def post_event() -> Response:
         now=utcnow(),
     )
     return json_response(result.as_json(), 202)
+
+
+@app.route("/notices", methods=["GET"])
+@api_errors
+def list_notices() -> Response:
+    caller(READERS)
+    deps = bootstrap.deps()
+    page = notice_list.recent(
+        parse_notice_filter(
+            {k: query_param(k) for k in ("type", "status", "jurisdiction", "limit", "cursor")},
+            registry=deps.registry,
+        ),
+        notices=deps.notices,
+        registry=deps.registry,
+    )
+    return json_response({"items": [notice_json(n) for n in page.items], "cursor": page.cursor})
 
 
 @app.route("/notices/{notice_id}", methods=["GET"])
@@ -193,6 +228,38 @@ def post_ack(token: str) -> Response:
             ack_page(result.notice, result.delivery, action="", message=ACK_MESSAGES[result.outcome])
         )
     return json_response(result.as_json())
+
+
+@app.route("/detainers/{notice_id}/decision", methods=["POST"])
+@api_errors
+def post_decision(notice_id: str) -> Response:
+    who = caller({ApiRole.REVIEWER, ApiRole.ADMIN})
+    deps = bootstrap.deps()
+    decided = decisions.decide(
+        notice_id,
+        parse_decision(read_json(request(), max_bytes=deps.settings.max_body_bytes)),
+        notices=deps.notices,
+        index=deps.index,
+        deliveries=deps.deliveries,
+        send_queue=deps.send_queue,
+        registry=deps.registry,
+        log=deps.log,
+        actor=who.key_id,
+        now=utcnow(),
+    )
+    return json_response(notice_json(decided), 201)
+
+
+@app.route("/detainers/{notice_id}/duties/{duty_id}", methods=["POST"])
+@api_errors
+def post_duty(notice_id: str, duty_id: str) -> Response:
+    who = caller({ApiRole.REVIEWER, ApiRole.ADMIN})
+    deps = bootstrap.deps()
+    _, note = parse_duty_update(read_json(request(), max_bytes=4096))
+    updated = decisions.complete_duty(
+        notice_id, duty_id, note=note, notices=deps.notices, log=deps.log, actor=who.key_id, now=utcnow()
+    )
+    return json_response(notice_json(updated))
 
 
 @app.route("/policies/{event_type}", methods=["GET"])

@@ -20,7 +20,7 @@ def ack_page(notice: Notice, delivery: Delivery, *, action: str, message: str | 
     """GET shows this and changes nothing (mail scanners follow links); the button POSTs."""
     rows = "".join(
         f"<tr><th scope='row'>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
-        for k, v in facts(notice, delivery.role)
+        for k, v in facts(notice, delivery.role, delivery.subscriber_id)
     )
     summary = html.escape(str(notice.event.get("summary", "")))
     if message is None:

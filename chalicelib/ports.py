@@ -58,6 +58,12 @@ class NoticeStore(Protocol):
     def save_routing(self, notice: Notice) -> None:
         """Record recipients, coverage gaps, routed_at and when the next escalation step falls due."""
 
+    def recent(self, event_type: EventType, *, limit: int, cursor: str | None) -> Page[Notice]:
+        """Notices of one type, newest first (an index query)."""
+
+    def received_between(self, event_type: EventType, start: datetime, end: datetime) -> Iterator[Notice]:
+        """Every notice of a type received in [start, end), oldest first."""
+
     def due(self, now: datetime, *, limit: int) -> list[Notice]:
         """Open notices whose next escalation step is due, most overdue first (an index query, no scan)."""
 
@@ -66,6 +72,13 @@ class NoticeStore(Protocol):
     ) -> bool:
         """Move an open notice from one step to another; False if it was not open at ``from_step``
         (another sweep took the step, or the notice was acknowledged meanwhile)."""
+
+    def record_decision(
+        self, notice_id: str, *, decision: dict[str, Any], duties: list[dict[str, Any]], at: datetime
+    ) -> bool:
+        """Store a detainer's decision and close the notice; False if it was already decided or closed."""
+
+    def save_duties(self, notice_id: str, duties: list[dict[str, Any]]) -> None: ...
 
     def mark_acknowledged(self, notice_id: str, *, at: datetime) -> bool:
         """Open → acknowledged, and off the escalation index; False if it was not open."""

@@ -80,7 +80,10 @@ def notice_json(notice: Notice, deliveries: list[Delivery] | None = None) -> dic
         "step": notice.step,
         "next_step_at": notice.next_step_at.isoformat() if notice.next_step_at else None,
         "deadline": notice.deadline.isoformat() if notice.deadline else None,
-        "event": {k: v for k, v in notice.event.items() if k != "subject"},
+        # Never the person's identity nor the confidential categories: readers are not all entitled.
+        "event": {k: v for k, v in notice.event.items() if k not in {"subject", "confidential"}},
+        "decision": notice.decision,
+        "duties": list(notice.duties),
     }
     if deliveries is not None:
         out["deliveries"] = [delivery_json(d) for d in deliveries]

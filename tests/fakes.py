@@ -52,6 +52,23 @@ class InMemoryNoticeStore:
             routed = replace(routed, next_step_at=notice.next_step_at)
         self.notices[notice.id] = routed
 
+    def recent(self, event_type: EventType, *, limit: int, cursor: str | None) -> Page[Notice]:
+        ordered = sorted(
+            (n for n in self.notices.values() if n.type == event_type),
+            key=lambda n: (n.received_at, n.id),
+            reverse=True,
+        )
+        start = next((i + 1 for i, n in enumerate(ordered) if n.id == cursor), 0) if cursor else 0
+        chunk = ordered[start : start + limit]
+        more = start + limit < len(ordered)
+        return Page(items=chunk, cursor=chunk[-1].id if more and chunk else None)
+
+    def received_between(self, event_type: EventType, start: datetime, end: datetime) -> Iterator[Notice]:
+        yield from sorted(
+            (n for n in self.notices.values() if n.type == event_type and start <= n.received_at < end),
+            key=lambda n: n.received_at,
+        )
+
     def due(self, now: datetime, *, limit: int) -> list[Notice]:
         due = [
             n
@@ -68,6 +85,20 @@ class InMemoryNoticeStore:
             return False
         self.notices[notice_id] = replace(notice, step=to_step, next_step_at=next_step_at)
         return True
+
+    def record_decision(
+        self, notice_id: str, *, decision: dict[str, Any], duties: list[dict[str, Any]], at: datetime
+    ) -> bool:
+        notice = self.notices.get(notice_id)
+        if notice is None or notice.decision is not None or notice.status is NoticeStatus.CLOSED:
+            return False
+        self.notices[notice_id] = replace(
+            notice, decision=decision, duties=tuple(duties), status=NoticeStatus.CLOSED, next_step_at=None
+        )
+        return True
+
+    def save_duties(self, notice_id: str, duties: list[dict[str, Any]]) -> None:
+        self.notices[notice_id] = replace(self.get(notice_id), duties=tuple(duties))
 
     def mark_acknowledged(self, notice_id: str, *, at: datetime) -> bool:
         notice = self.notices.get(notice_id)

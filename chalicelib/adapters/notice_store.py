@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from chalicelib.adapters.dynamodb import decode, encode, error_code, iso, parse_iso, unavailable
+from chalicelib.adapters.dynamodb import (
+    decode,
+    decode_cursor,
+    encode,
+    encode_cursor,
+    error_code,
+    iso,
+    parse_iso,
+    query_all,
+    unavailable,
+)
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.notices import Notice, NoticeStatus
 from chalicelib.domain.subscribers import EventType
-from chalicelib.ports import NoticeExists
+from chalicelib.ports import NoticeExists, Page
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -20,6 +31,7 @@ if TYPE_CHECKING:
 # One partition of the escalation index: open notices are few (hundreds), read once a minute.
 OPEN_SHARD = "open"
 DUE_INDEX = "open-by-due"
+BY_TYPE_INDEX = "by-type-received"
 
 
 def notice_to_item(notice: Notice) -> dict[str, Any]:
@@ -31,7 +43,8 @@ def notice_to_item(notice: Notice) -> dict[str, Any]:
         "fingerprint": notice.fingerprint,
         "jurisdiction_id": notice.jurisdiction_id,
         "title": notice.title,
-        "received_at": iso(notice.received_at),
+        # UTC, so that the by-type index orders notices by time.
+        "received_at": _utc(notice.received_at),
         # JSON text, not a map: events hold arbitrary nesting and DynamoDB's number type would turn
         # every number into a Decimal on the way back.
         "event_json": json.dumps(notice.event, sort_keys=True),
@@ -42,6 +55,8 @@ def notice_to_item(notice: Notice) -> dict[str, Any]:
         "step": notice.step,
         "deadline": iso(notice.deadline),
         "acknowledged_at": iso(notice.acknowledged_at),
+        "decision_json": json.dumps(notice.decision, sort_keys=True) if notice.decision else None,
+        "duties_json": json.dumps(list(notice.duties), sort_keys=True),
         "extra_json": json.dumps(notice.extra, sort_keys=True),
         **_schedule(notice.status, notice.next_step_at),
     }
@@ -80,6 +95,8 @@ def item_to_notice(item: dict[str, Any]) -> Notice:
         next_step_at=parse_iso(item.get("next_step_at")),
         deadline=parse_iso(item.get("deadline")),
         acknowledged_at=parse_iso(item.get("acknowledged_at")),
+        decision=json.loads(item["decision_json"]) if item.get("decision_json") else None,
+        duties=tuple(json.loads(item.get("duties_json", "[]"))),
         extra=json.loads(item.get("extra_json", "{}")),
     )
 
@@ -141,6 +158,46 @@ class DynamoNoticeStore:
                 raise NotFound(f"no notice {notice.id!r}") from exc
             raise unavailable(exc, "update notice routing") from exc
 
+    def recent(self, event_type: EventType, *, limit: int, cursor: str | None) -> Page[Notice]:
+        """Notices of one type, newest first, a page at a time."""
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": BY_TYPE_INDEX,
+            "KeyConditionExpression": "#t = :t",
+            "ExpressionAttributeNames": {"#t": "type"},
+            "ExpressionAttributeValues": {":t": {"S": str(event_type)}},
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        start = decode_cursor(cursor)
+        if start:
+            request["ExclusiveStartKey"] = encode(start)
+        try:
+            response = self._client.query(**request)
+        except ClientError as exc:
+            raise unavailable(exc, "list notices") from exc
+        last = response.get("LastEvaluatedKey")
+        return Page(
+            items=[item_to_notice(decode(i)) for i in response.get("Items", [])],
+            cursor=encode_cursor(decode(last)) if last else None,
+        )
+
+    def received_between(self, event_type: EventType, start: datetime, end: datetime) -> Iterator[Notice]:
+        """Every notice of a type received in [start, end), oldest first (for reports)."""
+        for item in query_all(
+            self._client,
+            TableName=self._table,
+            IndexName=BY_TYPE_INDEX,
+            KeyConditionExpression="#t = :t AND received_at BETWEEN :a AND :b",
+            ExpressionAttributeNames={"#t": "type"},
+            ExpressionAttributeValues={
+                ":t": {"S": str(event_type)},
+                ":a": {"S": _utc(start)},
+                ":b": {"S": _utc(end - timedelta(microseconds=1))},
+            },
+        ):
+            yield item_to_notice(item)
+
     def due(self, now: datetime, *, limit: int) -> list[Notice]:
         try:
             response = self._client.query(
@@ -167,6 +224,31 @@ class DynamoNoticeStore:
             notice_id, update, "step = :from AND #s = :open", values, what="advance notice step"
         )
 
+    def record_decision(
+        self, notice_id: str, *, decision: dict[str, Any], duties: list[dict[str, Any]], at: datetime
+    ) -> bool:
+        """Once per notice: the decision closes it and takes it off the escalation schedule."""
+        return self._conditional_update(
+            notice_id,
+            "SET decision_json = :d, duties_json = :u, #s = :closed REMOVE open_shard, next_step_at",
+            "attribute_not_exists(decision_json) AND #s <> :closed",
+            {
+                ":d": json.dumps(decision, sort_keys=True),
+                ":u": json.dumps(duties, sort_keys=True),
+                ":closed": str(NoticeStatus.CLOSED),
+            },
+            what="record decision",
+        )
+
+    def save_duties(self, notice_id: str, duties: list[dict[str, Any]]) -> None:
+        self._conditional_update(
+            notice_id,
+            "SET duties_json = :u",
+            "attribute_exists(decision_json)",
+            {":u": json.dumps(duties, sort_keys=True)},
+            what="save duties",
+        )
+
     def mark_acknowledged(self, notice_id: str, *, at: datetime) -> bool:
         values = {":ack": str(NoticeStatus.ACKNOWLEDGED), ":open": str(NoticeStatus.OPEN), ":at": iso(at)}
         return self._conditional_update(
@@ -180,15 +262,17 @@ class DynamoNoticeStore:
     def _conditional_update(
         self, notice_id: str, update: str, condition: str, values: dict[str, Any], *, what: str
     ) -> bool:
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "Key": {"notice_id": {"S": notice_id}},
+            "UpdateExpression": update,
+            "ConditionExpression": f"attribute_exists(notice_id) AND {condition}",
+            "ExpressionAttributeValues": encode(values),
+        }
+        if "#s" in update or "#s" in condition:  # "status" is a reserved word in DynamoDB expressions
+            request["ExpressionAttributeNames"] = {"#s": "status"}
         try:
-            self._client.update_item(
-                TableName=self._table,
-                Key={"notice_id": {"S": notice_id}},
-                UpdateExpression=update,
-                ConditionExpression=f"attribute_exists(notice_id) AND {condition}",
-                ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues=encode(values),
-            )
+            self._client.update_item(**request)
         except ClientError as exc:
             if error_code(exc) == "ConditionalCheckFailedException":
                 return False

@@ -48,12 +48,73 @@ def may_see_personal_data(role: Role) -> bool:
     return role in PERSONAL_DATA_ROLES
 
 
-def notice_view(notice: Notice, role: Role) -> dict[str, Any]:
-    """The notice as a recipient of ``role`` may see it."""
-    event = dict(notice.event)
-    if notice.type is EventType.DETAINER and not may_see_personal_data(role):
-        event.pop("subject", None)
+# What everyone told of a detainer may know: where, when, under which law, what was suggested and
+# decided. Criminal history, flags and free text stay with those who need to know.
+_PUBLIC_DETAINER_FIELDS = frozenset(
+    {
+        "type",
+        "external_id",
+        "form",
+        "issued_at",
+        "issuing_office",
+        "facility_id",
+        "facility_name",
+        "jurisdiction_id",
+        "jurisdiction_name",
+        "release_due_at",
+        "judicial_warrant",
+        "hold",
+        "title",
+    }
+)
+# Never sent to anyone (TRUST Act confidential categories), nor used to address anyone.
+_NEVER_SENT = frozenset({"confidential", "counsel_subscriber_ids"})
+
+
+def is_counsel(notice: Notice, role: Role, subscriber_id: str | None) -> bool:
+    """The person's own counsel, named by the source: told the name, never the other particulars."""
+    return (
+        role is Role.LEGAL
+        and subscriber_id is not None
+        and subscriber_id in notice.event.get("counsel_subscriber_ids", [])
+    )
+
+
+def detainer_event_for(notice: Notice, role: Role, subscriber_id: str | None = None) -> dict[str, Any]:
+    """The detainer's event as this recipient may see it."""
+    event = notice.event
+    if may_see_personal_data(role):
+        return {k: v for k, v in event.items() if k not in _NEVER_SENT}
+    shown = {k: v for k, v in event.items() if k in _PUBLIC_DETAINER_FIELDS}
+    classification = event.get("classification")
+    if classification:
+        shown["classification"] = {
+            k: classification.get(k) for k in ("regime_id", "regime_name", "citation", "suggestion")
+        }
+    if is_counsel(notice, role, subscriber_id):
+        shown["subject"] = {"name": (event.get("subject") or {}).get("name")}
+    return shown
+
+
+def decision_for(notice: Notice, role: Role) -> dict[str, Any] | None:
+    if notice.decision is None:
+        return None
+    if may_see_personal_data(role):
+        return dict(notice.decision)
     return {
+        k: notice.decision.get(k)
+        for k in ("decision", "decided_at", "suggestion", "regime_id", "before_deadline")
+    }
+
+
+def notice_view(notice: Notice, role: Role, subscriber_id: str | None = None) -> dict[str, Any]:
+    """The notice as a recipient of ``role`` may see it."""
+    event = (
+        detainer_event_for(notice, role, subscriber_id)
+        if notice.type is EventType.DETAINER
+        else dict(notice.event)
+    )
+    view: dict[str, Any] = {
         "notice_id": notice.id,
         "type": str(notice.type),
         "title": notice.title,
@@ -61,9 +122,13 @@ def notice_view(notice: Notice, role: Role) -> dict[str, Any]:
         "received_at": notice.received_at.isoformat(),
         "event": event,
     }
+    decision = decision_for(notice, role)
+    if decision is not None:
+        view["decision"] = decision
+    return view
 
 
-def facts(notice: Notice, role: Role) -> list[tuple[str, str]]:
+def facts(notice: Notice, role: Role, subscriber_id: str | None = None) -> list[tuple[str, str]]:
     event = notice.event
     shown = [("Jurisdiction", str(event.get("jurisdiction_name", notice.jurisdiction_id)))]
     if notice.type is EventType.ROLLOUT:
@@ -75,30 +140,65 @@ def facts(notice: Notice, role: Role) -> list[tuple[str, str]]:
         if source.get("agency"):
             shown.append(("Announced by", f"{source['agency']} ({source.get('channel', 'unknown channel')})"))
     else:
+        shown += _detainer_facts(notice, role, subscriber_id)
+    shown.append(("Reference", notice.id))
+    return shown
+
+
+def _detainer_facts(notice: Notice, role: Role, subscriber_id: str | None) -> list[tuple[str, str]]:
+    event = notice.event
+    shown = [
+        ("Form", str(event.get("form", ""))),
+        ("Facility", str(event.get("facility_name", ""))),
+        ("Issued", str(event.get("issued_at", ""))),
+        ("Release due", str(event.get("release_due_at", ""))),
+        ("Judicial warrant", "yes" if event.get("judicial_warrant") else "no"),
+    ]
+    shown += [("Hold clock", line) for line in (event.get("hold") or {}).get("explained", [])]
+    classification = event.get("classification") or {}
+    if classification:
+        shown.append(
+            (
+                "Suggestion",
+                f"{classification.get('suggestion')} under {classification.get('regime_name')} "
+                "(a suggestion for the reviewer, never a decision)",
+            )
+        )
+    subject = event.get("subject") or {}
+    if may_see_personal_data(role):
         shown += [
-            ("Form", str(event.get("form", ""))),
-            ("Facility", str(event.get("facility_name", ""))),
-            ("Issued", str(event.get("issued_at", ""))),
-            ("Release due", str(event.get("release_due_at", ""))),
-            ("Judicial warrant", "yes" if event.get("judicial_warrant") else "no"),
+            (f"Criterion ({c.get('status')})", f"{c.get('outcome')}: {c.get('text')}")
+            for c in classification.get("criteria", [])
         ]
-        shown += [("Hold clock", line) for line in (event.get("hold") or {}).get("explained", [])]
-        subject = event.get("subject") or {}
-        if may_see_personal_data(role) and subject:
+        if subject:
             shown += [
                 ("Name", str(subject.get("name", ""))),
                 ("Date of birth", str(subject.get("date_of_birth", ""))),
                 ("A-number", str(subject.get("a_number", ""))),
             ]
-    shown.append(("Reference", notice.id))
+    elif is_counsel(notice, role, subscriber_id) and subject.get("name"):
+        shown.append(("Name (to counsel)", str(subject["name"])))
+    decision = decision_for(notice, role)
+    if decision:
+        shown.append(("Decision", f"{decision['decision']} ({decision['decided_at']})"))
+        if decision.get("reasons"):
+            shown.append(("Reasons", str(decision["reasons"])))
     return shown
 
 
 def render_email(
-    notice: Notice, *, to: str, role: Role, ack_url: str, summary_note: str = ""
+    notice: Notice,
+    *,
+    to: str,
+    role: Role,
+    ack_url: str,
+    subscriber_id: str | None = None,
+    summary_note: str = "",
 ) -> OutgoingEmail:
-    shown = facts(notice, role)
-    summary = str(notice.event.get("summary", ""))
+    shown = facts(notice, role, subscriber_id)
+    # A detainer's free-text summary may name the person: only for those entitled to know.
+    public = notice.type is EventType.ROLLOUT or may_see_personal_data(role)
+    summary = str(notice.event.get("summary", "")) if public else ""
     text_lines = [notice.title, "", summary, "", *(f"{k}: {v}" for k, v in shown), ""]
     if summary_note:
         text_lines += [summary_note, ""]
@@ -113,6 +213,8 @@ def render_email(
         f"<p><a href='{html.escape(ack_url, quote=True)}'>Acknowledge this notice</a></p></body></html>"
     )
     prefix = "Rollout notice" if notice.type is EventType.ROLLOUT else "Detainer request"
+    if notice.decision:
+        prefix = f"Detainer decision ({notice.decision.get('decision')})"
     # Folded to one line: a line break in a subject is a header injection.
     subject = " ".join(f"[Vigil] {prefix}: {notice.title}".split())
     return OutgoingEmail(to=to, subject=subject, text="\n".join(text_lines), html=body)
@@ -131,13 +233,24 @@ def render_sms(notice: Notice, *, to: str, reply_code: str | None = None) -> Out
 
 
 def render_webhook(
-    notice: Notice, *, url: str, role: Role, delivery_id: str, ack_url: str, now: datetime
+    notice: Notice,
+    *,
+    url: str,
+    role: Role,
+    delivery_id: str,
+    ack_url: str,
+    now: datetime,
+    subscriber_id: str | None = None,
 ) -> OutgoingWebhook:
-    data = notice_view(notice, role)
+    data = notice_view(notice, role, subscriber_id)
     data["ack_url"] = ack_url
     data["delivery_id"] = delivery_id
     return OutgoingWebhook(
         url=url,
         message_id=f"msg_{notice.id}_{delivery_id.replace('#', '_')}",
-        payload={"type": f"notice.{notice.type}", "timestamp": now.isoformat(), "data": data},
+        payload={
+            "type": f"notice.{notice.type}.decided" if notice.decision else f"notice.{notice.type}",
+            "timestamp": now.isoformat(),
+            "data": data,
+        },
     )

@@ -40,6 +40,9 @@ class Notice:
     next_step_at: datetime | None = None
     deadline: datetime | None = None
     acknowledged_at: datetime | None = None
+    # Detainers: the reviewer's decision and the duties that follow it (DecisionRecord/Duty as JSON).
+    decision: dict[str, Any] | None = None
+    duties: tuple[dict[str, Any], ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
     def routed(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -65,10 +66,45 @@ _DETAINER = _COMMON | {
     "pending_charges",
     "tsdb_match",
     "summary",
+    "probable_cause",
+    "outstanding_ct_warrant",
+    "gang_member",
+    "public_safety_risk",
+    "counsel_subscriber_ids",
+    "confidential",
 }
 _SUBJECT = {"name", "date_of_birth", "a_number", "citizenship", "sex"}
 _CONVICTION = {"statute", "class", "date", "final", "description"}
+_PENDING = {"statute", "class", "date", "description", "bond_posted"}
 MAX_CONVICTIONS = 100
+MAX_CONFIDENTIAL_BYTES = 8192
+
+
+class ProbableCause(StrEnum):
+    """The probable-cause boxes of Form I-247A."""
+
+    FINAL_ORDER = "final-order"
+    PENDING_PROCEEDINGS = "pending-proceedings"
+    BIOMETRIC_MATCH = "biometric-match"
+    STATEMENTS = "statements"
+
+
+class OffenceClass(StrEnum):
+    """Connecticut's classes of offence (General Statutes §§ 53a-25 to 53a-27)."""
+
+    A_FELONY = "A felony"
+    B_FELONY = "B felony"
+    C_FELONY = "C felony"
+    D_FELONY = "D felony"
+    E_FELONY = "E felony"
+    UNCLASSIFIED_FELONY = "unclassified felony"
+    A_MISDEMEANOR = "A misdemeanor"
+    B_MISDEMEANOR = "B misdemeanor"
+    C_MISDEMEANOR = "C misdemeanor"
+    D_MISDEMEANOR = "D misdemeanor"
+    UNCLASSIFIED_MISDEMEANOR = "unclassified misdemeanor"
+    INFRACTION = "infraction"
+    VIOLATION = "violation"
 
 
 def parse_event(
@@ -200,10 +236,18 @@ def _detainer(
     signer = text(body, "judicial_warrant_signer", problems, required=False, max_len=200)
     tsdb_match = boolean(body, "tsdb_match", problems, default=False)
     summary = text(body, "summary", problems, required=False, max_len=2000)
-    convictions = _convictions(body, "convictions", problems)
-    pending = _convictions(body, "pending_charges", problems)
+    convictions = _records(body, "convictions", _CONVICTION, problems)
+    pending = _records(body, "pending_charges", _PENDING, problems)
+    causes = _probable_cause(body.get("probable_cause", []), problems)
+    flags = {
+        name: boolean(body, name, problems, default=False)
+        for name in ("outstanding_ct_warrant", "gang_member", "public_safety_risk")
+    }
+    counsel = _ids(body.get("counsel_subscriber_ids", []), "counsel_subscriber_ids", problems)
+    confidential = _confidential(body.get("confidential"), problems)
     if issued_at and release_due_at and release_due_at < issued_at:
         problems.add("release_due_at", "must not be before issued_at")
+    _dates_before(issued_at, subject, convictions, pending, problems)
     if problems.errors or facility is None or issued_at is None or form is None:
         return None
     title = f"{form} detainer request at {facility.name}"
@@ -221,11 +265,66 @@ def _detainer(
         "tsdb_match": tsdb_match,
         "convictions": convictions,
         "pending_charges": pending,
+        "probable_cause": [str(c) for c in causes],
+        **flags,
         "subject": subject,
+        "counsel_subscriber_ids": counsel,
         "summary": summary or title,
         "title": title,
     }
+    if confidential is not None:
+        # Kept as evidence for the record; never rendered, sent or shown (see messages.py, views.py).
+        event["confidential"] = confidential
     return facility.id, title, event
+
+
+def _dates_before(
+    issued_at: datetime | None,
+    subject: dict[str, Any] | None,
+    convictions: list[dict[str, Any]],
+    pending: list[dict[str, Any]],
+    problems: Problems,
+) -> None:
+    """Dates of birth, convictions and charges cannot come after the request that cites them."""
+    if issued_at is None:
+        return
+    issued = issued_at.date().isoformat()
+    if subject and subject.get("date_of_birth") and subject["date_of_birth"] >= issued:
+        problems.add("subject.date_of_birth", "must be before issued_at")
+    for key, records in (("convictions", convictions), ("pending_charges", pending)):
+        for i, record in enumerate(records):
+            if record.get("date") and record["date"] > issued:
+                problems.add(f"{key}[{i}].date", "must not be after issued_at")
+
+
+def _probable_cause(value: Any, problems: Problems) -> list[ProbableCause]:
+    allowed = [str(c) for c in ProbableCause]
+    if not isinstance(value, list) or any(v not in allowed for v in value):
+        problems.add("probable_cause", f"must be a list of {', '.join(allowed)}")
+        return []
+    return [ProbableCause(v) for v in dict.fromkeys(value)]
+
+
+def _ids(value: Any, field: str, problems: Problems) -> list[str]:
+    if (
+        not isinstance(value, list)
+        or len(value) > 10
+        or not all(isinstance(v, str) and 0 < len(v) <= 64 for v in value)
+    ):
+        problems.add(field, "must be a list of at most 10 subscriber ids")
+        return []
+    return list(dict.fromkeys(value))
+
+
+def _confidential(value: Any, problems: Problems) -> dict[str, Any] | None:
+    """Information the TRUST Act keeps confidential (sexual orientation, victim or witness status,
+    public assistance, tax records): accepted so a source can attach it, never sent onward."""
+    if value is None:
+        return None
+    if not isinstance(value, Mapping) or len(json.dumps(value, default=str)) > MAX_CONFIDENTIAL_BYTES:
+        problems.add("confidential", f"must be an object of at most {MAX_CONFIDENTIAL_BYTES} bytes")
+        return None
+    return dict(value)
 
 
 def _subject(value: Any, problems: Problems) -> dict[str, Any] | None:
@@ -254,7 +353,8 @@ def _subject(value: Any, problems: Problems) -> dict[str, Any] | None:
     }
 
 
-def _convictions(body: Mapping[str, Any], key: str, problems: Problems) -> list[dict[str, Any]]:
+def _records(body: Mapping[str, Any], key: str, fields: set[str], problems: Problems) -> list[dict[str, Any]]:
+    """Convictions and pending charges, as entered from state records."""
     value = body.get(key, [])
     if not isinstance(value, list) or len(value) > MAX_CONVICTIONS:
         problems.add(key, f"must be a list of at most {MAX_CONVICTIONS} records")
@@ -263,19 +363,22 @@ def _convictions(body: Mapping[str, Any], key: str, problems: Problems) -> list[
     for i, item in enumerate(value):
         prefix = f"{key}[{i}]."
         if not isinstance(item, Mapping):
-            problems.add(f"{key}[{i}]", "must be an object with statute, class, date and final")
+            problems.add(f"{key}[{i}]", "must be an object with statute, class and date")
             continue
-        reject_unknown(item, _CONVICTION, problems, prefix=prefix)
+        reject_unknown(item, fields, problems, prefix=prefix)
         on = calendar_date(item, "date", problems, required=False, prefix=prefix)
-        out.append(
-            {
-                "statute": text(item, "statute", problems, max_len=50, prefix=prefix),
-                "class": text(item, "class", problems, required=False, max_len=50, prefix=prefix),
-                "description": text(
-                    item, "description", problems, required=False, max_len=200, prefix=prefix
-                ),
-                "date": on.isoformat() if on else None,
-                "final": boolean(item, "final", problems, default=True, prefix=prefix),
-            }
-        )
+        record: dict[str, Any] = {
+            "statute": text(item, "statute", problems, max_len=50, prefix=prefix),
+            "class": str(choice(item, "class", OffenceClass, problems, prefix=prefix))
+            if "class" in item
+            else None,
+            "description": text(item, "description", problems, required=False, max_len=200, prefix=prefix),
+            "date": on.isoformat() if on else None,
+        }
+        if "final" in fields:
+            # "Convicted" means a final judgment of guilt, notwithstanding a pending appeal.
+            record["final"] = boolean(item, "final", problems, default=True, prefix=prefix)
+        if "bond_posted" in fields:
+            record["bond_posted"] = boolean(item, "bond_posted", problems, default=False, prefix=prefix)
+        out.append(record)
     return out

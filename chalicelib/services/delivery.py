@@ -228,7 +228,13 @@ def _send(
     link = links.ack(AckTarget(notice.id, delivery.delivery_id))
     if delivery.channel_type is ChannelType.EMAIL:
         unsubscribe = links.unsubscribe(ChannelRef(delivery.subscriber_id, delivery.channel_id))
-        email = render_email(notice, to=delivery.address, role=delivery.role, ack_url=link)
+        email = render_email(
+            notice,
+            to=delivery.address,
+            role=delivery.role,
+            ack_url=link,
+            subscriber_id=delivery.subscriber_id,
+        )
         return senders.email.send(
             replace(email, headers={**email.headers, **unsubscribe_headers(unsubscribe)})
         )
@@ -245,5 +251,6 @@ def _send(
         delivery_id=delivery.delivery_id,
         ack_url=link,
         now=now,
+        subscriber_id=delivery.subscriber_id,
     )
     return senders.webhook.send(message, secrets=signing, now=now)

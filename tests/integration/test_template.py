@@ -39,7 +39,10 @@ class TableSpec:
 TABLES: dict[str, TableSpec] = {
     "notices": TableSpec(
         keys=[("notice_id", "S", "HASH")],
-        indexes={"open-by-due": ([("open_shard", "S", "HASH"), ("next_step_at", "S", "RANGE")], "ALL")},
+        indexes={
+            "open-by-due": ([("open_shard", "S", "HASH"), ("next_step_at", "S", "RANGE")], "ALL"),
+            "by-type-received": ([("type", "S", "HASH"), ("received_at", "S", "RANGE")], "ALL"),
+        },
     ),
     "subscribers": TableSpec(keys=[("subscriber_id", "S", "HASH")]),
     "subscriptions": TableSpec(

@@ -219,6 +219,7 @@ def test_detainer_steps_are_timed_against_the_earlier_hold_deadline(world: FakeW
         form="I-247A",
         issued_at="2015-11-25T09:00:00-05:00",
         release_due_at="2015-11-25T17:00:00-05:00",  # the day before Thanksgiving
+        convictions=[],
     )
     accepted = submit(world, body)
     notice = world.notices.get(accepted.notice.id)

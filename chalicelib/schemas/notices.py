@@ -1,0 +1,42 @@
+"""GET /notices query parameters."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from chalicelib.domain.jurisdictions import JurisdictionRegistry
+from chalicelib.domain.notices import NoticeStatus
+from chalicelib.domain.subscribers import EventType
+from chalicelib.schemas.fields import Problems, choice, jurisdiction
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 100
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeFilter:
+    type: EventType
+    status: NoticeStatus | None
+    # A jurisdiction id: notices for it or anything under it.
+    jurisdiction_id: str | None
+    limit: int
+    cursor: str | None
+
+
+def parse_notice_filter(params: Mapping[str, str | None], *, registry: JurisdictionRegistry) -> NoticeFilter:
+    problems = Problems()
+    present = {k: v for k, v in params.items() if v is not None}
+    kind = choice(present, "type", EventType, problems)
+    status = choice(present, "status", NoticeStatus, problems) if "status" in present else None
+    place = jurisdiction(registry, present.get("jurisdiction"), "jurisdiction", problems)
+    limit = DEFAULT_LIMIT
+    raw_limit = present.get("limit")
+    if raw_limit is not None:
+        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
+            problems.add("limit", f"must be a whole number from 1 to {MAX_LIMIT}")
+        else:
+            limit = int(raw_limit)
+    problems.raise_if_any("notice filter")
+    assert kind is not None  # narrowed by raise_if_any
+    return NoticeFilter(kind, status, place.id if place else None, limit, present.get("cursor"))
