@@ -189,6 +189,7 @@ def get_notice_log(notice_id: str) -> Response:
 
 
 @app.route("/ack/{token}", methods=["GET"])
+@api_errors
 def show_ack(token: str) -> Response:
     """Changes nothing: mail security scanners follow every link in an email."""
     deps = bootstrap.deps()
@@ -202,6 +203,7 @@ def show_ack(token: str) -> Response:
 
 
 @app.route("/ack/{token}", methods=["POST"], content_types=FORM_OR_JSON)
+@api_errors
 def post_ack(token: str) -> Response:
     """From the page's button (HTML answer) or from a webhook subscriber's system (JSON answer)."""
     deps = bootstrap.deps()
@@ -411,6 +413,7 @@ def post_rotate_secret(subscriber_id: str, channel_id: str) -> Response:
 
 
 @app.route("/verify/{token}", methods=["GET"])
+@api_errors
 def show_verify(token: str) -> Response:
     """Changes nothing, like the acknowledgment link: scanners open links."""
     deps = bootstrap.deps()
@@ -430,6 +433,7 @@ def show_verify(token: str) -> Response:
 
 
 @app.route("/verify/{token}", methods=["POST"], content_types=FORM_OR_JSON)
+@api_errors
 def post_verify(token: str) -> Response:
     deps = bootstrap.deps()
     try:
@@ -441,6 +445,7 @@ def post_verify(token: str) -> Response:
 
 
 @app.route("/unsubscribe/{token}", methods=["GET"])
+@api_errors
 def show_unsubscribe(token: str) -> Response:
     deps = bootstrap.deps()
     try:
@@ -459,6 +464,7 @@ def show_unsubscribe(token: str) -> Response:
 
 
 @app.route("/unsubscribe/{token}", methods=["POST"], content_types=FORM_OR_JSON)
+@api_errors
 def post_unsubscribe(token: str) -> Response:
     """RFC 8058 one-click: mail clients POST "List-Unsubscribe=One-Click" here, without a visit."""
     deps = bootstrap.deps()
@@ -527,11 +533,13 @@ def get_audit() -> Response:
 def find_jurisdiction() -> Response:
     caller(READERS)
     query = query_param("q") or ""
+    if not query.strip():
+        raise InvalidInput("q is required", [FieldError("q", "name a jurisdiction: a name, FIPS code or id")])
     registry = bootstrap.deps().registry
     try:
         found = registry.resolve(query)
     except UnknownJurisdiction as exc:
-        raise NotFound(str(exc)) from None
+        raise NotFound(str(exc), [FieldError("q", str(exc))]) from None
     return json_response(
         {"jurisdiction": jurisdiction_json(found), "ancestors": [j.id for j in registry.ancestors(found.id)]}
     )

@@ -14,7 +14,7 @@ from chalicelib.data import load_registry
 from chalicelib.domain.acknowledgments import Acknowledgment
 from chalicelib.domain.auth import ApiKey
 from chalicelib.domain.deliveries import Delivery, DeliveryStatus
-from chalicelib.domain.errors import Conflict, NotFound
+from chalicelib.domain.errors import Conflict, FieldError, InvalidInput, NotFound
 from chalicelib.domain.messages import OutgoingEmail, OutgoingSms, OutgoingWebhook
 from chalicelib.domain.notices import Notice, NoticeStatus
 from chalicelib.domain.policies import DEFAULT_POLICIES, EscalationPolicy
@@ -136,6 +136,10 @@ class InMemorySubscriberStore:
 
     def list(self, *, limit: int, cursor: str | None) -> Page[Subscriber]:
         ordered = sorted(self.subscribers)
+        if cursor and cursor not in ordered:
+            raise InvalidInput(
+                "cursor is invalid", [FieldError("cursor", "is not a cursor this API returned")]
+            )
         start = ordered.index(cursor) + 1 if cursor else 0
         chunk = ordered[start : start + limit]
         more = start + limit < len(ordered)
