@@ -33,6 +33,7 @@ from chalicelib.schemas.events import parse_event
 from chalicelib.schemas.keys import parse_key_request
 from chalicelib.schemas.notices import parse_notice_filter
 from chalicelib.schemas.policies import parse_event_type, parse_policy
+from chalicelib.schemas.reports import NEW_YORK, parse_report_window
 from chalicelib.schemas.subscribers import parse_patch, parse_subscriber
 from chalicelib.services import (
     audit,
@@ -42,6 +43,7 @@ from chalicelib.services import (
     ingest,
     keys,
     notice_list,
+    reports,
     routing,
     sms_replies,
     subscribers,
@@ -262,6 +264,23 @@ def post_duty(notice_id: str, duty_id: str) -> Response:
         notice_id, duty_id, note=note, notices=deps.notices, log=deps.log, actor=who.key_id, now=utcnow()
     )
     return json_response(notice_json(updated))
+
+
+@app.route("/reports/detainers", methods=["GET"])
+@api_errors
+def get_detainer_report() -> Response:
+    caller(READERS)
+    start, end, fmt = parse_report_window(
+        {k: query_param(k) for k in ("from", "to", "format")}, today=utcnow().astimezone(NEW_YORK).date()
+    )
+    report = reports.detainer_report(notices=bootstrap.deps().notices, start=start, end=end)
+    if fmt == "csv":
+        return Response(
+            body=report.as_csv(),
+            status_code=200,
+            headers={"Content-Type": "text/csv; charset=utf-8", "Cache-Control": "no-store"},
+        )
+    return json_response(report.as_json())
 
 
 @app.route("/policies/{event_type}", methods=["GET"])
