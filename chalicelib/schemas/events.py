@@ -10,6 +10,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from chalicelib.data.regimes import load_ct_regimes
+from chalicelib.domain.classification import classify_event
 from chalicelib.domain.deadlines import describe, hold_deadlines
 from chalicelib.domain.jurisdictions import JurisdictionKind, JurisdictionRegistry
 from chalicelib.domain.subscribers import EventType
@@ -72,6 +74,7 @@ _DETAINER = _COMMON | {
     "public_safety_risk",
     "counsel_subscriber_ids",
     "confidential",
+    "criminal_history_entered",
 }
 _SUBJECT = {"name", "date_of_birth", "a_number", "citizenship", "sex"}
 _CONVICTION = {"statute", "class", "date", "final", "description"}
@@ -133,6 +136,8 @@ def parse_event(
             datetime.fromisoformat(event["release_due_at"]) if event["release_due_at"] else None,
         )
         deadline = clocks.earliest
+        # A suggestion for the reviewer, from the law in force on the request's date; never a decision.
+        event["classification"] = classify_event(event, load_ct_regimes()).as_json()
         event["hold"] = {
             "form_deadline": clocks.form_deadline.isoformat() if clocks.form_deadline else None,
             "state_deadline": clocks.state_deadline.isoformat() if clocks.state_deadline else None,
@@ -243,6 +248,8 @@ def _detainer(
         name: boolean(body, name, problems, default=False)
         for name in ("outstanding_ct_warrant", "gang_member", "public_safety_risk")
     }
+    # Whether the state record was looked up: an empty conviction list then means "none", not "unknown".
+    flags["criminal_history_entered"] = boolean(body, "criminal_history_entered", problems, default=bool(convictions))
     counsel = _ids(body.get("counsel_subscriber_ids", []), "counsel_subscriber_ids", problems)
     confidential = _confidential(body.get("confidential"), problems)
     if issued_at and release_due_at and release_due_at < issued_at:
