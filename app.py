@@ -27,7 +27,7 @@ from chalicelib.http import (
     read_json,
     reshape_chalice_error,
 )
-from chalicelib.pages import ack_page, consent_page, message_page
+from chalicelib.pages import DASHBOARD_CSP, ack_page, consent_page, dashboard_page, message_page
 from chalicelib.schemas.decisions import parse_decision, parse_duty_update
 from chalicelib.schemas.events import parse_event
 from chalicelib.schemas.keys import parse_key_request
@@ -37,6 +37,7 @@ from chalicelib.schemas.reports import NEW_YORK, parse_report_window
 from chalicelib.schemas.subscribers import parse_patch, parse_subscriber
 from chalicelib.services import (
     audit,
+    dashboard,
     decisions,
     delivery,
     escalation,
@@ -281,6 +282,40 @@ def get_detainer_report() -> Response:
             headers={"Content-Type": "text/csv; charset=utf-8", "Cache-Control": "no-store"},
         )
     return json_response(report.as_json())
+
+
+@app.route("/coverage", methods=["GET"])
+@api_errors
+def get_coverage() -> Response:
+    caller(READERS)
+    deps = bootstrap.deps()
+    return json_response(
+        dashboard.coverage_report(
+            registry=deps.registry, subscribers=deps.subscribers, policies=deps.policies
+        )
+    )
+
+
+@app.route("/stats/acknowledgments", methods=["GET"])
+@api_errors
+def get_acknowledgment_times() -> Response:
+    caller(READERS)
+    deps = bootstrap.deps()
+    return json_response(
+        dashboard.acknowledgment_times(
+            parse_event_type(query_param("type") or "rollout"),
+            limit=_limit(query_param("limit")),
+            notices=deps.notices,
+            deliveries=deps.deliveries,
+            registry=deps.registry,
+        )
+    )
+
+
+@app.route("/dashboard", methods=["GET"])
+def get_dashboard() -> Response:
+    """The page itself holds no data: it asks for an API key and reads the API with it."""
+    return html_response(dashboard_page(), csp=DASHBOARD_CSP)
 
 
 @app.route("/policies/{event_type}", methods=["GET"])

@@ -110,15 +110,18 @@ def reshape_chalice_error(response: Response) -> Response:
     return response
 
 
-def html_response(body: str, status: int = 200) -> Response:
+# Link pages show a notice to its recipient only: never framed, no scripts, no referrer.
+LINK_PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'"
+
+
+def html_response(body: str, status: int = 200, *, csp: str = LINK_PAGE_CSP) -> Response:
     return Response(
         body=body,
         status_code=status,
         headers={
             "Content-Type": "text/html; charset=utf-8",
             "Cache-Control": "no-store",
-            # The page shows a notice to its recipient only: never framed, no scripts, no referrer.
-            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
+            "Content-Security-Policy": csp,
             "X-Frame-Options": "DENY",
             "Referrer-Policy": "no-referrer",
         },

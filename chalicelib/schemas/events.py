@@ -249,7 +249,9 @@ def _detainer(
         for name in ("outstanding_ct_warrant", "gang_member", "public_safety_risk")
     }
     # Whether the state record was looked up: an empty conviction list then means "none", not "unknown".
-    flags["criminal_history_entered"] = boolean(body, "criminal_history_entered", problems, default=bool(convictions))
+    flags["criminal_history_entered"] = boolean(
+        body, "criminal_history_entered", problems, default=bool(convictions)
+    )
     counsel = _ids(body.get("counsel_subscriber_ids", []), "counsel_subscriber_ids", problems)
     confidential = _confidential(body.get("confidential"), problems)
     if issued_at and release_due_at and release_due_at < issued_at:

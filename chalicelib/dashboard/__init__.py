@@ -1,0 +1,1 @@
+"""The web dashboard: one HTML file with its script and styles inline, served by GET /dashboard."""
