@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from chalice.app import Chalice, Request, Response, SNSEvent, SQSEvent
+from chalice.app import Chalice, Request, Response, SNSEvent, SQSEvent, SQSRecord
 
 from chalicelib import bootstrap
 from chalicelib import log as logging_setup
@@ -28,6 +29,7 @@ from chalicelib.http import (
     reshape_chalice_error,
 )
 from chalicelib.pages import DASHBOARD_CSP, ack_page, consent_page, dashboard_page, message_page
+from chalicelib.ports import StoreUnavailable
 from chalicelib.schemas.decisions import parse_decision, parse_duty_update
 from chalicelib.schemas.events import parse_event
 from chalicelib.schemas.keys import parse_key_request
@@ -660,7 +662,7 @@ def on_send_message(event: SQSEvent) -> dict[str, Any]:
     return _each_record(event, _deliver)
 
 
-def _route(body: dict[str, Any]) -> bool:
+def _route(body: dict[str, Any], _: SQSRecord) -> bool:
     deps = bootstrap.deps()
     routing.route(
         body["notice_id"],
@@ -676,7 +678,7 @@ def _route(body: dict[str, Any]) -> bool:
     return True
 
 
-def _deliver(body: dict[str, Any]) -> bool:
+def _deliver(body: dict[str, Any], record: SQSRecord) -> bool:
     deps = bootstrap.deps()
     report = delivery.deliver(
         body["notice_id"],
@@ -692,17 +694,31 @@ def _deliver(body: dict[str, Any]) -> bool:
         lease=deps.settings.send_lease,
         now=utcnow(),
     )
-    return not report.needs_retry
+    delay = delivery.settle(
+        report,
+        body,
+        attempt=int(record.to_dict().get("attributes", {}).get("ApproximateReceiveCount", "1")),
+        dead_letters=deps.send_dead_letters,
+        retry_scale=deps.settings.retry_scale,
+        jitter=random.random(),  # noqa: S311  # spreads retries; not a secret
+    )
+    if delay is None:
+        return True
+    try:
+        deps.send_queue.retry_later(record.receipt_handle, delay)
+    except StoreUnavailable:
+        log.warning("message.backoff_not_set", delay=delay)  # it comes back after the queue's own timeout
+    return False
 
 
-def _each_record(event: SQSEvent, handle: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+def _each_record(event: SQSEvent, handle: Callable[[dict[str, Any], SQSRecord], bool]) -> dict[str, Any]:
     """Run ``handle`` per message; report the failures so SQS retries only those (partial batch response)."""
     failures = []
     for record in event:
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(message_id=record.to_dict().get("messageId"))
         try:
-            ok = handle(json.loads(record.body))
+            ok = handle(json.loads(record.body), record)
         except Exception:
             log.exception("message.failed")
             ok = False

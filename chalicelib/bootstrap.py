@@ -66,6 +66,7 @@ class Deps:
     keys: KeyStore
     route_queue: WorkQueue
     send_queue: WorkQueue
+    send_dead_letters: WorkQueue
     senders: Senders
     log: AckLog
     policies: PolicyStore
@@ -142,6 +143,7 @@ def build(
         keys=DynamoKeyStore(name("api-keys"), dynamodb),
         route_queue=SqsWorkQueue(name("route"), sqs),
         send_queue=SqsWorkQueue(name("send"), sqs),
+        send_dead_letters=SqsWorkQueue(name("send-dlq"), sqs),
         senders=Senders(
             email=SesEmailSender(settings.sender_email, sesv2),
             sms=SnsSmsSender(sns),

@@ -21,6 +21,8 @@ class Settings:
     # (60 s), so a live sender never loses its claim; shorter than the send queue's visibility
     # timeout, so the message of a crashed sender comes back after its claims have lapsed.
     send_lease: timedelta
+    # Multiplies every retry delay: 1 in AWS; tests set 0 so retries come back at once.
+    retry_scale: float
     log_level: str
     log_json: bool
     # Where the last escalation step of a policy ("notify": "admins") sends its email.
@@ -59,6 +61,7 @@ class Settings:
             ack_secret=secret.encode(),
             max_body_bytes=int(env.get("VIGIL_MAX_BODY_BYTES", str(256 * 1024))),
             send_lease=timedelta(seconds=int(env.get("VIGIL_SEND_LEASE_SECONDS", "120"))),
+            retry_scale=float(env.get("VIGIL_RETRY_SCALE", "1")),
             log_level=env.get("VIGIL_LOG_LEVEL", "INFO"),
             log_json=env.get("VIGIL_LOG_FORMAT", "json" if "AWS_LAMBDA_FUNCTION_NAME" in env else "console")
             == "json",

@@ -42,10 +42,12 @@ class StoreUnavailable(Exception):
 class SendFailed(Exception):
     """A provider did not accept a message. ``retryable`` says whether trying again may help."""
 
-    def __init__(self, reason: str, *, retryable: bool) -> None:
+    def __init__(self, reason: str, *, retryable: bool, retry_after: float | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retryable = retryable
+        # Seconds the receiver asked us to wait (an HTTP Retry-After), if it said.
+        self.retry_after = retry_after
 
 
 class NoticeStore(Protocol):
@@ -150,6 +152,9 @@ class ContactStore(Protocol):
 class WorkQueue(Protocol):
     def send_many(self, bodies: Sequence[Mapping[str, Any]]) -> None:
         """Enqueue JSON bodies, in batches of ten."""
+
+    def retry_later(self, receipt_handle: str, delay_seconds: int) -> None:
+        """Make a received message visible again only after the delay (a retry's backoff)."""
 
 
 class EmailSender(Protocol):

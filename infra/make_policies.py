@@ -45,7 +45,7 @@ TABLES = (
     "contacts",
 )
 TABLES_WITH_INDEXES = frozenset({"notices", "subscriptions"})  # open-by-due, by-subscriber
-QUEUES = ("route", "send")
+QUEUES = ("route", "send", "send-dlq")
 
 ACK_LOG = ("PutItem", "Query")  # append an entry (conditional put), read the chain
 SQS_SEND = ("SendMessage", "GetQueueUrl")  # SendMessageBatch is authorized as SendMessage
@@ -109,7 +109,7 @@ NEEDS: dict[str, Needs] = {
             "ack-codes": ("PutItem",),
             "subscribers": ("GetItem", "BatchGetItem"),  # webhook secrets, channel state at send time
         },
-        queues={"send": SQS_CONSUME},
+        queues={"send": SQS_CONSUME, "send-dlq": SQS_SEND},  # permanent failures go straight to the DLQ
         ses=("SendEmail", "SendRawEmail"),
         sns_publish=True,
     ),

@@ -251,6 +251,10 @@ class InMemoryPolicyStore:
 class RecordingQueue:
     sent: list[dict[str, Any]] = field(default_factory=list)
     calls: int = 0
+    delays: list[tuple[str, int]] = field(default_factory=list)
+
+    def retry_later(self, receipt_handle: str, delay_seconds: int) -> None:
+        self.delays.append((receipt_handle, delay_seconds))
 
     def send_many(self, bodies: Sequence[Mapping[str, Any]]) -> None:
         self.calls += 1
@@ -323,6 +327,7 @@ class FakeWorld:
     keys: InMemoryKeyStore = field(default_factory=InMemoryKeyStore)
     route_queue: RecordingQueue = field(default_factory=RecordingQueue)
     send_queue: RecordingQueue = field(default_factory=RecordingQueue)
+    send_dead_letters: RecordingQueue = field(default_factory=RecordingQueue)
     email: RecordingEmailSender = field(default_factory=RecordingEmailSender)
     sms: RecordingSmsSender = field(default_factory=RecordingSmsSender)
     webhooks: RecordingWebhookSender = field(default_factory=RecordingWebhookSender)
@@ -349,6 +354,7 @@ class FakeWorld:
             keys=self.keys,
             route_queue=self.route_queue,
             send_queue=self.send_queue,
+            send_dead_letters=self.send_dead_letters,
             senders=Senders(email=self.email, sms=self.sms, webhook=self.webhooks),
             log=self.log,
             policies=self.policies,

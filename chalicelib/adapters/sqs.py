@@ -38,6 +38,15 @@ class SqsWorkQueue:
                 raise QueueUnavailable(f"queue {self._name}: {error_code(exc)}") from exc
         return self._url
 
+    def retry_later(self, receipt_handle: str, delay_seconds: int) -> None:
+        try:
+            self._client.change_message_visibility(
+                QueueUrl=self.url, ReceiptHandle=receipt_handle, VisibilityTimeout=delay_seconds
+            )
+        except ClientError as exc:
+            # Not fatal: the message comes back after the queue's own visibility timeout instead.
+            raise QueueUnavailable(f"change visibility on {self._name}: {error_code(exc)}") from exc
+
     def send_many(self, bodies: Sequence[Mapping[str, Any]]) -> None:
         for chunk in chunks(bodies, SEND_BATCH):
             entries: list[SendMessageBatchRequestEntryTypeDef] = [

@@ -8,6 +8,7 @@ between the check and the connection. Redirects are not followed: they would lea
 from __future__ import annotations
 
 import contextlib
+import email.utils
 import http.client
 import json
 import socket
@@ -15,7 +16,7 @@ import ssl
 import time
 import urllib.error
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 from standardwebhooks.webhooks import Webhook
 
@@ -50,6 +51,26 @@ def signed_headers(
         "webhook-timestamp": str(int(now.timestamp())),
         "webhook-signature": signature,
     }
+
+
+MAX_RETRY_AFTER = 12 * 3600  # SQS cannot hide a message for longer
+
+
+def retry_after_seconds(headers: http.client.HTTPMessage | None) -> float | None:
+    """An HTTP Retry-After in seconds (either RFC 9110 form), capped; None when absent or unreadable."""
+    raw = headers.get("Retry-After") if headers is not None else None
+    if not raw:
+        return None
+    raw = raw.strip()
+    if raw.isdigit():
+        return float(min(int(raw), MAX_RETRY_AFTER))
+    try:
+        when = email.utils.parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return float(min(max((when - datetime.now(UTC)).total_seconds(), 0), MAX_RETRY_AFTER))
 
 
 def _retryable(status: int) -> bool:
@@ -93,7 +114,11 @@ class HttpWebhookSender:
         cause = urllib.error.HTTPError(message.url, status, reason, answer_headers, None)
         if 300 <= status < 400:
             raise SendFailed(f"webhook: redirect not followed (HTTP {status})", retryable=False) from cause
-        raise SendFailed(f"webhook: HTTP {status}", retryable=_retryable(status)) from cause
+        raise SendFailed(
+            f"webhook: HTTP {status}",
+            retryable=_retryable(status),
+            retry_after=retry_after_seconds(answer_headers),
+        ) from cause
 
     def _post(
         self, url: VettedUrl, body: bytes, headers: dict[str, str]

@@ -84,3 +84,26 @@ def send_messages(deliveries: Sequence[Delivery]) -> list[dict[str, Any]]:
         for (notice_id, channel), ids in groups.items()
         for start in range(0, len(ids), DELIVERIES_PER_MESSAGE)
     ]
+
+
+# Waits before each retry of a send message, by channel (the message's receive count picks the
+# step). Webhooks follow the Standard Webhooks senders' growing schedule, seconds to hours; email
+# and SMS providers recover faster. After the queue's maxReceiveCount the message goes to the
+# dead-letter queue, so these lists only need to be as long as that count.
+RETRY_SCHEDULES: dict[ChannelType, tuple[int, ...]] = {
+    ChannelType.EMAIL: (30, 120, 600, 1800, 3600),
+    ChannelType.SMS: (30, 120, 600, 1800, 3600),
+    ChannelType.WEBHOOK: (5, 300, 1800, 7200, 18000, 36000),
+}
+MAX_RETRY_DELAY = 12 * 3600  # SQS's longest visibility timeout
+
+
+def retry_delay(
+    channel: ChannelType, attempt: int, *, retry_after: float | None, jitter: float, scale: float = 1.0
+) -> int:
+    """Seconds to wait before attempt ``attempt + 1``. ``jitter`` in [0, 1) spreads retries ±20 %
+    so a provider's outage does not end in a thundering herd; a receiver's Retry-After is honoured."""
+    schedule = RETRY_SCHEDULES[channel]
+    base = schedule[min(max(attempt, 1), len(schedule)) - 1] * (0.8 + 0.4 * jitter)
+    wanted = max(base, retry_after or 0.0) * scale
+    return int(min(wanted, MAX_RETRY_DELAY))

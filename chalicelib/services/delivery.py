@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 import structlog
 
 from chalicelib.domain.acklog import EntryKind
-from chalicelib.domain.deliveries import FINAL_STATUSES, Delivery, DeliveryStatus
+from chalicelib.domain.deliveries import FINAL_STATUSES, Delivery, DeliveryStatus, retry_delay
 from chalicelib.domain.messages import (
     OutgoingEmail,
     render_email,
@@ -32,6 +33,7 @@ from chalicelib.ports import (
     SmsSender,
     SubscriberStore,
     WebhookSender,
+    WorkQueue,
 )
 
 logger = structlog.get_logger()
@@ -54,7 +56,12 @@ class DeliveryReport:
     done_before: int
     # Claimed by another invocation that has not finished, or crashed and whose lease has not run out.
     in_flight: tuple[str, ...]
+    # Failed in a way that trying again may mend (throttling, a 5xx, a timeout).
     failed: tuple[str, ...]
+    # Failed for good (an invalid address, a 4xx): not retried, handed to the dead-letter queue.
+    permanent: tuple[str, ...] = ()
+    # The longest wait a receiver asked for (Retry-After), in seconds.
+    retry_after: float | None = None
 
     @property
     def needs_retry(self) -> bool:
@@ -87,6 +94,8 @@ def deliver(
     owners = subscribers.get_many([d.subscriber_id for d in claimed]) if claimed else {}
     outcomes: list[Delivery] = []
     failed: list[str] = []
+    permanent: list[str] = []
+    waits: list[float] = []
     for delivery in claimed:
         owner = owners.get(delivery.subscriber_id)
         channel = owner.channel(delivery.channel_id) if owner else None
@@ -103,7 +112,9 @@ def deliver(
             provider_id = _send(notice, delivery, channel, senders=senders, codes=codes, links=links, now=now)
         except SendFailed as exc:
             outcomes.append(delivery.failed(error=exc.reason))
-            failed.append(delivery.delivery_id)
+            (failed if exc.retryable else permanent).append(delivery.delivery_id)
+            if exc.retry_after is not None:
+                waits.append(exc.retry_after)
             logger.warning(
                 "delivery.failed",
                 notice_id=notice_id,
@@ -130,6 +141,8 @@ def deliver(
         done_before=sum(d.status in FINAL_STATUSES for d in unclaimed),
         in_flight=tuple(d.delivery_id for d in unclaimed if d.status not in FINAL_STATUSES),
         failed=tuple(failed),
+        permanent=tuple(permanent),
+        retry_after=max(waits) if waits else None,
     )
 
 
@@ -254,3 +267,40 @@ def _send(
         subscriber_id=delivery.subscriber_id,
     )
     return senders.webhook.send(message, secrets=signing, now=now)
+
+
+def settle(
+    report: DeliveryReport,
+    message: Mapping[str, Any],
+    *,
+    attempt: int,
+    dead_letters: WorkQueue,
+    retry_scale: float,
+    jitter: float,
+) -> int | None:
+    """After a send message: hand deliveries that failed for good to the dead-letter queue (where
+    the alarm sees them and a redrive can retry them once mended), and say how long to wait before
+    the message comes back, or None when it is done."""
+    if report.permanent:
+        dead_letters.send_many(
+            [
+                {
+                    "notice_id": message["notice_id"],
+                    "channel": message["channel"],
+                    "delivery_ids": list(report.permanent),
+                    "reason": "failed permanently; redrive after mending the channel",
+                }
+            ]
+        )
+        logger.warning(
+            "deliveries.dead_lettered", notice_id=message["notice_id"], count=len(report.permanent)
+        )
+    if not report.needs_retry:
+        return None
+    return retry_delay(
+        ChannelType(message["channel"]),
+        attempt,
+        retry_after=report.retry_after,
+        jitter=jitter,
+        scale=retry_scale,
+    )

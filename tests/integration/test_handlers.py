@@ -114,7 +114,8 @@ def pipeline(aws: Aws) -> Iterator[Pipeline]:
         stage=STAGE,
         parameters={"SendVisibilityTimeout": "0", "RouteVisibilityTimeout": "0"},
     )
-    settings = Settings.from_env({"VIGIL_STAGE": STAGE})
+    # Retry delays scaled to nothing, so a retried message is visible again at once.
+    settings = Settings.from_env({"VIGIL_STAGE": STAGE, "VIGIL_RETRY_SCALE": "0"})
     aws.client("sesv2").create_email_identity(EmailIdentity=settings.sender_email)
     deps = build(settings, session=aws.session)
     bootstrap.use(deps)
@@ -268,9 +269,13 @@ def test_poison_message_fails_alone_and_the_rest_of_the_batch_is_sent(pipeline: 
 
 
 class FailingEndpoint(BaseHTTPRequestHandler):
+    status = 500
+    posts = 0
+
     def do_POST(self) -> None:
+        type(self).posts += 1
         self.rfile.read(int(self.headers.get("content-length", "0")))
-        self.send_response(500)
+        self.send_response(self.status)
         self.end_headers()
 
     def log_message(self, format: str, *args: Any) -> None:  # the base class names it so
@@ -432,3 +437,30 @@ def test_concurrent_acknowledgments_are_each_recorded_once_and_the_notice_closes
     assert [e.data["notice_acknowledged"] for e in acks].count(True) == 1
     assert str(pipeline.deps.notices.get(notice_id).status) == "acknowledged"
     assert verify_chain(notice_id, entries).verified
+
+
+class GoneEndpoint(FailingEndpoint):
+    status = 410
+    posts = 0
+
+
+def test_delivery_refused_for_good_goes_to_the_dead_letter_queue_without_retries(pipeline: Pipeline) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), GoneEndpoint)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+        pipeline.post(
+            "/subscribers",
+            subscriber_body("Newsroom", "media", "statewide", [{"type": "webhook", "url": url}]),
+            pipeline.admin,
+        )
+        _, accepted = pipeline.post("/events", rollout_body(), pipeline.source)
+        pipeline.drain(rounds=10)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert GoneEndpoint.posts == 1
+    assert pipeline.depth("send") == 0
+    assert pipeline.depth("send-dlq") == 1
+    [failed] = pipeline.deps.deliveries.for_notice(accepted["notice_id"])
+    assert (str(failed.status), failed.attempts, failed.last_error) == ("failed", 1, "webhook: HTTP 410")
