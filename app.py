@@ -43,6 +43,7 @@ from chalicelib.services import (
     decisions,
     delivery,
     escalation,
+    feedback,
     ingest,
     keys,
     notice_list,
@@ -69,6 +70,7 @@ STAGE = stage_name()
 ROUTE_QUEUE = resource_name(STAGE, "route")
 SEND_QUEUE = resource_name(STAGE, "send")
 SMS_INBOUND_TOPIC = resource_name(STAGE, "sms-inbound")
+SES_FEEDBACK_TOPIC = resource_name(STAGE, "ses-feedback")
 # Link pages are posted by browsers' forms, mail clients' one-click unsubscribe and webhook systems.
 FORM_OR_JSON = ["application/x-www-form-urlencoded", "application/json", "text/plain", "multipart/form-data"]
 ACK_MESSAGES = {
@@ -650,6 +652,29 @@ def _sms_reply(phone: str, text: str) -> dict[str, Any]:
         phone, text, inbox=deps.inbox, senders=deps.senders, admins=deps.admins, now=utcnow()
     )
     return {"outcome": str(handled.reply), "answer": handled.answer}
+
+
+@app.on_sns_message(topic=SES_FEEDBACK_TOPIC)
+def on_ses_feedback(event: SNSEvent) -> None:
+    """SES publishes bounces and complaints of tagged messages here (the configuration set's destination)."""
+    try:
+        notification = json.loads(event.message)
+    except ValueError:
+        log.warning("ses_feedback.unreadable")
+        return
+    deps = bootstrap.deps()
+    done = feedback.handle_feedback(
+        notification,
+        notices=deps.notices,
+        deliveries=deps.deliveries,
+        subscribers=deps.subscribers,
+        send_queue=deps.send_queue,
+        senders=deps.senders,
+        admins=deps.admins,
+        log=deps.log,
+        now=utcnow(),
+    )
+    log.info("ses_feedback.handled", outcome=done)
 
 
 @app.on_sqs_message(queue=ROUTE_QUEUE, batch_size=10)

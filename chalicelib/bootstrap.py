@@ -145,7 +145,9 @@ def build(
         send_queue=SqsWorkQueue(name("send"), sqs),
         send_dead_letters=SqsWorkQueue(name("send-dlq"), sqs),
         senders=Senders(
-            email=SesEmailSender(settings.sender_email, sesv2),
+            email=SesEmailSender(
+                settings.sender_email, sesv2, configuration_set=settings.ses_configuration_set
+            ),
             sms=SnsSmsSender(sns),
             webhook=webhook_sender or HttpWebhookSender(allow_private=settings.allows_local_webhooks),
         ),

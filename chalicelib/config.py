@@ -25,6 +25,8 @@ class Settings:
     retry_scale: float
     log_level: str
     log_json: bool
+    # SES configuration set whose event destination is the feedback topic (bounces, complaints).
+    ses_configuration_set: str | None = None
     # Where the last escalation step of a policy ("notify": "admins") sends its email.
     admin_emails: tuple[str, ...] = ()
 
@@ -65,6 +67,7 @@ class Settings:
             log_level=env.get("VIGIL_LOG_LEVEL", "INFO"),
             log_json=env.get("VIGIL_LOG_FORMAT", "json" if "AWS_LAMBDA_FUNCTION_NAME" in env else "console")
             == "json",
+            ses_configuration_set=env.get("VIGIL_SES_CONFIGURATION_SET") or None,
             admin_emails=tuple(a.strip() for a in env.get("VIGIL_ADMIN_EMAILS", "").split(",") if a.strip()),
         )
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import re
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -12,6 +13,15 @@ from chalicelib.ports import SendFailed
 
 if TYPE_CHECKING:
     from mypy_boto3_sesv2 import SESV2Client
+    from mypy_boto3_sesv2.type_defs import MessageTagTypeDef
+
+_TAG_SAFE = re.compile(r"[^A-Za-z0-9_.@-]")
+
+
+def _tag_value(value: str) -> str:
+    """SES tag values allow letters, digits, _ - . @ only; '#' in delivery ids becomes '.'."""
+    return _TAG_SAFE.sub(".", value)[:256]
+
 
 _RETRYABLE = frozenset(
     {"TooManyRequestsException", "ThrottlingException", "LimitExceededException", "InternalFailure"}
@@ -19,13 +29,18 @@ _RETRYABLE = frozenset(
 
 
 class SesEmailSender:
-    def __init__(self, sender: str, client: SESV2Client) -> None:
+    def __init__(self, sender: str, client: SESV2Client, *, configuration_set: str | None = None) -> None:
         self._sender = sender
         self._client = client
+        # The configuration set publishes bounces and complaints to the feedback topic.
+        self._extra: dict[str, Any] = {"ConfigurationSetName": configuration_set} if configuration_set else {}
 
     def send(self, message: OutgoingEmail) -> str:
+        tags: list[MessageTagTypeDef] = [{"Name": k, "Value": _tag_value(v)} for k, v in message.tags.items()]
         try:
             response = self._client.send_email(
+                **self._extra,
+                EmailTags=tags,
                 FromEmailAddress=self._sender,
                 Destination={"ToAddresses": [message.to]},
                 Content={

@@ -47,6 +47,7 @@ def _channels_to_item(channels: Sequence[Channel], *, with_secrets: bool) -> lis
             "verified": channel.verified,
             "opted_out": channel.opted_out,
             "disabled": channel.disabled,
+            "bounced": channel.bounced,
         }
         if with_secrets:
             value |= {
@@ -68,6 +69,7 @@ def _channels_from_item(values: list[dict[str, Any]]) -> tuple[Channel, ...]:
             verified=bool(v.get("verified", True)),
             opted_out=bool(v.get("opted_out", False)),
             disabled=bool(v.get("disabled", False)),
+            bounced=bool(v.get("bounced", False)),
             previous_secret=v.get("previous_secret"),
             previous_secret_until=parse_iso(v.get("previous_secret_until")),
             failing_since=parse_iso(v.get("failing_since")),

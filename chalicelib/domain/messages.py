@@ -24,6 +24,8 @@ class OutgoingEmail:
     text: str
     html: str
     headers: dict[str, str] = field(default_factory=dict)
+    # Carried by the provider into bounce and complaint notifications, so they find their delivery.
+    tags: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

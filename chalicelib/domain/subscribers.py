@@ -55,6 +55,8 @@ class Channel:
     opted_out: bool = False
     # A webhook endpoint that kept failing, switched off until an admin re-enables it.
     disabled: bool = False
+    # The address bounced for good (SES): nothing more goes to it until an admin replaces it.
+    bounced: bool = False
     # The secret before the last rotation, still signed with until then, so receivers can switch over.
     previous_secret: str | None = None
     previous_secret_until: datetime | None = None
@@ -70,12 +72,14 @@ class Channel:
     @property
     def active(self) -> bool:
         """Whether messages go to this channel."""
-        return self.verified and not self.opted_out and not self.disabled
+        return self.verified and not self.opted_out and not self.disabled and not self.bounced
 
     @property
     def state(self) -> str:
         if self.disabled:
             return "disabled"
+        if self.bounced:
+            return "bounced"
         if self.opted_out:
             return "opted-out"
         return "active" if self.verified else "unverified"

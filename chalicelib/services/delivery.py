@@ -248,8 +248,14 @@ def _send(
             ack_url=link,
             subscriber_id=delivery.subscriber_id,
         )
+        tags = {
+            "notice": notice.id,
+            "delivery": delivery.delivery_id,
+            "subscriber": delivery.subscriber_id,
+            "channel": delivery.channel_id,
+        }
         return senders.email.send(
-            replace(email, headers={**email.headers, **unsubscribe_headers(unsubscribe)})
+            replace(email, headers={**email.headers, **unsubscribe_headers(unsubscribe)}, tags=tags)
         )
     if delivery.channel_type is ChannelType.SMS:
         code = codes.issue(delivery.address, AckTarget(notice.id, delivery.delivery_id), now=now)

@@ -318,13 +318,14 @@ def set_opted_out(
     )
     logger.info(action, subscriber_id=ref.subscriber_id, channel=str(channel.type))
     if opted_out and subscriber.ack_required:
-        _tell_admins_of_opt_out(after, channel, senders=senders, admins=admins)
+        tell_admins_unreachable(after, changed, senders=senders, admins=admins)
     return True
 
 
-def _tell_admins_of_opt_out(
+def tell_admins_unreachable(
     subscriber: Subscriber, channel: Channel, *, senders: Senders, admins: Sequence[Channel]
 ) -> None:
+    """A required recipient lost a channel (opted out, bounced): tell the admins what is left."""
     remaining = [str(c.type) for c in subscriber.channels if c.active]
     left = (
         ", ".join(remaining) if remaining else "NO channel: this required recipient can no longer be reached"
@@ -334,16 +335,18 @@ def _tell_admins_of_opt_out(
             senders.email.send(
                 OutgoingEmail(
                     to=admin.address,
-                    subject=f"[Vigil] {subscriber.name} opted out of {channel.type}",
+                    subject=f"[Vigil] {subscriber.name} can no longer be reached by {channel.type}",
                     text=(
                         f"{subscriber.name} ({subscriber.role}, {subscriber.organization}), whose "
-                        f"acknowledgment is required, opted out of {channel.type}.\n"
+                        f"acknowledgment is required, can no longer be reached by {channel.type} "
+                        f"({channel.state}).\n"
                         f"Notices now reach them by: {left}.\n"
                         f"Subscriber id: {subscriber.id}\n"
                     ),
                     html=(
                         f"<p>{_escape(subscriber.name)} ({_escape(str(subscriber.role))}), whose "
-                        f"acknowledgment is required, opted out of {_escape(str(channel.type))}.</p>"
+                        "acknowledgment is required, can no longer be reached by "
+                        f"{_escape(str(channel.type))}.</p>"
                         f"<p>Notices now reach them by: {_escape(left)}.</p>"
                     ),
                 )

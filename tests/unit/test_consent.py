@@ -329,7 +329,7 @@ def test_one_click_unsubscribe_stops_emails_and_tells_the_admins(
     assert state(world, created["id"], "email") == "opted-out"
     alert = world.email.sent[-1]
     assert alert.to == "ops@vigil.example.gov"
-    assert "opted out of email" in alert.subject
+    assert "can no longer be reached by email" in alert.subject
     assert "Notices now reach them by: sms" in alert.text
     sent_before = len(world.email.sent)
     call(client, "POST", "/events", keys[ApiRole.SOURCE], rollout_body(external_id="second"))
