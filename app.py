@@ -44,6 +44,7 @@ from chalicelib.services import (
     delivery,
     escalation,
     feedback,
+    guessing,
     ingest,
     keys,
     notice_list,
@@ -195,17 +196,31 @@ def get_notice_log(notice_id: str) -> Response:
     )
 
 
+def _guard_links(deps: bootstrap.Deps) -> str:
+    """The caller's address, refused (429) after too many invalid links from it."""
+    identity = (request().context or {}).get("identity") or {}
+    source = str(identity.get("sourceIp") or "unknown")
+    guessing.check_tokens(source, limits=deps.limits, now=utcnow())
+    return source
+
+
+def _link_refused(deps: bootstrap.Deps, source: str, message: str) -> Response:
+    guessing.token_failed(source, limits=deps.limits, now=utcnow())
+    return html_response(message_page("Link not valid", message), 404)
+
+
 @app.route("/ack/{token}", methods=["GET"])
 @api_errors
 def show_ack(token: str) -> Response:
     """Changes nothing: mail security scanners follow every link in an email."""
     deps = bootstrap.deps()
+    source = _guard_links(deps)
     try:
         notice, delivery_ = find_delivery(
             read_ack_token(deps.settings.ack_secret, token), notices=deps.notices, deliveries=deps.deliveries
         )
     except (InvalidToken, NotFound):
-        return html_response(message_page("Link not valid", "This acknowledgment link is not valid."), 404)
+        return _link_refused(deps, source, "This acknowledgment link is not valid.")
     return html_response(ack_page(notice, delivery_, action=f"/ack/{token}"))
 
 
@@ -214,6 +229,7 @@ def show_ack(token: str) -> Response:
 def post_ack(token: str) -> Response:
     """From the page's button (HTML answer) or from a webhook subscriber's system (JSON answer)."""
     deps = bootstrap.deps()
+    source = _guard_links(deps)
     wants_html = "text/html" in (request().headers.get("accept") or "")
     try:
         target = read_ack_token(deps.settings.ack_secret, token)
@@ -227,6 +243,7 @@ def post_ack(token: str) -> Response:
             now=utcnow(),
         )
     except (InvalidToken, NotFound):
+        guessing.token_failed(source, limits=deps.limits, now=utcnow())
         if wants_html:
             return html_response(
                 message_page("Link not valid", "This acknowledgment link is not valid."), 404
@@ -475,11 +492,12 @@ def post_rotate_secret(subscriber_id: str, channel_id: str) -> Response:
 def show_verify(token: str) -> Response:
     """Changes nothing, like the acknowledgment link: scanners open links."""
     deps = bootstrap.deps()
+    source = _guard_links(deps)
     try:
         ref = read_channel_token(deps.settings.ack_secret, Purpose.VERIFY, token)
         subscriber = deps.subscribers.get(ref.subscriber_id)
     except (InvalidToken, NotFound):
-        return html_response(message_page("Link not valid", "This confirmation link is not valid."), 404)
+        return _link_refused(deps, source, "This confirmation link is not valid.")
     return html_response(
         consent_page(
             f"Confirm alerts for {subscriber.name}",
@@ -494,11 +512,12 @@ def show_verify(token: str) -> Response:
 @api_errors
 def post_verify(token: str) -> Response:
     deps = bootstrap.deps()
+    source = _guard_links(deps)
     try:
         ref = read_channel_token(deps.settings.ack_secret, Purpose.VERIFY, token)
         subscribers.confirm_channel(ref, subscribers=deps.subscribers, log=deps.log, now=utcnow())
     except (InvalidToken, NotFound):
-        return html_response(message_page("Link not valid", "This confirmation link is not valid."), 404)
+        return _link_refused(deps, source, "This confirmation link is not valid.")
     return html_response(message_page("Confirmed", "Thank you: this address will receive Vigil's alerts."))
 
 
@@ -506,10 +525,11 @@ def post_verify(token: str) -> Response:
 @api_errors
 def show_unsubscribe(token: str) -> Response:
     deps = bootstrap.deps()
+    source = _guard_links(deps)
     try:
         read_channel_token(deps.settings.ack_secret, Purpose.UNSUBSCRIBE, token)
     except InvalidToken:
-        return html_response(message_page("Link not valid", "This unsubscribe link is not valid."), 404)
+        return _link_refused(deps, source, "This unsubscribe link is not valid.")
     return html_response(
         consent_page(
             "Stop Vigil alerts to this address",
@@ -526,6 +546,7 @@ def show_unsubscribe(token: str) -> Response:
 def post_unsubscribe(token: str) -> Response:
     """RFC 8058 one-click: mail clients POST "List-Unsubscribe=One-Click" here, without a visit."""
     deps = bootstrap.deps()
+    source = _guard_links(deps)
     try:
         ref = read_channel_token(deps.settings.ack_secret, Purpose.UNSUBSCRIBE, token)
         subscribers.set_opted_out(
@@ -538,7 +559,7 @@ def post_unsubscribe(token: str) -> Response:
             now=utcnow(),
         )
     except (InvalidToken, NotFound):
-        return html_response(message_page("Link not valid", "This unsubscribe link is not valid."), 404)
+        return _link_refused(deps, source, "This unsubscribe link is not valid.")
     return html_response(message_page("Unsubscribed", "This address will receive no more alerts from Vigil."))
 
 

@@ -17,6 +17,7 @@ from chalicelib.adapters.delivery_store import DynamoDeliveryStore
 from chalicelib.adapters.key_store import DynamoKeyStore
 from chalicelib.adapters.notice_store import DynamoNoticeStore
 from chalicelib.adapters.policy_store import DynamoPolicyStore
+from chalicelib.adapters.rate_limits import DynamoRateLimiter
 from chalicelib.adapters.ses import SesEmailSender
 from chalicelib.adapters.sns import SnsSmsSender
 from chalicelib.adapters.sqs import SqsWorkQueue
@@ -36,6 +37,7 @@ from chalicelib.ports import (
     KeyStore,
     NoticeStore,
     PolicyStore,
+    RateLimiter,
     SubscriberStore,
     SubscriptionIndex,
     WebhookSender,
@@ -72,6 +74,7 @@ class Deps:
     policies: PolicyStore
     codes: AckCodeStore
     contacts: ContactStore
+    limits: RateLimiter
     # Why a webhook URL may not be used (it reaches a private network), or None.
     webhook_guard: Callable[[str], str | None] = lambda _url: None
 
@@ -111,6 +114,7 @@ class Deps:
             subscribers=self.subscribers,
             policies=self.policies,
             log=self.log,
+            limits=self.limits,
         )
 
 
@@ -155,6 +159,7 @@ def build(
         policies=DynamoPolicyStore(name("policies"), dynamodb),
         codes=DynamoAckCodeStore(name("ack-codes"), dynamodb),
         contacts=DynamoContactStore(name("contacts"), dynamodb),
+        limits=DynamoRateLimiter(name("rate-limits"), dynamodb),
         webhook_guard=functools.partial(webhook_refusal, allow_private=settings.allows_local_webhooks),
     )
 

@@ -19,6 +19,7 @@ from chalicelib.domain.errors import (
     InvalidInput,
     NotFound,
     TooLarge,
+    TooManyRequests,
     Unauthorized,
     UnsupportedMediaType,
     VigilError,
@@ -36,6 +37,7 @@ STATUS: dict[type[VigilError], int] = {
     Conflict: 409,
     TooLarge: 413,
     UnsupportedMediaType: 415,
+    TooManyRequests: 429,
 }
 JSON_HEADERS = {"Content-Type": "application/json", "Cache-Control": "no-store"}
 
@@ -51,6 +53,8 @@ def error_body(code: str, message: str, details: list[FieldError] | None = None)
 def error_response(error: VigilError) -> Response:
     status = next((s for cls, s in STATUS.items() if isinstance(error, cls)), 400)
     headers = {"WWW-Authenticate": 'Bearer realm="vigil"'} if status == 401 else None
+    if isinstance(error, TooManyRequests):
+        headers = {"Retry-After": str(error.retry_after)}
     return json_response(error_body(error.code, error.message, error.details), status, headers)
 
 

@@ -187,6 +187,14 @@ class PolicyStore(Protocol):
     def put(self, policy: EscalationPolicy) -> None: ...
 
 
+class RateLimiter(Protocol):
+    def count(self, key: str, *, window: timedelta, now: datetime) -> int:
+        """Failures counted for ``key`` in the current window."""
+
+    def add(self, key: str, *, window: timedelta, now: datetime) -> int:
+        """Count one more failure; returns the window's total."""
+
+
 class Links(Protocol):
     """Absolute URLs of the signed links that messages carry."""
 

@@ -43,6 +43,7 @@ TABLES = (
     "policies",
     "ack-codes",
     "contacts",
+    "rate-limits",
 )
 TABLES_WITH_INDEXES = frozenset({"notices", "subscriptions"})  # open-by-due, by-subscriber
 QUEUES = ("route", "send", "send-dlq")
@@ -134,6 +135,7 @@ NEEDS: dict[str, Needs] = {
             "policies": ("GetItem",),
             "ack-log": ACK_LOG,
             "contacts": ("GetItem",),  # STOP/START: which subscriber owns the number
+            "rate-limits": ("UpdateItem", "GetItem"),  # wrong reply codes per phone
             "subscribers": ("GetItem", "PutItem", "UpdateItem"),
             "subscriptions": ("BatchWriteItem",),  # the index mirrors channel state
         },

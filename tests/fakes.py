@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from chalicelib.adapters.rate_limits import window_key
 from chalicelib.bootstrap import Deps
 from chalicelib.config import Settings
 from chalicelib.data import load_registry
@@ -237,6 +238,19 @@ class InMemoryContactStore:
 
 
 @dataclass
+class InMemoryRateLimiter:
+    hits: dict[str, int] = field(default_factory=dict)
+
+    def count(self, key: str, *, window: timedelta, now: datetime) -> int:
+        return self.hits.get(window_key(key, window, now)[0], 0)
+
+    def add(self, key: str, *, window: timedelta, now: datetime) -> int:
+        bucket = window_key(key, window, now)[0]
+        self.hits[bucket] = self.hits.get(bucket, 0) + 1
+        return self.hits[bucket]
+
+
+@dataclass
 class InMemoryPolicyStore:
     policies: dict[EventType, EscalationPolicy] = field(default_factory=dict)
 
@@ -335,6 +349,7 @@ class FakeWorld:
     policies: InMemoryPolicyStore = field(default_factory=InMemoryPolicyStore)
     codes: InMemoryAckCodeStore = field(default_factory=InMemoryAckCodeStore)
     contacts: InMemoryContactStore = field(default_factory=InMemoryContactStore)
+    limits: InMemoryRateLimiter = field(default_factory=InMemoryRateLimiter)
     # A deployed stage by default, so the unit tests see production rules (https-only webhooks, no
     # /dev routes); tests of the local stage's routes set their own.
     settings: Settings = field(
@@ -360,6 +375,7 @@ class FakeWorld:
             policies=self.policies,
             codes=self.codes,
             contacts=self.contacts,
+            limits=self.limits,
             webhook_guard=lambda url: (
                 "resolves to 127.0.0.1, a loopback address" if "localhost" in url else None
             ),

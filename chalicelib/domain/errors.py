@@ -55,3 +55,11 @@ class TooLarge(VigilError):
 
 class UnsupportedMediaType(VigilError):
     code = "unsupported_media_type"
+
+
+class TooManyRequests(VigilError):
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -306,7 +306,7 @@ _ZONES = {
     "EST": -5, "EDT": -4, "CST": -6, "CDT": -5, "MST": -7, "MDT": -6, "PST": -8, "PDT": -7,
 }  # fmt: skip
 
-# --- places --------------------------------------------------------------------------------------
+# --- place words ---------------------------------------------------------------------------------
 
 COMMON_WORD_TOWNS: frozenset[str] = frozenset(
     {
@@ -350,10 +350,19 @@ _LIST_SEPARATOR = re.compile(r"\s*(?:[,;&/•·*]|-(?=\s))\s*(?:(?:and|or)\s+)?|
 # --- message structure ---------------------------------------------------------------------------
 
 _FATAL_DEFECTS: tuple[tuple[type[email.errors.MessageDefect], str], ...] = (
-    (email.errors.CloseBoundaryNotFoundDefect, "the MIME structure is truncated: the closing boundary of"),
-    (email.errors.StartBoundaryNotFoundDefect, "the MIME structure is broken: no boundary line appears in"),
-    (email.errors.NoBoundaryInMultipartDefect, "the MIME structure is broken: no boundary is declared for"),
-    (email.errors.MultipartInvariantViolationDefect, "the MIME structure is broken: no parts were found in"),
+    (email.errors.CloseBoundaryNotFoundDefect, "the MIME structure is truncated: a {} part never closes"),
+    (
+        email.errors.StartBoundaryNotFoundDefect,
+        "the MIME structure is broken: a {} part's boundary never appears",
+    ),
+    (
+        email.errors.NoBoundaryInMultipartDefect,
+        "the MIME structure is broken: a {} part declares no boundary",
+    ),
+    (
+        email.errors.MultipartInvariantViolationDefect,
+        "the MIME structure is broken: a {} part holds no parts",
+    ),
 )
 _BODY_TYPES = ("text/plain", "text/html")
 _FORWARD_START = re.compile(
@@ -516,7 +525,7 @@ class _Reader:
         for defect in part.defects:
             for kind, reason in _FATAL_DEFECTS:
                 if isinstance(defect, kind):
-                    raise MalformedMessage(f"{reason} a {part.get_content_type()} part")
+                    raise MalformedMessage(reason.format(part.get_content_type()))
 
     def _alternative(self, children: list[Message]) -> Message | None:
         """Plain text when it says something, else the richest representation (the last one)."""

@@ -24,8 +24,10 @@ from chalicelib.ports import (
     DeliveryStore,
     NoticeStore,
     PolicyStore,
+    RateLimiter,
     SubscriberStore,
 )
+from chalicelib.services import guessing
 from chalicelib.services import subscribers as subscriber_service
 from chalicelib.services.acknowledgment import acknowledge
 from chalicelib.services.delivery import Senders
@@ -47,6 +49,7 @@ class Reply(StrEnum):
     STARTED = "started"
     HELP = "help"
     UNRECOGNISED = "unrecognised"
+    TOO_MANY = "too-many-attempts"
 
 
 ANSWERS = {
@@ -60,6 +63,7 @@ ANSWERS = {
         "Vigil alerts on immigration enforcement notices. Reply with the 6-digit code of an alert "
         "to acknowledge it. STOP to stop texts, START to resume."
     ),
+    Reply.TOO_MANY: "Vigil: too many unrecognised codes from this number. Please use the link in the email.",
     Reply.UNRECOGNISED: (
         "Vigil: that code was not recognised for this number. Reply with the 6-digit code from "
         "the alert you received, or use the link in the email."
@@ -89,6 +93,7 @@ class Inbox:
     subscribers: SubscriberStore
     policies: PolicyStore
     log: AckLog
+    limits: RateLimiter
 
 
 def handle_reply(
@@ -127,6 +132,15 @@ def _opt(
 
 
 def _code(phone: str, body: str, *, inbox: Inbox, now: datetime) -> Reply:
+    if guessing.codes_blocked(phone, limits=inbox.limits, now=now):
+        return Reply.TOO_MANY
+    reply = _matched_code(phone, body, inbox=inbox, now=now)
+    if reply is Reply.UNRECOGNISED:
+        guessing.code_failed(phone, limits=inbox.limits, now=now)
+    return reply
+
+
+def _matched_code(phone: str, body: str, *, inbox: Inbox, now: datetime) -> Reply:
     code = reply_code_in(body)
     target = inbox.codes.lookup(phone, code) if code else None
     try:

@@ -57,6 +57,7 @@ TABLES: dict[str, TableSpec] = {
     "policies": TableSpec(keys=[("event_type", "S", "HASH")]),
     "ack-codes": TableSpec(keys=[("phone", "S", "HASH"), ("code", "S", "RANGE")]),
     "contacts": TableSpec(keys=[("address", "S", "HASH")]),
+    "rate-limits": TableSpec(keys=[("bucket", "S", "HASH")]),
 }
 WORK_QUEUES = {"route": "route-dlq", "send": "send-dlq"}
 FOURTEEN_DAYS = 14 * 24 * 60 * 60

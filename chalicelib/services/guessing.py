@@ -1,0 +1,39 @@
+"""Limits on guessing: link tokens by source address, reply codes by phone.
+
+Tokens carry a 160-bit MAC and codes only work from their own phone, so guessing cannot succeed;
+the limits keep a guesser from costing anything (reads, texts back) or filling the logs.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import structlog
+
+from chalicelib.domain.errors import TooManyRequests
+from chalicelib.ports import RateLimiter
+
+logger = structlog.get_logger()
+
+TOKEN_FAILURES = 20  # invalid link tokens per source address ...
+TOKEN_WINDOW = timedelta(minutes=10)  # ... in this window
+CODE_FAILURES = 5  # unrecognised reply codes per phone ...
+CODE_WINDOW = timedelta(hours=1)  # ... in this window
+
+
+def check_tokens(source: str, *, limits: RateLimiter, now: datetime) -> None:
+    if limits.count(f"token:{source}", window=TOKEN_WINDOW, now=now) >= TOKEN_FAILURES:
+        logger.warning("guessing.refused", kind="token")
+        raise TooManyRequests("too many invalid links from this address; try again later", retry_after=600)
+
+
+def token_failed(source: str, *, limits: RateLimiter, now: datetime) -> None:
+    limits.add(f"token:{source}", window=TOKEN_WINDOW, now=now)
+
+
+def codes_blocked(phone: str, *, limits: RateLimiter, now: datetime) -> bool:
+    return limits.count(f"code:{phone}", window=CODE_WINDOW, now=now) >= CODE_FAILURES
+
+
+def code_failed(phone: str, *, limits: RateLimiter, now: datetime) -> None:
+    limits.add(f"code:{phone}", window=CODE_WINDOW, now=now)
