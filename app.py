@@ -367,7 +367,12 @@ def post_sweep() -> Response:
 
 @app.schedule("rate(1 minute)")
 def on_sweep_tick(event: Any) -> dict[str, Any]:
-    return _sweep().as_json()
+    report = _sweep()
+    now = utcnow()
+    logging_setup.metric(
+        "NoticesPastLastStep", report.past_last_step, stage=STAGE, at_ms=int(now.timestamp() * 1000)
+    )
+    return report.as_json()
 
 
 def _sweep() -> escalation.SweepReport:

@@ -92,3 +92,18 @@ def configure(*, level: str = "INFO", json: bool = True) -> None:
         logger_factory=_current_stdout,
         cache_logger_on_first_use=False,
     )
+
+
+def metric(name: str, value: float, *, stage: str, unit: str = "Count", at_ms: int) -> None:
+    """A CloudWatch metric by the embedded metric format: one log line, no API call."""
+    structlog.get_logger().info(
+        "metric.emitted",
+        _aws={
+            "Timestamp": at_ms,
+            "CloudWatchMetrics": [
+                {"Namespace": "Vigil", "Dimensions": [["Stage"]], "Metrics": [{"Name": name, "Unit": unit}]}
+            ],
+        },
+        Stage=stage,
+        **{name: value},
+    )

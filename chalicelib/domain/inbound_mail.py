@@ -273,7 +273,7 @@ _NOW = re.compile(
     r"|(?:as\s+of|effective|starting|beginning|from)\s+(?:now|today|this\s+(?:morning|afternoon|evening)))\b",
     re.IGNORECASE,
 )
-_TODAY = re.compile(r"\b(?:today|tonight|this\s+(?:morning|afternoon|evening))\b", re.IGNORECASE)
+_TODAY = re.compile(r"\b(?:today|tonight)\b", re.IGNORECASE)
 _TOMORROW = re.compile(r"\btomorrow\b", re.IGNORECASE)
 _WEEKDAY_PHRASE = re.compile(
     rf"\b(?:(?P<mod>this\s+coming|this|next|coming)\s+)?(?P<wd>{_WEEKDAY})\b", re.IGNORECASE
@@ -843,7 +843,13 @@ def _clean(text: str) -> str:
         text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     except UnicodeError:
         text = text.encode("utf-8", "replace").decode("utf-8", "replace")
-    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n").replace("\u2029", "\n")
+    text = (
+        text.replace("\r\r\n", "\n")
+        .replace("\r\n", "\n")
+        .replace("\r", "\n")
+        .replace("\u2028", "\n")
+        .replace("\u2029", "\n")
+    )
     return _CONTROL.sub("", text.translate(_INVISIBLE).replace("\xa0", " "))
 
 
@@ -1043,9 +1049,11 @@ def _date_mentions(sentence: _Sentence, reference: datetime) -> list[_Mention]:
 
 
 def _scored(mention: _Mention, all_mentions: list[_Mention], reference: datetime) -> _Mention:
-    """Activation words weigh most; a superseded or already-past date is pushed down."""
+    """Activation words weigh most, nearby ones more; a superseded or already-past date is pushed down."""
     sentence = mention.sentence
     score = 4 * sentence.activation + 2 * sentence.program + sentence.subject
+    if _ACTIVATION.search(sentence.text[max(0, mention.start - 40) : mention.end + 40]):
+        score += 1  # "statewide on Wednesday" beats "this morning" later in the same sentence
     previous_end = max((m.end for m in all_mentions if m.end <= mention.start), default=0)
     if _SUPERSEDED.search(sentence.text[max(previous_end, mention.start - 40) : mention.start]):
         score -= 5

@@ -37,6 +37,8 @@ class SweepReport:
     escalated: list[Escalated] = field(default_factory=list)
     # Due notices another sweep got to first, or that were acknowledged meanwhile.
     skipped: int = 0
+    # Notices whose policy's last step was just performed, still unacknowledged: the alarm's metric.
+    past_last_step: int = 0
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -50,6 +52,7 @@ class SweepReport:
                 for e in self.escalated
             ],
             "skipped": self.skipped,
+            "past_last_step": self.past_last_step,
         }
 
 
@@ -69,7 +72,7 @@ def escalate_overdue(
     step) and the deliver step claims before sending, so nobody is messaged twice; the conditional
     advance of the notice's step decides which sweep records the step in the log."""
     escalated: list[Escalated] = []
-    skipped = 0
+    skipped = past_last_step = 0
     for notice in notices.due(now, limit=SWEEP_BATCH):
         policy = policies.get(notice.type)
         step_due = policy.next_step(
@@ -125,7 +128,8 @@ def escalate_overdue(
             recipients=len(targets),
         )
         escalated.append(Escalated(notice.id, index_of_step, step.notify, len(targets)))
-    return SweepReport(escalated, skipped)
+        past_last_step += following is None
+    return SweepReport(escalated, skipped, past_last_step)
 
 
 def _audience(

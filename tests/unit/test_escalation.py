@@ -165,6 +165,7 @@ def test_last_step_tells_the_admins_and_nothing_follows(town: FakeWorld) -> None
     report = sweep(town, NOW + timedelta(minutes=20))
     deliver_queued(town, NOW + timedelta(minutes=20))
     assert [(e.step, e.audience) for e in report.escalated] == [(3, Audience.ADMINS)]
+    assert report.past_last_step == 1  # what the unacknowledged-after-last-step alarm counts
     assert town.email.sent[-1].to == "admins@vigil.example.gov"
     assert town.notices.get(accepted.notice.id).next_step_at is None
     assert sweep(town, NOW + timedelta(days=1)).escalated == []

@@ -7,7 +7,7 @@ import json
 import pytest
 import structlog
 
-from chalicelib.log import REDACTED, configure, scrub_personal_data
+from chalicelib.log import REDACTED, configure, metric, scrub_personal_data
 
 
 def scrub(**fields: object) -> dict[str, object]:
@@ -48,3 +48,17 @@ def test_configured_logger_writes_json_lines_without_personal_data(
     assert line["notice_id"] == "ntc_1"
     assert "mayor@example.gov" not in json.dumps(line)
     assert "A012345678" not in json.dumps(line)
+
+
+def test_metrics_are_log_lines_in_the_embedded_metric_format(capsys: pytest.CaptureFixture[str]) -> None:
+    configure(json=True)
+    metric("NoticesPastLastStep", 2, stage="prod", at_ms=1_700_000_000_000)
+    line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert line["NoticesPastLastStep"] == 2
+    assert line["Stage"] == "prod"
+    directive = line["_aws"]["CloudWatchMetrics"][0]
+    assert directive == {
+        "Namespace": "Vigil",
+        "Dimensions": [["Stage"]],
+        "Metrics": [{"Name": "NoticesPastLastStep", "Unit": "Count"}],
+    }
