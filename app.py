@@ -17,8 +17,9 @@ from chalicelib.config import resource_name, stage_name
 from chalicelib.domain.acklog import verify_chain
 from chalicelib.domain.acknowledgments import AckOutcome, AckVia
 from chalicelib.domain.auth import READERS, ApiRole, Caller
-from chalicelib.domain.errors import FieldError, InvalidInput, NotFound
+from chalicelib.domain.errors import FieldError, InvalidInput, NotFound, VigilError
 from chalicelib.domain.jurisdictions import UnknownJurisdiction
+from chalicelib.domain.policies import policy_for
 from chalicelib.domain.tokens import InvalidToken, Purpose, read_ack_token, read_channel_token
 from chalicelib.http import (
     api_errors,
@@ -45,6 +46,7 @@ from chalicelib.services import (
     escalation,
     feedback,
     guessing,
+    inbound,
     ingest,
     keys,
     notice_list,
@@ -67,11 +69,18 @@ logging_setup.configure()
 log = structlog.get_logger()
 
 app = Chalice(app_name="vigil")
+app.api.binary_types.append("message/rfc822")
 STAGE = stage_name()
+# API keys that see a detainer's whole record (the reviewers who decide, and admins); other keys see
+# what any recipient may.
+FULL_RECORD_ROLES = frozenset({ApiRole.REVIEWER, ApiRole.ADMIN})
 ROUTE_QUEUE = resource_name(STAGE, "route")
 SEND_QUEUE = resource_name(STAGE, "send")
 SMS_INBOUND_TOPIC = resource_name(STAGE, "sms-inbound")
 SES_FEEDBACK_TOPIC = resource_name(STAGE, "ses-feedback")
+INBOUND_MAIL_TOPIC = resource_name(STAGE, "inbound-mail")
+# A forwarded message is posted as it is: bytes, not JSON.
+MAIL_TYPES = ["message/rfc822", "text/plain", "application/octet-stream"]
 # Link pages are posted by browsers' forms, mail clients' one-click unsubscribe and webhook systems.
 FORM_OR_JSON = ["application/x-www-form-urlencoded", "application/json", "text/plain", "multipart/form-data"]
 ACK_MESSAGES = {
@@ -142,10 +151,37 @@ def post_event() -> Response:
     return json_response(result.as_json(), 202)
 
 
+@app.route("/inbound/email", methods=["POST"], content_types=MAIL_TYPES)
+@api_errors
+def post_inbound_email() -> Response:
+    """A raw RFC 822 message (a forwarded notice): routed, or held for triage."""
+    who = caller({ApiRole.SOURCE, ApiRole.ADMIN})
+    raw = request().raw_body or b""
+    result = inbound.receive(
+        raw if isinstance(raw, bytes) else raw.encode(), caller=who, desk=bootstrap.deps().desk, now=utcnow()
+    )
+    return json_response(result.as_json(), 202)
+
+
+@app.route("/inbound/triage/{notice_id}", methods=["POST"])
+@api_errors
+def post_triage(notice_id: str) -> Response:
+    who = caller({ApiRole.ADMIN})
+    deps = bootstrap.deps()
+    accepted = inbound.complete_triage(
+        notice_id,
+        read_json(request(), max_bytes=deps.settings.max_body_bytes),
+        caller=who,
+        desk=deps.desk,
+        now=utcnow(),
+    )
+    return json_response({"notices": [a.as_json() for a in accepted]}, 202)
+
+
 @app.route("/notices", methods=["GET"])
 @api_errors
 def list_notices() -> Response:
-    caller(READERS)
+    who = caller(READERS)
     deps = bootstrap.deps()
     page = notice_list.recent(
         parse_notice_filter(
@@ -155,16 +191,17 @@ def list_notices() -> Response:
         notices=deps.notices,
         registry=deps.registry,
     )
-    return json_response({"items": [notice_json(n) for n in page.items], "cursor": page.cursor})
+    full = who.role in FULL_RECORD_ROLES
+    return json_response({"items": [notice_json(n, full=full) for n in page.items], "cursor": page.cursor})
 
 
 @app.route("/notices/{notice_id}", methods=["GET"])
 @api_errors
 def get_notice(notice_id: str) -> Response:
-    caller(READERS)
+    who = caller(READERS)
     deps = bootstrap.deps()
     notice = deps.notices.get(notice_id)
-    policy = deps.policies.get(notice.type)
+    policy = policy_for(deps.policies.get(notice.type), low_key=notice.low_key)
     return json_response(
         notice_detail_json(
             notice,
@@ -172,6 +209,7 @@ def get_notice(notice_id: str) -> Response:
             deps.deliveries.acknowledgments(notice_id),
             policy,
             now=utcnow(),
+            full=who.role in FULL_RECORD_ROLES,
         )
     )
 
@@ -273,7 +311,7 @@ def post_decision(notice_id: str) -> Response:
         actor=who.key_id,
         now=utcnow(),
     )
-    return json_response(notice_json(decided), 201)
+    return json_response(notice_json(decided, full=True), 201)
 
 
 @app.route("/detainers/{notice_id}/duties/{duty_id}", methods=["POST"])
@@ -285,7 +323,7 @@ def post_duty(notice_id: str, duty_id: str) -> Response:
     updated = decisions.complete_duty(
         notice_id, duty_id, note=note, notices=deps.notices, log=deps.log, actor=who.key_id, now=utcnow()
     )
-    return json_response(notice_json(updated))
+    return json_response(notice_json(updated, full=True))
 
 
 @app.route("/reports/detainers", methods=["GET"])
@@ -701,6 +739,30 @@ def on_ses_feedback(event: SNSEvent) -> None:
         now=utcnow(),
     )
     log.info("ses_feedback.handled", outcome=done)
+
+
+@app.on_sns_message(topic=INBOUND_MAIL_TOPIC)
+def on_inbound_email(event: SNSEvent) -> None:
+    """SES received a message, stored it in the inbound-mail bucket and announced it here."""
+    try:
+        action = json.loads(event.message)["receipt"]["action"]
+        bucket, key = str(action["bucketName"]), str(action["objectKey"])
+    except (ValueError, KeyError, TypeError):
+        log.warning("inbound_mail.unreadable_notification")
+        return
+    deps = bootstrap.deps()
+    try:
+        result = inbound.receive(
+            deps.mail.get(key),
+            caller=Caller(key_id="ses-inbound", role=ApiRole.SOURCE),
+            desk=deps.desk,
+            now=utcnow(),
+            stored_at=f"s3://{bucket}/{key}",
+        )
+    except VigilError as exc:  # malformed or too large: kept in the bucket, nothing to retry
+        log.warning("inbound_mail.refused", reason=exc.message)
+        return
+    log.info("inbound_mail.handled", notices=len(result.notices), triage=result.triage is not None)
 
 
 @app.on_sqs_message(queue=ROUTE_QUEUE, batch_size=10)

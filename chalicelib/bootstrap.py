@@ -15,6 +15,7 @@ from chalicelib.adapters.ack_log import DynamoAckLog
 from chalicelib.adapters.contact_store import DynamoContactStore
 from chalicelib.adapters.delivery_store import DynamoDeliveryStore
 from chalicelib.adapters.key_store import DynamoKeyStore
+from chalicelib.adapters.mail_store import S3MailStore
 from chalicelib.adapters.notice_store import DynamoNoticeStore
 from chalicelib.adapters.policy_store import DynamoPolicyStore
 from chalicelib.adapters.rate_limits import DynamoRateLimiter
@@ -35,6 +36,7 @@ from chalicelib.ports import (
     ContactStore,
     DeliveryStore,
     KeyStore,
+    MailStore,
     NoticeStore,
     PolicyStore,
     RateLimiter,
@@ -44,6 +46,7 @@ from chalicelib.ports import (
     WorkQueue,
 )
 from chalicelib.services.delivery import Senders
+from chalicelib.services.inbound import MailDesk
 from chalicelib.services.sms_replies import Inbox
 from chalicelib.services.subscribers import Consent
 
@@ -75,6 +78,7 @@ class Deps:
     codes: AckCodeStore
     contacts: ContactStore
     limits: RateLimiter
+    mail: MailStore
     # Why a webhook URL may not be used (it reaches a private network), or None.
     webhook_guard: Callable[[str], str | None] = lambda _url: None
 
@@ -101,6 +105,22 @@ class Deps:
             senders=self.senders,
             links=self,
             webhook_guard=self.webhook_guard,
+            log=self.log,
+        )
+
+    @property
+    def desk(self) -> MailDesk:
+        return MailDesk(
+            mail=self.mail,
+            notices=self.notices,
+            index=self.index,
+            registry=self.registry,
+            policies=self.policies,
+            route_queue=self.route_queue,
+            contacts=self.contacts,
+            subscribers=self.subscribers,
+            senders=self.senders,
+            admins=self.admins,
             log=self.log,
         )
 
@@ -160,6 +180,10 @@ def build(
         codes=DynamoAckCodeStore(name("ack-codes"), dynamodb),
         contacts=DynamoContactStore(name("contacts"), dynamodb),
         limits=DynamoRateLimiter(name("rate-limits"), dynamodb),
+        mail=S3MailStore(
+            settings.inbound_mail_bucket or f"vigil-{settings.stage}-inbound-mail",
+            _client(session, "s3", settings),
+        ),
         webhook_guard=functools.partial(webhook_refusal, allow_private=settings.allows_local_webhooks),
     )
 

@@ -82,6 +82,9 @@ class NoticeStore(Protocol):
 
     def save_duties(self, notice_id: str, duties: list[dict[str, Any]]) -> None: ...
 
+    def close_triage(self, notice_id: str, *, routed_as: str, at: datetime) -> bool:
+        """Close a notice in triage once an admin has completed it; False if it was not in triage."""
+
     def mark_acknowledged(self, notice_id: str, *, at: datetime) -> bool:
         """Open → acknowledged, and off the escalation index; False if it was not open."""
 
@@ -193,6 +196,13 @@ class RateLimiter(Protocol):
 
     def add(self, key: str, *, window: timedelta, now: datetime) -> int:
         """Count one more failure; returns the window's total."""
+
+
+class MailStore(Protocol):
+    def put(self, key: str, raw: bytes) -> str:
+        """Keep a raw message; returns where (an s3:// URI)."""
+
+    def get(self, key: str) -> bytes: ...
 
 
 class Links(Protocol):

@@ -9,9 +9,10 @@ from chalicelib.domain.acklog import LogEntry
 from chalicelib.domain.acknowledgments import Acknowledgment
 from chalicelib.domain.deliveries import Delivery
 from chalicelib.domain.jurisdictions import Jurisdiction
+from chalicelib.domain.messages import decision_for, detainer_event_for
 from chalicelib.domain.notices import Notice, NoticeStatus
 from chalicelib.domain.policies import EscalationPolicy
-from chalicelib.domain.subscribers import Channel, Subscriber
+from chalicelib.domain.subscribers import Channel, EventType, Role, Subscriber
 
 
 def channel_json(channel: Channel, *, reveal_secret: bool) -> dict[str, Any]:
@@ -64,8 +65,17 @@ def delivery_json(delivery: Delivery) -> dict[str, Any]:
     }
 
 
-def notice_json(notice: Notice, deliveries: list[Delivery] | None = None) -> dict[str, Any]:
-    """For API callers (admins, viewers, reviewers); the detainer subject is never in list views."""
+def notice_json(
+    notice: Notice, deliveries: list[Delivery] | None = None, *, full: bool = False
+) -> dict[str, Any]:
+    """A notice for API callers. ``full`` (reviewer and admin keys) shows a detainer's whole record;
+    every other key sees what any recipient may: facility, dates, regime, suggestion, decision."""
+    if notice.type is EventType.DETAINER:
+        audience = Role.CORRECTIONS if full else Role.OTHER
+        event = detainer_event_for(notice, audience)
+        decision = decision_for(notice, audience)
+    else:
+        event, decision = dict(notice.event), notice.decision
     out: dict[str, Any] = {
         "id": notice.id,
         "type": str(notice.type),
@@ -78,11 +88,11 @@ def notice_json(notice: Notice, deliveries: list[Delivery] | None = None) -> dic
         "recipients": notice.recipients,
         "coverage_gaps": list(notice.coverage_gaps),
         "step": notice.step,
+        "low_key": notice.low_key,
         "next_step_at": notice.next_step_at.isoformat() if notice.next_step_at else None,
         "deadline": notice.deadline.isoformat() if notice.deadline else None,
-        # Never the person's identity nor the confidential categories: readers are not all entitled.
-        "event": {k: v for k, v in notice.event.items() if k not in {"subject", "confidential"}},
-        "decision": notice.decision,
+        "event": event,
+        "decision": decision,
         "duties": list(notice.duties),
     }
     if deliveries is not None:
@@ -97,9 +107,10 @@ def notice_detail_json(
     policy: EscalationPolicy,
     *,
     now: datetime,
+    full: bool = False,
 ) -> dict[str, Any]:
     """Each recipient's delivery and acknowledgment state, the current step, and what happens next."""
-    out = notice_json(notice)
+    out = notice_json(notice, full=full)
     by_ack = {a.subscriber_id: a for a in acks}
     recipients: dict[str, dict[str, Any]] = {}
     for d in deliveries:

@@ -33,6 +33,18 @@ def enable_partial_batch_responses(template: dict[str, Any]) -> list[str]:
     return changed
 
 
+def pass_resource_names(template: dict[str, Any]) -> None:
+    """Names only CloudFormation knows (they hold the account id) reach every function as settings."""
+    for resource in template.get("Resources", {}).values():
+        if resource.get("Type") == "AWS::Serverless::Function":
+            variables = (
+                resource.setdefault("Properties", {})
+                .setdefault("Environment", {})
+                .setdefault("Variables", {})
+            )
+            variables["VIGIL_INBOUND_MAIL_BUCKET"] = {"Ref": "InboundMailBucket"}
+
+
 def package(stage: str, out_dir: Path) -> Path:
     env = {
         **os.environ,
@@ -50,6 +62,7 @@ def package(stage: str, out_dir: Path) -> Path:
     template = yaml.safe_load(path.read_text(encoding="utf-8"))
     if not enable_partial_batch_responses(template):
         raise SystemExit("no SQS event sources found in the packaged template")
+    pass_resource_names(template)
     path.write_text(yaml.safe_dump(template, sort_keys=False), encoding="utf-8")
     return path
 

@@ -101,6 +101,14 @@ class InMemoryNoticeStore:
     def save_duties(self, notice_id: str, duties: list[dict[str, Any]]) -> None:
         self.notices[notice_id] = replace(self.get(notice_id), duties=tuple(duties))
 
+    def close_triage(self, notice_id: str, *, routed_as: str, at: datetime) -> bool:
+        notice = self.notices.get(notice_id)
+        if notice is None or notice.status is not NoticeStatus.TRIAGE:
+            return False
+        extra = {**notice.extra, "routed_as": routed_as, "triaged_at": at.isoformat()}
+        self.notices[notice_id] = replace(notice, status=NoticeStatus.CLOSED, extra=extra)
+        return True
+
     def mark_acknowledged(self, notice_id: str, *, at: datetime) -> bool:
         notice = self.notices.get(notice_id)
         if notice is None or notice.status is not NoticeStatus.OPEN:
@@ -238,6 +246,20 @@ class InMemoryContactStore:
 
 
 @dataclass
+class InMemoryMailStore:
+    objects: dict[str, bytes] = field(default_factory=dict)
+
+    def put(self, key: str, raw: bytes) -> str:
+        self.objects[key] = raw
+        return f"s3://fake-bucket/{key}"
+
+    def get(self, key: str) -> bytes:
+        if key not in self.objects:
+            raise NotFound(f"no stored message {key!r}")
+        return self.objects[key]
+
+
+@dataclass
 class InMemoryRateLimiter:
     hits: dict[str, int] = field(default_factory=dict)
 
@@ -350,6 +372,7 @@ class FakeWorld:
     codes: InMemoryAckCodeStore = field(default_factory=InMemoryAckCodeStore)
     contacts: InMemoryContactStore = field(default_factory=InMemoryContactStore)
     limits: InMemoryRateLimiter = field(default_factory=InMemoryRateLimiter)
+    mail: InMemoryMailStore = field(default_factory=InMemoryMailStore)
     # A deployed stage by default, so the unit tests see production rules (https-only webhooks, no
     # /dev routes); tests of the local stage's routes set their own.
     settings: Settings = field(
@@ -376,6 +399,7 @@ class FakeWorld:
             codes=self.codes,
             contacts=self.contacts,
             limits=self.limits,
+            mail=self.mail,
             webhook_guard=lambda url: (
                 "resolves to 127.0.0.1, a loopback address" if "localhost" in url else None
             ),

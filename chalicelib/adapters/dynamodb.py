@@ -75,6 +75,12 @@ def error_code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 
 
+def transient(exc: ClientError, codes: frozenset[str]) -> bool:
+    """Whether trying again may help: the service's throttling codes, or any 5xx or 429 answer."""
+    status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
+    return error_code(exc) in codes or status >= 500 or status == 429
+
+
 def unavailable(exc: ClientError, what: str) -> StoreUnavailable:
     return StoreUnavailable(f"{what}: {error_code(exc)}")
 

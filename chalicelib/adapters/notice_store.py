@@ -249,6 +249,21 @@ class DynamoNoticeStore:
             what="save duties",
         )
 
+    def close_triage(self, notice_id: str, *, routed_as: str, at: datetime) -> bool:
+        notice = self.get(notice_id)
+        extra = {**notice.extra, "routed_as": routed_as, "triaged_at": at.isoformat()}
+        return self._conditional_update(
+            notice_id,
+            "SET #s = :closed, extra_json = :x",
+            "#s = :triage",
+            {
+                ":closed": str(NoticeStatus.CLOSED),
+                ":triage": str(NoticeStatus.TRIAGE),
+                ":x": json.dumps(extra, sort_keys=True),
+            },
+            what="close triage",
+        )
+
     def mark_acknowledged(self, notice_id: str, *, at: datetime) -> bool:
         values = {":ack": str(NoticeStatus.ACKNOWLEDGED), ":open": str(NoticeStatus.OPEN), ":at": iso(at)}
         return self._conditional_update(

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib.adapters.dynamodb import error_code
+from chalicelib.adapters.dynamodb import error_code, transient
 from chalicelib.domain.messages import OutgoingEmail
 from chalicelib.ports import SendFailed
 
@@ -24,7 +24,14 @@ def _tag_value(value: str) -> str:
 
 
 _RETRYABLE = frozenset(
-    {"TooManyRequestsException", "ThrottlingException", "LimitExceededException", "InternalFailure"}
+    {
+        "TooManyRequestsException",
+        "ThrottlingException",
+        "Throttling",
+        "LimitExceededException",
+        "InternalFailure",
+        "ServiceUnavailable",
+    }
 )
 
 
@@ -55,6 +62,7 @@ class SesEmailSender:
                 },
             )
         except ClientError as exc:
-            code = error_code(exc)
-            raise SendFailed(f"ses: {code}", retryable=code in _RETRYABLE) from exc
+            raise SendFailed(f"ses: {error_code(exc)}", retryable=transient(exc, _RETRYABLE)) from exc
+        except BotoCoreError as exc:  # no answer (connection, timeout): the message may go through later
+            raise SendFailed(f"ses: {type(exc).__name__}", retryable=True) from exc
         return response["MessageId"]

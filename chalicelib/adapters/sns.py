@@ -4,16 +4,26 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib.adapters.dynamodb import error_code
+from chalicelib.adapters.dynamodb import error_code, transient
 from chalicelib.domain.messages import OutgoingSms
 from chalicelib.ports import SendFailed
 
 if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient
 
-_RETRYABLE = frozenset({"Throttling", "ThrottlingException", "InternalError", "KMSThrottlingException"})
+_RETRYABLE = frozenset(
+    {
+        "Throttled",
+        "Throttling",
+        "ThrottlingException",
+        "KMSThrottling",
+        "InternalError",
+        "InternalFailure",
+        "ServiceUnavailable",
+    }
+)
 
 
 class SnsSmsSender:
@@ -33,6 +43,7 @@ class SnsSmsSender:
                 },
             )
         except ClientError as exc:
-            code = error_code(exc)
-            raise SendFailed(f"sns: {code}", retryable=code in _RETRYABLE) from exc
+            raise SendFailed(f"sns: {error_code(exc)}", retryable=transient(exc, _RETRYABLE)) from exc
+        except BotoCoreError as exc:  # no answer (connection, timeout): the text may go through later
+            raise SendFailed(f"sns: {type(exc).__name__}", retryable=True) from exc
         return response["MessageId"]

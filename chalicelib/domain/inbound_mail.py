@@ -23,8 +23,9 @@ unwrapped.
 when the message has no readable date, and then the result is uncertain. Times without a zone are
 America/New_York, and so is every ``effective_at``.
 
-- "effective immediately", "as of today", "now" → the moment the original was sent; "today" →
-  that day at the time given, else the moment it was sent; "tomorrow" → the next day.
+- "effective immediately", "as of today", "starting now" → the moment the original was sent;
+  "today"/"tonight" → that day at the time given, else the moment it was sent; "tomorrow" → the
+  next day.
 - "Wednesday", "on/as of/by/coming Wednesday" → the first Wednesday after the message's date.
   When the message was itself sent on a Wednesday, that day counts only if a time later than the
   sending time is given, else the following week; either way the value is uncertain.
@@ -34,17 +35,18 @@ America/New_York, and so is every ``effective_at``.
   Wednesday after the message (said on a Monday, "next Wednesday" could mean two or nine days
   later) the later is taken and the value is uncertain.
 - Explicit dates: "February 22", "Feb. 22, 2012", "Wednesday, February 22nd", "22 February 2012",
-  "2/22/2012" (month first), "2012-02-22". Without a year, the message's year, or the next year if
-  that would put the date more than 180 days in the past. A weekday that does not match the date
-  makes the value uncertain.
+  "2/22/2012" (month first; "22/2/2012" is read day first, uncertain), "2012-02-22". Without a
+  year, the message's year, or the next year if that would put the date more than 180 days in the
+  past. A weekday that does not match the date makes the value uncertain.
 - A time in the same sentence ("at 12:01 a.m.", "8:00 a.m.", "noon", "midnight", "0001 hours")
   sets the time of day, else midnight local ("midnight" is the start of the day named).
 - Only a date in a sentence that names the activation ("effective", "activate", "go live",
-  "begin", "deploy", "statewide on", "take effect", …) or the program can be the effective date.
-  A date just after "originally scheduled for", "postponed from", "instead of" and the like is
-  superseded, and a date already past when the message was sent is history. When several different
-  dates are named, the best-tied one wins (ties: the earliest, so nobody acts late), the value is
-  uncertain and ``problems`` lists them.
+  "begin", "deploy", "statewide on", "take effect", …) or the program can be the effective date;
+  an activation word within a few words of the date ties it closer still. A date just after
+  "originally scheduled for", "postponed from", "instead of" and the like is superseded, and a
+  date already past when the message was sent is history. When several different dates are named,
+  the best-tied one wins (ties: the earliest, so nobody acts late), the value is uncertain and
+  ``problems`` lists them.
 
 **Places.** Places are taken only from the subject and from sentences about the activation
 (activation words, the program's name, or "applies to", "includes", "the following towns", …), so an
@@ -68,13 +70,19 @@ Within such sentences:
 - Clauses about what is already so ("currently operating in Fairfield County", "has been active
   in …", "since 2010 …") are skipped.
 
+**Triage.** ``needs_triage`` is true when the program, the effective date or the places are
+missing. A value that was found but is uncertain is still returned, with ``certain=False`` and a
+line in ``problems`` saying why, so the notice is routed at once and the doubt travels with it.
+
 **Safety.** At most ``MAX_MESSAGE_BYTES`` (checked before parsing), ``MAX_PARTS`` MIME parts and
-``MAX_DEPTH`` levels of nesting. Attachments are listed by filename and content type, never decoded
-or opened. HTML is converted to plain text (scripts, styles and tags dropped, entities decoded) and
-never passed on. Unknown charsets are read as UTF-8 with undecodable bytes replaced. Anything that
-is not a readable message (no header block, no From header, truncated MIME) raises
-``MalformedMessage``, and so does any other failure while reading it: bad input never raises
-anything else.
+``MAX_DEPTH`` levels of nesting; only the first ``MAX_TEXT_CHARS`` of text and ``MAX_HTML_CHARS`` of
+HTML are read, so a hostile message cannot make the parser slow. Attachments are listed by
+filename and content type, never decoded or opened. HTML is converted to plain text (scripts,
+styles and tags dropped, entities decoded) and never passed on; ``text`` is plain text, so whoever
+puts it into a page must escape it. Unknown charsets are read as UTF-8 with undecodable bytes
+replaced. Anything that is not a readable message (no header block, no From header, truncated
+MIME) raises ``MalformedMessage``, and so does any other failure while reading it: bad input never
+raises anything else.
 
 Standard library only; no I/O and no clock.
 """
@@ -87,7 +95,7 @@ import email.policy
 import email.utils
 import html
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from email.message import Message
@@ -109,6 +117,8 @@ __all__ = [
     "MAX_DEPTH",
     "MAX_MESSAGE_BYTES",
     "MAX_PARTS",
+    "MAX_TEXT_CHARS",
+    "NEW_YORK",
     "PROGRAMS",
     "Extraction",
     "Found",
@@ -127,6 +137,7 @@ MAX_PARTS = 200
 MAX_DEPTH = 10
 MAX_FORWARDS = 10
 MAX_TEXT_CHARS = 200_000
+MAX_HTML_CHARS = 1_000_000  # Python's HTML parser reads about half a megabyte a second
 MAX_RECIPIENTS = 200
 NOT_FOUND = "not found"
 
@@ -255,7 +266,7 @@ _MONTH = (
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 
 _EXPLICIT_DATE = re.compile(
-    rf"""(?<![\w/.-])
+    rf"""(?<![\w/.:-])
     (?:(?P<wd>{_WEEKDAY}|{_WEEKDAY_ABBR}),?\s+(?:the\s+)?)?
     (?:
         (?P<mon>{_MONTH})\.?\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)?(?![\d:])
@@ -377,10 +388,13 @@ _HEADER_LINE = re.compile(
     r"\*{0,2}(From|Sent|Date|To|Cc|Bcc|Subject|Reply-To|Importance|Attachments)\*{0,2}[ \t]*:[ \t]*(.*)",
     re.IGNORECASE,
 )
+_MAX_MENTIONS = 50  # dates or times in one sentence; a real notice names a handful
+_MAX_HEADER_LINES = 16  # a forwarded header block is short; reading on would make a hostile body slow
 _QUOTE_PREFIX = re.compile(r"[ \t]*(?:>[ \t]?)+")
 _FORWARD_SUBJECT = re.compile(r"\s*(?:fwd?|fw)\s*:", re.IGNORECASE)
 _EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 _SENTENCE_END = re.compile(r"(?<=[.!?])(?<![ap]\.m\.)(?<!\b[A-Z]\.)\s+(?=[\"“‘'(\[]?[A-Z])")
+_WHITESPACE = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
 
@@ -508,7 +522,7 @@ class _Reader:
         if ctype in _BODY_TYPES and part.get_content_disposition() != "attachment" and filename is None:
             texts.append(self.text(part))
             return
-        self.attachments.append(f"{filename or '(no filename)'} ({ctype})")
+        self.attachments.append(f"{filename or '(no filename)'} ({_safe_type(ctype)})")
 
     def _skip(self, part: Message, depth: int) -> None:
         """An alternative we do not read still counts towards the limits."""
@@ -525,7 +539,7 @@ class _Reader:
         for defect in part.defects:
             for kind, reason in _FATAL_DEFECTS:
                 if isinstance(defect, kind):
-                    raise MalformedMessage(reason.format(part.get_content_type()))
+                    raise MalformedMessage(reason.format(_safe_type(part.get_content_type())))
 
     def _alternative(self, children: list[Message]) -> Message | None:
         """Plain text when it says something, else the richest representation (the last one)."""
@@ -543,6 +557,10 @@ class _Reader:
         if part.get_content_type() == "text/html" or re.match(
             r"\s*(?:<!doctype\s+html|<html\b)", decoded[:500], re.IGNORECASE
         ):
+            if len(decoded) > MAX_HTML_CHARS:
+                if not quiet:
+                    self.problems.append(f"only the first {MAX_HTML_CHARS} characters of the HTML were read")
+                decoded = decoded[:MAX_HTML_CHARS]
             return html_to_text(decoded)
         return _clean(decoded)
 
@@ -570,6 +588,11 @@ def _children(part: Message) -> list[Message]:
     return [child for child in payload if isinstance(child, Message)] if isinstance(payload, list) else []
 
 
+def _safe_type(ctype: str) -> str:
+    """A content type as declared by the sender, reduced to the characters a content type may hold."""
+    return re.sub(r"[^a-z0-9.+/-]", "?", ctype)[:80]
+
+
 def _filename(part: Message) -> str | None:
     name = part.get_filename()
     if not name:
@@ -594,7 +617,8 @@ class _Layer:
 def _read_layers(message: Message, reader: _Reader, received_at: datetime) -> tuple[list[_Layer], str]:
     layers: list[_Layer] = []
     texts: list[str] = []
-    fallback: Found[datetime] = Found(received_at, "received_at (the message has no readable Date)", False)
+    fallback: Found[datetime] = Found(received_at, "received_at", False)
+    cut = f"the text was cut to its first {MAX_TEXT_CHARS} characters"
     current, depth, kind = message, 0, "outer"
     while True:
         body, attached = reader.read(current, depth)
@@ -603,10 +627,13 @@ def _read_layers(message: Message, reader: _Reader, received_at: datetime) -> tu
             for name in ("From", "To", "Cc", "Date", "Subject")
             if (value := _header(current, name)) is not None
         }
-        where = "" if kind == "outer" else " of the attached message"
-        layer = _layer_from(kind, headers, body, fallback, ("header {}" + where).format)
+        if len(body) > MAX_TEXT_CHARS:
+            reader.problems.append(cut)
+            body = body[:MAX_TEXT_CHARS]
         own, inline = _split_forwards(body)
-        layers.append(replace(layer, body=own))
+        where = "" if kind == "outer" else " of the attached message"
+        layer = _layer_from(kind, headers, own, fallback, ("header {}" + where).format)
+        layers.append(layer)
         fallback = layer.sent_at
         for inline_headers, inline_body in inline:
             forwarded = _layer_from(
@@ -629,7 +656,7 @@ def _read_layers(message: Message, reader: _Reader, received_at: datetime) -> tu
         kind = "attached"
     text = "\n\n".join(t for t in texts if t)
     if len(text) > MAX_TEXT_CHARS:
-        reader.problems.append(f"the text was cut to its first {MAX_TEXT_CHARS} characters")
+        reader.problems.append(cut)
         text = text[:MAX_TEXT_CHARS]
     return layers, text
 
@@ -653,7 +680,7 @@ def _layer_from(
         sender = _sender(value, label(name))
     recipients = _recipients(headers, label)
     sent_at: Found[datetime] = Found(
-        fallback.value, f"{fallback.source}, since this message has no readable date", False
+        fallback.value, f"{fallback.source}, since the message has no readable date of its own", False
     )
     dated = False
     if "date" in headers:
@@ -666,7 +693,7 @@ def _layer_from(
     if headers.get("subject", ("", ""))[1]:
         name, value = headers["subject"]
         subject = Found(value, label(name), True)
-    return _Layer(kind, sender, recipients, sent_at, dated, subject, body[:MAX_TEXT_CHARS])
+    return _Layer(kind, sender, recipients, sent_at, dated, subject, body)
 
 
 def _header(message: Message, name: str) -> str | None:
@@ -726,39 +753,54 @@ def _split_forwards(body: str) -> tuple[str, list[tuple[dict[str, tuple[str, str
 
 
 def _find_forward(text: str) -> tuple[int, int, dict[str, tuple[str, str]], bool] | None:
+    examined = 0  # a "From:" inside a block that did not qualify starts a block that cannot either
     for match in _FORWARD_START.finditer(text):
         if match.group("marker"):
             headers, end, quoted = _header_block(text, match.end())
             return match.start(), end, headers, quoted
+        if match.start() < examined:
+            continue
         start = match.start() if match.group("from") else match.end()
         headers, end, quoted = _header_block(text, start)
         # Without a marker, only a block that looks like Outlook's counts, so a memo's "From:" does not.
         if "from" in headers and "date" in headers and ("subject" in headers or "to" in headers):
             return match.start(), end, headers, quoted
+        examined = end
     return None
+
+
+def _lines(text: str, start: int, limit: int) -> Iterator[str]:
+    position = start
+    for _ in range(limit):
+        if position >= len(text):
+            return
+        newline = text.find("\n", position)
+        end = len(text) if newline < 0 else newline + 1
+        yield text[position:end]
+        position = end
 
 
 def _header_block(text: str, start: int) -> tuple[dict[str, tuple[str, str]], int, bool]:
     headers: dict[str, tuple[str, str]] = {}
     offset, blanks, quoted = start, 0, False
     last: str | None = None
-    for line in text[start : start + 5000].splitlines(keepends=True):
+    for line in _lines(text, start, _MAX_HEADER_LINES):
         prefix = _QUOTE_PREFIX.match(line)
-        content = (line[prefix.end() :] if prefix else line).rstrip("\r\n")
+        content = (line[prefix.end() :] if prefix else line).rstrip("\n")
         if not content.strip():
             if headers:
                 break
             blanks += 1
             if blanks > 3:
                 break
-        elif match := _HEADER_LINE.fullmatch(content.strip()):
+        elif len(content) <= 2000 and (match := _HEADER_LINE.fullmatch(content.strip())):
             name = match.group(1)
             key = "date" if name.lower() == "sent" else name.lower()
             headers.setdefault(key, (name, match.group(2).strip()))
             last, quoted = key, quoted or prefix is not None
         elif last in ("to", "cc") and content[:1] in (" ", "\t"):
             name, value = headers[last]
-            headers[last] = (name, f"{value} {content.strip()}")
+            headers[last] = (name, f"{value} {content.strip()}"[:2000])
         else:
             break
         offset += len(line)
@@ -803,7 +845,7 @@ class _HtmlText(HTMLParser):
 
     def handle_data(self, data: str) -> None:
         if not self._hidden:
-            self.out.append(data if self._pre else re.sub(r"\s+", " ", data))
+            self.out.append(data if self._pre else _WHITESPACE.sub(" ", data))
 
     def _open(self, tag: str) -> None:
         if tag == "pre":
@@ -996,7 +1038,10 @@ def _conflict(mentions: list[_Mention], chosen: _Mention, tie: bool) -> str:
         f"{text} (chosen: {why})" if day == chosen.value.date() else text for day, text in described.items()
     ]
     count = "two" if len(listed) == 2 else str(len(listed))
-    return f"{count} dates named: " + "; ".join(listed)
+    shown = listed[:6] + ([f"and {len(listed) - 6} more"] if len(listed) > 6 else [])
+    if chosen.value.date() not in list(described)[:6]:
+        shown.append(next(text for text in listed if "(chosen:" in text))
+    return f"{count} dates named: " + "; ".join(shown)
 
 
 def _tie_word(chosen: _Mention) -> str:
@@ -1006,46 +1051,67 @@ def _tie_word(chosen: _Mention) -> str:
 
 def _date_mentions(sentence: _Sentence, reference: datetime) -> list[_Mention]:
     """Every date the sentence names, each phrase once: explicit dates first, then relative words."""
-    text = sentence.text
+    text, today = sentence.text, reference.date()
     times = [(m.start(), m.end(), clock) for m in _TIME.finditer(text) if (clock := _clock(m)) is not None]
-    work = text
-    found: list[_Mention] = []
+    times = times[:_MAX_MENTIONS]
 
-    def add(match: re.Match[str], day: date | None, *, relative: bool, certain: bool = True,
-            note: str | None = None, moment: datetime | None = None) -> None:  # fmt: skip
-        nonlocal work
-        work = _blank(work, match.start(), match.end())
+    def make(match: re.Match[str], day: date | None, *, relative: bool, certain: bool = True,
+             note: str | None = None, moment: datetime | None = None) -> _Mention | None:  # fmt: skip
         clock = _nearest(times, match.start(), match.end())
         if moment is not None and clock is None:
             value, has_time = moment, True
         elif day is not None:
             value, has_time = datetime.combine(day, clock or time(0), tzinfo=NEW_YORK), clock is not None
         else:
-            return
+            return None
         phrase = _one_line(match.group())
-        found.append(
-            _Mention(value, has_time, phrase, match.start(), match.end(), sentence, relative, certain, note)
+        return _Mention(
+            value, has_time, phrase, match.start(), match.end(), sentence, relative, certain, note
         )
 
-    for match in _EXPLICIT_DATE.finditer(work):
-        day, certain, note = _explicit_date(match, reference.date())
-        add(match, day, relative=False, certain=certain, note=note)
-    for match in list(_NOW.finditer(work)):
-        work = _blank(work, match.start(), match.end())
-        found.append(_Mention(reference, True, _one_line(match.group()), match.start(), match.end(),
-                              sentence, relative=True, certain=True, note=None))  # fmt: skip
-    for match in list(_TODAY.finditer(work)):
-        add(match, reference.date(), relative=True, moment=reference)
-    for match in list(_TOMORROW.finditer(work)):
-        add(match, reference.date() + timedelta(days=1), relative=True)
-    for match in list(_WEEKDAY_PHRASE.finditer(work)):
+    def explicit(match: re.Match[str]) -> _Mention | None:
+        day, certain, note = _explicit_date(match, today)
+        return make(match, day, relative=False, certain=certain, note=note)
+
+    def weekday(match: re.Match[str]) -> _Mention | None:
         mod = " ".join((match.group("mod") or "").lower().split())
         target = _WEEKDAYS.index(match.group("wd").title())
-        day, certain, note = _weekday_date(
-            mod, target, reference, _nearest(times, match.start(), match.end())
-        )
-        add(match, day, relative=True, certain=certain, note=note)
+        clock = _nearest(times, match.start(), match.end())
+        day, certain, note = _weekday_date(mod, target, reference, clock)
+        return make(match, day, relative=True, certain=certain, note=note)
+
+    def now(match: re.Match[str]) -> _Mention:
+        phrase = _one_line(match.group())
+        return _Mention(reference, True, phrase, match.start(), match.end(), sentence, True, True, None)
+
+    stages: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], _Mention | None]], ...] = (
+        (_EXPLICIT_DATE, explicit),
+        (_NOW, now),
+        (_TODAY, lambda m: make(m, today, relative=True, moment=reference)),
+        (_TOMORROW, lambda m: make(m, today + timedelta(days=1), relative=True)),
+        (_WEEKDAY_PHRASE, weekday),
+    )  # fmt: skip
+    found: list[_Mention] = []
+    work = text
+    for pattern, read in stages:
+        spans: list[tuple[int, int]] = []
+        for match in pattern.finditer(work):
+            if len(found) >= _MAX_MENTIONS:
+                break
+            spans.append(match.span())
+            if (mention := read(match)) is not None:
+                found.append(mention)
+        work = _blank_spans(work, spans)
     return [_scored(m, found, reference) for m in sorted(found, key=lambda m: m.start)]
+
+
+def _blank_spans(text: str, spans: list[tuple[int, int]]) -> str:
+    """The text with each span replaced by spaces, so a later pattern cannot match inside it."""
+    pieces, last = [], 0
+    for start, end in spans:
+        pieces += [text[last:start], " " * (end - start)]
+        last = end
+    return "".join([*pieces, text[last:]])
 
 
 def _scored(mention: _Mention, all_mentions: list[_Mention], reference: datetime) -> _Mention:
@@ -1292,20 +1358,17 @@ def _place_key(matched: str) -> str:
     return key.removesuffix(" planning region") + " region" if key.endswith(" planning region") else key
 
 
-def _blank(text: str, start: int, end: int) -> str:
-    return text[:start] + " " * (end - start) + text[end:]
-
-
 def _places_in(text: str, index: _PlaceIndex) -> list[tuple[int, int, str, str]]:
     """(start, end, id, name as written) for each place the sentence names, by the rules above."""
     work = _HISTORY.sub(lambda m: " " * len(m.group()), text)
     found = [(m.start(), m.end(), STATE_ID, m.group()) for m in _STATEWIDE.finditer(work)]
-    for match in list(index.county_list.finditer(work)):
+    lists = list(index.county_list.finditer(work))
+    for match in lists:
         for base in index.county_base.finditer(match.group("names")):
             node_id = index.ids[normalize_name(base.group()) + " county"][0]
             start = match.start("names") + base.start()
             found.append((start, start + len(base.group()), node_id, base.group() + " County"))
-        work = _blank(work, match.start(), match.end())
+    work = _blank_spans(work, [match.span() for match in lists])
     raw = [
         (m, entry)
         for m in index.names.finditer(work)
@@ -1344,7 +1407,8 @@ def _listed(text: str, raw: list[tuple[re.Match[str], tuple[str, JurisdictionKin
     for j in (i - 1, i + 1):
         if 0 <= j < len(raw) and raw[j][1][1] in (JurisdictionKind.TOWN, JurisdictionKind.COUNTY):
             first, second = sorted((raw[i][0], raw[j][0]), key=lambda m: m.start())
-            if _LIST_SEPARATOR.fullmatch(text[first.end() : second.start()]):
+            gap = text[first.end() : second.start()]
+            if len(gap) <= 12 and _LIST_SEPARATOR.fullmatch(gap):
                 return True
     return False
 

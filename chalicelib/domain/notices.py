@@ -16,6 +16,8 @@ class NoticeStatus(StrEnum):
     OPEN = "open"
     ACKNOWLEDGED = "acknowledged"
     CLOSED = "closed"
+    # Arrived by email without a program, a date or a place: held for an admin, never routed on a guess.
+    TRIAGE = "triage"
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +46,11 @@ class Notice:
     decision: dict[str, Any] | None = None
     duties: tuple[dict[str, Any], ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def low_key(self) -> bool:
+        """Arrived by an email whose recipients included nobody of the roles that must act."""
+        return bool(self.extra.get("low_key"))
 
     def routed(
         self,

@@ -22,6 +22,7 @@ import socket
 import threading
 import urllib.request
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType, TracebackType
@@ -186,6 +187,10 @@ class LocalStack:
         )
         self.outputs = deploy_template(cloudformation, stage=settings.stage, parameters=LOCAL_PARAMETERS)
         log.info("stack.deployed", stage=settings.stage, outputs=len(self.outputs))
+        # The bucket's name holds the account id, known once the stack exists (as in AWS, where the
+        # packaged template passes it to the functions).
+        settings = replace(settings, inbound_mail_bucket=self.outputs["InboundMailBucketName"])
+        self.settings = settings
         sesv2: SESV2Client = session.client("sesv2", endpoint_url=self.moto_url, region_name=settings.region)
         sesv2.create_email_identity(EmailIdentity=settings.sender_email)
         log.info("email_identity.verified", identity=settings.sender_email)

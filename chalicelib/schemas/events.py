@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -50,6 +50,8 @@ class SubmittedEvent:
     event: dict[str, Any]
     # The legal deadline escalations are timed against (detainers: the earlier hold clock).
     deadline: datetime | None = None
+    # What the notice keeps beside the event (an inbound email's raw message, low-key flag, extraction).
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 _COMMON = {"type", "external_id"}

@@ -110,18 +110,19 @@ def deliver(
             continue
         try:
             provider_id = _send(notice, delivery, channel, senders=senders, codes=codes, links=links, now=now)
-        except SendFailed as exc:
-            outcomes.append(delivery.failed(error=exc.reason))
-            (failed if exc.retryable else permanent).append(delivery.delivery_id)
-            if exc.retry_after is not None:
-                waits.append(exc.retry_after)
+        except Exception as exc:  # one delivery's failure must not lose the outcomes of the others
+            failure = exc if isinstance(exc, SendFailed) else SendFailed(type(exc).__name__, retryable=True)
+            outcomes.append(delivery.failed(error=failure.reason))
+            (failed if failure.retryable else permanent).append(delivery.delivery_id)
+            if failure.retry_after is not None:
+                waits.append(failure.retry_after)
             logger.warning(
                 "delivery.failed",
                 notice_id=notice_id,
                 delivery_id=delivery.delivery_id,
                 channel=str(delivery.channel_type),
-                reason=exc.reason,
-                retryable=exc.retryable,
+                reason=failure.reason,
+                retryable=failure.retryable,
             )
             continue
         outcomes.append(delivery.sent(provider_message_id=provider_id, now=now))
@@ -131,8 +132,10 @@ def deliver(
             delivery_id=delivery.delivery_id,
             channel=str(delivery.channel_type),
         )
-    deliveries.record(outcomes)
+    # Logged before recorded: if recording fails, the retry re-sends and logs again, so the log
+    # tells every send that happened (never one that did not).
     _record_in_log(outcomes, log=log, now=now)
+    deliveries.record(outcomes)
     _track_webhook_health(outcomes, owners, subscribers=subscribers, senders=senders, admins=admins, now=now)
     claimed_ids = {d.delivery_id for d in claimed}
     unclaimed = [d for d in wanted if d.delivery_id not in claimed_ids]

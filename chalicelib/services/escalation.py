@@ -12,7 +12,7 @@ from chalicelib.domain.acklog import EntryKind
 from chalicelib.domain.deliveries import Delivery
 from chalicelib.domain.jurisdictions import JurisdictionRegistry
 from chalicelib.domain.notices import Notice
-from chalicelib.domain.policies import Audience, EscalationPolicy, Step
+from chalicelib.domain.policies import Audience, EscalationPolicy, Step, policy_for
 from chalicelib.domain.routing import Recipient, plan_deliveries, recipients_for
 from chalicelib.domain.subscribers import Channel, ChannelType, EventType, Role
 from chalicelib.ports import AckLog, DeliveryStore, NoticeStore, PolicyStore, SubscriptionIndex, WorkQueue
@@ -74,7 +74,7 @@ def escalate_overdue(
     escalated: list[Escalated] = []
     skipped = past_last_step = 0
     for notice in notices.due(now, limit=SWEEP_BATCH):
-        policy = policies.get(notice.type)
+        policy = policy_for(policies.get(notice.type), low_key=notice.low_key)
         step_due = policy.next_step(
             after_step=notice.step, received_at=notice.received_at, deadline=notice.deadline
         )

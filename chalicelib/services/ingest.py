@@ -67,6 +67,7 @@ def accept(
         recipients=len(recipients),
         coverage_gaps=tuple(str(g) for g in gaps),
         deadline=submitted.deadline,
+        extra=dict(submitted.extra),
     )
     try:
         notices.add(notice)
@@ -115,5 +116,7 @@ def _record_created(notice: Notice, *, log: AckLog) -> None:
             "fingerprint": notice.fingerprint,
             "deadline": notice.deadline.isoformat() if notice.deadline else None,
             "coverage_gaps": list(notice.coverage_gaps),
+            "low_key": notice.low_key,
+            "raw": notice.extra.get("raw"),
         },
     )

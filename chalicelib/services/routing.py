@@ -11,6 +11,7 @@ import structlog
 from chalicelib.domain.acklog import EntryKind
 from chalicelib.domain.deliveries import Delivery, send_messages
 from chalicelib.domain.jurisdictions import JurisdictionRegistry
+from chalicelib.domain.policies import policy_for
 from chalicelib.domain.routing import coverage_gaps, plan_deliveries, recipients_for
 from chalicelib.ports import AckLog, DeliveryStore, NoticeStore, PolicyStore, SubscriptionIndex, WorkQueue
 
@@ -51,22 +52,16 @@ def route(
 ) -> Routed:
     """Safe to run twice for the same notice: nothing is created or sent a second time."""
     notice = notices.get(notice_id)
-    policy = policies.get(notice.type)
+    policy = policy_for(policies.get(notice.type), low_key=notice.low_key)
     ancestors = [j.id for j in registry.ancestors(notice.jurisdiction_id)]
     recipients = recipients_for(index.covering(ancestors, notice.type))
     gaps = tuple(str(g) for g in coverage_gaps(policy.required_roles, recipients))
     planned = plan_deliveries(notice, recipients, step=0, now=now)
     created = dispatch(planned, store=deliveries, send_queue=send_queue)
     following = policy.next_step(after_step=0, received_at=notice.received_at, deadline=notice.deadline)
-    notices.save_routing(
-        notice.routed(
-            recipients=len(recipients),
-            coverage_gaps=gaps,
-            now=now,
-            next_step_at=following[1] if following else None,
-        )
-    )
-    if notice.routed_at is None:
+    # The log decides whether "routed" is written (not routed_at): a retry after a failed append
+    # must still write it, and a retry after a written one must not write it twice.
+    if not any(e.kind is EntryKind.ROUTED for e in log.entries(notice.id)):
         log.append(
             notice.id,
             EntryKind.ROUTED,
@@ -80,6 +75,14 @@ def route(
                 "next_step_at": following[1].isoformat() if following else None,
             },
         )
+    notices.save_routing(
+        notice.routed(
+            recipients=len(recipients),
+            coverage_gaps=gaps,
+            now=now,
+            next_step_at=following[1] if following else None,
+        )
+    )
     logger.info(
         "notice.routed",
         notice_id=notice.id,

@@ -109,13 +109,20 @@ def binding(sqs: SQSClient, name: str, handler: Any) -> QueueBinding:
 @pytest.fixture
 def pipeline(aws: Aws) -> Iterator[Pipeline]:
     # Visibility 0: a message reported as failed is visible again at once, so retries run in the test.
-    deploy_template(
+    outputs = deploy_template(
         aws.client("cloudformation"),
         stage=STAGE,
         parameters={"SendVisibilityTimeout": "0", "RouteVisibilityTimeout": "0"},
     )
     # Retry delays scaled to nothing, so a retried message is visible again at once.
-    settings = Settings.from_env({"VIGIL_STAGE": STAGE, "VIGIL_RETRY_SCALE": "0"})
+    settings = Settings.from_env(
+        {
+            "VIGIL_STAGE": STAGE,
+            "VIGIL_RETRY_SCALE": "0",
+            "VIGIL_INBOUND_MAIL_BUCKET": outputs["InboundMailBucketName"],
+            "VIGIL_ADMIN_EMAILS": "ops@vigil.example.gov",
+        }
+    )
     aws.client("sesv2").create_email_identity(EmailIdentity=settings.sender_email)
     deps = build(settings, session=aws.session)
     bootstrap.use(deps)

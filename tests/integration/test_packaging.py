@@ -55,3 +55,12 @@ def test_packaged_template_passes_cfn_lint(packaged: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_function_is_told_the_inbound_mail_bucket(packaged: Path) -> None:
+    template = yaml.safe_load(packaged.read_text())
+    functions = [r for r in template["Resources"].values() if r["Type"] == "AWS::Serverless::Function"]
+    assert functions
+    for function in functions:
+        variables = function["Properties"]["Environment"]["Variables"]
+        assert variables["VIGIL_INBOUND_MAIL_BUCKET"] == {"Ref": "InboundMailBucket"}

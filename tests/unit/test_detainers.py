@@ -362,3 +362,31 @@ def test_report_route_answers_json_and_csv_and_refuses_bad_windows(
         status, body = call(client, "GET", f"/reports/detainers?{query}", keys[ApiRole.VIEWER])
         assert status == 400
         assert body["details"][0]["field"] == field
+
+
+def test_reviewers_read_the_whole_record_through_the_api_and_other_keys_what_any_recipient_may(
+    client: Client, keys: Keys, world: FakeWorld
+) -> None:
+    notice_id = submit(client, keys, world)
+    decide(client, keys[ApiRole.REVIEWER], notice_id, reasons="Test Person has no felony conviction.")
+    shown = {
+        role: json.dumps(call(client, "GET", f"/notices/{notice_id}", keys[role])[1])
+        + json.dumps(call(client, "GET", "/notices?type=detainer", keys[role])[1])
+        for role in ApiRole
+    }
+    for role in (ApiRole.REVIEWER, ApiRole.ADMIN):
+        for particular in PARTICULARS:
+            assert particular in shown[role], (role, particular)
+    for role in (ApiRole.VIEWER, ApiRole.SOURCE):
+        for particular in (
+            *PARTICULARS,
+            "no felony conviction",
+            "criminal_history_entered",
+            "counsel_subscriber_ids",
+        ):
+            assert particular not in shown[role], (role, particular)
+        assert "may-not-cooperate" in shown[role]
+        assert "decline" in shown[role]
+    for text in shown.values():
+        for never in NEVER:
+            assert never not in text
