@@ -33,6 +33,7 @@ from chalicelib.pages import DASHBOARD_CSP, ack_page, consent_page, dashboard_pa
 from chalicelib.ports import StoreUnavailable
 from chalicelib.schemas.decisions import parse_decision, parse_duty_update
 from chalicelib.schemas.events import parse_event
+from chalicelib.schemas.fields import whole_number
 from chalicelib.schemas.keys import parse_key_request
 from chalicelib.schemas.notices import parse_notice_filter
 from chalicelib.schemas.policies import parse_event_type, parse_policy
@@ -71,6 +72,7 @@ log = structlog.get_logger()
 app = Chalice(app_name="vigil")
 app.api.binary_types.append("message/rfc822")
 STAGE = stage_name()
+MAX_QUERY = 200
 # API keys that see a detainer's whole record (the reviewers who decide, and admins); other keys see
 # what any recipient may.
 FULL_RECORD_ROLES = frozenset({ApiRole.REVIEWER, ApiRole.ADMIN})
@@ -655,6 +657,8 @@ def get_audit() -> Response:
 def find_jurisdiction() -> Response:
     caller(READERS)
     query = query_param("q") or ""
+    if len(query) > MAX_QUERY:
+        raise InvalidInput("q is too long", [FieldError("q", f"must be at most {MAX_QUERY} characters")])
     if not query.strip():
         raise InvalidInput("q is required", [FieldError("q", "name a jurisdiction: a name, FIPS code or id")])
     registry = bootstrap.deps().registry
@@ -843,6 +847,7 @@ def _each_record(event: SQSEvent, handle: Callable[[dict[str, Any], SQSRecord], 
 def _limit(raw: str | None) -> int:
     if raw is None:
         return 50
-    if not raw.isdigit() or not 1 <= int(raw) <= 100:
+    limit = whole_number(raw, low=1, high=100)
+    if limit is None:
         raise InvalidInput("limit is invalid", [FieldError("limit", "must be a whole number from 1 to 100")])
-    return int(raw)
+    return limit

@@ -39,6 +39,7 @@ STATUS: dict[type[VigilError], int] = {
     UnsupportedMediaType: 415,
     TooManyRequests: 429,
 }
+MAX_PATH_PARAMETER = 512
 JSON_HEADERS = {"Content-Type": "application/json", "Cache-Control": "no-store"}
 
 
@@ -63,6 +64,9 @@ def api_errors(view: Callable[P, Response]) -> Callable[P, Response]:
 
     @functools.wraps(view)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> Response:
+        # Ids are short; a path segment of megabytes names nothing and is not worth a lookup.
+        if any(isinstance(v, str) and len(v) > MAX_PATH_PARAMETER for v in kwargs.values()):
+            return error_response(NotFound("no such resource"))
         try:
             return view(*args, **kwargs)
         except VigilError as exc:
@@ -93,9 +97,18 @@ def read_json(request: Request, *, max_bytes: int) -> Any:
     if not raw.strip():
         raise InvalidInput("request body is empty", [FieldError("body", "expected a JSON object")])
     try:
-        return json.loads(raw)
+        value = json.loads(raw)
     except (ValueError, RecursionError) as exc:
         raise InvalidInput("request body is not valid JSON", [FieldError("body", str(exc)[:200])]) from None
+    try:
+        # JSON may escape lone surrogates ("\ud800"), which no store or message can hold.
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInput(
+            "request body holds text that is not valid Unicode",
+            [FieldError("body", "contains a lone surrogate (an escaped \\ud800-\\udfff on its own)")],
+        ) from None
+    return value
 
 
 def _snake(code: str) -> str:

@@ -43,7 +43,13 @@ _PHONE = re.compile(r"\+\d{8,15}\b")
 _A_NUMBER = re.compile(r"\bA[- ]?\d{3}[- ]?\d{3}[- ]?\d{1,3}\b", re.IGNORECASE)
 
 
+MAX_LOGGED_CHARS = 2000
+
+
 def scrub_text(text: str) -> str:
+    # Truncated first: log lines are not for megabytes, and the patterns must stay linear in practice.
+    if len(text) > MAX_LOGGED_CHARS:
+        text = text[:MAX_LOGGED_CHARS] + "…[truncated]"
     for pattern in (_EMAIL, _PHONE, _A_NUMBER):
         text = pattern.sub(REDACTED, text)
     return text

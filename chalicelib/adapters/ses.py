@@ -52,7 +52,9 @@ class SesEmailSender:
                 Destination={"ToAddresses": [message.to]},
                 Content={
                     "Simple": {
-                        "Subject": {"Data": message.subject, "Charset": "UTF-8"},
+                        # Folded to one line whatever the caller built: a line break in a subject is an
+                        # injected header.
+                        "Subject": {"Data": " ".join(message.subject.split()), "Charset": "UTF-8"},
                         "Body": {
                             "Text": {"Data": message.text, "Charset": "UTF-8"},
                             "Html": {"Data": message.html, "Charset": "UTF-8"},

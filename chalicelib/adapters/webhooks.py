@@ -62,7 +62,7 @@ def retry_after_seconds(headers: http.client.HTTPMessage | None) -> float | None
     if not raw:
         return None
     raw = raw.strip()
-    if raw.isdigit():
+    if raw.isascii() and raw.isdigit():
         return float(min(int(raw), MAX_RETRY_AFTER))
     try:
         when = email.utils.parsedate_to_datetime(raw)

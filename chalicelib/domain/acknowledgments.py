@@ -47,5 +47,5 @@ def new_reply_code() -> str:
 
 def reply_code_in(body: str) -> str | None:
     """The code in an SMS reply ("482913", "ack 482913", "482 913"), or None."""
-    digits = "".join(c for c in body if c.isdigit())
+    digits = "".join(c for c in body if c in "0123456789")
     return digits if len(digits) == REPLY_CODE_DIGITS else None

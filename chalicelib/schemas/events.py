@@ -23,12 +23,13 @@ from chalicelib.schemas.fields import (
     jurisdiction,
     reject_unknown,
     require_object,
+    strings_among,
     text,
     timestamp,
 )
 
 _A_NUMBER = re.compile(r"^A?-?(\d{7,9})$", re.IGNORECASE)
-_EMAILISH = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_EMAILISH = re.compile(r"[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+")
 
 
 class DetainerForm(StrEnum):
@@ -158,10 +159,13 @@ def parse_event(
 
 
 def _idempotency_key(body: Mapping[str, Any], header: str | None, problems: Problems) -> str | None:
-    external_id = text(body, "external_id", problems, required=False, max_len=200)
+    external_id = text(body, "external_id", problems, required=False, max_len=200, single_line=True)
     header = header.strip() if header else None
     if header and len(header) > 200:
         problems.add("Idempotency-Key", "must be at most 200 characters")
+        return None
+    if header and any(ord(c) < 32 or c in "\x7f\x85\u2028\u2029" for c in header):
+        problems.add("Idempotency-Key", "must not contain control characters or line breaks")
         return None
     if external_id and header and external_id != header:
         problems.add("external_id", "differs from the Idempotency-Key header; send one or make them equal")
@@ -176,13 +180,13 @@ def _rollout(
     body: Mapping[str, Any], problems: Problems, registry: JurisdictionRegistry
 ) -> tuple[str, str, dict[str, Any]] | None:
     reject_unknown(body, _ROLLOUT, problems)
-    program = text(body, "program", problems, max_len=100)
+    program = text(body, "program", problems, max_len=100, single_line=True)
     place = jurisdiction(
         registry, text(body, "jurisdiction", problems, max_len=200), "jurisdiction", problems
     )
     effective_at = timestamp(body, "effective_at", problems)
     summary = text(body, "summary", problems, max_len=2000)
-    title = text(body, "title", problems, required=False, max_len=200)
+    title = text(body, "title", problems, required=False, max_len=200, single_line=True)
     source = _source(body.get("source"), problems)
     if problems.errors or place is None or effective_at is None:
         return None
@@ -221,7 +225,7 @@ def _source(value: Any, problems: Problems) -> dict[str, Any] | None:
             problems.add("source.original_recipients", "must be a list of at most 200 email addresses")
         else:
             for i, address in enumerate(recipients):
-                if not isinstance(address, str) or not _EMAILISH.match(address) or len(address) > 254:
+                if not isinstance(address, str) or not _EMAILISH.fullmatch(address) or len(address) > 254:
                     problems.add(f"source.original_recipients[{i}]", "must be an email address")
             out["original_recipients"] = [a.lower() for a in recipients if isinstance(a, str)]
     return out
@@ -234,7 +238,7 @@ def _detainer(
     form = choice(body, "form", DetainerForm, problems)
     issued_at = timestamp(body, "issued_at", problems)
     release_due_at = timestamp(body, "release_due_at", problems, required=False)
-    issuing_office = text(body, "issuing_office", problems, required=False, max_len=200)
+    issuing_office = text(body, "issuing_office", problems, required=False, max_len=200, single_line=True)
     facility = jurisdiction(registry, text(body, "facility", problems, max_len=200), "facility", problems)
     if facility is not None and facility.kind is not JurisdictionKind.FACILITY:
         problems.add("facility", f"{facility.name!r} is a {facility.kind}, not a correctional facility")
@@ -310,7 +314,7 @@ def _dates_before(
 
 def _probable_cause(value: Any, problems: Problems) -> list[ProbableCause]:
     allowed = [str(c) for c in ProbableCause]
-    if not isinstance(value, list) or any(v not in allowed for v in value):
+    if value != [] and not strings_among(value, allowed):
         problems.add("probable_cause", f"must be a list of {', '.join(allowed)}")
         return []
     return [ProbableCause(v) for v in dict.fromkeys(value)]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -13,6 +13,7 @@ from chalicelib.domain.jurisdictions import Jurisdiction, JurisdictionRegistry, 
 S = TypeVar("S", bound=StrEnum)
 
 MISSING = object()
+_LINE_BREAKS = frozenset("\n\r\t\x0b\x0c\x85\u2028\u2029")
 
 
 class Problems:
@@ -37,8 +38,10 @@ def require_object(body: Any, what: str) -> Mapping[str, Any]:
 
 
 def reject_unknown(body: Mapping[str, Any], allowed: set[str], problems: Problems, prefix: str = "") -> None:
-    for key in sorted(set(body) - allowed, key=str):
-        problems.add(f"{prefix}{key}", "is not a known field")
+    for key in sorted(set(body) - allowed, key=str)[:20]:
+        # A hostile key can be megabytes long: name it, but not all of it.
+        shown = key if len(key) <= 100 else key[:100] + "…"
+        problems.add(f"{prefix}{shown}", "is not a known field")
 
 
 def text(
@@ -49,6 +52,7 @@ def text(
     required: bool = True,
     max_len: int = 500,
     prefix: str = "",
+    single_line: bool = False,
 ) -> str | None:
     value = body.get(key, MISSING)
     if value is MISSING or value is None:
@@ -59,16 +63,24 @@ def text(
         problems.add(prefix + key, "must be a string")
         return None
     value = value.strip()
-    if required and not value:
-        problems.add(prefix + key, "must not be empty")
-        return None
-    if len(value) > max_len:
-        problems.add(prefix + key, f"must be at most {max_len} characters")
-        return None
-    if any(ord(c) < 32 and c not in "\n\t" for c in value):
-        problems.add(prefix + key, "must not contain control characters")
+    reason = _text_problem(value, required=required, max_len=max_len, single_line=single_line)
+    if reason:
+        problems.add(prefix + key, reason)
         return None
     return value
+
+
+def _text_problem(value: str, *, required: bool, max_len: int, single_line: bool) -> str | None:
+    if required and not value:
+        return "must not be empty"
+    if len(value) > max_len:
+        return f"must be at most {max_len} characters"
+    if any(ord(c) < 32 and c not in "\n\t" for c in value):
+        return "must not contain control characters"
+    if single_line and any(c in _LINE_BREAKS for c in value):
+        # Names and titles end up in email subjects and headers, where a line break is an injection.
+        return "must be a single line"
+    return None
 
 
 def timestamp(
@@ -137,3 +149,17 @@ def jurisdiction(
         closest = f"; closest: {', '.join(exc.suggestions)}" if exc.suggestions else ""
         problems.add(field, f"unknown jurisdiction {value!r}{closest}")
         return None
+
+
+def strings_among(value: Any, allowed: Iterable[str]) -> bool:
+    """A non-empty list of strings, each one of ``allowed`` (anything else, lists inside included, is not)."""
+    known = set(allowed)
+    return isinstance(value, list) and bool(value) and all(isinstance(v, str) and v in known for v in value)
+
+
+def whole_number(raw: str | None, *, low: int, high: int) -> int | None:
+    """An ASCII decimal within bounds, else None ('²' and '١' are digits to Python, not to us)."""
+    if raw is None or not raw.isascii() or not raw.isdigit() or len(raw) > 9:
+        return None
+    number = int(raw)
+    return number if low <= number <= high else None

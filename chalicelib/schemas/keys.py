@@ -12,7 +12,7 @@ def parse_key_request(body: Any) -> tuple[str, ApiRole]:
     body = require_object(body, "key")
     problems = Problems()
     reject_unknown(body, {"name", "role"}, problems)
-    name = text(body, "name", problems, max_len=100)
+    name = text(body, "name", problems, max_len=100, single_line=True)
     role = choice(body, "role", ApiRole, problems)
     problems.raise_if_any("key")
     assert name is not None and role is not None  # noqa: PT018  # narrowed by raise_if_any

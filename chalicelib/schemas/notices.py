@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from chalicelib.domain.jurisdictions import JurisdictionRegistry
 from chalicelib.domain.notices import NoticeStatus
 from chalicelib.domain.subscribers import EventType
-from chalicelib.schemas.fields import Problems, choice, jurisdiction
+from chalicelib.schemas.fields import Problems, choice, jurisdiction, whole_number
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 100
@@ -33,10 +33,11 @@ def parse_notice_filter(params: Mapping[str, str | None], *, registry: Jurisdict
     limit = DEFAULT_LIMIT
     raw_limit = present.get("limit")
     if raw_limit is not None:
-        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
+        parsed = whole_number(raw_limit, low=1, high=MAX_LIMIT)
+        if parsed is None:
             problems.add("limit", f"must be a whole number from 1 to {MAX_LIMIT}")
         else:
-            limit = int(raw_limit)
+            limit = parsed
     problems.raise_if_any("notice filter")
     assert kind is not None  # narrowed by raise_if_any
     return NoticeFilter(kind, status, place.id if place else None, limit, present.get("cursor"))

@@ -9,7 +9,7 @@ from typing import Any
 from chalicelib.domain.errors import FieldError, InvalidInput
 from chalicelib.domain.policies import ALL_CHANNELS, Audience, EscalationPolicy, Step, parse_duration
 from chalicelib.domain.subscribers import ChannelType, EventType, Role
-from chalicelib.schemas.fields import Problems, choice, reject_unknown, require_object
+from chalicelib.schemas.fields import Problems, choice, reject_unknown, require_object, strings_among
 
 MAX_STEPS = 10
 MAX_DELAY = timedelta(days=30)
@@ -39,7 +39,7 @@ def parse_policy(body: Any, *, event_type: EventType) -> EscalationPolicy:
 
 def _roles(value: Any, problems: Problems) -> tuple[Role, ...]:
     allowed = {str(r) for r in Role}
-    if not isinstance(value, list) or not value or any(r not in allowed for r in value):
+    if not strings_among(value, allowed):
         problems.add("required_roles", f"must be a non-empty list of roles: {', '.join(sorted(allowed))}")
         return ()
     return tuple(Role(r) for r in dict.fromkeys(value))
@@ -92,7 +92,7 @@ def _channels(value: Any, prefix: str, problems: Problems) -> tuple[ChannelType,
     if value is None:
         return ALL_CHANNELS
     allowed = {str(c) for c in ChannelType}
-    if not isinstance(value, list) or not value or any(c not in allowed for c in value):
+    if not strings_among(value, allowed):
         problems.add(prefix + "channels", f"must be a non-empty list of {', '.join(sorted(allowed))}")
         return ALL_CHANNELS
     return tuple(ChannelType(c) for c in dict.fromkeys(value))

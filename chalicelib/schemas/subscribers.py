@@ -28,6 +28,7 @@ from chalicelib.schemas.fields import (
     jurisdiction,
     reject_unknown,
     require_object,
+    strings_among,
     text,
 )
 
@@ -55,9 +56,9 @@ def parse_subscriber(body: Any, *, registry: JurisdictionRegistry, allow_plain_h
     body = require_object(body, "subscriber")
     problems = Problems()
     reject_unknown(body, _FIELDS, problems)
-    name = text(body, "name", problems, max_len=200)
+    name = text(body, "name", problems, max_len=200, single_line=True)
     role = choice(body, "role", Role, problems)
-    organization = text(body, "organization", problems, required=False, max_len=200) or ""
+    organization = text(body, "organization", problems, required=False, max_len=200, single_line=True) or ""
     ack_required = boolean(
         body, "ack_required", problems, default=default_ack_required(role) if role else True
     )
@@ -166,7 +167,7 @@ def parse_subscriptions(
         reject_unknown(item, {"jurisdiction", "event_types"}, problems, prefix=prefix)
         name = text(item, "jurisdiction", problems, max_len=200, prefix=prefix)
         types = item.get("event_types", sorted(allowed))
-        if not isinstance(types, list) or not types or any(t not in allowed for t in types):
+        if not strings_among(types, allowed):
             problems.add(prefix + "event_types", f"must be a non-empty list of {', '.join(sorted(allowed))}")
             continue
         place = jurisdiction(registry, name, prefix + "jurisdiction", problems)
@@ -206,11 +207,13 @@ def parse_patch(body: Any, *, registry: JurisdictionRegistry, allow_plain_http: 
         problems.add("body", "names no field to change")
     values: dict[str, Any] = {}
     if "name" in body:
-        values["name"] = text(body, "name", problems, max_len=200)
+        values["name"] = text(body, "name", problems, max_len=200, single_line=True)
     if "role" in body:
         values["role"] = choice(body, "role", Role, problems)
     if "organization" in body:
-        values["organization"] = text(body, "organization", problems, required=False, max_len=200) or ""
+        values["organization"] = (
+            text(body, "organization", problems, required=False, max_len=200, single_line=True) or ""
+        )
     for flag in ("ack_required", "escalation_contact"):
         if flag in body:
             values[flag] = boolean(body, flag, problems, default=False)
@@ -240,8 +243,12 @@ def _patch_lists(
 
 
 def _jurisdiction_ids(value: Any, problems: Problems, registry: JurisdictionRegistry) -> tuple[str, ...]:
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        problems.add("remove_subscriptions", "must be a list of jurisdictions")
+    if (
+        not isinstance(value, list)
+        or len(value) > MAX_SUBSCRIPTIONS
+        or not all(isinstance(v, str) for v in value)
+    ):
+        problems.add("remove_subscriptions", f"must be a list of at most {MAX_SUBSCRIPTIONS} jurisdictions")
         return ()
     found = [jurisdiction(registry, v, f"remove_subscriptions[{i}]", problems) for i, v in enumerate(value)]
     return tuple(j.id for j in found if j is not None)

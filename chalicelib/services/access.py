@@ -13,10 +13,14 @@ from chalicelib.ports import KeyStore
 
 log = structlog.get_logger()
 
+MAX_AUTHORIZATION = 512  # "Bearer vk_<16 hex>_<43 chars>" is under 80
+
 
 def authenticate(authorization: str | None, *, keys: KeyStore) -> Caller:
     if not authorization:
         raise Unauthorized("send an API key as 'Authorization: Bearer <key>'")
+    if len(authorization) > MAX_AUTHORIZATION:
+        raise Unauthorized("API key is not valid")
     scheme, _, plaintext = authorization.strip().partition(" ")
     if scheme.lower() != "bearer" or not plaintext.strip():
         raise Unauthorized("the Authorization header must be 'Bearer <key>'")
