@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 STAGE ?= dev
 
-.PHONY: run test lint typecheck unit integration e2e bench package admin-key clean
+.PHONY: run test lint typecheck unit integration e2e browser bench screenshots package admin-key clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,12 @@ integration: $(STAMP)
 
 e2e: $(STAMP)
 	$(BIN)/python -m pytest tests/e2e
+
+browser: $(STAMP)
+	$(BIN)/python -m pytest tests/browser
+
+screenshots: $(STAMP)
+	$(BIN)/python -m tools.screenshots
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.routing

@@ -131,8 +131,7 @@ def _health_ok(api_url: str) -> bool:
         return False
 
 
-@pytest.fixture(scope="session")
-def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+def running_local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     """One stack for the session: started as a subprocess, ready once healthy and seeded, then stopped."""
     api_port, moto_port, webhook_port = free_ports(3)
     env = {
