@@ -797,6 +797,9 @@ def _route(body: dict[str, Any], _: SQSRecord) -> bool:
 
 def _deliver(body: dict[str, Any], record: SQSRecord) -> bool:
     deps = bootstrap.deps()
+    if "log_entries" in body:  # entries a refusing log deferred: written now, retried by SQS until they are
+        delivery.append_entries(body["log_entries"], log=deps.log)
+        return True
     report = delivery.deliver(
         body["notice_id"],
         body["delivery_ids"],
@@ -816,6 +819,7 @@ def _deliver(body: dict[str, Any], record: SQSRecord) -> bool:
         body,
         attempt=int(record.to_dict().get("attributes", {}).get("ApproximateReceiveCount", "1")),
         dead_letters=deps.send_dead_letters,
+        later=deps.send_queue,
         retry_scale=deps.settings.retry_scale,
         jitter=random.random(),  # noqa: S311  # spreads retries; not a secret
     )

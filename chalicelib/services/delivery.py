@@ -10,7 +10,7 @@ from typing import Any
 
 import structlog
 
-from chalicelib.domain.acklog import EntryKind
+from chalicelib.domain.acklog import EntryKind, LogConflict
 from chalicelib.domain.deliveries import FINAL_STATUSES, Delivery, DeliveryStatus, retry_delay
 from chalicelib.domain.messages import (
     OutgoingEmail,
@@ -31,6 +31,7 @@ from chalicelib.ports import (
     NoticeStore,
     SendFailed,
     SmsSender,
+    StoreUnavailable,
     SubscriberStore,
     WebhookSender,
     WorkQueue,
@@ -62,6 +63,8 @@ class DeliveryReport:
     permanent: tuple[str, ...] = ()
     # The longest wait a receiver asked for (Retry-After), in seconds.
     retry_after: float | None = None
+    # Log entries the log refused, to be written by a message of their own.
+    unlogged: tuple[dict[str, Any], ...] = ()
 
     @property
     def needs_retry(self) -> bool:
@@ -132,10 +135,8 @@ def deliver(
             delivery_id=delivery.delivery_id,
             channel=str(delivery.channel_type),
         )
-    # Logged before recorded: if recording fails, the retry re-sends and logs again, so the log
-    # tells every send that happened (never one that did not).
-    _record_in_log(outcomes, log=log, now=now)
     deliveries.record(outcomes)
+    unlogged = _log_outcomes(outcomes, log=log, now=now)
     _track_webhook_health(outcomes, owners, subscribers=subscribers, senders=senders, admins=admins, now=now)
     claimed_ids = {d.delivery_id for d in claimed}
     unclaimed = [d for d in wanted if d.delivery_id not in claimed_ids]
@@ -146,6 +147,7 @@ def deliver(
         failed=tuple(failed),
         permanent=tuple(permanent),
         retry_after=max(waits) if waits else None,
+        unlogged=tuple(unlogged),
     )
 
 
@@ -202,33 +204,61 @@ def _tell_admins(
             logger.error("admin_alert.failed", reason=exc.reason)
 
 
-def _record_in_log(outcomes: Sequence[Delivery], *, log: AckLog, now: datetime) -> None:
+def log_entries(outcomes: Sequence[Delivery], now: datetime) -> list[dict[str, Any]]:
     """One entry per outcome kind per message (not per delivery): the chain of a notice sent to
     thousands stays short, and each entry still names every delivery it covers."""
+    entries = []
     for kind, status in (
         (EntryKind.DELIVERED, DeliveryStatus.SENT),
         (EntryKind.FAILED, DeliveryStatus.FAILED),
     ):
         these = [d for d in outcomes if d.status is status]
         if these:
-            log.append(
-                these[0].notice_id,
-                kind,
-                at=now,
-                actor="system",
-                data={
-                    "deliveries": [
-                        {
-                            "delivery_id": d.delivery_id,
-                            "subscriber_id": d.subscriber_id,
-                            "channel": str(d.channel_type),
-                            "step": d.step,
-                            "error": d.last_error,
-                        }
-                        for d in these
-                    ]
-                },
+            deliveries = [
+                {
+                    "delivery_id": d.delivery_id,
+                    "subscriber_id": d.subscriber_id,
+                    "channel": str(d.channel_type),
+                    "step": d.step,
+                    "error": d.last_error,
+                }
+                for d in these
+            ]
+            entries.append(
+                {
+                    "notice_id": these[0].notice_id,
+                    "kind": str(kind),
+                    "at": now.isoformat(),
+                    "data": {"deliveries": deliveries},
+                }
             )
+    return entries
+
+
+def append_entries(entries: Sequence[Mapping[str, Any]], *, log: AckLog) -> None:
+    for entry in entries:
+        log.append(
+            entry["notice_id"],
+            EntryKind(entry["kind"]),
+            at=datetime.fromisoformat(entry["at"]),
+            actor="system",
+            data=entry["data"],
+        )
+
+
+def _log_outcomes(outcomes: Sequence[Delivery], *, log: AckLog, now: datetime) -> list[dict[str, Any]]:
+    """Write the log entries of a message's outcomes; returns those not written.
+
+    Outcomes are recorded first, so a log that refuses never makes anything be sent again; the
+    entries it refused are handed back to be written by a later message (nothing is lost)."""
+    entries = log_entries(outcomes, now)
+    for n, entry in enumerate(entries):
+        try:
+            append_entries([entry], log=log)
+        except (StoreUnavailable, LogConflict):
+            logger.warning("delivery_log.deferred", notice_id=entry["notice_id"], entries=len(entries) - n)
+            return entries[n:]
+    return []
 
 
 def _send(
@@ -284,6 +314,7 @@ def settle(
     *,
     attempt: int,
     dead_letters: WorkQueue,
+    later: WorkQueue,
     retry_scale: float,
     jitter: float,
 ) -> int | None:
@@ -304,6 +335,8 @@ def settle(
         logger.warning(
             "deliveries.dead_lettered", notice_id=message["notice_id"], count=len(report.permanent)
         )
+    if report.unlogged:
+        later.send_many([{"notice_id": message["notice_id"], "log_entries": list(report.unlogged)}])
     if not report.needs_retry:
         return None
     return retry_delay(

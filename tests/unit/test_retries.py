@@ -70,7 +70,12 @@ def test_missing_retry_after_is_none() -> None:
 def test_permanent_failures_go_to_the_dead_letter_queue_and_the_rest_is_done() -> None:
     dead = RecordingQueue()
     report = DeliveryReport(sent=2, done_before=0, in_flight=(), failed=(), permanent=("c",))
-    assert settle(report, MESSAGE, attempt=1, dead_letters=dead, retry_scale=1, jitter=0.5) is None
+    assert (
+        settle(
+            report, MESSAGE, attempt=1, dead_letters=dead, later=RecordingQueue(), retry_scale=1, jitter=0.5
+        )
+        is None
+    )
     assert dead.sent == [
         {
             "notice_id": "ntc_1",
@@ -84,5 +89,10 @@ def test_permanent_failures_go_to_the_dead_letter_queue_and_the_rest_is_done() -
 def test_retryable_failures_bring_the_message_back_after_the_schedules_wait() -> None:
     dead = RecordingQueue()
     report = DeliveryReport(sent=1, done_before=0, in_flight=(), failed=("b",), retry_after=None)
-    assert settle(report, MESSAGE, attempt=2, dead_letters=dead, retry_scale=1, jitter=0.5) == 300
+    assert (
+        settle(
+            report, MESSAGE, attempt=2, dead_letters=dead, later=RecordingQueue(), retry_scale=1, jitter=0.5
+        )
+        == 300
+    )
     assert dead.sent == []
