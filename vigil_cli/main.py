@@ -25,6 +25,7 @@ from vigil_cli.client import (
     VigilClient,
     path_segment,
 )
+from vigil_cli.dlq import dlq
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 EXIT_REFUSED = 1
@@ -419,6 +420,9 @@ def audit(limit: int | None) -> None:
     The newest entries of the hash-chained audit trail, newest first, and whether it verifies (admin).
     """
     show(call("GET", "/audit", query={"limit": limit}))
+
+
+cli.add_command(dlq)
 
 
 def main() -> None:

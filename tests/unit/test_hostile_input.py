@@ -175,11 +175,6 @@ def short(value: object, limit: int = 300) -> str:
     return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} chars)"
 
 
-def template_of(path: str) -> str:
-    """The route a concrete path was aimed at (for messages only)."""
-    return path.split("?", 1)[0]
-
-
 @dataclass
 class Arena:
     """The app, a seeded world to restore before each example, and the ids that exist in it."""
@@ -581,7 +576,7 @@ def fill(template: str, values: Mapping[str, str], *, percent_encode: bool) -> s
 
 
 query_names = st.sampled_from(
-    ["type", "status", "jurisdiction", "limit", "cursor", "from", "to", "format", "q", "to"]
+    ["type", "status", "jurisdiction", "limit", "cursor", "from", "to", "format", "q"]
 )
 query_strings = st.dictionaries(st.one_of(query_names, hostile_text), hostile_text, max_size=4).map(
     lambda params: "&".join(
@@ -925,7 +920,9 @@ EMAIL_FIELDS: dict[str, Callable[[str], tuple[str, str, dict[str, Any]]]] = {
 
 @pytest.mark.parametrize("field", sorted(EMAIL_FIELDS))
 @pytest.mark.parametrize("address", EMAIL_LINE_BREAKS, ids=range(len(EMAIL_LINE_BREAKS)))
-def test_an_email_address_with_a_line_break_is_refused(arena: Arena, field: str, address: str) -> None:
+def test_an_email_address_with_a_line_break_is_refused_or_trimmed(
+    arena: Arena, field: str, address: str
+) -> None:
     """Refused, or trimmed to a clean address: a line break kept in an address is a header injection waiting
     to happen (trailing whitespace stripped before validation is fine)."""
     method, template, body = EMAIL_FIELDS[field](address)
@@ -970,6 +967,8 @@ def within_budget(action: Callable[[], Answer], seconds: float = BUDGET_SECONDS)
         if receiver in wait([receiver, process.sentinel], timeout=seconds) or receiver.poll(0):
             received: Timed = receiver.recv()
             return received
+        if process.exitcode is not None:
+            return Timed(None, f"the request's process died (exit code {process.exitcode})")
         return Timed(None, f"no answer within {seconds} s")
     finally:
         if process.is_alive():
