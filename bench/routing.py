@@ -1,0 +1,727 @@
+"""Routing scale: DynamoDB and SQS requests per routed event as the number of subscriptions grows.
+
+    .venv/bin/python -m bench.routing [--sizes 1000,10000,100000] [--seed N] [--faithful-moto]
+
+Runs in process against moto (``mock_aws``), with the resources of ``infra/template.yaml`` and the
+real adapters from ``chalicelib.bootstrap.build``. Every AWS call is counted with a botocore event
+hook (``bench.counting.AwsCallCounter``). For each size it loads that many subscriptions (one
+jurisdiction each: 85% towns, 5% counties, 5% planning regions, 5% statewide; seeded random), then
+routes one notice per representative scenario with ``services.routing.route`` and reports
+
+- the routing query inside it: ``SubscriptionIndex.covering`` over the notice's jurisdiction and its
+  ancestors (Query requests, items and kB read), measured by wrapping the index route() is given;
+- the whole route() call: DynamoDB requests by operation, SQS requests, deliveries created, the
+  overhead (DynamoDB + SQS requests) per delivery, and CPU time.
+
+The sizes are loaded cumulatively (the first 1,000 of the seeded population, then the next 9,000, ...)
+into one moto account, so each size holds the smaller ones. Subscriptions are written straight into
+the tables with ``batch_write`` (a fixture: ``DynamoSubscriberStore.add`` one by one is slow in moto).
+
+moto is slow at this scale in two ways that change no answer, so by default the run patches them
+for its duration (``--faithful-moto`` leaves moto alone; the counts are the same, the run far longer):
+its Query sorts every item of the table to find one partition, and its TransactWriteItems deep-copies
+the whole table once per item of the transaction. CPU time still includes the rest of moto's work
+in this process: it is informational, not what DynamoDB would cost. The request counts are what the
+code asks of AWS, emulator or not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import inspect
+import logging
+import math
+import os
+import platform
+import random
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import boto3
+import botocore
+import moto
+from moto import mock_aws
+
+from bench.counting import AwsCallCounter, CallCounts, item_size
+from chalicelib import log
+from chalicelib.adapters.dynamodb import batch_write, encode
+from chalicelib.adapters.sqs import SqsWorkQueue
+from chalicelib.adapters.subscriber_store import entry_to_item, subscriber_to_item
+from chalicelib.bootstrap import Deps, build
+from chalicelib.config import Settings
+from chalicelib.domain.jurisdictions import Jurisdiction, JurisdictionKind, JurisdictionRegistry
+from chalicelib.domain.notices import Notice, NoticeStatus, fingerprint, notice_id_for
+from chalicelib.domain.subscribers import (
+    Channel,
+    ChannelType,
+    EventType,
+    Role,
+    Subscriber,
+    Subscription,
+    SubscriptionEntry,
+    default_ack_required,
+    index_entries,
+)
+from chalicelib.local.stack import deploy_template
+from chalicelib.ports import SubscriptionIndex
+from chalicelib.services.routing import route
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import WriteRequestTypeDef
+
+T = TypeVar("T")
+
+REGION = "us-east-1"
+STAGE = "bench"
+DEFAULT_SIZES = (1_000, 10_000, 100_000)
+DEFAULT_SEED = 20120217
+NOW = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
+PAGE_BYTES = 1_000_000  # a Query returns at most 1 MB of items per request
+
+# Where subscriptions sit: mostly towns (mayors, chiefs, local advocates), a few at each wider level.
+SHARES: tuple[tuple[JurisdictionKind, float], ...] = (
+    (JurisdictionKind.TOWN, 0.85),
+    (JurisdictionKind.COUNTY, 0.05),
+    (JurisdictionKind.REGION, 0.05),
+    (JurisdictionKind.STATE, 0.05),
+)
+# Which notices a subscription asks for.
+EVENT_TYPE_SHARES: tuple[tuple[frozenset[EventType], float], ...] = (
+    (frozenset({EventType.ROLLOUT, EventType.DETAINER}), 0.50),
+    (frozenset({EventType.ROLLOUT}), 0.35),
+    (frozenset({EventType.DETAINER}), 0.15),
+)
+ROLES: dict[JurisdictionKind, tuple[Role, ...]] = {
+    JurisdictionKind.TOWN: (Role.LOCAL_OFFICIAL, Role.LAW_ENFORCEMENT, Role.ADVOCATE, Role.LEGAL, Role.MEDIA),
+    JurisdictionKind.COUNTY: (Role.LAW_ENFORCEMENT, Role.LEGAL, Role.ADVOCATE),
+    JurisdictionKind.REGION: (Role.LOCAL_OFFICIAL, Role.ADVOCATE, Role.MEDIA),
+    JurisdictionKind.STATE: (Role.STATE_EXECUTIVE, Role.CORRECTIONS, Role.ADVOCATE, Role.MEDIA),
+}
+SMS_SHARE = 0.25  # every subscriber has an email channel; some also SMS, a few a webhook
+WEBHOOK_SHARE = 0.10
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    label: str
+    event_type: EventType
+    place: str  # as a source system would name it; resolved through the registry
+
+
+SCENARIOS = (
+    Scenario("town rollout (New Haven)", EventType.ROLLOUT, "New Haven"),
+    Scenario("county rollout (Fairfield County)", EventType.ROLLOUT, "Fairfield County"),
+    Scenario("statewide rollout", EventType.ROLLOUT, "statewide"),
+    Scenario("facility detainer (Hartford CC)", EventType.DETAINER, "Hartford Correctional Center"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Coverage:
+    """What the population says a notice's routing query should find: the ground truth to check."""
+
+    subscribers: int
+    # Size of the matching index rows per jurisdiction queried, by AWS's item-size rules.
+    bytes_by_jurisdiction: dict[str, int]
+
+    @property
+    def pages(self) -> int:
+        """Query requests DynamoDB needs: one per jurisdiction, plus one per further 1 MB of its rows."""
+        return sum(max(1, math.ceil(size / PAGE_BYTES)) for size in self.bytes_by_jurisdiction.values())
+
+    @property
+    def largest(self) -> tuple[str, int]:
+        return max(self.bytes_by_jurisdiction.items(), key=lambda kv: kv[1])
+
+
+@dataclass(frozen=True, slots=True)
+class CoveringResult:
+    jurisdictions: int
+    counts: CallCounts
+    cpu_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class RouteResult:
+    notice_id: str
+    coverage: Coverage
+    covering: CoveringResult
+    counts: CallCounts
+    recipients: int
+    deliveries: int
+    cpu_ms: float
+
+    @property
+    def overhead(self) -> int:
+        return self.counts.requests("dynamodb") + self.counts.requests("sqs")
+
+    @property
+    def overhead_per_delivery(self) -> float | None:
+        return self.overhead / self.deliveries if self.deliveries else None
+
+
+@dataclass(frozen=True, slots=True)
+class SizeResult:
+    size: int
+    index_rows: int
+    load_seconds: float
+    measure_seconds: float
+    routes: dict[str, RouteResult]
+
+
+# --- the population ----------------------------------------------------------------------------
+
+
+def _pick(rng: random.Random, shares: Sequence[tuple[T, float]]) -> T:
+    return rng.choices([value for value, _ in shares], weights=[weight for _, weight in shares])[0]
+
+
+def population(count: int, *, seed: int, registry: JurisdictionRegistry) -> list[Subscriber]:
+    """``count`` subscribers, one subscription each; the first n are the same for every count >= n."""
+    rng = random.Random(seed)
+    places = {kind: registry.of_kind(kind) for kind, _ in SHARES}
+    seen: set[str] = set()
+    out: list[Subscriber] = []
+    while len(out) < count:
+        subscriber_id = f"sub_{rng.getrandbits(64):016x}"  # the service's id shape: random, so keys spread
+        if subscriber_id in seen:
+            continue
+        seen.add(subscriber_id)
+        kind = _pick(rng, SHARES)
+        place = rng.choice(places[kind])
+        role = rng.choice(ROLES[kind])
+        n = len(out)
+        channels = [Channel(ChannelType.EMAIL, f"office{n}@example.gov")]
+        if rng.random() < SMS_SHARE:
+            channels.append(Channel(ChannelType.SMS, f"+1860555{n % 10_000:04d}"))
+        if rng.random() < WEBHOOK_SHARE:
+            channels.append(
+                Channel(ChannelType.WEBHOOK, f"https://hooks{n}.example.org/vigil", f"whsec_bench{n:06d}")
+            )
+        out.append(
+            Subscriber(
+                id=subscriber_id,
+                name=f"Office {n}",
+                role=role,
+                organization=f"Organization {n}",
+                ack_required=default_ack_required(role),
+                channels=tuple(channels),
+                subscriptions=(Subscription(place.id, _pick(rng, EVENT_TYPE_SHARES)),),
+                created_at=NOW,
+            )
+        )
+    return out
+
+
+def load(client: DynamoDBClient, settings: Settings, subscribers: Sequence[Subscriber]) -> int:
+    """Write subscriber rows and index rows as ``DynamoSubscriberStore.add`` would; returns index rows."""
+    rows: list[WriteRequestTypeDef] = [
+        {"PutRequest": {"Item": encode(subscriber_to_item(s))}} for s in subscribers
+    ]
+    batch_write(client, settings.resource("subscribers"), rows)
+    entries: list[WriteRequestTypeDef] = [
+        {"PutRequest": {"Item": encode(entry_to_item(e))}} for s in subscribers for e in index_entries(s)
+    ]
+    batch_write(client, settings.resource("subscriptions"), entries)
+    return len(entries)
+
+
+def coverage(
+    subscribers: Sequence[Subscriber], chain: Sequence[Jurisdiction], event_type: EventType
+) -> Coverage:
+    sizes = {j.id: 0 for j in chain}
+    covered: set[str] = set()
+    for subscriber in subscribers:
+        for entry in index_entries(subscriber):
+            if entry.jurisdiction_id in sizes and entry.event_type is event_type:
+                sizes[entry.jurisdiction_id] += item_size(dict(encode(entry_to_item(entry))))
+                covered.add(entry.subscriber_id)
+    return Coverage(len(covered), sizes)
+
+
+# --- measuring ---------------------------------------------------------------------------------
+
+
+class MeasuredIndex:
+    """The index route() is given, counting the calls and CPU time of its routing query alone.
+
+    route() hands ``covering``'s iterator to a pure function, so every AWS call made between the
+    first item and the last is the routing query's own.
+    """
+
+    def __init__(self, inner: SubscriptionIndex, counter: AwsCallCounter) -> None:
+        self._inner = inner
+        self._counter = counter
+        self.result: CoveringResult | None = None
+
+    def covering(self, jurisdiction_ids: Sequence[str], event_type: EventType) -> Iterator[SubscriptionEntry]:
+        before = self._counter.snapshot()
+        cpu = 0.0
+        entries = self._inner.covering(jurisdiction_ids, event_type)
+        while True:
+            started = time.process_time()
+            try:
+                entry = next(entries)
+            except StopIteration:
+                break
+            finally:
+                cpu += time.process_time() - started
+            yield entry
+        self.result = CoveringResult(len(jurisdiction_ids), self._counter.snapshot() - before, cpu * 1000)
+
+
+def measure(
+    deps: Deps,
+    counter: AwsCallCounter,
+    place: Jurisdiction,
+    scenario: Scenario,
+    *,
+    size: int,
+    expected: Coverage,
+) -> RouteResult:
+    key = f"bench-{size}-{scenario.label}"
+    event = {"bench": True, "size": size, "place": scenario.place}
+    notice = Notice(
+        id=notice_id_for(scenario.event_type, key),
+        type=scenario.event_type,
+        status=NoticeStatus.OPEN,
+        idempotency_key=key,
+        fingerprint=fingerprint(event),
+        jurisdiction_id=place.id,
+        title=f"Benchmark: {scenario.label}",
+        received_at=NOW,
+        event=event,
+        submitted_by="bench",
+    )
+    deps.notices.add(notice)  # what ingest did before: not part of routing
+    index = MeasuredIndex(deps.index, counter)
+    counter.reset()
+    cpu = time.process_time()
+    routed = route(
+        notice.id,
+        notices=deps.notices,
+        index=index,
+        deliveries=deps.deliveries,
+        send_queue=deps.send_queue,
+        registry=deps.registry,
+        policies=deps.policies,
+        log=deps.log,
+        now=NOW,
+    )
+    cpu_ms = (time.process_time() - cpu) * 1000
+    if index.result is None:
+        raise RuntimeError("route() did not run the routing query")
+    return RouteResult(
+        notice.id, expected, index.result, counter.snapshot(), routed.recipients, routed.deliveries, cpu_ms
+    )
+
+
+def forget_deliveries(deps: Deps, client: DynamoDBClient, settings: Settings, notice_id: str) -> None:
+    """Delete a measured notice's deliveries: nothing later reads them, and a deliveries table that
+    only grew would make each later notice slower to route in moto (not in the counts)."""
+    deletes: list[WriteRequestTypeDef] = [
+        {"DeleteRequest": {"Key": {"notice_id": {"S": d.notice_id}, "delivery_id": {"S": d.delivery_id}}}}
+        for d in deps.deliveries.for_notice(notice_id)
+    ]
+    batch_write(client, settings.resource("deliveries"), deletes)
+
+
+def warm_up(deps: Deps, counter: AwsCallCounter, loader: DynamoDBClient, settings: Settings) -> None:
+    """What a warm Lambda container has done before: resolve the queue URL, make the first calls.
+
+    GetQueueUrl runs once per container (the adapter keeps the URL), so it is not counted per notice;
+    the first calls also pay for loading botocore's models and moto's parsers, which CPU time would
+    otherwise charge to the first notice measured.
+    """
+    if isinstance(deps.send_queue, SqsWorkQueue):
+        _ = deps.send_queue.url
+    place = deps.registry.resolve("Andover")
+    scenario = Scenario("warm-up", EventType.ROLLOUT, place.name)
+    routed = measure(deps, counter, place, scenario, size=0, expected=Coverage(0, {}))
+    forget_deliveries(deps, loader, settings, routed.notice_id)
+    counter.reset()
+
+
+# --- moto at scale -----------------------------------------------------------------------------
+
+
+@contextmanager
+def moto_speedups() -> Iterator[None]:
+    """Both patches below, for the run: the same answers from moto in a fraction of the time."""
+    with moto_query_reads_one_partition(), moto_transactions_copy_each_table_once():
+        yield
+
+
+@contextmanager
+def moto_query_reads_one_partition() -> Iterator[None]:
+    """moto's Query on a table goes through ``all_items()`` (every item of the table, sorted) and
+    keeps one partition's: show it only that partition, which is all it would keep. Queries on an
+    index are left alone. Changes no answer; a Query on 150,000 rows goes from seconds to milliseconds.
+    """
+    table: Any = importlib.import_module("moto.dynamodb.models.table").Table  # moto internals, only here
+    original: Callable[..., Any] = table.query
+    signature = inspect.signature(original)
+    if not {"hash_key", "index_name"} <= set(signature.parameters):
+        print("moto's Table.query changed: running it unpatched (the same counts, much slower)")
+        yield
+        return
+
+    def query(self: Any, *args: Any, **kwargs: Any) -> Any:
+        arguments = signature.bind(self, *args, **kwargs).arguments
+        hash_key = arguments.get("hash_key")
+        if arguments.get("index_name") or hash_key is None:
+            return original(self, *args, **kwargs)
+        everything = self.items
+        partition = everything.get(hash_key)
+        self.items = {hash_key: partition} if partition is not None else {}
+        try:
+            return original(self, *args, **kwargs)
+        finally:
+            self.items = everything
+
+    table.query = query
+    try:
+        yield
+    finally:
+        table.query = original
+
+
+@contextmanager
+def moto_transactions_copy_each_table_once() -> Iterator[None]:
+    """moto backs up a table before TransactWriteItems by deep-copying it once per *item* of the
+    transaction (100 whole-table copies for a full one), which makes a fan-out of thousands of
+    deliveries take many minutes. Within one call the copies are identical, so keep the first and
+    hand it out again: one copy per table per call, the same rollback behaviour.
+    """
+    models: Any = importlib.import_module("moto.dynamodb.models")  # moto internals, only here
+    if not (hasattr(models, "copy") and hasattr(models.DynamoDBBackend, "transact_write_items")):
+        print("moto's TransactWriteItems changed: running it unpatched (the same counts, much slower)")
+        yield
+        return
+    original: Callable[..., Any] = models.DynamoDBBackend.transact_write_items
+    copier = _TableCopyOnce(models.copy, models.Table)
+
+    def transact_write_items(self: Any, transact_items: Any) -> Any:
+        copier.copies = {}
+        try:
+            return original(self, transact_items)
+        finally:
+            copier.copies = None
+
+    models.copy = copier  # a stand-in for the module moto imported
+    models.DynamoDBBackend.transact_write_items = transact_write_items
+    try:
+        yield
+    finally:
+        models.copy = copier.real
+        models.DynamoDBBackend.transact_write_items = original
+
+
+class _TableCopyOnce:
+    """Stands in for the ``copy`` module inside moto's DynamoDB backend during TransactWriteItems."""
+
+    def __init__(self, real: Any, table_type: type) -> None:
+        self.real = real
+        self.table_type = table_type
+        # During one TransactWriteItems call: id(table) -> (table, its copy); None outside a call.
+        self.copies: dict[int, tuple[Any, Any]] | None = None
+
+    def deepcopy(self, value: Any, memo: Any = None) -> Any:
+        if self.copies is None or memo is not None or not isinstance(value, self.table_type):
+            return self.real.deepcopy(value, memo)
+        if id(value) not in self.copies:
+            self.copies[id(value)] = (value, self.real.deepcopy(value))
+        return self.copies[id(value)][1]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+
+# --- the run -----------------------------------------------------------------------------------
+
+
+def fake_credentials() -> None:
+    """mock_aws intercepts every call, but make sure nothing could reach a real account anyway."""
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL"):
+        os.environ.pop(name, None)
+    os.environ.update(
+        {
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_SECURITY_TOKEN": "testing",
+            "AWS_SESSION_TOKEN": "testing",
+        }
+    )
+
+
+def deploy(session: boto3.session.Session) -> None:
+    moto_log = logging.getLogger("moto")
+    level = moto_log.level
+    moto_log.setLevel(logging.ERROR)  # it logs each resource type it skips (alarms, policies): expected
+    try:
+        deploy_template(session.client("cloudformation", region_name=REGION), stage=STAGE)
+    finally:
+        moto_log.setLevel(level)
+
+
+def run(sizes: Sequence[int], *, seed: int, faithful_moto: bool) -> list[SizeResult]:
+    fake_credentials()
+    log.configure(level="WARNING", json=False)  # route() logs every notice at INFO
+    results: list[SizeResult] = []
+    with ExitStack() as stack:
+        stack.enter_context(mock_aws())
+        if not faithful_moto:
+            stack.enter_context(moto_speedups())
+        session = boto3.Session(region_name=REGION)
+        counter = AwsCallCounter().attach(session)  # before build(): clients copy the session's hooks
+        deploy(session)
+        # Outside the local and test stages Settings insists on an ack secret; this one signs nothing real.
+        settings = Settings.from_env({"VIGIL_STAGE": STAGE, "VIGIL_ACK_SECRET": "bench-only-ack-secret"})
+        deps = build(settings, session=session)
+        loader: DynamoDBClient = session.client("dynamodb", region_name=REGION)
+        registry = deps.registry
+        people = population(max(sizes), seed=seed, registry=registry)
+        warm_up(deps, counter, loader, settings)
+        loaded, index_rows = 0, 0
+        for size in sorted(sizes):
+            started = time.perf_counter()
+            index_rows += load(loader, settings, people[loaded:size])
+            loaded = size
+            load_seconds = time.perf_counter() - started
+            started = time.perf_counter()
+            routes: dict[str, RouteResult] = {}
+            for scenario in SCENARIOS:
+                place = registry.resolve(scenario.place)
+                expected = coverage(people[:size], registry.ancestors(place.id), scenario.event_type)
+                routes[scenario.label] = measure(deps, counter, place, scenario, size=size, expected=expected)
+                forget_deliveries(deps, loader, settings, routes[scenario.label].notice_id)
+            result = SizeResult(size, index_rows, load_seconds, time.perf_counter() - started, routes)
+            results.append(result)
+            print(
+                f"  {size:>7,} subscriptions ({index_rows:,} index rows): loaded in {load_seconds:.0f} s, "
+                f"measured in {result.measure_seconds:.0f} s",
+                flush=True,
+            )
+    return results
+
+
+# --- reporting ---------------------------------------------------------------------------------
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, right: Sequence[bool]) -> str:
+    """A Markdown table, padded so that it also reads in a terminal."""
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+
+    def line(cells: Sequence[str]) -> str:
+        padded = [c.rjust(w) if r else c.ljust(w) for c, w, r in zip(cells, widths, right, strict=True)]
+        return "| " + " | ".join(padded) + " |"
+
+    rule = "|" + "|".join(
+        ("-" * (w + 1) + ":") if r else ("-" * (w + 2)) for w, r in zip(widths, right, strict=True)
+    )
+    return "\n".join([line(headers), rule + "|", *(line(r) for r in rows)])
+
+
+def _read(counts: CallCounts) -> str:
+    """Items read; items scanned too if they differ (a filter discarding what was paid for)."""
+    read, scanned = counts.read("dynamodb", "Query"), counts.scanned("dynamodb", "Query")
+    return f"{read:,}" + ("" if scanned == read else f" (scanned {scanned:,})")
+
+
+def _kb(size: int) -> str:
+    return f"{size / 1000:,.0f}"
+
+
+def _short(jurisdiction_id: str) -> str:
+    return jurisdiction_id.rsplit("/", 1)[-1]
+
+
+def query_table(results: Sequence[SizeResult]) -> str:
+    rows = []
+    for r in results:
+        for label, x in r.routes.items():
+            q, expected = x.covering, x.coverage
+            found = x.recipients
+            largest_id, largest_size = expected.largest
+            rows.append(
+                [
+                    f"{r.size:,}",
+                    label,
+                    str(q.jurisdictions),
+                    str(q.counts.requests("dynamodb", "Query")),
+                    _read(q.counts),
+                    _kb(q.counts.read_bytes("dynamodb", "Query")),
+                    f"{_kb(largest_size)} ({_short(largest_id)})",
+                    f"{found:,}"
+                    + ("" if found == expected.subscribers else f" (expected {expected.subscribers:,})"),
+                    f"{q.cpu_ms:,.0f}",
+                ]
+            )
+    return table(
+        [
+            "subscriptions",
+            "notice",
+            "jurisdictions",
+            "Query requests",
+            "items read",
+            "kB read",
+            "largest partition kB",
+            "subscribers covering",
+            "CPU ms",
+        ],
+        rows,
+        right=[True, False, True, True, True, True, True, True, True],
+    )
+
+
+def _ops(counts: CallCounts, service: str) -> str:
+    return ", ".join(f"{op} {n}" for op, n in counts.by_operation(service).items()) or "-"
+
+
+def route_table(results: Sequence[SizeResult]) -> str:
+    rows = []
+    for r in results:
+        for label, x in r.routes.items():
+            per = x.overhead_per_delivery
+            rows.append(
+                [
+                    f"{r.size:,}",
+                    label,
+                    f"{x.recipients:,}",
+                    f"{x.deliveries:,}",
+                    _ops(x.counts, "dynamodb"),
+                    _ops(x.counts, "sqs"),
+                    str(x.overhead),
+                    f"{per:.3f}" if per is not None else "-",
+                    f"{x.cpu_ms:,.0f}",
+                ]
+            )
+    return table(
+        [
+            "subscriptions",
+            "notice",
+            "recipients",
+            "deliveries",
+            "DynamoDB requests",
+            "SQS requests",
+            "DynamoDB+SQS",
+            "per delivery",
+            "CPU ms",
+        ],
+        rows,
+        right=[True, False, True, True, False, False, True, True, True],
+    )
+
+
+def requests_table(results: Sequence[SizeResult]) -> str:
+    """Per notice: the routing query's requests at each size, against one per jurisdiction + extra pages."""
+    rows = []
+    for scenario in SCENARIOS:
+        first = results[0].routes[scenario.label]
+        measured = [r.routes[scenario.label].covering.counts.requests("dynamodb", "Query") for r in results]
+        predicted = [r.routes[scenario.label].coverage.pages for r in results]
+        rows.append(
+            [
+                scenario.label,
+                str(first.covering.jurisdictions),
+                *(str(m) for m in measured),
+                "yes" if measured == predicted else f"no (predicted {' / '.join(map(str, predicted))})",
+            ]
+        )
+    return table(
+        [
+            "notice",
+            "jurisdictions",
+            *(f"Query requests at {r.size:,}" for r in results),
+            "= jurisdictions + extra 1 MB pages",
+        ],
+        rows,
+        right=[False, True, *(True for _ in results), False],
+    )
+
+
+def machine() -> str:
+    return (
+        f"{_proc_field('/proc/cpuinfo', 'model name') or platform.processor() or 'unknown CPU'}, "
+        f"{os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}), {_memory()} memory, "
+        f"Python {platform.python_version()} on {platform.system()} {platform.machine()}, "
+        f"moto {moto.__version__}, boto3 {boto3.__version__}, botocore {botocore.__version__}"
+    )
+
+
+def _memory() -> str:
+    total = _proc_field("/proc/meminfo", "MemTotal")
+    return f"{int(total.split()[0]) / 1024 / 1024:.1f} GiB" if total else "unknown"
+
+
+def _proc_field(path: str, name: str) -> str | None:
+    """The first ``name: value`` line of a /proc file (Linux only; None elsewhere)."""
+    try:
+        with open(path, encoding="ascii", errors="replace") as lines:
+            for line in lines:
+                key, _, value = line.partition(":")
+                if key.strip() == name:
+                    return value.strip()
+    except OSError:
+        return None
+    return None
+
+
+def parse_sizes(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(part.replace("_", "")) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"sizes must be comma-separated integers, got {text!r}") from None
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError("sizes must be positive")
+    return tuple(sorted(set(sizes)))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.routing",
+        description="DynamoDB and SQS requests per routed event, at growing numbers of subscriptions.",
+    )
+    parser.add_argument(
+        "--sizes",
+        type=parse_sizes,
+        default=DEFAULT_SIZES,
+        help="comma-separated subscription counts (default 1000,10000,100000; 100,000 takes minutes)",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=DEFAULT_SEED, help=f"population seed (default {DEFAULT_SEED})"
+    )
+    parser.add_argument(
+        "--faithful-moto",
+        action="store_true",
+        help="do not patch moto's Query and TransactWriteItems for speed (same counts, far slower)",
+    )
+    args = parser.parse_args(argv)
+    print(f"Routing benchmark on {machine()}")
+    shares = ", ".join(f"{kind} {share:.0%}" for kind, share in SHARES)
+    print(
+        f"sizes {', '.join(f'{s:,}' for s in args.sizes)}; one subscription each ({shares}); seed {args.seed}"
+    )
+    started, cpu = time.perf_counter(), time.process_time()
+    results = run(args.sizes, seed=args.seed, faithful_moto=args.faithful_moto)
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+    for heading, text in (
+        ("Routing query (SubscriptionIndex.covering inside route())", query_table(results)),
+        ("Query requests against the number of subscriptions", requests_table(results)),
+        ("route() for one notice", route_table(results)),
+    ):
+        print(f"\n{heading}\n\n{text}")
+    unpatched = " (moto unpatched)" if args.faithful_moto else ""
+    print(f"\ntotal runtime {wall:.0f} s wall, {cpu:.0f} s CPU{unpatched}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
