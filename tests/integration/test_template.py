@@ -73,6 +73,7 @@ NAME_PROPERTIES = {
     "AWS::SNS::Topic": "TopicName",
     "AWS::S3::Bucket": "BucketName",
     "AWS::CloudWatch::Alarm": "AlarmName",
+    "AWS::SES::ConfigurationSet": "Name",
 }
 
 
@@ -302,12 +303,18 @@ def test_every_name_is_prefixed_with_the_stage() -> None:
         assert isinstance(name, dict), f"{logical_id}: {name_property} must be built with !Sub"
         assert name["Fn::Sub"].startswith("vigil-${Stage}-"), logical_id
         named += 1
-    assert named == len(TABLES) + 2 * len(WORK_QUEUES) + len(TOPICS) + 1 + 2 * len(WORK_QUEUES)
+    # Tables, queues and their dead-letter queues, topics, the bucket, two alarms per work queue,
+    # the unacknowledged-after-last-step alarm and the SES configuration set.
+    assert named == len(TABLES) + 2 * len(WORK_QUEUES) + len(TOPICS) + 1 + 2 * len(WORK_QUEUES) + 1 + 1
 
 
 def test_every_queue_has_its_alarm() -> None:
     template = load_template()
-    alarms = _resources_of_type(template, "AWS::CloudWatch::Alarm")
+    alarms = {
+        logical_id: alarm
+        for logical_id, alarm in _resources_of_type(template, "AWS::CloudWatch::Alarm").items()
+        if alarm["Properties"]["Namespace"] == "AWS/SQS"
+    }
     watched = {
         (
             alarm["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0],
@@ -444,3 +451,15 @@ def test_queue_handlers_may_consume_their_queue(function: str, queue: str) -> No
 
         assert granted >= EVENT_SOURCE_MAPPING_NEEDS
         assert "sqs:ChangeMessageVisibility" in granted
+
+
+def test_a_notice_past_its_last_step_unacknowledged_raises_an_alarm() -> None:
+    alarm = load_template()["Resources"]["UnacknowledgedAfterLastStepAlarm"]["Properties"]
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("Vigil", "NoticesPastLastStep")
+    assert alarm["Dimensions"] == [{"Name": "Stage", "Value": {"Ref": "Stage"}}]
+    assert (alarm["Statistic"], alarm["Threshold"], alarm["ComparisonOperator"]) == (
+        "Sum",
+        1,
+        "GreaterThanOrEqualToThreshold",
+    )
+    assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
