@@ -49,6 +49,7 @@ from moto import mock_aws
 
 from bench.counting import AwsCallCounter, CallCounts, item_size
 from chalicelib import log
+from chalicelib.adapters.delivery_store import partition
 from chalicelib.adapters.dynamodb import batch_write, encode
 from chalicelib.adapters.sqs import SqsWorkQueue
 from chalicelib.adapters.subscriber_store import entry_to_item, subscriber_to_item
@@ -326,7 +327,14 @@ def forget_deliveries(deps: Deps, client: DynamoDBClient, settings: Settings, no
     """Delete a measured notice's deliveries: nothing later reads them, and a deliveries table that
     only grew would make each later notice slower to route in moto (not in the counts)."""
     deletes: list[WriteRequestTypeDef] = [
-        {"DeleteRequest": {"Key": {"notice_id": {"S": d.notice_id}, "delivery_id": {"S": d.delivery_id}}}}
+        {
+            "DeleteRequest": {
+                "Key": {
+                    "notice_id": {"S": partition(d.notice_id, d.subscriber_id)},
+                    "delivery_id": {"S": d.delivery_id},
+                }
+            }
+        }
         for d in deps.deliveries.for_notice(notice_id)
     ]
     batch_write(client, settings.resource("deliveries"), deletes)

@@ -29,6 +29,12 @@ def delivery_id_for(step: int, subscriber_id: str, channel_id: str) -> str:
     return f"{step:03d}#{subscriber_id}#{channel_id}"
 
 
+def subscriber_in(delivery_id: str) -> str:
+    """The subscriber a delivery id names (ids never contain '#' themselves)."""
+    parts = delivery_id.split("#")
+    return parts[1] if len(parts) == 3 else delivery_id
+
+
 @dataclass(frozen=True, slots=True)
 class Delivery:
     notice_id: str

@@ -494,7 +494,8 @@ def assert_nothing_lost_nothing_doubled(
 def refused_deliveries(injections: Sequence[Injection]) -> set[DeliveryKey]:
     """The deliveries named in refused BatchWriteItem calls (outcomes that were never recorded)."""
     return {
-        (put["PutRequest"]["Item"]["notice_id"]["S"], put["PutRequest"]["Item"]["delivery_id"]["S"])
+        # The table's hash key holds the notice's shard; "notice" holds the notice's id.
+        (put["PutRequest"]["Item"]["notice"]["S"], put["PutRequest"]["Item"]["delivery_id"]["S"])
         for i in injections
         for table, requests in i.params.get("RequestItems", {}).items()
         if table.endswith("-deliveries")
