@@ -64,3 +64,4 @@ def test_every_function_is_told_the_inbound_mail_bucket(packaged: Path) -> None:
     for function in functions:
         variables = function["Properties"]["Environment"]["Variables"]
         assert variables["VIGIL_INBOUND_MAIL_BUCKET"] == {"Ref": "InboundMailBucket"}
+        assert function["Properties"]["Architectures"] == ["arm64"]
