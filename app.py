@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 from collections.abc import Callable
@@ -776,7 +777,11 @@ def on_route_message(event: SQSEvent) -> dict[str, Any]:
 
 @app.on_sqs_message(queue=SEND_QUEUE, batch_size=10)
 def on_send_message(event: SQSEvent) -> dict[str, Any]:
-    return _each_record(event, _deliver)
+    entries: list[dict[str, Any]] = []
+    answer = _each_record(event, functools.partial(_deliver, entries=entries))
+    deps = bootstrap.deps()
+    delivery.write_log(entries, log=deps.log, later=deps.send_queue)
+    return answer
 
 
 def _route(body: dict[str, Any], _: SQSRecord) -> bool:
@@ -795,7 +800,7 @@ def _route(body: dict[str, Any], _: SQSRecord) -> bool:
     return True
 
 
-def _deliver(body: dict[str, Any], record: SQSRecord) -> bool:
+def _deliver(body: dict[str, Any], record: SQSRecord, *, entries: list[dict[str, Any]]) -> bool:
     deps = bootstrap.deps()
     if "log_entries" in body:  # entries a refusing log deferred: written now, retried by SQS until they are
         delivery.append_entries(body["log_entries"], log=deps.log)
@@ -813,13 +818,14 @@ def _deliver(body: dict[str, Any], record: SQSRecord) -> bool:
         admins=deps.admins,
         lease=deps.settings.send_lease,
         now=utcnow(),
+        log_now=False,
     )
+    entries.extend(report.unlogged)
     delay = delivery.settle(
         report,
         body,
         attempt=int(record.to_dict().get("attributes", {}).get("ApproximateReceiveCount", "1")),
         dead_letters=deps.send_dead_letters,
-        later=deps.send_queue,
         retry_scale=deps.settings.retry_scale,
         jitter=random.random(),  # noqa: S311  # spreads retries; not a secret
     )

@@ -87,7 +87,10 @@ def deliver(
     admins: Sequence[Channel],
     lease: timedelta,
     now: datetime,
+    log_now: bool = True,
 ) -> DeliveryReport:
+    """``log_now=False`` leaves the log entries in the report (``unlogged``) for the caller to write
+    once for a whole invocation (``write_log``): one append per notice instead of one per message."""
     notice = notices.get(notice_id)
     wanted = deliveries.get_many(notice_id, delivery_ids)
     # Only what this invocation claims is sent: a redelivered message finds its deliveries
@@ -136,7 +139,7 @@ def deliver(
             channel=str(delivery.channel_type),
         )
     deliveries.record(outcomes)
-    unlogged = _log_outcomes(outcomes, log=log, now=now)
+    unlogged = _log_outcomes(outcomes, log=log, now=now) if log_now else log_entries(outcomes, now)
     _track_webhook_health(outcomes, owners, subscribers=subscribers, senders=senders, admins=admins, now=now)
     claimed_ids = {d.delivery_id for d in claimed}
     unclaimed = [d for d in wanted if d.delivery_id not in claimed_ids]
@@ -246,6 +249,32 @@ def append_entries(entries: Sequence[Mapping[str, Any]], *, log: AckLog) -> None
         )
 
 
+def write_log(entries: Sequence[Mapping[str, Any]], *, log: AckLog, later: WorkQueue) -> None:
+    """The log entries of a whole invocation, merged per notice and kind, appended once each.
+
+    Entries the log refuses go back on the send queue as a message of their own, written when the
+    log accepts them: the outcomes are already recorded, so nothing is sent again and nothing lost."""
+    merged: dict[tuple[str, str], dict[str, Any]] = {}
+    for entry in entries:
+        key = (entry["notice_id"], entry["kind"])
+        if key in merged:
+            merged[key]["data"]["deliveries"] += entry["data"]["deliveries"]
+        else:
+            merged[key] = {**entry, "data": {"deliveries": list(entry["data"]["deliveries"])}}
+    refused: dict[str, list[dict[str, Any]]] = {}
+    for entry in merged.values():
+        if entry["notice_id"] in refused:  # keep a notice's entries in order behind the first refusal
+            refused[entry["notice_id"]].append(entry)
+            continue
+        try:
+            append_entries([entry], log=log)
+        except (StoreUnavailable, LogConflict):
+            logger.warning("delivery_log.deferred", notice_id=entry["notice_id"])
+            refused[entry["notice_id"]] = [entry]
+    if refused:
+        later.send_many([{"notice_id": n, "log_entries": e} for n, e in refused.items()])
+
+
 def _log_outcomes(outcomes: Sequence[Delivery], *, log: AckLog, now: datetime) -> list[dict[str, Any]]:
     """Write the log entries of a message's outcomes; returns those not written.
 
@@ -314,7 +343,6 @@ def settle(
     *,
     attempt: int,
     dead_letters: WorkQueue,
-    later: WorkQueue,
     retry_scale: float,
     jitter: float,
 ) -> int | None:
@@ -335,8 +363,6 @@ def settle(
         logger.warning(
             "deliveries.dead_lettered", notice_id=message["notice_id"], count=len(report.permanent)
         )
-    if report.unlogged:
-        later.send_many([{"notice_id": message["notice_id"], "log_entries": list(report.unlogged)}])
     if not report.needs_retry:
         return None
     return retry_delay(

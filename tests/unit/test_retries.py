@@ -10,7 +10,8 @@ import pytest
 from chalicelib.adapters.webhooks import MAX_RETRY_AFTER, retry_after_seconds
 from chalicelib.domain.deliveries import MAX_RETRY_DELAY, RETRY_SCHEDULES, retry_delay
 from chalicelib.domain.subscribers import ChannelType
-from chalicelib.services.delivery import DeliveryReport, settle
+from chalicelib.services.delivery import DeliveryReport, settle, write_log
+from tests.fake_acklog import InMemoryAckLog
 from tests.fakes import RecordingQueue
 
 MESSAGE = {"notice_id": "ntc_1", "channel": "webhook", "delivery_ids": ["a", "b", "c"]}
@@ -70,12 +71,7 @@ def test_missing_retry_after_is_none() -> None:
 def test_permanent_failures_go_to_the_dead_letter_queue_and_the_rest_is_done() -> None:
     dead = RecordingQueue()
     report = DeliveryReport(sent=2, done_before=0, in_flight=(), failed=(), permanent=("c",))
-    assert (
-        settle(
-            report, MESSAGE, attempt=1, dead_letters=dead, later=RecordingQueue(), retry_scale=1, jitter=0.5
-        )
-        is None
-    )
+    assert settle(report, MESSAGE, attempt=1, dead_letters=dead, retry_scale=1, jitter=0.5) is None
     assert dead.sent == [
         {
             "notice_id": "ntc_1",
@@ -89,10 +85,48 @@ def test_permanent_failures_go_to_the_dead_letter_queue_and_the_rest_is_done() -
 def test_retryable_failures_bring_the_message_back_after_the_schedules_wait() -> None:
     dead = RecordingQueue()
     report = DeliveryReport(sent=1, done_before=0, in_flight=(), failed=("b",), retry_after=None)
-    assert (
-        settle(
-            report, MESSAGE, attempt=2, dead_letters=dead, later=RecordingQueue(), retry_scale=1, jitter=0.5
-        )
-        == 300
-    )
+    assert settle(report, MESSAGE, attempt=2, dead_letters=dead, retry_scale=1, jitter=0.5) == 300
     assert dead.sent == []
+
+
+def entry(notice_id: str, kind: str, *ids: str) -> dict[str, object]:
+    return {
+        "notice_id": notice_id,
+        "kind": kind,
+        "at": "2026-11-27T12:00:00+00:00",
+        "data": {"deliveries": [{"delivery_id": i} for i in ids]},
+    }
+
+
+def test_an_invocations_log_entries_are_appended_once_per_notice_and_kind() -> None:
+    log = InMemoryAckLog()
+    later = RecordingQueue()
+    write_log(
+        [
+            entry("ntc_a", "delivered", "1", "2"),
+            entry("ntc_a", "delivered", "3"),
+            entry("ntc_a", "failed", "4"),
+            entry("ntc_b", "delivered", "5"),
+        ],
+        log=log,
+        later=later,
+    )
+    appended = [
+        (e.notice_id, str(e.kind), [d["delivery_id"] for d in e.data["deliveries"]])
+        for n in ("ntc_a", "ntc_b")
+        for e in log.entries(n)
+    ]
+    assert appended == [
+        ("ntc_a", "delivered", ["1", "2", "3"]),
+        ("ntc_a", "failed", ["4"]),
+        ("ntc_b", "delivered", ["5"]),
+    ]
+    assert later.sent == []
+
+
+def test_entries_a_refusing_log_would_lose_go_back_on_the_queue() -> None:
+    log = InMemoryAckLog(steal_next_seq=100)  # every append loses its race: LogConflict
+    later = RecordingQueue()
+    write_log([entry("ntc_a", "delivered", "1"), entry("ntc_a", "failed", "2")], log=log, later=later)
+    assert [m["notice_id"] for m in later.sent] == ["ntc_a"]
+    assert [e["kind"] for e in later.sent[0]["log_entries"]] == ["delivered", "failed"]
