@@ -30,7 +30,6 @@ import contextlib
 import dataclasses
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -42,15 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.delivery import machine, table
-from tests.e2e.conftest import (
-    ADMIN_KEY,
-    READY_MARK,
-    START_TIMEOUT_SECONDS,
-    RunningStack,
-    _health_ok,
-    _stop,
-    free_ports,
-)
+from tests.e2e.conftest import RunningStack, StackNotReady, launched_stack
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_EVENTS = 60
@@ -102,55 +93,21 @@ def local_stack(
     installs ``bench.delivery``'s moto speed-ups (same behaviour, no whole-table copies per
     transaction item) in the stack's own process before running the same ``main()``.
     """
-    api_port, moto_port, webhook_port = free_ports(3)
     env = {
-        **os.environ,
-        "VIGIL_HOST": "127.0.0.1",
-        "VIGIL_PORT": str(api_port),
-        "VIGIL_MOTO_PORT": str(moto_port),
-        "VIGIL_WEBHOOK_PORT": str(webhook_port),
-        "VIGIL_ADMIN_KEY": ADMIN_KEY,
         "VIGIL_DEMO": "1" if demo else "0",
         "VIGIL_TICK_SECONDS": str(tick_seconds),
         # The stack logs every delivery at INFO; writing that file would be what is measured.
         "VIGIL_LOG_LEVEL": "WARNING",
-        "PYTHONUNBUFFERED": "1",
     }
-    for name in ("VIGIL_PUBLIC_URL", "VIGIL_STAGE", "AWS_ENDPOINT_URL", "AWS_PROFILE"):
-        env.pop(name, None)
     command = (
         [sys.executable, "-c", _FAST_MOTO_MAIN] if fast_moto else [sys.executable, "-m", "chalicelib.local"]
     )
     with tempfile.TemporaryDirectory(prefix="vigil-bench-stack-") as tmp:
-        log_path = Path(tmp) / "output.log"
-        with log_path.open("wb") as log_file:
-            process = subprocess.Popen(  # noqa: S603  # our own interpreter running the local stack
-                command,
-                cwd=REPO_ROOT,
-                env=env,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-            )
-        stack = RunningStack(
-            api_url=f"http://127.0.0.1:{api_port}",
-            receiver_url=f"http://127.0.0.1:{webhook_port}",
-            admin_key=ADMIN_KEY,
-            log_path=log_path,
-            process=process,
-        )
         try:
-            deadline = time.monotonic() + START_TIMEOUT_SECONDS
-            while not (_health_ok(stack.api_url) and READY_MARK in stack.output()):
-                if process.poll() is not None:
-                    raise StackFailed(
-                        f"the local stack exited with {process.returncode}:\n{stack.output()[-3000:]}"
-                    )
-                if time.monotonic() >= deadline:
-                    raise StackFailed(f"the local stack was not ready in {START_TIMEOUT_SECONDS:g} s")
-                time.sleep(0.2)
-            yield Handle(stack, f"http://127.0.0.1:{moto_port}")
-        finally:
-            _stop(process)
+            with launched_stack(Path(tmp) / "output.log", env=env, command=command) as stack:
+                yield Handle(stack, stack.moto_url)
+        except StackNotReady as exc:
+            raise StackFailed(str(exc)) from None
 
 
 def outbox_for(stack: RunningStack, address: str) -> dict[str, Any]:

@@ -19,14 +19,9 @@ from __future__ import annotations
 
 import argparse
 import base64
-import os
-import signal
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.browser.conftest import DESKTOP, PHONE, Dashboard, missing_browser, set_viewport, start_chromium
-from tests.e2e.conftest import ADMIN_KEY, READY_MARK, REPO_ROOT, RunningStack, free_ports
+from tests.e2e.conftest import REPO_ROOT, RunningStack, StackNotReady, launched_stack
 
 OUT = REPO_ROOT / "docs" / "screenshots"
 START_TIMEOUT_SECONDS = 90.0
@@ -55,60 +50,14 @@ VIEWS = (
 )
 
 
-def _healthy(api_url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{api_url}/health", timeout=2) as response:  # noqa: S310  # local http
-            return bool(response.status == 200)
-    except (urllib.error.URLError, OSError):
-        return False
-
-
 @contextmanager
 def local_stack(log_path: Path) -> Iterator[RunningStack]:
-    """``python -m chalicelib.local`` on free ports, as the e2e tests run it; stopped on the way out."""
-    api_port, moto_port, webhook_port = free_ports(3)
-    env = {
-        **os.environ,
-        "VIGIL_HOST": "127.0.0.1",
-        "VIGIL_PORT": str(api_port),
-        "VIGIL_MOTO_PORT": str(moto_port),
-        "VIGIL_WEBHOOK_PORT": str(webhook_port),
-        "VIGIL_ADMIN_KEY": ADMIN_KEY,
-        "VIGIL_DEMO": "1",
-        "PYTHONUNBUFFERED": "1",
-    }
-    for name in ("VIGIL_PUBLIC_URL", "VIGIL_STAGE", "AWS_ENDPOINT_URL", "AWS_PROFILE"):
-        env.pop(name, None)
-    with log_path.open("wb") as log_file:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "chalicelib.local"],
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
-    stack = RunningStack(
-        api_url=f"http://127.0.0.1:{api_port}",
-        receiver_url=f"http://127.0.0.1:{webhook_port}",
-        admin_key=ADMIN_KEY,
-        log_path=log_path,
-        process=process,
-    )
+    """The local stack as the e2e tests run it; a stack that does not start ends the tool."""
     try:
-        deadline = time.monotonic() + START_TIMEOUT_SECONDS
-        while not (_healthy(stack.api_url) and READY_MARK in stack.output()):
-            if process.poll() is not None or time.monotonic() >= deadline:
-                raise SystemExit(f"the local stack did not start:\n{stack.output()[-5000:]}")
-            time.sleep(0.2)
-        yield stack
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=15)
+        with launched_stack(log_path) as stack:
+            yield stack
+    except StackNotReady as exc:
+        raise SystemExit(str(exc)) from None
 
 
 # ---------------------------------------------------------------------------------------------- data

@@ -11,7 +11,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -53,6 +54,7 @@ class RunningStack:
     admin_key: str
     log_path: Path
     process: subprocess.Popen[bytes]
+    moto_url: str = ""
 
     def output(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
@@ -131,10 +133,19 @@ def _health_ok(api_url: str) -> bool:
         return False
 
 
-def running_local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    """One stack for the session: started as a subprocess, ready once healthy and seeded, then stopped."""
+class StackNotReady(RuntimeError):
+    """The local stack exited, or was not healthy and seeded in time; the message holds its output."""
+
+
+@contextmanager
+def launched_stack(
+    log_path: Path, *, env: Mapping[str, str] | None = None, command: Sequence[str] | None = None
+) -> Iterator[RunningStack]:
+    """``python -m chalicelib.local`` (or ``command``) on free ports, as ``make run`` starts it;
+    ready once healthy and seeded, stopped (SIGTERM, then kill) on the way out. ``env`` adds to or
+    overrides the stack's settings. Shared by the e2e and browser tests, the screenshots and benches."""
     api_port, moto_port, webhook_port = free_ports(3)
-    env = {
+    settings = {
         **os.environ,
         "VIGIL_HOST": "127.0.0.1",
         "VIGIL_PORT": str(api_port),
@@ -145,13 +156,13 @@ def running_local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ru
         "PYTHONUNBUFFERED": "1",
     }
     for name in ("VIGIL_PUBLIC_URL", "VIGIL_STAGE", "AWS_ENDPOINT_URL", "AWS_PROFILE"):
-        env.pop(name, None)
-    log_path = tmp_path_factory.mktemp("local-stack") / "output.log"
+        settings.pop(name, None)
+    settings.update(env or {})
     with log_path.open("wb") as log_file:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "chalicelib.local"],
+        process = subprocess.Popen(  # noqa: S603  # our own interpreter running the local stack
+            list(command or [sys.executable, "-m", "chalicelib.local"]),
             cwd=REPO_ROOT,
-            env=env,
+            env=settings,
             stdout=log_file,
             stderr=subprocess.STDOUT,
         )
@@ -161,18 +172,30 @@ def running_local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ru
         admin_key=ADMIN_KEY,
         log_path=log_path,
         process=process,
+        moto_url=f"http://127.0.0.1:{moto_port}",
     )
     try:
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
         # Healthy answers as soon as the API serves; the banner comes once the demo data is in.
         while not (_health_ok(stack.api_url) and READY_MARK in stack.output()):
             if process.poll() is not None:
-                pytest.fail(f"the local stack exited with {process.returncode}:\n{stack.output()[-5000:]}")
+                raise StackNotReady(
+                    f"the local stack exited with {process.returncode}:\n{stack.output()[-5000:]}"
+                )
             if time.monotonic() >= deadline:
-                pytest.fail(
+                raise StackNotReady(
                     f"the local stack was not ready in {START_TIMEOUT_SECONDS:g}s:\n{stack.output()[-5000:]}"
                 )
             time.sleep(0.2)
         yield stack
     finally:
         _stop(process)
+
+
+def running_local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    """One stack for the session (registered as the ``local_stack`` fixture in tests/conftest.py)."""
+    try:
+        with launched_stack(tmp_path_factory.mktemp("local-stack") / "output.log") as stack:
+            yield stack
+    except StackNotReady as exc:
+        pytest.fail(str(exc))
