@@ -777,9 +777,10 @@ def on_route_message(event: SQSEvent) -> dict[str, Any]:
 
 @app.on_sqs_message(queue=SEND_QUEUE, batch_size=10)
 def on_send_message(event: SQSEvent) -> dict[str, Any]:
-    entries: list[dict[str, Any]] = []
-    answer = _each_record(event, functools.partial(_deliver, entries=entries))
     deps = bootstrap.deps()
+    entries: list[dict[str, Any]] = []
+    notices = delivery.NoticesReadOnce(deps.notices)
+    answer = _each_record(event, functools.partial(_deliver, entries=entries, notices=notices))
     delivery.write_log(entries, log=deps.log, later=deps.send_queue)
     return answer
 
@@ -800,7 +801,13 @@ def _route(body: dict[str, Any], _: SQSRecord) -> bool:
     return True
 
 
-def _deliver(body: dict[str, Any], record: SQSRecord, *, entries: list[dict[str, Any]]) -> bool:
+def _deliver(
+    body: dict[str, Any],
+    record: SQSRecord,
+    *,
+    entries: list[dict[str, Any]],
+    notices: delivery.NoticesReadOnce,
+) -> bool:
     deps = bootstrap.deps()
     if "log_entries" in body:  # entries a refusing log deferred: written now, retried by SQS until they are
         delivery.append_entries(body["log_entries"], log=deps.log)
@@ -808,7 +815,7 @@ def _deliver(body: dict[str, Any], record: SQSRecord, *, entries: list[dict[str,
     report = delivery.deliver(
         body["notice_id"],
         body["delivery_ids"],
-        notices=deps.notices,
+        notices=notices,
         deliveries=deps.deliveries,
         subscribers=deps.subscribers,
         senders=deps.senders,

@@ -50,6 +50,11 @@ class SendFailed(Exception):
         self.retry_after = retry_after
 
 
+class NoticeReader(Protocol):
+    def get(self, notice_id: str) -> Notice:
+        """Raises NotFound."""
+
+
 class NoticeStore(Protocol):
     def add(self, notice: Notice) -> None:
         """Store a new notice; raises NoticeExists if its id is taken."""
@@ -139,6 +144,10 @@ class AckCodeStore(Protocol):
     def issue(self, phone: str, target: AckTarget | ChannelRef, *, now: datetime) -> str:
         """A reply code for this phone, unique among its live codes, bound to one delivery
         (acknowledgment) or one channel (confirmation of the number)."""
+
+    def issue_many(self, wanted: Sequence[tuple[str, AckTarget | ChannelRef]], *, now: datetime) -> list[str]:
+        """``issue`` for many (phone, target) pairs at once, the codes in the same order. Raises
+        StoreUnavailable unless every one is issued (those that were simply go unused)."""
 
     def lookup(self, phone: str, code: str) -> AckTarget | ChannelRef | None: ...
 

@@ -21,7 +21,7 @@ from chalicelib.domain.notices import Notice, NoticeStatus
 from chalicelib.domain.policies import DEFAULT_POLICIES, EscalationPolicy
 from chalicelib.domain.subscribers import ChannelRef, EventType, Subscriber, SubscriptionEntry, index_entries
 from chalicelib.domain.tokens import AckTarget
-from chalicelib.ports import NoticeExists, Page, SendFailed
+from chalicelib.ports import NoticeExists, Page, SendFailed, StoreUnavailable
 from chalicelib.services.delivery import Senders
 from tests.fake_acklog import InMemoryAckLog
 
@@ -218,10 +218,23 @@ class InMemoryDeliveryStore:
 class InMemoryAckCodeStore:
     codes: dict[tuple[str, str], AckTarget | ChannelRef] = field(default_factory=dict)
 
+    issue_calls: int = 0
+    fail_next: int = 0
+
     def issue(self, phone: str, target: AckTarget | ChannelRef, *, now: datetime) -> str:
-        code = f"{len(self.codes) + 100000:06d}"
-        self.codes[(phone, code)] = target
-        return code
+        return self.issue_many([(phone, target)], now=now)[0]
+
+    def issue_many(self, wanted: Sequence[tuple[str, AckTarget | ChannelRef]], *, now: datetime) -> list[str]:
+        self.issue_calls += 1
+        if self.fail_next:
+            self.fail_next -= 1
+            raise StoreUnavailable("reply codes: throttled")
+        issued = []
+        for phone, target in wanted:
+            code = f"{len(self.codes) + 100000:06d}"
+            self.codes[(phone, code)] = target
+            issued.append(code)
+        return issued
 
     def lookup(self, phone: str, code: str, *, now: datetime | None = None) -> AckTarget | ChannelRef | None:
         return self.codes.get((phone, code))

@@ -28,7 +28,7 @@ from chalicelib.ports import (
     DeliveryStore,
     EmailSender,
     Links,
-    NoticeStore,
+    NoticeReader,
     SendFailed,
     SmsSender,
     StoreUnavailable,
@@ -48,6 +48,20 @@ class Senders:
     email: EmailSender
     sms: SmsSender
     webhook: WebhookSender
+
+
+class NoticesReadOnce:
+    """The notices of one send invocation, each read once: its (up to ten) messages mostly carry
+    deliveries of one notice, and what is rendered needs no fresher copy than the first read."""
+
+    def __init__(self, store: NoticeReader) -> None:
+        self._store = store
+        self._read: dict[str, Notice] = {}
+
+    def get(self, notice_id: str) -> Notice:
+        if notice_id not in self._read:
+            self._read[notice_id] = self._store.get(notice_id)
+        return self._read[notice_id]
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +91,7 @@ def deliver(
     notice_id: str,
     delivery_ids: Sequence[str],
     *,
-    notices: NoticeStore,
+    notices: NoticeReader,
     deliveries: DeliveryStore,
     subscribers: SubscriberStore,
     senders: Senders,
@@ -102,6 +116,7 @@ def deliver(
     failed: list[str] = []
     permanent: list[str] = []
     waits: list[float] = []
+    sendable: list[tuple[Delivery, Channel]] = []
     for delivery in claimed:
         owner = owners.get(delivery.subscriber_id)
         channel = owner.channel(delivery.channel_id) if owner else None
@@ -114,8 +129,19 @@ def deliver(
                 "delivery.cancelled", notice_id=notice_id, delivery_id=delivery.delivery_id, reason=reason
             )
             continue
+        sendable.append((delivery, channel))
+    reply_codes = _issue_reply_codes([d for d, _ in sendable], codes=codes, now=now)
+    for delivery, channel in sendable:
         try:
-            provider_id = _send(notice, delivery, channel, senders=senders, codes=codes, links=links, now=now)
+            provider_id = _send(
+                notice,
+                delivery,
+                channel,
+                senders=senders,
+                reply_code=reply_codes.get(delivery.delivery_id),
+                links=links,
+                now=now,
+            )
         except Exception as exc:  # one delivery's failure must not lose the outcomes of the others
             failure = exc if isinstance(exc, SendFailed) else SendFailed(type(exc).__name__, retryable=True)
             outcomes.append(delivery.failed(error=failure.reason))
@@ -290,13 +316,31 @@ def _log_outcomes(outcomes: Sequence[Delivery], *, log: AckLog, now: datetime) -
     return []
 
 
+def _issue_reply_codes(
+    deliveries: Sequence[Delivery], *, codes: AckCodeStore, now: datetime
+) -> dict[str, str]:
+    """The reply codes of a message's texts, issued together (one write, not one per text); a
+    store that refuses leaves them without, and each text fails to be retried."""
+    texts = [d for d in deliveries if d.channel_type is ChannelType.SMS]
+    if not texts:
+        return {}
+    try:
+        issued = codes.issue_many(
+            [(d.address, AckTarget(d.notice_id, d.delivery_id)) for d in texts], now=now
+        )
+    except StoreUnavailable as exc:
+        logger.warning("reply_codes.unavailable", count=len(texts), reason=str(exc))
+        return {}
+    return {d.delivery_id: code for d, code in zip(texts, issued, strict=True)}
+
+
 def _send(
     notice: Notice,
     delivery: Delivery,
     channel: Channel,
     *,
     senders: Senders,
-    codes: AckCodeStore,
+    reply_code: str | None,
     links: Links,
     now: datetime,
 ) -> str:
@@ -320,8 +364,9 @@ def _send(
             replace(email, headers={**email.headers, **unsubscribe_headers(unsubscribe)}, tags=tags)
         )
     if delivery.channel_type is ChannelType.SMS:
-        code = codes.issue(delivery.address, AckTarget(notice.id, delivery.delivery_id), now=now)
-        return senders.sms.send(render_sms(notice, to=delivery.address, reply_code=code))
+        if reply_code is None:
+            raise SendFailed("sms: no reply code could be issued", retryable=True)
+        return senders.sms.send(render_sms(notice, to=delivery.address, reply_code=reply_code))
     signing = channel.signing_secrets(now)
     if not signing:
         raise SendFailed("webhook: the channel has no secret", retryable=False)

@@ -610,13 +610,15 @@ def test_refused_record_of_sent_deliveries_resends_them_once_after_the_lease(fau
     assert_nothing_lost_nothing_doubled(faulty, accepted, at_least_once=unrecorded)
 
 
-def test_reply_code_throttled_for_the_second_text_of_a_message(faulty: Faulty) -> None:
-    """Each text carries a reply code stored (PutItem) just before it is sent. The first text of
-    the message goes out; the second's code is refused."""
+def test_reply_codes_of_a_message_throttled_once_are_issued_on_the_retry(faulty: Faulty) -> None:
+    """The texts of a message carry reply codes stored together (one TransactWriteItems) before any
+    is sent. The first message's codes are refused: its texts wait for the retry, and go out once."""
     faulty.cast()
     accepted = faulty.post_events(1)
     faulty.route_all()
-    faulty.faults.fail("dynamodb", "PutItem", "ThrottlingException", skip=1, when=table_is("ack-codes"))
+    faulty.faults.fail(
+        "dynamodb", "TransactWriteItems", "ThrottlingException", times=1, when=table_is("ack-codes")
+    )
     faulty.pump_until_quiet()
     assert len(faulty.faults.injected) == 1
     assert_nothing_lost_nothing_doubled(faulty, accepted)

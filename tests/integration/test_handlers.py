@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,6 +19,7 @@ import app
 from chalicelib import bootstrap
 from chalicelib.bootstrap import Deps, build
 from chalicelib.config import Settings
+from chalicelib.domain import deliveries as deliveries_module
 from chalicelib.domain.acklog import verify_chain
 from chalicelib.domain.acknowledgments import AckVia
 from chalicelib.domain.auth import ApiRole, new_key
@@ -273,6 +275,57 @@ def test_poison_message_fails_alone_and_the_rest_of_the_batch_is_sent(pipeline: 
     answer = app.on_send_message(sqs_event(received, arn=pipeline.send.arn, region=REGION), None)
     assert answer == {"batchItemFailures": [{"itemIdentifier": poison}]}
     assert len(sent_emails()) == 1
+
+
+def test_one_send_invocation_reads_its_notice_once_and_stores_each_messages_reply_codes_at_once(
+    pipeline: Pipeline, aws: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three texts in messages of two (so two messages of one notice in one invocation): one GetItem
+    of the notice, one TransactWriteItems of reply codes per message, no PutItem per text; and
+    each text's code acknowledges its own delivery."""
+    phones = ["+18605550101", "+18605550102", "+18605550103"]
+    for n, phone in enumerate(phones):
+        status, _ = pipeline.post(
+            "/subscribers",
+            subscriber_body(
+                f"Official {n}", "state-executive", "statewide", [{"type": "sms", "phone": phone}]
+            ),
+            pipeline.admin,
+        )
+        assert status == 201
+    monkeypatch.setattr(deliveries_module, "DELIVERIES_PER_MESSAGE", 2)
+    calls: Counter[tuple[str, str]] = Counter()
+
+    def count(params: dict[str, Any], model: Any, **_: Any) -> None:
+        tables = [str(params.get("TableName", ""))] + [
+            str(op.get("TableName", "")) for item in params.get("TransactItems", []) for op in item.values()
+        ]
+        calls[(model.name, next((t for t in tables if t), "-").removeprefix(f"vigil-{STAGE}-"))] += 1
+
+    aws.session.events.register("before-parameter-build.dynamodb", count, unique_id="count-dynamodb")
+    bootstrap.use(build(pipeline.deps.settings, session=aws.session))
+    status, accepted = pipeline.post("/events", rollout_body(), pipeline.source)
+    assert status == 202
+    pipeline.pump.poll_once(pipeline.route)
+    received = pipeline.sqs.receive_message(QueueUrl=pipeline.send.url, MaxNumberOfMessages=10)["Messages"]
+    assert len(received) == 2
+    calls.clear()
+
+    assert app.on_send_message(sqs_event(received, arn=pipeline.send.arn, region=REGION), None) == {
+        "batchItemFailures": []
+    }
+
+    assert calls[("GetItem", "notices")] == 1
+    assert calls[("TransactWriteItems", "ack-codes")] == 2
+    assert calls[("PutItem", "ack-codes")] == 0
+    texts = {phone: body for phone, body, *_ in sent_sms()}
+    assert sorted(texts) == phones
+    deliveries = {d.address: d for d in pipeline.deps.deliveries.for_notice(accepted["notice_id"])}
+    for phone, body in texts.items():
+        [code] = [word for word in body.replace(".", " ").split() if word.isdigit() and len(word) == 6]
+        assert pipeline.deps.codes.lookup(phone, code) == AckTarget(
+            accepted["notice_id"], deliveries[phone].delivery_id
+        )
 
 
 class FailingEndpoint(BaseHTTPRequestHandler):

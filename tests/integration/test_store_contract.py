@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from chalicelib.adapters import ack_code_store
+from chalicelib.adapters.ack_code_store import CODE_LIFETIME
 from chalicelib.bootstrap import build
 from chalicelib.config import Settings
 from chalicelib.domain.acknowledgments import Acknowledgment, AckVia
@@ -18,7 +20,7 @@ from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.notices import Notice, NoticeStatus
 from chalicelib.domain.policies import DEFAULT_POLICIES, Audience, EscalationPolicy, Step
 from chalicelib.domain.routing import plan_deliveries, recipients_for
-from chalicelib.domain.subscribers import Channel, ChannelType, EventType, Role, index_entries
+from chalicelib.domain.subscribers import Channel, ChannelRef, ChannelType, EventType, Role, index_entries
 from chalicelib.domain.tokens import AckTarget
 from chalicelib.ports import (
     AckCodeStore,
@@ -27,6 +29,7 @@ from chalicelib.ports import (
     NoticeExists,
     NoticeStore,
     PolicyStore,
+    StoreUnavailable,
     SubscriberStore,
     SubscriptionIndex,
 )
@@ -326,3 +329,73 @@ def test_reply_codes_are_bound_to_their_phone(stores: Stores) -> None:
     assert stores.codes.lookup("+12035550100", code) is None
     other = stores.codes.issue("+18605550100", AckTarget("ntc_contract", "001#s0#sms-1"), now=NOW)
     assert other != code
+
+
+def test_reply_codes_issued_together_are_distinct_per_phone_and_each_bound_to_its_target(
+    stores: Stores,
+) -> None:
+    # 120 codes: more than one transaction holds, three phones with forty texts each.
+    wanted: list[tuple[str, AckTarget | ChannelRef]] = [
+        (f"+1860555010{n % 3}", AckTarget("ntc_contract", f"{n:03d}#s0#sms-1")) for n in range(120)
+    ]
+    codes = stores.codes.issue_many(wanted, now=NOW)
+    assert len(codes) == len(wanted)
+    assert len(set(zip((phone for phone, _ in wanted), codes, strict=True))) == len(wanted)
+    for (phone, target), code in zip(wanted, codes, strict=True):
+        assert stores.codes.lookup(phone, code) == target
+
+
+@pytest.fixture
+def dynamo_codes(aws: Aws, stack: dict[str, str]) -> AckCodeStore:
+    return build(Settings.from_env({"VIGIL_STAGE": STAGE}), session=aws.session).codes
+
+
+def scripted_codes(monkeypatch: pytest.MonkeyPatch, *codes: str) -> None:
+    draws = iter(codes)
+    monkeypatch.setattr(ack_code_store, "new_reply_code", lambda: next(draws))
+
+
+def test_a_code_live_for_the_phone_is_drawn_again_and_the_live_one_is_kept(
+    dynamo_codes: AckCodeStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = AckTarget("ntc_contract", "000#s0#sms-1")
+    scripted_codes(monkeypatch, "111111", "111111", "222222", "333333")
+    assert dynamo_codes.issue("+18605550100", first, now=NOW) == "111111"
+    second, third = AckTarget("ntc_contract", "001#s0#sms-1"), AckTarget("ntc_contract", "002#s0#sms-1")
+
+    codes = dynamo_codes.issue_many([("+18605550100", second), ("+12035550100", third)], now=NOW)
+
+    assert codes == ["333333", "222222"]
+    assert dynamo_codes.lookup("+18605550100", "111111") == first
+    assert dynamo_codes.lookup("+18605550100", "333333") == second
+    assert dynamo_codes.lookup("+12035550100", "222222") == third
+
+
+def test_one_batch_never_gives_one_phone_the_same_code_twice(
+    dynamo_codes: AckCodeStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    targets = [AckTarget("ntc_contract", f"00{n}#s0#sms-1") for n in range(2)]
+    scripted_codes(monkeypatch, "444444", "444444", "555555")
+    codes = dynamo_codes.issue_many([("+18605550100", t) for t in targets], now=NOW)
+    assert codes == ["444444", "555555"]
+    assert [dynamo_codes.lookup("+18605550100", c) for c in codes] == targets
+
+
+def test_an_expired_code_may_be_issued_again(
+    dynamo_codes: AckCodeStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scripted_codes(monkeypatch, "666666", "666666")
+    old = AckTarget("ntc_old", "000#s0#sms-1")
+    dynamo_codes.issue("+18605550100", old, now=NOW - CODE_LIFETIME - timedelta(days=1))
+    new = AckTarget("ntc_contract", "000#s0#sms-1")
+    assert dynamo_codes.issue_many([("+18605550100", new)], now=NOW) == ["666666"]
+    assert dynamo_codes.lookup("+18605550100", "666666") == new
+
+
+def test_codes_that_stay_taken_are_refused_after_eight_draws(
+    dynamo_codes: AckCodeStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scripted_codes(monkeypatch, *["777777"] * 9)
+    dynamo_codes.issue("+18605550100", AckTarget("ntc_contract", "000#s0#sms-1"), now=NOW)
+    with pytest.raises(StoreUnavailable, match="no free reply code"):
+        dynamo_codes.issue_many([("+18605550100", AckTarget("ntc_contract", "001#s0#sms-1"))], now=NOW)

@@ -10,8 +10,9 @@ import pytest
 from chalicelib.data import load_registry
 from chalicelib.domain.auth import ApiRole, Caller
 from chalicelib.domain.deliveries import DeliveryStatus
-from chalicelib.domain.errors import Conflict
+from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.messages import SMS_MAX_CHARS
+from chalicelib.domain.notices import Notice
 from chalicelib.domain.subscribers import Channel, ChannelType, EventType, Role
 from chalicelib.domain.tokens import AckTarget, read_ack_token
 from chalicelib.log import configure
@@ -184,6 +185,70 @@ def test_failed_send_is_reported_for_retry_and_sent_on_the_retry(story: FakeWorl
     for body in messages:  # SQS redelivers the reported message; the others' deliveries are already sent
         deliver(story, body)
     assert [m.to for m in story.email.sent[sent_before:]] == ["mayor@example.gov"]
+
+
+def texting(world: FakeWorld, count: int) -> FakeWorld:
+    for n in range(count):
+        channels = (Channel(ChannelType.SMS, f"+1860555{n:04d}"),)
+        world.subscribers.add(subscriber(f"official-{n}", Role.STATE_EXECUTIVE, "us-ct", channels=channels))
+    return world
+
+
+def test_the_texts_of_a_message_get_their_reply_codes_in_one_request_each_for_its_delivery(
+    world: FakeWorld,
+) -> None:
+    texting(world, 30)
+    accepted = submit(world, rollout_body())
+    route_all(world)
+    messages = [m for m in world.send_queue.take() if m["channel"] == "sms"]
+    assert [len(m["delivery_ids"]) for m in messages] == [25, 5]
+    for body in messages:
+        deliver(world, body)
+    assert world.codes.issue_calls == len(messages)
+    assert len(world.sms.sent) == 30
+    for sms in world.sms.sent:
+        [code] = [w for w in sms.body.replace(".", " ").split() if w.isdigit() and len(w) == 6]
+        target = world.codes.lookup(sms.to, code)
+        assert isinstance(target, AckTarget)
+        assert target.notice_id == accepted.notice.id
+        assert world.deliveries.deliveries[(target.notice_id, target.delivery_id)].address == sms.to
+
+
+def test_refused_reply_codes_hold_back_the_texts_for_a_retry_that_sends_each_once(world: FakeWorld) -> None:
+    texting(world, 3)
+    submit(world, rollout_body())
+    route_all(world)
+    [body] = world.send_queue.take()
+    world.codes.fail_next = 1
+    refused = deliver(world, body)
+    assert world.sms.sent == []  # no text goes out without the code that acknowledges it
+    assert sorted(refused.failed) == sorted(body["delivery_ids"])
+    assert refused.needs_retry
+    assert {d.last_error for d in world.deliveries.deliveries.values()} == {
+        "sms: no reply code could be issued"
+    }
+    retried = deliver(world, body)
+    assert retried.sent == 3
+    assert sorted(m.to for m in world.sms.sent) == ["+18605550000", "+18605550001", "+18605550002"]
+
+
+def test_notices_read_once_reads_each_notice_of_an_invocation_once(story: FakeWorld) -> None:
+    accepted = submit(story, rollout_body())
+    reads: list[str] = []
+
+    class Counting:
+        def get(self, notice_id: str) -> Notice:
+            reads.append(notice_id)
+            return story.notices.get(notice_id)
+
+    once = delivery.NoticesReadOnce(Counting())
+    assert once.get(accepted.notice.id) == once.get(accepted.notice.id) == accepted.notice
+    assert reads == [accepted.notice.id]
+    with pytest.raises(NotFound):
+        once.get("ntc_missing")
+    with pytest.raises(NotFound):  # a notice not found is asked for again, not remembered as missing
+        once.get("ntc_missing")
+    assert reads == [accepted.notice.id, "ntc_missing", "ntc_missing"]
 
 
 def test_claimed_delivery_of_a_crashed_invocation_is_resent_only_after_its_lease(story: FakeWorld) -> None:
