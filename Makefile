@@ -10,6 +10,9 @@ STAGE ?= dev
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	@# phonenumberslite replaced phonenumbers (same package directory): drop the old one from a venv
+	@# made before the switch, or both would own phonenumbers/.
+	$(BIN)/pip uninstall --quiet --yes phonenumbers 2>/dev/null || true
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	$(BIN)/pip install --quiet -e .
 	touch $(STAMP)

@@ -16,9 +16,11 @@ imports boto3 through ``chalicelib.bootstrap``), with ``VIGIL_STAGE=prod``, a du
 
 - "repo": from the working tree, bytecode cached in ``__pycache__`` (a warm disk, best case);
 - "package": ``app`` from the unpacked ``deployment.zip`` that ``python -m infra.package`` builds,
-  with ``PYTHONDONTWRITEBYTECODE=1``. Chalice's zip holds no ``.pyc``, and /var/task is read-only,
-  so every Lambda cold start compiles Vigil's modules and the vendored libraries; boto3 still
-  comes with its bytecode, as from the runtime.
+  with ``PYTHONDONTWRITEBYTECODE=1``, because /var/task is read-only: whatever the zip does not
+  carry compiled is compiled again on every Lambda cold start. The zip ships unchecked hash-based
+  bytecode for the runtime's Python (``infra.package.ship_bytecode``); a separate ``python -v`` run
+  counts the package's modules that were nevertheless compiled from source (it should be none).
+  boto3 comes with its bytecode, as from the runtime.
 
 The target (DESIGN, issue): ``import app`` under 1.3x ``import boto3``. Then
 ``python -X importtime -c "import app"`` says which imports dominate, and the package's ten largest
@@ -239,6 +241,28 @@ def importtime(*, cwd: Path, env: Mapping[str, str]) -> list[ImportLine]:
     return lines
 
 
+def compiled_from_source(*, cwd: Path, env: Mapping[str, str]) -> tuple[int, int]:
+    """(modules of the package loaded from its bytecode, modules of the package compiled from source)
+    by ``import app`` in ``cwd``: ``python -v`` says "code object from '<x>.pyc'" for bytecode and
+    "code object from <x>.py" for a compile."""
+    done = subprocess.run(  # our own interpreter
+        [sys.executable, "-v", "-c", "import app"],
+        cwd=cwd,
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        timeout=CHILD_TIMEOUT,
+        check=True,
+    )
+    ours = [
+        line
+        for line in done.stderr.splitlines()
+        if line.startswith("# code object from") and str(cwd) in line
+    ]
+    from_bytecode = sum(1 for line in ours if line.endswith(".pyc'"))
+    return from_bytecode, len(ours) - from_bytecode
+
+
 def by_top_package(lines: Sequence[ImportLine]) -> list[tuple[str, int, int]]:
     """Self time summed per top-level package (name, µs, modules)."""
     sums: dict[str, list[int]] = defaultdict(lambda: [0, 0])
@@ -357,7 +381,7 @@ def unpack_package(tmp: Path) -> tuple[Package, Path]:
 
 BOTO3 = "boto3 (repo venv, bytecode cached)"
 APP_REPO = "app (repo, bytecode cached)"
-APP_PACKAGE = "app (deployment.zip unpacked, no bytecode: Lambda)"
+APP_PACKAGE = "app (deployment.zip unpacked, shipped bytecode, read-only: Lambda)"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -379,6 +403,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     targets = [Target(BOTO3, "boto3", REPO_ROOT, repo_env), Target(APP_REPO, "app", REPO_ROOT, repo_env)]
     package: Package | None = None
     package_lines: list[ImportLine] = []
+    package_loads = (0, 0)
     with tempfile.TemporaryDirectory(prefix="vigil-coldstart-") as tmp:
         if not args.no_package:
             package, unpacked = unpack_package(Path(tmp))
@@ -387,6 +412,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             package_env = _env({"PYTHONPATH": str(unpacked), "PYTHONDONTWRITEBYTECODE": "1"})
             targets.append(Target(APP_PACKAGE, "app", unpacked, package_env))
             package_lines = importtime(cwd=unpacked, env=package_env)
+            package_loads = compiled_from_source(cwd=unpacked, env=package_env)
         samples = sample(targets, runs=args.runs)
     repo_lines = importtime(cwd=REPO_ROOT, env=repo_env)
     ratios = ratio_lines(samples[BOTO3], samples[APP_REPO], "repo, bytecode cached", bare_rss)
@@ -394,7 +420,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ratios += ratio_lines(
             samples[BOTO3],
             samples[APP_PACKAGE],
-            "deployment package, compiled at import as in Lambda",
+            "deployment package as in Lambda (shipped bytecode, read-only)",
             bare_rss,
         )
     print()
@@ -410,9 +436,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     print_imports(repo_lines, "repo, bytecode cached")
     if package:
         print()
-        print_imports(package_lines, "deployment package, no bytecode")
+        print_imports(package_lines, "deployment package, shipped bytecode")
         print()
         print_package(package)
+        print()
+        print(
+            f"import app from the unpacked package: {package_loads[0]} of its modules loaded from the "
+            f"shipped bytecode, {package_loads[1]} compiled from source"
+        )
     print()
     print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"total runtime {time.perf_counter() - started:.0f} s")

@@ -46,15 +46,16 @@ from chalicelib.ports import (
     WorkQueue,
 )
 from chalicelib.services.delivery import Senders
-from chalicelib.services.inbound import MailDesk
-from chalicelib.services.sms_replies import Inbox
-from chalicelib.services.subscribers import Consent
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_sesv2 import SESV2Client
     from mypy_boto3_sns import SNSClient
     from mypy_boto3_sqs import SQSClient
+
+    from chalicelib.services.inbound import MailDesk
+    from chalicelib.services.sms_replies import Inbox
+    from chalicelib.services.subscribers import Consent
 
 # Lambda's own timeout bounds everything; these keep one slow AWS call from eating it whole.
 CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=3, read_timeout=10)
@@ -97,8 +98,13 @@ class Deps:
         token = make_channel_token(self.settings.ack_secret, Purpose.UNSUBSCRIBE, ref)
         return f"{self.settings.public_base_url}/unsubscribe/{token}"
 
+    # The services behind consent, desk and inbox are imported on first use, not at module level:
+    # every Lambda function imports this module, and most never need them (cold start, docs/benchmarks.md §2).
+
     @property
     def consent(self) -> Consent:
+        from chalicelib.services.subscribers import Consent  # noqa: PLC0415  # cold start: see above
+
         return Consent(
             contacts=self.contacts,
             codes=self.codes,
@@ -110,6 +116,8 @@ class Deps:
 
     @property
     def desk(self) -> MailDesk:
+        from chalicelib.services.inbound import MailDesk  # noqa: PLC0415  # cold start: see above
+
         return MailDesk(
             mail=self.mail,
             notices=self.notices,
@@ -126,6 +134,8 @@ class Deps:
 
     @property
     def inbox(self) -> Inbox:
+        from chalicelib.services.sms_replies import Inbox  # noqa: PLC0415  # cold start: see above
+
         return Inbox(
             codes=self.codes,
             contacts=self.contacts,

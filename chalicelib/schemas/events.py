@@ -10,9 +10,6 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from chalicelib.data.regimes import load_ct_regimes
-from chalicelib.domain.classification import classify_event
-from chalicelib.domain.deadlines import describe, hold_deadlines
 from chalicelib.domain.jurisdictions import JurisdictionKind, JurisdictionRegistry
 from chalicelib.domain.subscribers import EventType
 from chalicelib.schemas.fields import (
@@ -133,6 +130,13 @@ def parse_event(
     event["external_id"] = key
     deadline = None
     if event_type is EventType.DETAINER:
+        # Imported here, not at module level: the hold clocks and the classifier are large and only
+        # detainers need them, while every Lambda function imports this module (cold start,
+        # docs/benchmarks.md §2).
+        from chalicelib.data.regimes import load_ct_regimes  # noqa: PLC0415
+        from chalicelib.domain.classification import classify_event  # noqa: PLC0415
+        from chalicelib.domain.deadlines import describe, hold_deadlines  # noqa: PLC0415
+
         clocks = hold_deadlines(
             event["form"],
             datetime.fromisoformat(event["issued_at"]),

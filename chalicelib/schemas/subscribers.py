@@ -1,4 +1,10 @@
-"""POST /subscribers bodies. Email addresses via email-validator, phone numbers via phonenumbers (E.164)."""
+"""POST /subscribers bodies. Email addresses via email-validator, phone numbers via phonenumbers (E.164).
+
+Both libraries are imported by the functions that use them, not at module level: together with
+dnspython they cost about a quarter of the Lambda entry point's import time (their regular
+expressions and metadata are built at import), and only the subscriber routes need them
+(cold start, docs/benchmarks.md §2).
+"""
 
 from __future__ import annotations
 
@@ -8,9 +14,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
-
-import phonenumbers
-from email_validator import EmailNotValidError, validate_email
 
 from chalicelib.domain.jurisdictions import JurisdictionRegistry
 from chalicelib.domain.subscribers import (
@@ -113,6 +116,8 @@ def parse_channels(value: Any, problems: Problems, *, allow_plain_http: bool) ->
 def _email(address: str | None, prefix: str, problems: Problems) -> Channel | None:
     if address is None:
         return None
+    from email_validator import EmailNotValidError, validate_email  # noqa: PLC0415  # cold start
+
     try:
         normalized = validate_email(address, check_deliverability=False).normalized
     except EmailNotValidError as exc:
@@ -124,6 +129,8 @@ def _email(address: str | None, prefix: str, problems: Problems) -> Channel | No
 def _phone(raw: str | None, prefix: str, problems: Problems) -> Channel | None:
     if raw is None:
         return None
+    import phonenumbers  # noqa: PLC0415  # cold start: see the module docstring
+
     try:
         number = phonenumbers.parse(raw, "US")
     except phonenumbers.NumberParseException:

@@ -8,22 +8,13 @@ import html
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
 from chalicelib.domain.acklog import EntryKind
 from chalicelib.domain.auth import Caller
 from chalicelib.domain.errors import FieldError, InvalidInput, NotFound, TooLarge
-from chalicelib.domain.inbound_mail import (
-    MAX_MESSAGE_BYTES,
-    Extraction,
-    Found,
-    MalformedMessage,
-    MessageTooLarge,
-    needs_triage,
-    parse_message,
-)
 from chalicelib.domain.jurisdictions import STATE_ID, JurisdictionRegistry
 from chalicelib.domain.messages import OutgoingEmail
 from chalicelib.domain.notices import Notice, NoticeStatus, fingerprint, notice_id_for
@@ -43,6 +34,12 @@ from chalicelib.ports import (
 from chalicelib.schemas.events import SubmittedEvent, parse_event
 from chalicelib.services import ingest
 from chalicelib.services.delivery import Senders
+
+if TYPE_CHECKING:
+    # The mail reader is imported by receive(), not at module level: its parser and regular expressions
+    # are the largest single import of the package, and only the inbound email paths need them, while
+    # every Lambda function imports this module through app.py (cold start, docs/benchmarks.md §2).
+    from chalicelib.domain.inbound_mail import Extraction, Found
 
 logger = structlog.get_logger()
 
@@ -120,6 +117,14 @@ def receive(
     raw: bytes, *, caller: Caller, desk: MailDesk, now: datetime, stored_at: str | None = None
 ) -> Inbound:
     """``stored_at``: the S3 URI when SES already stored the message (the S3 path); else it is stored here."""
+    from chalicelib.domain.inbound_mail import (  # noqa: PLC0415  # cold start: see TYPE_CHECKING above
+        MAX_MESSAGE_BYTES,
+        MalformedMessage,
+        MessageTooLarge,
+        needs_triage,
+        parse_message,
+    )
+
     if len(raw) > MAX_MESSAGE_BYTES:
         raise TooLarge(
             f"the message is {len(raw)} bytes; the limit is {MAX_MESSAGE_BYTES}",

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import importlib.util
+import os
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from infra.package import PARTIAL_BATCH, package
+from infra.package import PARTIAL_BATCH, cache_name, is_bytecode, lambda_python, package
 
 pytestmark = pytest.mark.integration
 
@@ -65,3 +68,68 @@ def test_every_function_is_told_the_inbound_mail_bucket(packaged: Path) -> None:
         variables = function["Properties"]["Environment"]["Variables"]
         assert variables["VIGIL_INBOUND_MAIL_BUCKET"] == {"Ref": "InboundMailBucket"}
         assert function["Properties"]["Architectures"] == ["arm64"]
+
+
+# --- the deployment zip (infra.package.ship_bytecode) ---------------------------------------------
+
+
+def zip_names(packaged: Path) -> list[str]:
+    with zipfile.ZipFile(packaged.with_name("deployment.zip")) as archive:
+        return archive.namelist()
+
+
+def test_every_module_ships_its_bytecode_and_nothing_else_is_compiled(packaged: Path) -> None:
+    runtime = lambda_python(yaml.safe_load(packaged.read_text()))
+    assert runtime == sys.version_info[:2], "the package is built by the runtime's Python (DESIGN §2)"
+    names = zip_names(packaged)
+    sources = {n for n in names if n.endswith(".py")}
+    compiled = {n for n in names if is_bytecode(n)}
+    assert {"app.py", "chalicelib/bootstrap.py"} <= sources
+    # Exactly one .pyc per module, for the runtime's Python, and none from the work tree's __pycache__.
+    assert compiled == {cache_name(n, runtime) for n in sources}
+    with zipfile.ZipFile(packaged.with_name("deployment.zip")) as archive:
+        for name in ("__pycache__/app.cpython-311.pyc", "chalicelib/__pycache__/bootstrap.cpython-311.pyc"):
+            header = archive.read(name)[:8]
+            assert header[:4] == importlib.util.MAGIC_NUMBER
+            assert int.from_bytes(header[4:8], "little") == 0b01  # hash-based, unchecked (PEP 552)
+
+
+def test_phone_numbers_ship_without_geocoder_carrier_or_time_zone_data(packaged: Path) -> None:
+    names = zip_names(packaged)
+    assert "phonenumbers/phonenumberutil.py" in names
+    assert not [n for n in names if n.startswith(("phonenumbers/geodata/", "phonenumbers/carrierdata/"))]
+    assert not [n for n in names if n.startswith("phonenumbers/tzdata/")]
+
+
+def test_the_unpacked_package_imports_without_compiling_anything(packaged: Path, tmp_path: Path) -> None:
+    """As in Lambda: /var/task is read-only and nothing is written, so what is not shipped compiled
+    would be compiled again on every cold start."""
+    with zipfile.ZipFile(packaged.with_name("deployment.zip")) as archive:
+        archive.extractall(tmp_path)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VIGIL_", "PYTHON"))}
+    env |= {
+        "PYTHONPATH": str(tmp_path),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "VIGIL_STAGE": "prod",
+        "VIGIL_ACK_SECRET": "test-secret",
+        "AWS_LAMBDA_FUNCTION_NAME": "vigil-prod-api_handler",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    done = subprocess.run(  # our own interpreter importing the package just built
+        [sys.executable, "-v", "-c", "import app"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    # -v says "code object from '<pyc>'" for bytecode and "code object from <source>.py" for a compile.
+    loaded = [line for line in done.stderr.splitlines() if line.startswith("# code object from")]
+    from_package = [line for line in loaded if str(tmp_path) in line]
+    assert len(from_package) > 50
+    assert [line for line in from_package if not line.endswith(".pyc'")] == []
+
+
+def test_the_same_sources_package_into_the_same_zip(packaged: Path, tmp_path: Path) -> None:
+    again = package("prod", tmp_path)
+    assert again.with_name("deployment.zip").read_bytes() == packaged.with_name("deployment.zip").read_bytes()

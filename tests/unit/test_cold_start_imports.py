@@ -1,0 +1,75 @@
+"""What importing the Lambda entry point loads: every function's cold start pays for all of it.
+
+Not a timing test (those are benchmarks: bench.coldstart, docs/benchmarks.md §2): it pins which
+heavy modules stay out of ``import app`` until a request needs them, so a module-level import
+cannot quietly bring them back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from chalicelib import bootstrap
+from chalicelib.services.inbound import MailDesk
+from chalicelib.services.sms_replies import Inbox
+from chalicelib.services.subscribers import Consent
+from tests.fakes import FakeWorld
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+# Loaded on first use only, each by the one path that needs it.
+DEFERRED = {
+    "phonenumbers": "SMS channels of POST/PATCH /subscribers",
+    "email_validator": "email channels of POST/PATCH /subscribers",
+    "dns": "email_validator's dependency",
+    "chalicelib.domain.inbound_mail": "forwarded email (services.inbound.receive)",
+    "chalicelib.domain.classification": "detainer events (schemas.events.parse_event)",
+    "chalicelib.data.regimes": "detainer events",
+    "chalicelib.domain.deadlines": "detainer events",
+    "holidays": "detainer hold clocks",
+}
+
+
+@pytest.fixture(scope="module")
+def loaded_by_import_app() -> set[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VIGIL_", "PYTHON"))}
+    env |= {
+        "VIGIL_STAGE": "prod",
+        "VIGIL_ACK_SECRET": "test-secret",
+        "AWS_LAMBDA_FUNCTION_NAME": "vigil-prod-api_handler",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    done = subprocess.run(  # our own interpreter importing our own entry point
+        [sys.executable, "-c", "import json, sys; import app; print(json.dumps(sorted(sys.modules)))"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    modules: list[str] = json.loads(done.stdout.strip().splitlines()[-1])
+    return set(modules)
+
+
+@pytest.mark.parametrize("module", sorted(DEFERRED))
+def test_import_app_leaves_out_what_only_some_requests_need(
+    loaded_by_import_app: set[str], module: str
+) -> None:
+    assert "app" in loaded_by_import_app
+    assert module not in loaded_by_import_app, f"{module} (needed by {DEFERRED[module]}) loads at import"
+
+
+def test_the_deferred_services_are_still_built_on_demand(world: FakeWorld) -> None:
+    deps = bootstrap.deps()
+    assert isinstance(deps.desk, MailDesk)
+    assert isinstance(deps.inbox, Inbox)
+    assert isinstance(deps.consent, Consent)
+    assert deps.desk.mail is deps.mail
+    assert deps.inbox.limits is deps.limits
+    assert deps.consent.links is deps
