@@ -7,7 +7,7 @@ import json
 import random
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from chalice.app import Chalice, Request, Response, SNSEvent, SQSEvent, SQSRecord
@@ -30,35 +30,61 @@ from chalicelib.http import (
     read_json,
     reshape_chalice_error,
 )
+from chalicelib.lazy import LazyModule
 from chalicelib.pages import DASHBOARD_CSP, ack_page, consent_page, dashboard_page, message_page
 from chalicelib.ports import StoreUnavailable
-from chalicelib.schemas.decisions import parse_decision, parse_duty_update
-from chalicelib.schemas.events import parse_event
 from chalicelib.schemas.fields import whole_number
 from chalicelib.schemas.keys import parse_key_request
-from chalicelib.schemas.notices import parse_notice_filter
-from chalicelib.schemas.policies import parse_event_type, parse_policy
-from chalicelib.schemas.reports import NEW_YORK, parse_report_window
-from chalicelib.schemas.subscribers import parse_patch, parse_subscriber
-from chalicelib.services import (
-    audit,
-    dashboard,
-    decisions,
-    delivery,
-    escalation,
-    feedback,
-    guessing,
-    inbound,
-    ingest,
-    keys,
-    notice_list,
-    reports,
-    routing,
-    sms_replies,
-    subscribers,
-)
+from chalicelib.services import delivery
 from chalicelib.services.access import authenticate, require
-from chalicelib.services.acknowledgment import acknowledge, find_delivery
+
+if TYPE_CHECKING:
+    from chalicelib.schemas import decisions as decision_schema
+    from chalicelib.schemas import events as event_schema
+    from chalicelib.schemas import notices as notice_schema
+    from chalicelib.schemas import policies as policy_schema
+    from chalicelib.schemas import reports as report_schema
+    from chalicelib.schemas import subscribers as subscriber_schema
+    from chalicelib.services import (
+        acknowledgment,
+        audit,
+        dashboard,
+        decisions,
+        escalation,
+        feedback,
+        guessing,
+        inbound,
+        ingest,
+        keys,
+        notice_list,
+        reports,
+        routing,
+        sms_replies,
+        subscribers,
+    )
+else:
+    # Each function uses a few of these: they load on first use (chalicelib/lazy.py).
+    decision_schema = LazyModule("chalicelib.schemas.decisions")
+    event_schema = LazyModule("chalicelib.schemas.events")
+    notice_schema = LazyModule("chalicelib.schemas.notices")
+    policy_schema = LazyModule("chalicelib.schemas.policies")
+    report_schema = LazyModule("chalicelib.schemas.reports")
+    subscriber_schema = LazyModule("chalicelib.schemas.subscribers")
+    acknowledgment = LazyModule("chalicelib.services.acknowledgment")
+    audit = LazyModule("chalicelib.services.audit")
+    dashboard = LazyModule("chalicelib.services.dashboard")
+    decisions = LazyModule("chalicelib.services.decisions")
+    escalation = LazyModule("chalicelib.services.escalation")
+    feedback = LazyModule("chalicelib.services.feedback")
+    guessing = LazyModule("chalicelib.services.guessing")
+    inbound = LazyModule("chalicelib.services.inbound")
+    ingest = LazyModule("chalicelib.services.ingest")
+    keys = LazyModule("chalicelib.services.keys")
+    notice_list = LazyModule("chalicelib.services.notice_list")
+    reports = LazyModule("chalicelib.services.reports")
+    routing = LazyModule("chalicelib.services.routing")
+    sms_replies = LazyModule("chalicelib.services.sms_replies")
+    subscribers = LazyModule("chalicelib.services.subscribers")
 from chalicelib.views import (
     jurisdiction_json,
     log_entry_json,
@@ -135,7 +161,7 @@ def health() -> Response:
 def post_event() -> Response:
     who = caller({ApiRole.SOURCE, ApiRole.ADMIN})
     deps = bootstrap.deps()
-    submitted = parse_event(
+    submitted = event_schema.parse_event(
         read_json(request(), max_bytes=deps.settings.max_body_bytes),
         idempotency_header=request().headers.get("idempotency-key"),
         registry=deps.registry,
@@ -187,7 +213,7 @@ def list_notices() -> Response:
     who = caller(READERS)
     deps = bootstrap.deps()
     page = notice_list.recent(
-        parse_notice_filter(
+        notice_schema.parse_notice_filter(
             {k: query_param(k) for k in ("type", "status", "jurisdiction", "limit", "cursor")},
             registry=deps.registry,
         ),
@@ -257,7 +283,7 @@ def show_ack(token: str) -> Response:
     deps = bootstrap.deps()
     source = _guard_links(deps)
     try:
-        notice, delivery_ = find_delivery(
+        notice, delivery_ = acknowledgment.find_delivery(
             read_ack_token(deps.settings.ack_secret, token), notices=deps.notices, deliveries=deps.deliveries
         )
     except (InvalidToken, NotFound):
@@ -274,7 +300,7 @@ def post_ack(token: str) -> Response:
     wants_html = "text/html" in (request().headers.get("accept") or "")
     try:
         target = read_ack_token(deps.settings.ack_secret, token)
-        result = acknowledge(
+        result = acknowledgment.acknowledge(
             target,
             via=AckVia.LINK if wants_html else AckVia.WEBHOOK,
             notices=deps.notices,
@@ -304,7 +330,7 @@ def post_decision(notice_id: str) -> Response:
     deps = bootstrap.deps()
     decided = decisions.decide(
         notice_id,
-        parse_decision(read_json(request(), max_bytes=deps.settings.max_body_bytes)),
+        decision_schema.parse_decision(read_json(request(), max_bytes=deps.settings.max_body_bytes)),
         notices=deps.notices,
         index=deps.index,
         deliveries=deps.deliveries,
@@ -322,7 +348,7 @@ def post_decision(notice_id: str) -> Response:
 def post_duty(notice_id: str, duty_id: str) -> Response:
     who = caller({ApiRole.REVIEWER, ApiRole.ADMIN})
     deps = bootstrap.deps()
-    _, note = parse_duty_update(read_json(request(), max_bytes=4096))
+    _, note = decision_schema.parse_duty_update(read_json(request(), max_bytes=4096))
     updated = decisions.complete_duty(
         notice_id, duty_id, note=note, notices=deps.notices, log=deps.log, actor=who.key_id, now=utcnow()
     )
@@ -333,8 +359,9 @@ def post_duty(notice_id: str, duty_id: str) -> Response:
 @api_errors
 def get_detainer_report() -> Response:
     caller(READERS)
-    start, end, fmt = parse_report_window(
-        {k: query_param(k) for k in ("from", "to", "format")}, today=utcnow().astimezone(NEW_YORK).date()
+    start, end, fmt = report_schema.parse_report_window(
+        {k: query_param(k) for k in ("from", "to", "format")},
+        today=utcnow().astimezone(report_schema.NEW_YORK).date(),
     )
     report = reports.detainer_report(notices=bootstrap.deps().notices, start=start, end=end)
     if fmt == "csv":
@@ -365,7 +392,7 @@ def get_acknowledgment_times() -> Response:
     deps = bootstrap.deps()
     return json_response(
         dashboard.acknowledgment_times(
-            parse_event_type(query_param("type") or "rollout"),
+            policy_schema.parse_event_type(query_param("type") or "rollout"),
             limit=_limit(query_param("limit")),
             notices=deps.notices,
             deliveries=deps.deliveries,
@@ -384,7 +411,7 @@ def get_dashboard() -> Response:
 @api_errors
 def get_policy(event_type: str) -> Response:
     caller(READERS)
-    return json_response(bootstrap.deps().policies.get(parse_event_type(event_type)).as_json())
+    return json_response(bootstrap.deps().policies.get(policy_schema.parse_event_type(event_type)).as_json())
 
 
 @app.route("/policies/{event_type}", methods=["PUT"])
@@ -392,8 +419,10 @@ def get_policy(event_type: str) -> Response:
 def put_policy(event_type: str) -> Response:
     caller({ApiRole.ADMIN})
     deps = bootstrap.deps()
-    kind = parse_event_type(event_type)
-    policy = parse_policy(read_json(request(), max_bytes=deps.settings.max_body_bytes), event_type=kind)
+    kind = policy_schema.parse_event_type(event_type)
+    policy = policy_schema.parse_policy(
+        read_json(request(), max_bytes=deps.settings.max_body_bytes), event_type=kind
+    )
     deps.policies.put(policy)
     log.info("policy.replaced", event_type=str(kind), steps=len(policy.steps))
     return json_response(policy.as_json())
@@ -436,7 +465,7 @@ def _sweep() -> escalation.SweepReport:
 def post_subscriber() -> Response:
     who = caller({ApiRole.ADMIN})
     deps = bootstrap.deps()
-    draft = parse_subscriber(
+    draft = subscriber_schema.parse_subscriber(
         read_json(request(), max_bytes=deps.settings.max_body_bytes),
         registry=deps.registry,
         allow_plain_http=deps.settings.allows_local_webhooks,
@@ -469,7 +498,7 @@ def get_subscriber(subscriber_id: str) -> Response:
 def patch_subscriber(subscriber_id: str) -> Response:
     who = caller({ApiRole.ADMIN})
     deps = bootstrap.deps()
-    patch = parse_patch(
+    patch = subscriber_schema.parse_patch(
         read_json(request(), max_bytes=deps.settings.max_body_bytes),
         registry=deps.registry,
         allow_plain_http=deps.settings.allows_local_webhooks,

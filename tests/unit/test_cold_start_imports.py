@@ -7,6 +7,7 @@ cannot quietly bring them back.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import subprocess
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from chalicelib import bootstrap
+from chalicelib.lazy import LazyModule
 from chalicelib.services.inbound import MailDesk
 from chalicelib.services.sms_replies import Inbox
 from chalicelib.services.subscribers import Consent
@@ -33,6 +35,17 @@ DEFERRED = {
     "chalicelib.data.regimes": "detainer events",
     "chalicelib.domain.deadlines": "detainer events",
     "holidays": "detainer hold clocks",
+    # app.py's LazyModule names (chalicelib/lazy.py): each function loads the few it runs.
+    "chalicelib.services.sms_replies": "SMS replies (on_sms_inbound)",
+    "chalicelib.services.inbound": "forwarded email",
+    "chalicelib.services.dashboard": "the dashboard's routes",
+    "chalicelib.services.decisions": "detainer decisions",
+    "chalicelib.services.reports": "detainer reports",
+    "chalicelib.services.feedback": "SES bounces and complaints",
+    "chalicelib.services.escalation": "the sweep",
+    "chalicelib.schemas.subscribers": "POST/PATCH /subscribers",
+    "chalicelib.schemas.decisions": "detainer decisions",
+    "chalicelib.schemas.events": "POST /events",
 }
 
 
@@ -73,3 +86,14 @@ def test_the_deferred_services_are_still_built_on_demand(world: FakeWorld) -> No
     assert deps.desk.mail is deps.mail
     assert deps.inbox.limits is deps.limits
     assert deps.consent.links is deps
+
+
+def test_a_lazy_module_loads_on_first_use_and_then_is_the_module_itself() -> None:
+    reports = LazyModule("chalicelib.services.reports")
+    assert "chalicelib.services.reports" in repr(reports)
+    real = importlib.import_module("chalicelib.services.reports")
+    assert reports.detainer_report is real.detainer_report
+    with pytest.raises(AttributeError):
+        _ = reports.no_such_function
+    with pytest.raises(ModuleNotFoundError):
+        _ = LazyModule("chalicelib.services.no_such_module").anything
