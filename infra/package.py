@@ -100,14 +100,14 @@ class Bytecode:
     skipped: bool  # this interpreter is not the runtime's version, so no bytecode could be added
 
 
-def _compile_tree(root: Path) -> None:
+def _compile_tree(root: Path) -> subprocess.CompletedProcess[str]:
     """Compile every ``.py`` under ``root`` as an unchecked hash-based ``.pyc`` that names its source
     by its path in Lambda.
 
     A fresh ``-S`` interpreter with a fixed hash seed (set and frozenset constants are marshalled in
     hash order) in one process (marshal's output depends on what else the process holds) writes the
     same bytes on every build."""
-    subprocess.run(  # noqa: S603  # our own interpreter running the standard library's compileall
+    return subprocess.run(  # noqa: S603  # our own interpreter running the standard library's compileall
         [
             sys.executable,
             "-S",
@@ -128,6 +128,7 @@ def _compile_tree(root: Path) -> None:
         env={"PYTHONHASHSEED": "0", "PATH": os.environ.get("PATH", "")},
         check=False,  # a file that does not compile is reported by ship_bytecode (it has no .pyc)
         capture_output=True,
+        text=True,
     )
 
 
@@ -148,16 +149,20 @@ def _write_sorted(zip_path: Path, entries: Mapping[str, tuple[bytes, int]]) -> N
             archive.writestr(info, data, compresslevel=9)
 
 
+def _mode(info: zipfile.ZipInfo) -> int:
+    if info.is_dir():
+        return 0o40755
+    return 0o100755 if (info.external_attr >> 16) & 0o111 else 0o100644
+
+
 def ship_bytecode(zip_path: Path, python: tuple[int, int]) -> Bytecode:
     """Rebuild ``zip_path`` without stray bytecode and, if this interpreter is ``python``'s version,
     with bytecode for every ``.py`` in it (see the module docstring)."""
     with zipfile.ZipFile(zip_path) as archive:
         infos = archive.infolist()
-        kept = {
-            i.filename: (archive.read(i), (i.external_attr >> 16) or (0o40755 if i.is_dir() else 0o100644))
-            for i in infos
-            if not is_bytecode(i.filename)
-        }
+        # Modes normalised, not copied from the work tree (where the umask decides them): the same
+        # sources give the same zip in any checkout.
+        kept = {i.filename: (archive.read(i), _mode(i)) for i in infos if not is_bytecode(i.filename)}
     stray = len(infos) - len(kept)
     if sys.implementation.name != "cpython" or sys.version_info[:2] != python:
         print(
@@ -175,12 +180,14 @@ def ship_bytecode(zip_path: Path, python: tuple[int, int]) -> Bytecode:
         for name in sources:
             (root / name).parent.mkdir(parents=True, exist_ok=True)
             (root / name).write_bytes(kept[name][0])
-        _compile_tree(root)
+        done = _compile_tree(root)
         for name in sources:
             pyc = root / cache_name(name, python)
             if pyc.is_file():
                 compiled[cache_name(name, python)] = (pyc.read_bytes(), 0o100644)
     failed = tuple(name for name in sources if cache_name(name, python) not in compiled)
+    if sources and not compiled:
+        raise SystemExit(f"compileall produced no bytecode (exit {done.returncode}): {done.stderr.strip()}")
     _write_sorted(zip_path, kept | compiled)
     return Bytecode(python, len(compiled), stray, failed, skipped=False)
 
@@ -205,6 +212,9 @@ def package(stage: str, out_dir: Path) -> Path:
     pass_resource_names(template)
     path.write_text(yaml.safe_dump(template, sort_keys=False), encoding="utf-8")
     shipped = ship_bytecode(out_dir / "deployment.zip", lambda_python(template))
+    ours = [name for name in shipped.not_compiled if name == "app.py" or name.startswith("chalicelib/")]
+    if ours:
+        raise SystemExit(f"Vigil's own code does not compile for the runtime: {', '.join(ours)}")
     if shipped.not_compiled:
         print(
             f"note: {len(shipped.not_compiled)} files are not valid Python "

@@ -220,6 +220,8 @@ class InMemoryAckCodeStore:
 
     issue_calls: int = 0
     fail_next: int = 0
+    # What a refusal raises: the adapter's StoreUnavailable, or what escapes it (a botocore timeout).
+    failure: type[Exception] = StoreUnavailable
 
     def issue(self, phone: str, target: AckTarget | ChannelRef, *, now: datetime) -> str:
         return self.issue_many([(phone, target)], now=now)[0]
@@ -228,7 +230,7 @@ class InMemoryAckCodeStore:
         self.issue_calls += 1
         if self.fail_next:
             self.fail_next -= 1
-            raise StoreUnavailable("reply codes: throttled")
+            raise self.failure("reply codes: throttled")
         issued = []
         for phone, target in wanted:
             code = f"{len(self.codes) + 100000:06d}"

@@ -328,8 +328,8 @@ def _issue_reply_codes(
         issued = codes.issue_many(
             [(d.address, AckTarget(d.notice_id, d.delivery_id)) for d in texts], now=now
         )
-    except StoreUnavailable as exc:
-        logger.warning("reply_codes.unavailable", count=len(texts), reason=str(exc))
+    except Exception as exc:  # refused, or no answer at all (a botocore timeout): each text fails retryable
+        logger.warning("reply_codes.unavailable", count=len(texts), reason=f"{type(exc).__name__}: {exc}")
         return {}
     return {d.delivery_id: code for d, code in zip(texts, issued, strict=True)}
 

@@ -350,9 +350,11 @@ def dynamo_codes(aws: Aws, stack: dict[str, str]) -> AckCodeStore:
     return build(Settings.from_env({"VIGIL_STAGE": STAGE}), session=aws.session).codes
 
 
-def scripted_codes(monkeypatch: pytest.MonkeyPatch, *codes: str) -> None:
+def scripted_codes(monkeypatch: pytest.MonkeyPatch, *codes: str) -> Iterator[str]:
+    """The codes the store draws, in order; returns the iterator, to check every one was drawn."""
     draws = iter(codes)
     monkeypatch.setattr(ack_code_store, "new_reply_code", lambda: next(draws))
+    return draws
 
 
 def test_a_code_live_for_the_phone_is_drawn_again_and_the_live_one_is_kept(
@@ -395,7 +397,8 @@ def test_an_expired_code_may_be_issued_again(
 def test_codes_that_stay_taken_are_refused_after_eight_draws(
     dynamo_codes: AckCodeStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    scripted_codes(monkeypatch, *["777777"] * 9)
+    draws = scripted_codes(monkeypatch, *["777777"] * 9)
     dynamo_codes.issue("+18605550100", AckTarget("ntc_contract", "000#s0#sms-1"), now=NOW)
     with pytest.raises(StoreUnavailable, match="no free reply code"):
         dynamo_codes.issue_many([("+18605550100", AckTarget("ntc_contract", "001#s0#sms-1"))], now=NOW)
+    assert next(draws, None) is None  # one draw for the first code, eight for the refused one

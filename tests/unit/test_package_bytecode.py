@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from infra import package as package_module
 from infra.package import ZIP_EPOCH, cache_name, is_bytecode, lambda_python, ship_bytecode
 
 HERE = sys.version_info[:2]
@@ -111,6 +112,34 @@ def test_the_same_sources_give_the_same_zip(tmp_path: Path) -> None:
     ship_bytecode(first, HERE)
     ship_bytecode(second, HERE)
     assert first.read_bytes() == second.read_bytes()
+
+
+def test_modes_come_from_the_kind_of_entry_not_from_the_work_trees_umask(tmp_path: Path) -> None:
+    zip_path = tmp_path / "deployment.zip"
+    with zipfile.ZipFile(zip_path, "w") as archive:
+        for name, mode in (("pkg/mod.py", 0o100664), ("bin/tool", 0o100775), ("pkg/data.json", 0o100600)):
+            info = zipfile.ZipInfo(name)
+            info.external_attr = mode << 16
+            archive.writestr(info, b"x = 1\n")
+    ship_bytecode(zip_path, HERE)
+    with zipfile.ZipFile(zip_path) as archive:
+        modes = {i.filename: i.external_attr >> 16 for i in archive.infolist()}
+    assert modes["pkg/mod.py"] == 0o100644
+    assert modes["bin/tool"] == 0o100755
+    assert modes["pkg/data.json"] == 0o100644
+    assert modes[cache_name("pkg/mod.py", HERE)] == 0o100644
+
+
+def test_a_compiler_that_produces_nothing_stops_the_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    zip_path = make_zip(tmp_path / "deployment.zip")
+    before = zip_path.read_bytes()
+    failed = subprocess.CompletedProcess[str](args=[], returncode=1, stdout="", stderr="compileall: broken")
+    monkeypatch.setattr(package_module, "_compile_tree", lambda root: failed)
+    with pytest.raises(SystemExit, match="compileall: broken"):
+        ship_bytecode(zip_path, HERE)
+    assert zip_path.read_bytes() == before  # nothing half-written
 
 
 def test_a_file_that_is_not_valid_python_ships_without_bytecode(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from chalicelib.domain.notices import Notice
 from chalicelib.domain.subscribers import Channel, ChannelType, EventType, Role
 from chalicelib.domain.tokens import AckTarget, read_ack_token
 from chalicelib.log import configure
+from chalicelib.ports import StoreUnavailable
 from chalicelib.schemas.events import parse_event
 from chalicelib.services import delivery, ingest, routing
 from chalicelib.services.ingest import Accepted
@@ -214,12 +215,16 @@ def test_the_texts_of_a_message_get_their_reply_codes_in_one_request_each_for_it
         assert world.deliveries.deliveries[(target.notice_id, target.delivery_id)].address == sms.to
 
 
-def test_refused_reply_codes_hold_back_the_texts_for_a_retry_that_sends_each_once(world: FakeWorld) -> None:
+@pytest.mark.parametrize("failure", [StoreUnavailable, ConnectionError], ids=["refused", "no-answer"])
+def test_refused_reply_codes_hold_back_the_texts_for_a_retry_that_sends_each_once(
+    world: FakeWorld, failure: type[Exception]
+) -> None:
     texting(world, 3)
     submit(world, rollout_body())
     route_all(world)
     [body] = world.send_queue.take()
     world.codes.fail_next = 1
+    world.codes.failure = failure
     refused = deliver(world, body)
     assert world.sms.sent == []  # no text goes out without the code that acknowledges it
     assert sorted(refused.failed) == sorted(body["delivery_ids"])
