@@ -6,6 +6,7 @@ import functools
 import json
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, ParamSpec
 
 import structlog
@@ -40,6 +41,35 @@ STATUS: dict[type[VigilError], int] = {
     TooManyRequests: 429,
 }
 MAX_PATH_PARAMETER = 512
+
+# API Gateway's own message about what it refused (a variable of its response templates).
+GATEWAY_MESSAGE = "$context.error.messageString"
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayRefusal:
+    """What API Gateway answers itself, before any function runs, in the API's one error shape."""
+
+    status: int | None  # None: the gateway's own status
+    code: str
+    message: str  # or GATEWAY_MESSAGE
+
+    def body(self) -> dict[str, Any]:
+        return error_body(self.code, self.message)
+
+
+# infra/package.py writes these into the deployed API; the local stack's server answers the same.
+GATEWAY_REFUSALS: dict[str, GatewayRefusal] = {
+    # An unknown path or method: a 404, not the gateway's 403 "Missing Authentication Token".
+    "MISSING_AUTHENTICATION_TOKEN": GatewayRefusal(404, "not_found", "no such route"),
+    "REQUEST_TOO_LARGE": GatewayRefusal(413, "too_large", "the body is over API Gateway's 10 MB limit"),
+    "THROTTLED": GatewayRefusal(429, "rate_limited", GATEWAY_MESSAGE),
+    "DEFAULT_4XX": GatewayRefusal(None, "refused", GATEWAY_MESSAGE),
+    # A function that failed or timed out: worth retrying.
+    "DEFAULT_5XX": GatewayRefusal(
+        503, "unavailable", "the service could not answer; retry with the same idempotency key"
+    ),
+}
 JSON_HEADERS = {"Content-Type": "application/json", "Cache-Control": "no-store"}
 
 

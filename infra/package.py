@@ -18,6 +18,7 @@ so. Entries are sorted and time-stamped alike, so the same sources give the same
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import subprocess
@@ -30,6 +31,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import yaml
+
+from chalicelib.http import GATEWAY_MESSAGE, GATEWAY_REFUSALS
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PARTIAL_BATCH = "ReportBatchItemFailures"
@@ -62,6 +65,36 @@ def pass_resource_names(template: dict[str, Any]) -> None:
             properties["Architectures"] = ["arm64"]
             variables = properties.setdefault("Environment", {}).setdefault("Variables", {})
             variables["VIGIL_INBOUND_MAIL_BUCKET"] = {"Ref": "InboundMailBucket"}
+
+
+def gateway_responses() -> dict[str, dict[str, Any]]:
+    """``chalicelib.http.GATEWAY_REFUSALS`` as API Gateway's ``x-amazon-apigateway-gateway-responses``."""
+    responses: dict[str, dict[str, Any]] = {}
+    for kind, refusal in GATEWAY_REFUSALS.items():
+        # The gateway's message is a variable that renders as a quoted JSON string: left unquoted.
+        placeholder = "__GATEWAY_MESSAGE__"
+        body = refusal.body()
+        if refusal.message == GATEWAY_MESSAGE:
+            body["message"] = placeholder
+        text = json.dumps(body).replace(f'"{placeholder}"', GATEWAY_MESSAGE)
+        response: dict[str, Any] = {"responseTemplates": {"application/json": text}}
+        if refusal.status is not None:
+            response["statusCode"] = str(refusal.status)
+        responses[kind] = response
+    return responses
+
+
+def shape_gateway_errors(template: dict[str, Any]) -> list[str]:
+    """Put the gateway's own answers into each REST API's definition (``x-amazon-apigateway-gateway-
+    responses``), so they are deployed with it; returns the APIs changed. Separate GatewayResponse
+    resources would reach the stage only at its next deployment."""
+    changed = []
+    for name, resource in template.get("Resources", {}).items():
+        body = resource.get("Properties", {}).get("DefinitionBody")
+        if resource.get("Type") == "AWS::Serverless::Api" and isinstance(body, dict):
+            body["x-amazon-apigateway-gateway-responses"] = gateway_responses()
+            changed.append(name)
+    return changed
 
 
 def lambda_python(template: Mapping[str, Any]) -> tuple[int, int]:
@@ -210,6 +243,8 @@ def package(stage: str, out_dir: Path) -> Path:
     if not enable_partial_batch_responses(template):
         raise SystemExit("no SQS event sources found in the packaged template")
     pass_resource_names(template)
+    if not shape_gateway_errors(template):
+        raise SystemExit("no REST API found in the packaged template")
     path.write_text(yaml.safe_dump(template, sort_keys=False), encoding="utf-8")
     shipped = ship_bytecode(out_dir / "deployment.zip", lambda_python(template))
     ours = [name for name in shipped.not_compiled if name == "app.py" or name.startswith("chalicelib/")]

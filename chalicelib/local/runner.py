@@ -16,6 +16,7 @@ stacks side by side as separate processes (``python -m chalicelib.local`` with o
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import os
 import socket
@@ -36,6 +37,7 @@ from chalicelib.adapters.webhooks import HttpWebhookSender
 from chalicelib.config import Settings
 from chalicelib.domain.auth import ApiRole, new_key, split_plaintext
 from chalicelib.domain.errors import Unauthorized
+from chalicelib.http import GATEWAY_REFUSALS, JSON_HEADERS
 from chalicelib.local import outbox
 from chalicelib.local.demo import seed_demo
 from chalicelib.local.outbox import RecordingEmailSender, RecordingSmsSender, RecordingWebhookSender
@@ -231,8 +233,10 @@ class LocalStack:
         from chalice.config import Config  # noqa: PLC0415  # the local server is not part of the Lambda package
         from chalice.local import (  # noqa: PLC0415  # as above
             ChaliceRequestHandler,
+            ForbiddenError,
             LocalChalice,
             LocalDevServer,
+            LocalGatewayException,
             create_local_server,
         )
 
@@ -250,6 +254,16 @@ class LocalStack:
         class Handler(ChaliceRequestHandler):
             def log_message(self, format: str, *args: Any) -> None:
                 log.debug("http_request.served", line=format % args)
+
+            def _send_error_response(self, error: LocalGatewayException) -> None:
+                # Chalice's gateway refuses an unknown path with API Gateway's default 403; the
+                # deployed API answers it as infra/package.py configures it, and so does this one.
+                if isinstance(error, ForbiddenError):
+                    refusal = GATEWAY_REFUSALS["MISSING_AUTHENTICATION_TOKEN"]
+                    body = json.dumps(refusal.body()).encode()
+                    self._send_http_response(refusal.status or 404, dict(JSON_HEADERS), body)
+                    return
+                super()._send_error_response(error)
 
         # Chalice's handler writes each request to stderr; send it to the structured log instead.
         server.server.RequestHandlerClass = functools.partial(Handler, app_object=app_obj, config=config)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from typing import Any
@@ -205,6 +206,19 @@ def test_unauthenticated_event_is_refused_with_401_json(
     assert answer.body["details"] == []
     # Nothing was accepted: the same key from an admin makes a new notice, not a duplicate.
     assert local_stack.call("POST", "/events", event).body["duplicate"] is False
+
+
+@pytest.mark.parametrize("key", [None, ADMIN_KEY], ids=["no-key", "admin-key"])
+@pytest.mark.parametrize(("method", "path"), [("GET", "/no/such/route"), ("POST", "/notices/x/y/z")])
+def test_an_unknown_route_is_a_404_in_the_error_shape_and_never_echoes_the_key(
+    local_stack: RunningStack, key: str | None, method: str, path: str
+) -> None:
+    answer = local_stack.call(method, path, None, key=key)
+
+    assert answer.status == 404
+    assert answer.headers["content-type"].startswith("application/json")
+    assert answer.body == {"error": "not_found", "message": "no such route", "details": []}
+    assert ADMIN_KEY not in json.dumps(answer.body)
 
 
 def test_startup_text_shows_the_admin_key_and_where_to_look(local_stack: RunningStack) -> None:

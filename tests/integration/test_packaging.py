@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import subprocess
 import sys
@@ -47,6 +48,36 @@ def test_triggers_point_at_the_stage_queues_of_the_template(packaged: Path) -> N
     queues = {props["Queue"]["Fn::Sub"].rsplit(":", 1)[1] for props in sqs_sources(template).values()}
     assert queues == {"vigil-prod-route", "vigil-prod-send"}
     assert {"RouteQueue", "SendQueue", "NoticesTable"} <= set(template["Resources"])
+
+
+def test_the_gateways_own_refusals_come_in_the_apis_error_shape(packaged: Path) -> None:
+    [api] = [
+        r
+        for r in yaml.safe_load(packaged.read_text())["Resources"].values()
+        if r["Type"] == "AWS::Serverless::Api"
+    ]
+    responses = api["Properties"]["DefinitionBody"]["x-amazon-apigateway-gateway-responses"]
+    statuses = {kind: response.get("statusCode") for kind, response in responses.items()}
+    assert statuses == {
+        "MISSING_AUTHENTICATION_TOKEN": "404",  # an unknown path: not the gateway's 403
+        "REQUEST_TOO_LARGE": "413",
+        "THROTTLED": "429",
+        "DEFAULT_4XX": None,  # the gateway's own status, our shape
+        "DEFAULT_5XX": "503",
+    }
+    codes = {}
+    for kind, response in responses.items():
+        # What API Gateway renders, with its own message in place of the variable.
+        rendered = response["responseTemplates"]["application/json"].replace(
+            "$context.error.messageString", json.dumps("the gateway's message")
+        )
+        body = json.loads(rendered)
+        assert set(body) == {"error", "message", "details"}
+        assert body["details"] == []
+        codes[kind] = body["error"]
+    assert codes["MISSING_AUTHENTICATION_TOKEN"] == "not_found"
+    assert codes["REQUEST_TOO_LARGE"] == "too_large"
+    assert codes["DEFAULT_5XX"] == "unavailable"
 
 
 def test_packaged_template_passes_cfn_lint(packaged: Path) -> None:
