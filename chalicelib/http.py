@@ -42,9 +42,6 @@ STATUS: dict[type[VigilError], int] = {
 }
 MAX_PATH_PARAMETER = 512
 
-# API Gateway's own message about what it refused (a variable of its response templates).
-GATEWAY_MESSAGE = "$context.error.messageString"
-
 
 @dataclass(frozen=True, slots=True)
 class GatewayRefusal:
@@ -52,7 +49,9 @@ class GatewayRefusal:
 
     status: int | None  # None: the gateway's own status
     code: str
-    message: str  # or GATEWAY_MESSAGE
+    # Fixed text, never the gateway's own message: that one can quote the request's Authorization
+    # header back (an unknown path called with a key).
+    message: str
 
     def body(self) -> dict[str, Any]:
         return error_body(self.code, self.message)
@@ -63,8 +62,8 @@ GATEWAY_REFUSALS: dict[str, GatewayRefusal] = {
     # An unknown path or method: a 404, not the gateway's 403 "Missing Authentication Token".
     "MISSING_AUTHENTICATION_TOKEN": GatewayRefusal(404, "not_found", "no such route"),
     "REQUEST_TOO_LARGE": GatewayRefusal(413, "too_large", "the body is over API Gateway's 10 MB limit"),
-    "THROTTLED": GatewayRefusal(429, "rate_limited", GATEWAY_MESSAGE),
-    "DEFAULT_4XX": GatewayRefusal(None, "refused", GATEWAY_MESSAGE),
+    "THROTTLED": GatewayRefusal(429, "rate_limited", "too many requests; retry in a moment"),
+    "DEFAULT_4XX": GatewayRefusal(None, "refused", "the request was refused before it reached the service"),
     # A function that failed or timed out: worth retrying.
     "DEFAULT_5XX": GatewayRefusal(
         503, "unavailable", "the service could not answer; retry with the same idempotency key"

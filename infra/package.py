@@ -32,7 +32,7 @@ from typing import Any
 
 import yaml
 
-from chalicelib.http import GATEWAY_MESSAGE, GATEWAY_REFUSALS
+from chalicelib.http import GATEWAY_REFUSALS
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PARTIAL_BATCH = "ReportBatchItemFailures"
@@ -71,13 +71,7 @@ def gateway_responses() -> dict[str, dict[str, Any]]:
     """``chalicelib.http.GATEWAY_REFUSALS`` as API Gateway's ``x-amazon-apigateway-gateway-responses``."""
     responses: dict[str, dict[str, Any]] = {}
     for kind, refusal in GATEWAY_REFUSALS.items():
-        # The gateway's message is a variable that renders as a quoted JSON string: left unquoted.
-        placeholder = "__GATEWAY_MESSAGE__"
-        body = refusal.body()
-        if refusal.message == GATEWAY_MESSAGE:
-            body["message"] = placeholder
-        text = json.dumps(body).replace(f'"{placeholder}"', GATEWAY_MESSAGE)
-        response: dict[str, Any] = {"responseTemplates": {"application/json": text}}
+        response: dict[str, Any] = {"responseTemplates": {"application/json": json.dumps(refusal.body())}}
         if refusal.status is not None:
             response["statusCode"] = str(refusal.status)
         responses[kind] = response

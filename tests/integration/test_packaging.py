@@ -67,11 +67,9 @@ def test_the_gateways_own_refusals_come_in_the_apis_error_shape(packaged: Path) 
     }
     codes = {}
     for kind, response in responses.items():
-        # What API Gateway renders, with its own message in place of the variable.
-        rendered = response["responseTemplates"]["application/json"].replace(
-            "$context.error.messageString", json.dumps("the gateway's message")
-        )
-        body = json.loads(rendered)
+        template = response["responseTemplates"]["application/json"]
+        assert "$context" not in template  # the gateway's message can quote the caller's key
+        body = json.loads(template)
         assert set(body) == {"error", "message", "details"}
         assert body["details"] == []
         codes[kind] = body["error"]
