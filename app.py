@@ -37,6 +37,13 @@ from chalicelib.schemas.fields import whole_number
 from chalicelib.schemas.keys import parse_key_request
 from chalicelib.services import delivery
 from chalicelib.services.access import authenticate, require
+from chalicelib.views import (
+    jurisdiction_json,
+    log_entry_json,
+    notice_detail_json,
+    notice_json,
+    subscriber_json,
+)
 
 if TYPE_CHECKING:
     from chalicelib.schemas import decisions as decision_schema
@@ -85,13 +92,6 @@ else:
     routing = LazyModule("chalicelib.services.routing")
     sms_replies = LazyModule("chalicelib.services.sms_replies")
     subscribers = LazyModule("chalicelib.services.subscribers")
-from chalicelib.views import (
-    jurisdiction_json,
-    log_entry_json,
-    notice_detail_json,
-    notice_json,
-    subscriber_json,
-)
 
 logging_setup.configure()
 log = structlog.get_logger()

@@ -7,6 +7,7 @@ cannot quietly bring them back.
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import subprocess
@@ -118,3 +119,27 @@ def test_a_lazy_module_imports_on_the_first_attribute_read_and_forwards_reads_to
         _ = reports.no_such_function
     with pytest.raises(ModuleNotFoundError):
         _ = LazyModule("chalicelib.services.no_such_module").anything
+
+
+def test_apps_lazy_names_are_the_modules_mypy_checks_them_as() -> None:
+    """app.py names each lazy module twice: imported for mypy under TYPE_CHECKING, a LazyModule at
+    run time. mypy checks only the first, so the two must name the same modules."""
+    tree = ast.parse((REPO_ROOT / "app.py").read_text(encoding="utf-8"))
+    [block] = [n for n in tree.body if isinstance(n, ast.If) and ast.unparse(n.test) == "TYPE_CHECKING"]
+    checked = {
+        alias.asname or alias.name: f"{node.module}.{alias.name}"
+        for node in block.body
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+    }
+    at_run_time = {
+        target.id: node.value.args[0].value
+        for node in block.orelse
+        if isinstance(node, ast.Assign)
+        and isinstance(node.value, ast.Call)
+        and isinstance(node.value.args[0], ast.Constant)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
+    assert at_run_time == checked
+    assert len(checked) == 21
