@@ -45,7 +45,7 @@ browser: $(STAMP)
 screenshots: $(STAMP)
 	$(BIN)/python -m tools.screenshots
 
-# The quick run of every benchmark (about 6 minutes); docs/benchmarks.md gives each one's full command.
+# The quick run of four benchmarks (about 5 minutes); docs/benchmarks.md gives each one's full command.
 bench: $(STAMP)
 	$(BIN)/python -m bench.routing --sizes 1000,10000
 	$(BIN)/python -m bench.delivery --sizes 100,1000 --mixed 1000
