@@ -44,7 +44,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.delivery import machine, table
+from bench.common import machine, table
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TARGET_RATIO = 1.3

@@ -37,8 +37,6 @@ import importlib
 import json
 import logging
 import math
-import os
-import platform
 import random
 import statistics
 import threading
@@ -52,11 +50,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
 import boto3
-import botocore
-import moto
 from moto import mock_aws
 from moto.backends import get_backend
 
+from bench.common import REGION, fake_credentials, machine, table
 from bench.counting import AwsCallCounter, CallCounts, item_size
 from chalicelib import bootstrap
 from chalicelib import log as logging_setup
@@ -89,7 +86,6 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import WriteRequestTypeDef
     from mypy_boto3_sqs import SQSClient
 
-REGION = "us-east-1"
 STAGE = "bench"
 DEFAULT_SIZES = (10, 100, 1_000, 10_000)
 DEFAULT_MIXED = 1_000
@@ -107,68 +103,6 @@ BATCH_WRITE_LIMIT = 25
 PROVIDERS = (("sesv2", "SendEmail"), ("sns", "Publish"))
 
 Key = tuple[str, str, str]  # (service, operation, table or queue)
-
-
-# --- helpers shared by the bench modules of this series (coldstart, latency, load import them) ---
-
-
-def table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, right: Sequence[bool]) -> str:
-    """A Markdown table, padded so that it also reads in a terminal."""
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
-
-    def line(cells: Sequence[str]) -> str:
-        padded = [c.rjust(w) if r else c.ljust(w) for c, w, r in zip(cells, widths, right, strict=True)]
-        return "| " + " | ".join(padded) + " |"
-
-    rule = "|" + "|".join(
-        ("-" * (w + 1) + ":") if r else ("-" * (w + 2)) for w, r in zip(widths, right, strict=True)
-    )
-    return "\n".join([line(headers), rule + "|", *(line(r) for r in rows)])
-
-
-def machine() -> str:
-    """CPU, CPUs, memory, Python and library versions, and the load average (the machine is shared)."""
-    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    return (
-        f"{_proc_field('/proc/cpuinfo', 'model name') or platform.processor() or 'unknown CPU'}, "
-        f"nproc {len(os.sched_getaffinity(0))}, {_memory()} memory, "
-        f"Python {platform.python_version()} on {platform.system()} {platform.machine()}, "
-        f"moto {moto.__version__}, boto3 {boto3.__version__}, botocore {botocore.__version__}; "
-        f"load average {load}"
-    )
-
-
-def _memory() -> str:
-    total = _proc_field("/proc/meminfo", "MemTotal")
-    return f"{int(total.split()[0]) / 1024 / 1024:.1f} GiB" if total else "unknown"
-
-
-def _proc_field(path: str, name: str) -> str | None:
-    """The first ``name: value`` line of a /proc file (Linux only; None elsewhere)."""
-    try:
-        with open(path, encoding="ascii", errors="replace") as lines:
-            for line in lines:
-                key, _, value = line.partition(":")
-                if key.strip() == name:
-                    return value.strip()
-    except OSError:
-        return None
-    return None
-
-
-def fake_credentials() -> None:
-    """mock_aws intercepts every call, but make sure nothing could reach a real account anyway."""
-    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL"):
-        os.environ.pop(name, None)
-    os.environ.update(
-        {
-            "AWS_DEFAULT_REGION": REGION,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_SECURITY_TOKEN": "testing",
-            "AWS_SESSION_TOKEN": "testing",
-        }
-    )
 
 
 # --- request units and billed requests, by table and queue ---------------------------------------

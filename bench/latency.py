@@ -40,7 +40,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.delivery import machine, table
+from bench.common import machine, table
 from tests.e2e.conftest import RunningStack, StackNotReady, launched_stack
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

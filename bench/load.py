@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 
-from bench.delivery import machine, table
+from bench.common import machine, table
 from bench.latency import Handle, StackFailed, create_subscriber, local_stack, percentile, rollout
 from chalicelib.local.runner import FAKE_CREDENTIAL
 

@@ -32,8 +32,6 @@ import importlib
 import inspect
 import logging
 import math
-import os
-import platform
 import random
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -43,10 +41,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import boto3
-import botocore
-import moto
 from moto import mock_aws
 
+from bench.common import REGION, fake_credentials, machine, table
 from bench.counting import AwsCallCounter, CallCounts, item_size
 from chalicelib import log
 from chalicelib.adapters.delivery_store import partition
@@ -78,7 +75,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-REGION = "us-east-1"
 STAGE = "bench"
 DEFAULT_SIZES = (1_000, 10_000, 100_000)
 DEFAULT_SEED = 20120217
@@ -454,21 +450,6 @@ class _TableCopyOnce:
 # --- the run -----------------------------------------------------------------------------------
 
 
-def fake_credentials() -> None:
-    """mock_aws intercepts every call, but make sure nothing could reach a real account anyway."""
-    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL"):
-        os.environ.pop(name, None)
-    os.environ.update(
-        {
-            "AWS_DEFAULT_REGION": REGION,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_SECURITY_TOKEN": "testing",
-            "AWS_SESSION_TOKEN": "testing",
-        }
-    )
-
-
 def deploy(session: boto3.session.Session) -> None:
     moto_log = logging.getLogger("moto")
     level = moto_log.level
@@ -521,20 +502,6 @@ def run(sizes: Sequence[int], *, seed: int, faithful_moto: bool) -> list[SizeRes
 
 
 # --- reporting ---------------------------------------------------------------------------------
-
-
-def table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, right: Sequence[bool]) -> str:
-    """A Markdown table, padded so that it also reads in a terminal."""
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
-
-    def line(cells: Sequence[str]) -> str:
-        padded = [c.rjust(w) if r else c.ljust(w) for c, w, r in zip(cells, widths, right, strict=True)]
-        return "| " + " | ".join(padded) + " |"
-
-    rule = "|" + "|".join(
-        ("-" * (w + 1) + ":") if r else ("-" * (w + 2)) for w, r in zip(widths, right, strict=True)
-    )
-    return "\n".join([line(headers), rule + "|", *(line(r) for r in rows)])
 
 
 def _read(counts: CallCounts) -> str:
@@ -653,33 +620,6 @@ def requests_table(results: Sequence[SizeResult]) -> str:
         rows,
         right=[False, True, *(True for _ in results), False],
     )
-
-
-def machine() -> str:
-    return (
-        f"{_proc_field('/proc/cpuinfo', 'model name') or platform.processor() or 'unknown CPU'}, "
-        f"{os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}), {_memory()} memory, "
-        f"Python {platform.python_version()} on {platform.system()} {platform.machine()}, "
-        f"moto {moto.__version__}, boto3 {boto3.__version__}, botocore {botocore.__version__}"
-    )
-
-
-def _memory() -> str:
-    total = _proc_field("/proc/meminfo", "MemTotal")
-    return f"{int(total.split()[0]) / 1024 / 1024:.1f} GiB" if total else "unknown"
-
-
-def _proc_field(path: str, name: str) -> str | None:
-    """The first ``name: value`` line of a /proc file (Linux only; None elsewhere)."""
-    try:
-        with open(path, encoding="ascii", errors="replace") as lines:
-            for line in lines:
-                key, _, value = line.partition(":")
-                if key.strip() == name:
-                    return value.strip()
-    except OSError:
-        return None
-    return None
 
 
 def parse_sizes(text: str) -> tuple[int, ...]:
