@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
@@ -43,20 +43,19 @@ class DynamoAckCodeStore:
             if not pending:
                 break
             drawn = _draw(wanted, pending, taken={(wanted[i][0], c) for i, c in enumerate(codes) if c})
-
-            def put(i: int, drawn: dict[int, str] = drawn) -> dict[str, Any]:
-                phone, target = wanted[i]
-                return {
+            puts = {
+                i: {
                     "Put": {
                         "TableName": self._table,
-                        "Item": encode(_row(phone, drawn[i], target, expires_at)),
+                        "Item": encode(_row(wanted[i][0], drawn[i], wanted[i][1], expires_at)),
                         # A live code of this phone is never reassigned; an expired one may be.
                         "ConditionExpression": "attribute_not_exists(code) OR expires_at < :now",
                         "ExpressionAttributeValues": {":now": {"N": str(int(now.timestamp()))}},
                     }
                 }
-
-            for i in transact_conditional(self._client, pending, put):
+                for i in pending
+            }
+            for i in transact_conditional(self._client, pending, puts.__getitem__):
                 codes[i] = drawn[i]
         issued = [c for c in codes if c is not None]
         if len(issued) != len(wanted):
