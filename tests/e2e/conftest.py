@@ -195,7 +195,10 @@ def launched_stack(
 def running_local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     """One stack for the session (registered as the ``local_stack`` fixture in tests/conftest.py)."""
     try:
-        with launched_stack(tmp_path_factory.mktemp("local-stack") / "output.log") as stack:
+        # The tests sweep with POST /admin/sweep when they mean to: a ticker sweeping on its own
+        # every minute could take a due step first, and the test's sweep would find nothing.
+        log_path = tmp_path_factory.mktemp("local-stack") / "output.log"
+        with launched_stack(log_path, env={"VIGIL_TICK_SECONDS": "86400"}) as stack:
             yield stack
     except StackNotReady as exc:
         pytest.fail(str(exc))
