@@ -12,8 +12,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from chalice.app import Chalice, Request, Response, SNSEvent, SQSEvent, SQSRecord
 
-from chalicelib import bootstrap
-from chalicelib import log as logging_setup
+from chalicelib import bootstrap, logs
 from chalicelib.config import resource_name, stage_name
 from chalicelib.domain.acklog import verify_chain
 from chalicelib.domain.acknowledgments import AckOutcome, AckVia
@@ -93,8 +92,8 @@ else:
     sms_replies = LazyModule("chalicelib.services.sms_replies")
     subscribers = LazyModule("chalicelib.services.subscribers")
 
-logging_setup.configure()
-log = structlog.get_logger()
+logs.configure()
+logger = structlog.get_logger()
 
 app = Chalice(app_name="vigil")
 app.api.binary_types.append("message/rfc822")
@@ -174,7 +173,7 @@ def post_event() -> Response:
         registry=deps.registry,
         policies=deps.policies,
         route_queue=deps.route_queue,
-        log=deps.log,
+        ack_log=deps.ack_log,
         now=utcnow(),
     )
     return json_response(result.as_json(), 202)
@@ -249,7 +248,7 @@ def get_notice_log(notice_id: str) -> Response:
     caller(READERS)
     deps = bootstrap.deps()
     deps.notices.get(notice_id)
-    entries = deps.log.entries(notice_id)
+    entries = deps.ack_log.entries(notice_id)
     verification = verify_chain(notice_id, entries)
     return json_response(
         {
@@ -306,7 +305,7 @@ def post_ack(token: str) -> Response:
             notices=deps.notices,
             deliveries=deps.deliveries,
             policies=deps.policies,
-            log=deps.log,
+            ack_log=deps.ack_log,
             now=utcnow(),
         )
     except (InvalidToken, NotFound):
@@ -336,7 +335,7 @@ def post_decision(notice_id: str) -> Response:
         deliveries=deps.deliveries,
         send_queue=deps.send_queue,
         registry=deps.registry,
-        log=deps.log,
+        ack_log=deps.ack_log,
         actor=who.key_id,
         now=utcnow(),
     )
@@ -350,7 +349,13 @@ def post_duty(notice_id: str, duty_id: str) -> Response:
     deps = bootstrap.deps()
     _, note = decision_schema.parse_duty_update(read_json(request(), max_bytes=4096))
     updated = decisions.complete_duty(
-        notice_id, duty_id, note=note, notices=deps.notices, log=deps.log, actor=who.key_id, now=utcnow()
+        notice_id,
+        duty_id,
+        note=note,
+        notices=deps.notices,
+        ack_log=deps.ack_log,
+        actor=who.key_id,
+        now=utcnow(),
     )
     return json_response(notice_json(updated, full=True))
 
@@ -424,7 +429,7 @@ def put_policy(event_type: str) -> Response:
         read_json(request(), max_bytes=deps.settings.max_body_bytes), event_type=kind
     )
     deps.policies.put(policy)
-    log.info("policy.replaced", event_type=str(kind), steps=len(policy.steps))
+    logger.info("policy.replaced", event_type=str(kind), steps=len(policy.steps))
     return json_response(policy.as_json())
 
 
@@ -439,9 +444,7 @@ def post_sweep() -> Response:
 def on_sweep_tick(event: Any) -> dict[str, Any]:
     report = _sweep()
     now = utcnow()
-    logging_setup.metric(
-        "NoticesPastLastStep", report.past_last_step, stage=STAGE, at_ms=int(now.timestamp() * 1000)
-    )
+    logs.metric("NoticesPastLastStep", report.past_last_step, stage=STAGE, at_ms=int(now.timestamp() * 1000))
     return report.as_json()
 
 
@@ -455,7 +458,7 @@ def _sweep() -> escalation.SweepReport:
         send_queue=deps.send_queue,
         registry=deps.registry,
         admins=deps.admins,
-        log=deps.log,
+        ack_log=deps.ack_log,
         now=utcnow(),
     )
 
@@ -536,7 +539,7 @@ def post_test_message(subscriber_id: str) -> Response:
         subscriber_id,
         subscribers=deps.subscribers,
         senders=deps.senders,
-        log=deps.log,
+        ack_log=deps.ack_log,
         actor=who.key_id,
         now=utcnow(),
     )
@@ -549,7 +552,12 @@ def post_rotate_secret(subscriber_id: str, channel_id: str) -> Response:
     who = caller({ApiRole.ADMIN})
     deps = bootstrap.deps()
     updated, secret = subscribers.rotate_secret(
-        subscriber_id, channel_id, subscribers=deps.subscribers, log=deps.log, actor=who.key_id, now=utcnow()
+        subscriber_id,
+        channel_id,
+        subscribers=deps.subscribers,
+        ack_log=deps.ack_log,
+        actor=who.key_id,
+        now=utcnow(),
     )
     channel = updated.channel(channel_id)
     until = channel.previous_secret_until if channel else None
@@ -590,7 +598,7 @@ def post_verify(token: str) -> Response:
     source = _guard_links(deps)
     try:
         ref = read_channel_token(deps.settings.ack_secret, Purpose.VERIFY, token)
-        subscribers.confirm_channel(ref, subscribers=deps.subscribers, log=deps.log, now=utcnow())
+        subscribers.confirm_channel(ref, subscribers=deps.subscribers, ack_log=deps.ack_log, now=utcnow())
     except (InvalidToken, NotFound):
         return _link_refused(deps, source, "This confirmation link is not valid.")
     return html_response(message_page("Confirmed", "Thank you: this address will receive Vigil's alerts."))
@@ -630,7 +638,7 @@ def post_unsubscribe(token: str) -> Response:
             subscribers=deps.subscribers,
             senders=deps.senders,
             admins=deps.admins,
-            log=deps.log,
+            ack_log=deps.ack_log,
             now=utcnow(),
         )
     except (InvalidToken, NotFound):
@@ -644,7 +652,9 @@ def post_key() -> Response:
     who = caller({ApiRole.ADMIN})
     deps = bootstrap.deps()
     name, role = parse_key_request(read_json(request(), max_bytes=4096))
-    key, plaintext = keys.create(name, role, keys=deps.keys, log=deps.log, actor=who.key_id, now=utcnow())
+    key, plaintext = keys.create(
+        name, role, keys=deps.keys, ack_log=deps.ack_log, actor=who.key_id, now=utcnow()
+    )
     return json_response({**keys.key_json(key), "key": plaintext}, 201, {"Location": f"/keys/{key.id}"})
 
 
@@ -660,7 +670,7 @@ def list_keys() -> Response:
 def delete_key(key_id: str) -> Response:
     who = caller({ApiRole.ADMIN})
     deps = bootstrap.deps()
-    keys.revoke(key_id, keys=deps.keys, log=deps.log, actor=who.key_id, now=utcnow())
+    keys.revoke(key_id, keys=deps.keys, ack_log=deps.ack_log, actor=who.key_id, now=utcnow())
     return Response(body="", status_code=204)
 
 
@@ -669,7 +679,7 @@ def delete_key(key_id: str) -> Response:
 def get_audit() -> Response:
     caller({ApiRole.ADMIN})
     limit = _limit(query_param("limit"))
-    entries = bootstrap.deps().log.entries(audit.AUDIT_STREAM)
+    entries = bootstrap.deps().ack_log.entries(audit.AUDIT_STREAM)
     verification = verify_chain(audit.AUDIT_STREAM, entries) if entries else None
     return json_response(
         {
@@ -739,7 +749,7 @@ def on_sms_inbound(event: SNSEvent) -> None:
         message = json.loads(event.message)
         phone, text = str(message["originationNumber"]), str(message["messageBody"])
     except (ValueError, KeyError, TypeError):
-        log.warning("sms_reply.unreadable")
+        logger.warning("sms_reply.unreadable")
         return
     _sms_reply(phone, text)
 
@@ -758,7 +768,7 @@ def on_ses_feedback(event: SNSEvent) -> None:
     try:
         notification = json.loads(event.message)
     except ValueError:
-        log.warning("ses_feedback.unreadable")
+        logger.warning("ses_feedback.unreadable")
         return
     deps = bootstrap.deps()
     done = feedback.handle_feedback(
@@ -769,10 +779,10 @@ def on_ses_feedback(event: SNSEvent) -> None:
         send_queue=deps.send_queue,
         senders=deps.senders,
         admins=deps.admins,
-        log=deps.log,
+        ack_log=deps.ack_log,
         now=utcnow(),
     )
-    log.info("ses_feedback.handled", outcome=done)
+    logger.info("ses_feedback.handled", outcome=done)
 
 
 @app.on_sns_message(topic=INBOUND_MAIL_TOPIC)
@@ -782,7 +792,7 @@ def on_inbound_email(event: SNSEvent) -> None:
         action = json.loads(event.message)["receipt"]["action"]
         bucket, key = str(action["bucketName"]), str(action["objectKey"])
     except (ValueError, KeyError, TypeError):
-        log.warning("inbound_mail.unreadable_notification")
+        logger.warning("inbound_mail.unreadable_notification")
         return
     deps = bootstrap.deps()
     try:
@@ -794,9 +804,9 @@ def on_inbound_email(event: SNSEvent) -> None:
             stored_at=f"s3://{bucket}/{key}",
         )
     except VigilError as exc:  # malformed or too large: kept in the bucket, nothing to retry
-        log.warning("inbound_mail.refused", reason=exc.message)
+        logger.warning("inbound_mail.refused", reason=exc.message)
         return
-    log.info("inbound_mail.handled", notices=len(result.notices), triage=result.triage is not None)
+    logger.info("inbound_mail.handled", notices=len(result.notices), triage=result.triage is not None)
 
 
 @app.on_sqs_message(queue=ROUTE_QUEUE, batch_size=10)
@@ -810,7 +820,7 @@ def on_send_message(event: SQSEvent) -> dict[str, Any]:
     entries: list[dict[str, Any]] = []
     notices = delivery.NoticesReadOnce(deps.notices)
     answer = _each_record(event, functools.partial(_deliver, entries=entries, notices=notices))
-    delivery.write_log(entries, log=deps.log, later=deps.send_queue)
+    delivery.write_log(entries, ack_log=deps.ack_log, later=deps.send_queue)
     return answer
 
 
@@ -824,7 +834,7 @@ def _route(body: dict[str, Any], _: SQSRecord) -> bool:
         send_queue=deps.send_queue,
         registry=deps.registry,
         policies=deps.policies,
-        log=deps.log,
+        ack_log=deps.ack_log,
         now=utcnow(),
     )
     return True
@@ -839,7 +849,7 @@ def _deliver(
 ) -> bool:
     deps = bootstrap.deps()
     if "log_entries" in body:  # entries a refusing log deferred: written now, retried by SQS until they are
-        delivery.append_entries(body["log_entries"], log=deps.log)
+        delivery.append_entries(body["log_entries"], ack_log=deps.ack_log)
         return True
     report = delivery.deliver(
         body["notice_id"],
@@ -849,7 +859,7 @@ def _deliver(
         subscribers=deps.subscribers,
         senders=deps.senders,
         codes=deps.codes,
-        log=deps.log,
+        ack_log=deps.ack_log,
         links=deps,
         admins=deps.admins,
         lease=deps.settings.send_lease,
@@ -870,7 +880,7 @@ def _deliver(
     try:
         deps.send_queue.retry_later(record.receipt_handle, delay)
     except StoreUnavailable:
-        log.warning("message.backoff_not_set", delay=delay)  # it comes back after the queue's own timeout
+        logger.warning("message.backoff_not_set", delay=delay)  # it comes back after the queue's own timeout
     return False
 
 
@@ -883,7 +893,7 @@ def _each_record(event: SQSEvent, handle: Callable[[dict[str, Any], SQSRecord], 
         try:
             ok = handle(json.loads(record.body), record)
         except Exception:
-            log.exception("message.failed")
+            logger.exception("message.failed")
             ok = False
         if not ok:
             failures.append({"itemIdentifier": record.to_dict()["messageId"]})

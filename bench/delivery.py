@@ -55,8 +55,7 @@ from moto.backends import get_backend
 
 from bench.common import REGION, fake_credentials, machine, table
 from bench.counting import AwsCallCounter, CallCounts, item_size
-from chalicelib import bootstrap
-from chalicelib import log as logging_setup
+from chalicelib import bootstrap, logs
 from chalicelib.adapters.dynamodb import batch_write, encode
 from chalicelib.adapters.sqs import SqsWorkQueue
 from chalicelib.adapters.subscriber_store import entry_to_item, subscriber_to_item
@@ -706,7 +705,7 @@ def measure(r: Rig, scenario: Scenario) -> tuple[str, dict[str, Phase]]:
         registry=deps.registry,
         policies=deps.policies,
         route_queue=deps.route_queue,
-        log=deps.log,
+        ack_log=deps.ack_log,
         now=datetime.now(UTC),
     )
     end("ingest")
@@ -1319,7 +1318,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     fake_credentials()
     importlib.import_module("app")  # it configures logging when imported: import it first, then quiet it
-    logging_setup.configure(level="WARNING", json=False)  # every delivery logs at INFO
+    logs.configure(level="WARNING", json=False)  # every delivery logs at INFO
     scenarios = [Scenario(f"{n:,} email", n, mixed=False) for n in args.sizes]
     if args.mixed:
         scenarios.append(Scenario(f"{args.mixed:,} mixed", args.mixed, mixed=True))

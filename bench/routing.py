@@ -45,7 +45,7 @@ from moto import mock_aws
 
 from bench.common import REGION, fake_credentials, machine, table
 from bench.counting import AwsCallCounter, CallCounts, item_size
-from chalicelib import log
+from chalicelib import logs
 from chalicelib.adapters.delivery_store import partition
 from chalicelib.adapters.dynamodb import batch_write, encode
 from chalicelib.adapters.sqs import SqsWorkQueue
@@ -308,7 +308,7 @@ def measure(
         send_queue=deps.send_queue,
         registry=deps.registry,
         policies=deps.policies,
-        log=deps.log,
+        ack_log=deps.ack_log,
         now=NOW,
     )
     cpu_ms = (time.process_time() - cpu) * 1000
@@ -462,7 +462,7 @@ def deploy(session: boto3.session.Session) -> None:
 
 def run(sizes: Sequence[int], *, seed: int, faithful_moto: bool) -> list[SizeResult]:
     fake_credentials()
-    log.configure(level="WARNING", json=False)  # route() logs every notice at INFO
+    logs.configure(level="WARNING", json=False)  # route() logs every notice at INFO
     results: list[SizeResult] = []
     with ExitStack() as stack:
         stack.enter_context(mock_aws())

@@ -74,7 +74,7 @@ class Deps:
     send_queue: WorkQueue
     send_dead_letters: WorkQueue
     senders: Senders
-    log: AckLog
+    ack_log: AckLog
     policies: PolicyStore
     codes: AckCodeStore
     contacts: ContactStore
@@ -111,7 +111,7 @@ class Deps:
             senders=self.senders,
             links=self,
             webhook_guard=self.webhook_guard,
-            log=self.log,
+            ack_log=self.ack_log,
         )
 
     @property
@@ -129,7 +129,7 @@ class Deps:
             subscribers=self.subscribers,
             senders=self.senders,
             admins=self.admins,
-            log=self.log,
+            ack_log=self.ack_log,
         )
 
     @property
@@ -143,7 +143,7 @@ class Deps:
             deliveries=self.deliveries,
             subscribers=self.subscribers,
             policies=self.policies,
-            log=self.log,
+            ack_log=self.ack_log,
             limits=self.limits,
         )
 
@@ -185,7 +185,7 @@ def build(
             sms=SnsSmsSender(sns),
             webhook=webhook_sender or HttpWebhookSender(allow_private=settings.allows_local_webhooks),
         ),
-        log=DynamoAckLog(name("ack-log"), dynamodb),
+        ack_log=DynamoAckLog(name("ack-log"), dynamodb),
         policies=DynamoPolicyStore(name("policies"), dynamodb),
         codes=DynamoAckCodeStore(name("ack-codes"), dynamodb),
         contacts=DynamoContactStore(name("contacts"), dynamodb),

@@ -27,7 +27,7 @@ from chalicelib.domain.errors import (
 )
 from chalicelib.ports import StoreUnavailable
 
-log = structlog.get_logger()
+logger = structlog.get_logger()
 P = ParamSpec("P")
 
 STATUS: dict[type[VigilError], int] = {
@@ -99,10 +99,12 @@ def api_errors(view: Callable[P, Response]) -> Callable[P, Response]:
         try:
             return view(*args, **kwargs)
         except VigilError as exc:
-            log.info("request.refused", error=exc.code, status=STATUS.get(type(exc), 400), reason=exc.message)
+            logger.info(
+                "request.refused", error=exc.code, status=STATUS.get(type(exc), 400), reason=exc.message
+            )
             return error_response(exc)
         except (StoreUnavailable, LogConflict) as exc:
-            log.error("request.store_unavailable", reason=str(exc))
+            logger.error("request.store_unavailable", reason=str(exc))
             return json_response(
                 error_body(
                     "unavailable", "a backing service is unavailable; retry with the same idempotency key"

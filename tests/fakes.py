@@ -382,7 +382,7 @@ class FakeWorld:
     email: RecordingEmailSender = field(default_factory=RecordingEmailSender)
     sms: RecordingSmsSender = field(default_factory=RecordingSmsSender)
     webhooks: RecordingWebhookSender = field(default_factory=RecordingWebhookSender)
-    log: InMemoryAckLog = field(default_factory=InMemoryAckLog)
+    ack_log: InMemoryAckLog = field(default_factory=InMemoryAckLog)
     policies: InMemoryPolicyStore = field(default_factory=InMemoryPolicyStore)
     codes: InMemoryAckCodeStore = field(default_factory=InMemoryAckCodeStore)
     contacts: InMemoryContactStore = field(default_factory=InMemoryContactStore)
@@ -409,7 +409,7 @@ class FakeWorld:
             send_queue=self.send_queue,
             send_dead_letters=self.send_dead_letters,
             senders=Senders(email=self.email, sms=self.sms, webhook=self.webhooks),
-            log=self.log,
+            ack_log=self.ack_log,
             policies=self.policies,
             codes=self.codes,
             contacts=self.contacts,

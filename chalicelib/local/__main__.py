@@ -19,10 +19,10 @@ from types import FrameType
 
 import structlog
 
-from chalicelib import log as logging_setup
+from chalicelib import logs
 from chalicelib.config import Settings
 
-log = structlog.get_logger()
+logger = structlog.get_logger()
 
 FALSE_WORDS = frozenset({"0", "false", "no", "off", ""})
 
@@ -92,7 +92,7 @@ def main() -> int:
         webhook_port = _port("VIGIL_WEBHOOK_PORT", 8001)
         tick_seconds = float(os.environ.get("VIGIL_TICK_SECONDS", "60"))
     except ValueError as exc:
-        log.error("local_stack.misconfigured", reason=str(exc))
+        logger.error("local_stack.misconfigured", reason=str(exc))
         return 2
     demo = os.environ.get("VIGIL_DEMO", "1").strip().lower() not in FALSE_WORDS
     admin_key = os.environ.get("VIGIL_ADMIN_KEY", "").strip() or None
@@ -115,12 +115,12 @@ def main() -> int:
     import app  # noqa: F401, PLC0415  # the app module configures logging on import; the console wins below
 
     settings = Settings.from_env()
-    logging_setup.configure(level=settings.log_level, json=settings.log_json)
+    logs.configure(level=settings.log_level, json=settings.log_json)
 
     stop = threading.Event()
 
     def request_stop(signum: int, _frame: FrameType | None) -> None:
-        log.info("local_stack.stop_requested", signal=signal.Signals(signum).name)
+        logger.info("local_stack.stop_requested", signal=signal.Signals(signum).name)
         stop.set()
 
     signal.signal(signal.SIGINT, request_stop)
@@ -137,12 +137,12 @@ def main() -> int:
             tick_seconds=tick_seconds,
         )
     except ValueError as exc:
-        log.error("local_stack.misconfigured", reason=str(exc))
+        logger.error("local_stack.misconfigured", reason=str(exc))
         return 2
     try:
         stack.start()
     except Exception:
-        log.exception("local_stack.start_failed")
+        logger.exception("local_stack.start_failed")
         return 1
     try:
         print(  # the one thing the local stack prints: what to try first

@@ -18,7 +18,7 @@ import structlog
 
 from chalicelib.local.receiver import WebhookReceiver
 
-log = structlog.get_logger()
+logger = structlog.get_logger()
 
 ROLLOUT = ("rollout",)
 DETAINER = ("detainer",)
@@ -174,7 +174,7 @@ def seed_demo(api_url: str, admin_key: str, receiver: WebhookReceiver | None) ->
             for channel in answer.get("channels", []):
                 if channel.get("type") == "webhook" and channel.get("secret"):
                     receiver.register(str(channel["url"]), str(channel["secret"]))
-    log.info("demo.seeded", subscribers=len(created))
+    logger.info("demo.seeded", subscribers=len(created))
     return created
 
 

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
     from mypy_boto3_sqs.type_defs import MessageTypeDef
 
-log = structlog.get_logger()
+logger = structlog.get_logger()
 
 LambdaHandler = Callable[[dict[str, Any], Any], Any]
 
@@ -133,7 +133,7 @@ class QueuePump:
             )
             thread.start()
             self._threads.append(thread)
-        log.info("queue_pump.started", queues=[b.name for b in self._bindings])
+        logger.info("queue_pump.started", queues=[b.name for b in self._bindings])
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
@@ -141,7 +141,7 @@ class QueuePump:
         for thread in self._threads:
             thread.join(timeout=timeout)
         self._threads.clear()
-        log.info("queue_pump.stopped")
+        logger.info("queue_pump.stopped")
 
     def poll_once(self, binding: QueueBinding) -> int:
         """Receive one batch and process it; returns how many messages were received."""
@@ -160,13 +160,13 @@ class QueuePump:
         try:
             answer = binding.handler(event, context)
         except Exception:
-            log.exception("queue_batch.failed", queue=binding.name, messages=len(messages))
+            logger.exception("queue_batch.failed", queue=binding.name, messages=len(messages))
             return len(messages)
         done = succeeded(messages, answer)
         if done:
             self._delete(binding, done)
         if len(done) < len(messages):
-            log.warning(
+            logger.warning(
                 "queue_batch.partially_failed",
                 queue=binding.name,
                 messages=len(messages),
@@ -183,7 +183,7 @@ class QueuePump:
             ],
         )
         if result.get("Failed"):
-            log.warning("queue_messages.not_deleted", queue=binding.name, failed=len(result["Failed"]))
+            logger.warning("queue_messages.not_deleted", queue=binding.name, failed=len(result["Failed"]))
 
     def _run(self, binding: QueueBinding) -> None:
         while not self._stop.is_set():
@@ -192,5 +192,5 @@ class QueuePump:
             except Exception:
                 if self._stop.is_set():
                     return
-                log.exception("queue_poll.failed", queue=binding.name)
+                logger.exception("queue_poll.failed", queue=binding.name)
                 self._stop.wait(1.0)

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import structlog
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-log = structlog.get_logger()
+logger = structlog.get_logger()
 
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -69,7 +69,7 @@ class WebhookReceiver:
             target=self._server.serve_forever, name="webhook-receiver", daemon=True
         )
         self._thread.start()
-        log.info("webhook_receiver.started", url=self.url)
+        logger.info("webhook_receiver.started", url=self.url)
         return self
 
     def stop(self) -> None:
@@ -113,7 +113,7 @@ class WebhookReceiver:
                     received_at=datetime.now(UTC),
                 )
             )
-        log.info("webhook.received", path=path, webhook_id=webhook_id, verified=verified, status=status)
+        logger.info("webhook.received", path=path, webhook_id=webhook_id, verified=verified, status=status)
         return status
 
 

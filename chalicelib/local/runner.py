@@ -53,7 +53,7 @@ if TYPE_CHECKING:
     from mypy_boto3_sesv2 import SESV2Client
     from mypy_boto3_sqs import SQSClient
 
-log = structlog.get_logger()
+logger = structlog.get_logger()
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STAGE = "local"
@@ -156,9 +156,9 @@ class LocalStack:
             try:
                 step()
             except Exception:
-                log.exception("local_stack.stop_step_failed", step=step.__name__)
+                logger.exception("local_stack.stop_step_failed", step=step.__name__)
         if self.settings is not None:
-            log.info("local_stack.stopped")
+            logger.info("local_stack.stopped")
         bootstrap.use(None)
         outbox.EMAILS.clear()
         outbox.SMS.clear()
@@ -188,14 +188,14 @@ class LocalStack:
             "cloudformation", endpoint_url=self.moto_url, region_name=settings.region
         )
         self.outputs = deploy_template(cloudformation, stage=settings.stage, parameters=LOCAL_PARAMETERS)
-        log.info("stack.deployed", stage=settings.stage, outputs=len(self.outputs))
+        logger.info("stack.deployed", stage=settings.stage, outputs=len(self.outputs))
         # The bucket's name holds the account id, known once the stack exists (as in AWS, where the
         # packaged template passes it to the functions).
         settings = replace(settings, inbound_mail_bucket=self.outputs["InboundMailBucketName"])
         self.settings = settings
         sesv2: SESV2Client = session.client("sesv2", endpoint_url=self.moto_url, region_name=settings.region)
         sesv2.create_email_identity(EmailIdentity=settings.sender_email)
-        log.info("email_identity.verified", identity=settings.sender_email)
+        logger.info("email_identity.verified", identity=settings.sender_email)
 
         # The demo receiver listens on 127.0.0.1: the local stage admits loopback receivers.
         sender = RecordingWebhookSender(HttpWebhookSender(timeout_seconds=5.0, allow_private=True))
@@ -218,7 +218,7 @@ class LocalStack:
         if self.receiver is not None:
             self.receiver.start()
             self.demo_subscribers = seed_demo(self.api_url, self.admin_key, self.receiver)
-        log.info("local_stack.started", api_url=self.api_url, moto_url=self.moto_url, demo=self._demo)
+        logger.info("local_stack.started", api_url=self.api_url, moto_url=self.moto_url, demo=self._demo)
 
     def _start_moto(self) -> None:
         from moto.server import ThreadedMotoServer  # noqa: PLC0415  # moto is a local-only dependency
@@ -227,7 +227,7 @@ class LocalStack:
         self._moto = ThreadedMotoServer(ip_address=self.host, port=port, verbose=False)
         self._moto.start()
         self.moto_url = f"http://{self.host}:{port}"
-        log.info("moto.started", url=self.moto_url)
+        logger.info("moto.started", url=self.moto_url)
 
     def _create_api_server(self, app_module: ModuleType) -> None:
         from chalice.config import Config  # noqa: PLC0415  # the local server is not part of the Lambda package
@@ -253,7 +253,7 @@ class LocalStack:
 
         class Handler(ChaliceRequestHandler):
             def log_message(self, format: str, *args: Any) -> None:
-                log.debug("http_request.served", line=format % args)
+                logger.debug("http_request.served", line=format % args)
 
             def _send_error_response(self, error: LocalGatewayException) -> None:
                 # Chalice's gateway refuses an unknown path with API Gateway's default 403; the
@@ -287,13 +287,13 @@ class LocalStack:
         if not self.admin_key:
             _, self.admin_key = new_key(name="local admin", role=ApiRole.ADMIN, now=now)
         key = ensure_key(self.admin_key, name="local admin", role=ApiRole.ADMIN, keys=deps.keys, now=now)
-        log.info("admin_key.ensured", key_id=key.id)
+        logger.info("admin_key.ensured", key_id=key.id)
 
     def _serve_api(self) -> None:
         # LocalDevServer.serve_forever would print; its server is threaded (ThreadingMixIn, daemon threads).
         self._api_thread = threading.Thread(target=self._api.server.serve_forever, name="api", daemon=True)
         self._api_thread.start()
-        log.info("api.started", url=self.api_url)
+        logger.info("api.started", url=self.api_url)
 
     def _bindings(self, sqs: SQSClient, app_module: ModuleType) -> list[QueueBinding]:
         assert self.settings is not None  # set before the pump starts
@@ -333,7 +333,7 @@ class LocalStack:
                 self._api_thread = None
             self._api.server.server_close()
             self._api = None
-            log.info("api.stopped")
+            logger.info("api.stopped")
         if self.receiver is not None:
             self.receiver.stop()
             self.receiver = None
@@ -348,7 +348,7 @@ class LocalStack:
         finally:
             self._moto.stop()
             self._moto = None
-            log.info("moto.stopped")
+            logger.info("moto.stopped")
 
 
 class _SkipsExpectedMotoWarnings(logging.Filter):

@@ -12,7 +12,7 @@ import structlog
 
 from chalicelib.local.pump import LambdaContext
 
-log = structlog.get_logger()
+logger = structlog.get_logger()
 
 ScheduledHandler = Callable[[dict[str, Any], Any], Any]
 
@@ -72,13 +72,13 @@ class Ticker:
             try:
                 handler(scheduled_event(name, region=self._region, now=now), LambdaContext(name))
             except Exception:
-                log.exception("scheduled_handler.failed", handler=name)
+                logger.exception("scheduled_handler.failed", handler=name)
 
     def start(self) -> Ticker:
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="ticker", daemon=True)
         self._thread.start()
-        log.info("ticker.started", interval_seconds=self.interval_seconds, handlers=self.handlers)
+        logger.info("ticker.started", interval_seconds=self.interval_seconds, handlers=self.handlers)
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
@@ -86,7 +86,7 @@ class Ticker:
         if self._thread is not None:
             self._thread.join(timeout=timeout)
             self._thread = None
-        log.info("ticker.stopped")
+        logger.info("ticker.stopped")
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval_seconds):

@@ -11,7 +11,7 @@ from chalicelib.domain.auth import ApiKey, ApiRole, Caller, key_from_plaintext, 
 from chalicelib.domain.errors import Forbidden, Unauthorized
 from chalicelib.ports import KeyStore
 
-log = structlog.get_logger()
+logger = structlog.get_logger()
 
 MAX_AUTHORIZATION = 512  # "Bearer vk_<16 hex>_<43 chars>" is under 80
 
@@ -27,7 +27,7 @@ def authenticate(authorization: str | None, *, keys: KeyStore) -> Caller:
     key_id, secret = split_plaintext(plaintext.strip())
     key = keys.get(key_id)
     if key is None or not key.active or not matches(key, secret):
-        log.info("auth.refused", key_id=key_id)
+        logger.info("auth.refused", key_id=key_id)
         # One message for unknown, revoked and wrong keys: the caller learns nothing to probe with.
         raise Unauthorized("API key is not valid")
     return Caller(key_id=key.id, role=key.role)

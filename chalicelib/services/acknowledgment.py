@@ -56,7 +56,7 @@ def acknowledge(
     notices: NoticeStore,
     deliveries: DeliveryStore,
     policies: PolicyStore,
-    log: AckLog,
+    ack_log: AckLog,
     now: datetime,
 ) -> AckResult:
     """Safe under repeats and concurrency: one acknowledgment per subscriber is stored (conditional
@@ -80,7 +80,7 @@ def acknowledge(
         acked_roles = {a.role for a in deliveries.acknowledgments(notice.id) if not a.late}
         if is_acknowledged(policies.get(notice.type).required_roles, acked_roles):
             completed = notices.mark_acknowledged(notice.id, at=now)
-    log.append(
+    ack_log.append(
         notice.id,
         EntryKind.ACKNOWLEDGED,
         at=now,

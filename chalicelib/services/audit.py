@@ -13,7 +13,7 @@ AUDIT_STREAM = "audit"
 
 
 def record(
-    log: AckLog,
+    ack_log: AckLog,
     *,
     actor: str,
     action: str,
@@ -23,7 +23,7 @@ def record(
     now: datetime,
 ) -> None:
     """``before`` and ``after`` are API views (no secrets); None where the thing did not exist."""
-    log.append(
+    ack_log.append(
         AUDIT_STREAM,
         EntryKind.AUDITED,
         at=now,

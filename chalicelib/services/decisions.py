@@ -47,7 +47,7 @@ def decide(
     deliveries: DeliveryStore,
     send_queue: WorkQueue,
     registry: JurisdictionRegistry,
-    log: AckLog,
+    ack_log: AckLog,
     actor: str,
     now: datetime,
 ) -> Notice:
@@ -84,7 +84,7 @@ def decide(
     duties = [d.as_json() for d in duties_for(classification)]
     if not notices.record_decision(notice.id, decision=record.as_json(), duties=duties, at=now):
         raise Conflict("this detainer already has a decision, or was closed")
-    log.append(
+    ack_log.append(
         notice.id,
         EntryKind.DECIDED,
         at=now,
@@ -125,7 +125,7 @@ def complete_duty(
     *,
     note: str | None,
     notices: NoticeStore,
-    log: AckLog,
+    ack_log: AckLog,
     actor: str,
     now: datetime,
 ) -> Notice:
@@ -139,6 +139,6 @@ def complete_duty(
     notices.save_duties(
         notice.id, [d.as_json() for d in mark_done(duties, duty_id, by=actor, at=now, note=note)]
     )
-    log.append(notice.id, EntryKind.DECIDED, at=now, actor=actor, data={"duty_done": duty_id})
+    ack_log.append(notice.id, EntryKind.DECIDED, at=now, actor=actor, data={"duty_done": duty_id})
     logger.info("detainer.duty_done", notice_id=notice.id, duty_id=duty_id)
     return notices.get(notice.id)

@@ -96,7 +96,7 @@ def deliver(
     subscribers: SubscriberStore,
     senders: Senders,
     codes: AckCodeStore,
-    log: AckLog,
+    ack_log: AckLog,
     links: Links,
     admins: Sequence[Channel],
     lease: timedelta,
@@ -165,7 +165,7 @@ def deliver(
             channel=str(delivery.channel_type),
         )
     deliveries.record(outcomes)
-    unlogged = _log_outcomes(outcomes, log=log, now=now) if log_now else log_entries(outcomes, now)
+    unlogged = _log_outcomes(outcomes, ack_log=ack_log, now=now) if log_now else log_entries(outcomes, now)
     _track_webhook_health(outcomes, owners, subscribers=subscribers, senders=senders, admins=admins, now=now)
     claimed_ids = {d.delivery_id for d in claimed}
     unclaimed = [d for d in wanted if d.delivery_id not in claimed_ids]
@@ -264,9 +264,9 @@ def log_entries(outcomes: Sequence[Delivery], now: datetime) -> list[dict[str, A
     return entries
 
 
-def append_entries(entries: Sequence[Mapping[str, Any]], *, log: AckLog) -> None:
+def append_entries(entries: Sequence[Mapping[str, Any]], *, ack_log: AckLog) -> None:
     for entry in entries:
-        log.append(
+        ack_log.append(
             entry["notice_id"],
             EntryKind(entry["kind"]),
             at=datetime.fromisoformat(entry["at"]),
@@ -275,7 +275,7 @@ def append_entries(entries: Sequence[Mapping[str, Any]], *, log: AckLog) -> None
         )
 
 
-def write_log(entries: Sequence[Mapping[str, Any]], *, log: AckLog, later: WorkQueue) -> None:
+def write_log(entries: Sequence[Mapping[str, Any]], *, ack_log: AckLog, later: WorkQueue) -> None:
     """The log entries of a whole invocation, merged per notice and kind, appended once each.
 
     Entries the log refuses go back on the send queue as a message of their own, written when the
@@ -293,7 +293,7 @@ def write_log(entries: Sequence[Mapping[str, Any]], *, log: AckLog, later: WorkQ
             refused[entry["notice_id"]].append(entry)
             continue
         try:
-            append_entries([entry], log=log)
+            append_entries([entry], ack_log=ack_log)
         except (StoreUnavailable, LogConflict):
             logger.warning("delivery_log.deferred", notice_id=entry["notice_id"])
             refused[entry["notice_id"]] = [entry]
@@ -301,7 +301,7 @@ def write_log(entries: Sequence[Mapping[str, Any]], *, log: AckLog, later: WorkQ
         later.send_many([{"notice_id": n, "log_entries": e} for n, e in refused.items()])
 
 
-def _log_outcomes(outcomes: Sequence[Delivery], *, log: AckLog, now: datetime) -> list[dict[str, Any]]:
+def _log_outcomes(outcomes: Sequence[Delivery], *, ack_log: AckLog, now: datetime) -> list[dict[str, Any]]:
     """Write the log entries of a message's outcomes; returns those not written.
 
     Outcomes are recorded first, so a log that refuses never makes anything be sent again; the
@@ -309,7 +309,7 @@ def _log_outcomes(outcomes: Sequence[Delivery], *, log: AckLog, now: datetime) -
     entries = log_entries(outcomes, now)
     for n, entry in enumerate(entries):
         try:
-            append_entries([entry], log=log)
+            append_entries([entry], ack_log=ack_log)
         except (StoreUnavailable, LogConflict):
             logger.warning("delivery_log.deferred", notice_id=entry["notice_id"], entries=len(entries) - n)
             return entries[n:]

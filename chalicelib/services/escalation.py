@@ -65,7 +65,7 @@ def escalate_overdue(
     send_queue: WorkQueue,
     registry: JurisdictionRegistry,
     admins: Sequence[Channel],
-    log: AckLog,
+    ack_log: AckLog,
     now: datetime,
 ) -> SweepReport:
     """Two sweeps may overlap: each step's deliveries are created idempotently (their ids carry the
@@ -106,7 +106,7 @@ def escalate_overdue(
         if not won:
             skipped += 1
             continue
-        log.append(
+        ack_log.append(
             notice.id,
             EntryKind.ESCALATED,
             at=now,

@@ -43,7 +43,7 @@ def handle_feedback(
     send_queue: WorkQueue,
     senders: Senders,
     admins: Sequence[Channel],
-    log: AckLog,
+    ack_log: AckLog,
     now: datetime,
 ) -> str:
     """Returns what was done, for the log line: 'bounced', 'complained' or 'ignored'."""
@@ -58,7 +58,7 @@ def handle_feedback(
     if kind == "Complaint":
         try:
             subscriber_service.set_opted_out(
-                ref, True, subscribers=subscribers, senders=senders, admins=admins, log=log, now=now
+                ref, True, subscribers=subscribers, senders=senders, admins=admins, ack_log=ack_log, now=now
             )
         except NotFound:
             return "ignored"
@@ -75,7 +75,7 @@ def handle_feedback(
         send_queue=send_queue,
         senders=senders,
         admins=admins,
-        log=log,
+        ack_log=ack_log,
         now=now,
     )
     return "bounced"
@@ -92,7 +92,7 @@ def _bounced(
     send_queue: WorkQueue,
     senders: Senders,
     admins: Sequence[Channel],
-    log: AckLog,
+    ack_log: AckLog,
     now: datetime,
 ) -> None:
     found = deliveries.get_many(notice_id, [delivery_id])
@@ -100,7 +100,7 @@ def _bounced(
         deliveries.record(
             [replace(found[0], status=DeliveryStatus.BOUNCED, last_error="email bounced for good")]
         )
-        log.append(
+        ack_log.append(
             notice_id,
             EntryKind.FAILED,
             at=now,

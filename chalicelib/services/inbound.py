@@ -110,7 +110,7 @@ class MailDesk:
     subscribers: SubscriberStore
     senders: Senders
     admins: Sequence[Channel]
-    log: AckLog
+    ack_log: AckLog
 
 
 def receive(
@@ -226,7 +226,7 @@ def _accept(
         registry=desk.registry,
         policies=desk.policies,
         route_queue=desk.route_queue,
-        log=desk.log,
+        ack_log=desk.ack_log,
         now=now,
     )
 
@@ -265,7 +265,7 @@ def _triage(x: Extraction, *, key: str, uri: str, caller: Caller, desk: MailDesk
         desk.notices.add(notice)
     except NoticeExists as exists:
         return exists.existing
-    desk.log.append(
+    desk.ack_log.append(
         notice.id, EntryKind.CREATED, at=now, actor=caller.key_id, data={"triage": missing, "raw": uri}
     )
     unknown = ", ".join(missing)
@@ -325,11 +325,11 @@ def complete_triage(
         registry=desk.registry,
         policies=desk.policies,
         route_queue=desk.route_queue,
-        log=desk.log,
+        ack_log=desk.ack_log,
         now=now,
     )
     if desk.notices.close_triage(held.id, routed_as=accepted.notice.id, at=now):
-        desk.log.append(
+        desk.ack_log.append(
             held.id, EntryKind.CLOSED, at=now, actor=caller.key_id, data={"routed_as": accepted.notice.id}
         )
     return [accepted]

@@ -44,7 +44,7 @@ def accept(
     registry: JurisdictionRegistry,
     policies: PolicyStore,
     route_queue: WorkQueue,
-    log: AckLog,
+    ack_log: AckLog,
     now: datetime,
 ) -> Accepted:
     notice_id = notice_id_for(submitted.type, submitted.idempotency_key)
@@ -79,11 +79,11 @@ def accept(
             ) from None
         if existing.routed_at is None:
             # The first attempt stored the notice but may not have reached the log or the queue.
-            _record_created(existing, log=log)
+            _record_created(existing, ack_log=ack_log)
             route_queue.send_many([{"notice_id": existing.id}])
         logger.info("notice.duplicate_received", notice_id=existing.id)
         return Accepted(existing, duplicate=True)
-    _record_created(notice, log=log)
+    _record_created(notice, ack_log=ack_log)
     route_queue.send_many([{"notice_id": notice.id}])
     logger.info(
         "notice.accepted",
@@ -98,11 +98,11 @@ def accept(
     return Accepted(notice, duplicate=False)
 
 
-def _record_created(notice: Notice, *, log: AckLog) -> None:
+def _record_created(notice: Notice, *, ack_log: AckLog) -> None:
     """The log's first entry; written once, even when a retry comes through here again."""
-    if log.entries(notice.id):
+    if ack_log.entries(notice.id):
         return
-    log.append(
+    ack_log.append(
         notice.id,
         EntryKind.CREATED,
         at=notice.received_at,

@@ -26,18 +26,18 @@ def key_json(key: ApiKey) -> dict[str, Any]:
 
 
 def create(
-    name: str, role: ApiRole, *, keys: KeyStore, log: AckLog, actor: str, now: datetime
+    name: str, role: ApiRole, *, keys: KeyStore, ack_log: AckLog, actor: str, now: datetime
 ) -> tuple[ApiKey, str]:
     key, plaintext = new_key(name=name, role=role, now=now)
     keys.add(key)
     audit.record(
-        log, actor=actor, action="key.created", target=key.id, before=None, after=key_json(key), now=now
+        ack_log, actor=actor, action="key.created", target=key.id, before=None, after=key_json(key), now=now
     )
     logger.info("key.created", created_key_id=key.id, role=str(role))
     return key, plaintext
 
 
-def revoke(key_id: str, *, keys: KeyStore, log: AckLog, actor: str, now: datetime) -> None:
+def revoke(key_id: str, *, keys: KeyStore, ack_log: AckLog, actor: str, now: datetime) -> None:
     key = keys.get(key_id)
     if key is None:
         raise NotFound(f"no API key {key_id!r}")
@@ -49,7 +49,7 @@ def revoke(key_id: str, *, keys: KeyStore, log: AckLog, actor: str, now: datetim
     keys.revoke(key_id, now=now)
     after = keys.get(key_id)
     audit.record(
-        log,
+        ack_log,
         actor=actor,
         action="key.revoked",
         target=key_id,

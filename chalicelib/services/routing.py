@@ -47,7 +47,7 @@ def route(
     send_queue: WorkQueue,
     registry: JurisdictionRegistry,
     policies: PolicyStore,
-    log: AckLog,
+    ack_log: AckLog,
     now: datetime,
 ) -> Routed:
     """Safe to run twice for the same notice: nothing is created or sent a second time."""
@@ -61,8 +61,8 @@ def route(
     following = policy.next_step(after_step=0, received_at=notice.received_at, deadline=notice.deadline)
     # The log decides whether "routed" is written (not routed_at): a retry after a failed append
     # must still write it, and a retry after a written one must not write it twice.
-    if not any(e.kind is EntryKind.ROUTED for e in log.entries(notice.id)):
-        log.append(
+    if not any(e.kind is EntryKind.ROUTED for e in ack_log.entries(notice.id)):
+        ack_log.append(
             notice.id,
             EntryKind.ROUTED,
             at=now,

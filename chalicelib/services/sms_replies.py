@@ -92,7 +92,7 @@ class Inbox:
     deliveries: DeliveryStore
     subscribers: SubscriberStore
     policies: PolicyStore
-    log: AckLog
+    ack_log: AckLog
     limits: RateLimiter
 
 
@@ -125,7 +125,7 @@ def _opt(
                 subscribers=inbox.subscribers,
                 senders=senders,
                 admins=admins,
-                log=inbox.log,
+                ack_log=inbox.ack_log,
                 now=now,
             )
     return Reply.STOPPED if stop else Reply.STARTED
@@ -145,7 +145,9 @@ def _matched_code(phone: str, body: str, *, inbox: Inbox, now: datetime) -> Repl
     target = inbox.codes.lookup(phone, code) if code else None
     try:
         if isinstance(target, ChannelRef):
-            subscriber_service.confirm_channel(target, subscribers=inbox.subscribers, log=inbox.log, now=now)
+            subscriber_service.confirm_channel(
+                target, subscribers=inbox.subscribers, ack_log=inbox.ack_log, now=now
+            )
             return Reply.CONFIRMED
         if target is not None:
             result = acknowledge(
@@ -154,7 +156,7 @@ def _matched_code(phone: str, body: str, *, inbox: Inbox, now: datetime) -> Repl
                 notices=inbox.notices,
                 deliveries=inbox.deliveries,
                 policies=inbox.policies,
-                log=inbox.log,
+                ack_log=inbox.ack_log,
                 now=now,
             )
             return _ACK_REPLIES[result.outcome]

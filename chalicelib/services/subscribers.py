@@ -38,7 +38,7 @@ class Consent:
     senders: Senders
     links: Links
     webhook_guard: WebhookGuard
-    log: AckLog
+    ack_log: AckLog
 
 
 def _contact_addresses(channels: Sequence[Channel]) -> list[Channel]:
@@ -152,7 +152,7 @@ def create(
     subscribers.add(subscriber)
     confirmations = request_confirmations(subscriber, subscriber.channels, consent, now)
     audit.record(
-        consent.log,
+        consent.ack_log,
         actor=actor,
         action="subscriber.created",
         target=subscriber.id,
@@ -230,7 +230,7 @@ def update(
         consent.contacts.release(gone.address, before.id)
     confirmations = request_confirmations(after, added, consent, now)
     audit.record(
-        consent.log,
+        consent.ack_log,
         actor=actor,
         action="subscriber.updated",
         target=subscriber_id,
@@ -250,7 +250,7 @@ def delete(
     for channel in _contact_addresses(before.channels):
         consent.contacts.release(channel.address, subscriber_id)
     audit.record(
-        consent.log,
+        consent.ack_log,
         actor=actor,
         action="subscriber.deleted",
         target=subscriber_id,
@@ -269,14 +269,14 @@ def _channel_of(ref: ChannelRef, subscribers: SubscriberStore) -> tuple[Subscrib
     return subscriber, channel
 
 
-def confirm_channel(ref: ChannelRef, *, subscribers: SubscriberStore, log: AckLog, now: datetime) -> bool:
+def confirm_channel(ref: ChannelRef, *, subscribers: SubscriberStore, ack_log: AckLog, now: datetime) -> bool:
     """The owner confirmed the address; False if it was already confirmed."""
     subscriber, channel = _channel_of(ref, subscribers)
     if channel.verified:
         return False
     subscribers.replace(subscriber.with_channel(replace(channel, verified=True)))
     audit.record(
-        log,
+        ack_log,
         actor=ref.subscriber_id,
         action="channel.confirmed",
         target=f"{ref.subscriber_id}/{ref.channel_id}",
@@ -295,7 +295,7 @@ def set_opted_out(
     subscribers: SubscriberStore,
     senders: Senders,
     admins: Sequence[Channel],
-    log: AckLog,
+    ack_log: AckLog,
     now: datetime,
 ) -> bool:
     """Opt a channel out (or back in); False if nothing changed. A required recipient never just
@@ -308,7 +308,7 @@ def set_opted_out(
     subscribers.replace(after)
     action = "channel.opted_out" if opted_out else "channel.opted_in"
     audit.record(
-        log,
+        ack_log,
         actor=ref.subscriber_id,
         action=action,
         target=f"{ref.subscriber_id}/{ref.channel_id}",
@@ -360,7 +360,7 @@ def rotate_secret(
     channel_id: str,
     *,
     subscribers: SubscriberStore,
-    log: AckLog,
+    ack_log: AckLog,
     actor: str,
     now: datetime,
 ) -> tuple[Subscriber, str]:
@@ -374,7 +374,7 @@ def rotate_secret(
     rotated = replace(channel, secret=secret, previous_secret=channel.secret, previous_secret_until=until)
     subscribers.replace(subscriber.with_channel(rotated))
     audit.record(
-        log,
+        ack_log,
         actor=actor,
         action="webhook.secret_rotated",
         target=f"{subscriber_id}/{channel_id}",
@@ -391,7 +391,7 @@ def send_test(
     *,
     subscribers: SubscriberStore,
     senders: Senders,
-    log: AckLog,
+    ack_log: AckLog,
     actor: str,
     now: datetime,
 ) -> list[dict[str, str]]:
@@ -431,7 +431,7 @@ def send_test(
         except SendFailed as exc:
             results.append({**result, "status": f"failed: {exc.reason}"})
     audit.record(
-        log,
+        ack_log,
         actor=actor,
         action="subscriber.tested",
         target=subscriber_id,

@@ -38,7 +38,7 @@ class AckLog(Protocol):
 
 @dataclass
 class Backend:
-    log: AckLog
+    ack_log: AckLog
     # The coming appends lose this many races: each time, a rival writer takes the seq first.
     lose_races: Callable[[int], None]
     # Play the attacker with direct access to the store: put this entry in the slot (notice, seq).
@@ -152,16 +152,16 @@ STORY: list[tuple[EntryKind, str, dict[str, Any]]] = [
 ]
 
 
-def told(log: AckLog, notice_id: str = NOTICE) -> list[LogEntry]:
+def told(ack_log: AckLog, notice_id: str = NOTICE) -> list[LogEntry]:
     return [
-        log.append(notice_id, kind, at=NOW + timedelta(minutes=n), actor=actor, data=data)
+        ack_log.append(notice_id, kind, at=NOW + timedelta(minutes=n), actor=actor, data=data)
         for n, (kind, actor, data) in enumerate(STORY)
     ]
 
 
 def test_appended_entries_come_back_oldest_first_and_verify(backend: Backend) -> None:
-    appended = told(backend.log)
-    assert backend.log.entries(NOTICE) == appended
+    appended = told(backend.ack_log)
+    assert backend.ack_log.entries(NOTICE) == appended
     assert [e.kind for e in appended] == [kind for kind, _, _ in STORY]
     assert verify_chain(NOTICE, appended).as_json() == {
         "verified": True,
@@ -172,7 +172,7 @@ def test_appended_entries_come_back_oldest_first_and_verify(backend: Backend) ->
 
 
 def test_first_entry_is_seq_0_from_genesis_and_each_one_chains_onto_the_last(backend: Backend) -> None:
-    entries = told(backend.log)
+    entries = told(backend.ack_log)
     assert [e.seq for e in entries] == [0, 1, 2, 3, 4]
     assert [e.prev_hash for e in entries] == [GENESIS] + [e.hash for e in entries[:-1]]
 
@@ -186,32 +186,32 @@ def test_data_and_time_round_trip_exactly(backend: Backend) -> None:
         "nested": {"empty": [], "deeper": {"z": 1, "a": "x"}},
     }
     at = NOW + timedelta(microseconds=123456)
-    entry = backend.log.append(NOTICE, EntryKind.CREATED, at=at, actor="system", data=data)
-    assert backend.log.entries(NOTICE) == [entry]
+    entry = backend.ack_log.append(NOTICE, EntryKind.CREATED, at=at, actor="system", data=data)
+    assert backend.ack_log.entries(NOTICE) == [entry]
     assert entry.data == data
     assert entry.at == at
-    assert verify_chain(NOTICE, backend.log.entries(NOTICE)).verified
+    assert verify_chain(NOTICE, backend.ack_log.entries(NOTICE)).verified
 
 
 def test_logs_of_different_notices_are_separate(backend: Backend) -> None:
-    told(backend.log, "ntc_a")
-    backend.log.append("ntc_b", EntryKind.CREATED, at=NOW, actor="system", data={})
-    assert [e.seq for e in backend.log.entries("ntc_b")] == [0]
-    assert {e.notice_id for e in backend.log.entries("ntc_a")} == {"ntc_a"}
-    assert verify_chain("ntc_a", backend.log.entries("ntc_a")).verified
-    assert verify_chain("ntc_b", backend.log.entries("ntc_b")).verified
+    told(backend.ack_log, "ntc_a")
+    backend.ack_log.append("ntc_b", EntryKind.CREATED, at=NOW, actor="system", data={})
+    assert [e.seq for e in backend.ack_log.entries("ntc_b")] == [0]
+    assert {e.notice_id for e in backend.ack_log.entries("ntc_a")} == {"ntc_a"}
+    assert verify_chain("ntc_a", backend.ack_log.entries("ntc_a")).verified
+    assert verify_chain("ntc_b", backend.ack_log.entries("ntc_b")).verified
 
 
 def test_unknown_notice_has_an_empty_log_that_does_not_verify(backend: Backend) -> None:
-    assert backend.log.entries("ntc_nothing") == []
+    assert backend.ack_log.entries("ntc_nothing") == []
     assert verify_chain("ntc_nothing", []).broken_at == 0
 
 
 def test_an_append_that_loses_a_race_chains_onto_the_winner(backend: Backend) -> None:
-    backend.log.append(NOTICE, EntryKind.CREATED, at=NOW, actor="system", data={})
+    backend.ack_log.append(NOTICE, EntryKind.CREATED, at=NOW, actor="system", data={})
     backend.lose_races(2)
-    mine = backend.log.append(NOTICE, EntryKind.ACKNOWLEDGED, at=NOW, actor="sub_1", data={"via": "sms"})
-    entries = backend.log.entries(NOTICE)
+    mine = backend.ack_log.append(NOTICE, EntryKind.ACKNOWLEDGED, at=NOW, actor="sub_1", data={"via": "sms"})
+    entries = backend.ack_log.entries(NOTICE)
     assert [(e.seq, e.actor) for e in entries] == [(0, "system"), (1, RIVAL), (2, RIVAL), (3, "sub_1")]
     assert entries[3] == mine
     assert mine.prev_hash == entries[2].hash
@@ -219,36 +219,36 @@ def test_an_append_that_loses_a_race_chains_onto_the_winner(backend: Backend) ->
 
 
 def test_no_entry_is_ever_overwritten(backend: Backend) -> None:
-    backend.log.append(NOTICE, EntryKind.CREATED, at=NOW, actor="system", data={})
+    backend.ack_log.append(NOTICE, EntryKind.CREATED, at=NOW, actor="system", data={})
     backend.lose_races(1)
-    backend.log.append(NOTICE, EntryKind.ACKNOWLEDGED, at=NOW, actor="sub_1", data={})
-    rival = backend.log.entries(NOTICE)[1]
+    backend.ack_log.append(NOTICE, EntryKind.ACKNOWLEDGED, at=NOW, actor="sub_1", data={})
+    rival = backend.ack_log.entries(NOTICE)[1]
     assert (rival.seq, rival.actor, rival.data) == (1, RIVAL, {"rival": True})
 
 
 def test_an_append_that_keeps_losing_raises_log_conflict_and_writes_nothing(backend: Backend) -> None:
-    backend.log.append(NOTICE, EntryKind.CREATED, at=NOW, actor="system", data={})
+    backend.ack_log.append(NOTICE, EntryKind.CREATED, at=NOW, actor="system", data={})
     backend.lose_races(10)
     with pytest.raises(LogConflict) as caught:
-        backend.log.append(NOTICE, EntryKind.ACKNOWLEDGED, at=NOW, actor="sub_1", data={})
+        backend.ack_log.append(NOTICE, EntryKind.ACKNOWLEDGED, at=NOW, actor="sub_1", data={})
     assert (caught.value.notice_id, caught.value.attempts) == (NOTICE, 10)
-    entries = backend.log.entries(NOTICE)
+    entries = backend.ack_log.entries(NOTICE)
     assert [e.actor for e in entries] == ["system"] + [RIVAL] * 10
     assert verify_chain(NOTICE, entries).verified
 
 
 def test_concurrent_appends_each_get_their_own_seq_and_the_chain_verifies(backend: Backend) -> None:
-    backend.log.append(NOTICE, EntryKind.CREATED, at=NOW, actor="system", data={})
+    backend.ack_log.append(NOTICE, EntryKind.CREATED, at=NOW, actor="system", data={})
     start = threading.Barrier(WRITERS)
 
     def acknowledge(n: int) -> LogEntry:
         start.wait()
-        return backend.log.append(NOTICE, EntryKind.ACKNOWLEDGED, at=NOW, actor=f"sub_{n}", data={"n": n})
+        return backend.ack_log.append(NOTICE, EntryKind.ACKNOWLEDGED, at=NOW, actor=f"sub_{n}", data={"n": n})
 
     with ThreadPoolExecutor(max_workers=WRITERS) as pool:
         appended = list(pool.map(acknowledge, range(WRITERS)))
 
-    entries = backend.log.entries(NOTICE)
+    entries = backend.ack_log.entries(NOTICE)
     assert [e.seq for e in entries] == list(range(WRITERS + 1))
     assert sorted(e.seq for e in appended) == list(range(1, WRITERS + 1))
     assert {e.actor for e in entries[1:]} == {f"sub_{n}" for n in range(WRITERS)}
@@ -271,48 +271,48 @@ def test_concurrent_appends_each_get_their_own_seq_and_the_chain_verifies(backen
 def test_tampering_with_a_stored_item_makes_verification_fail(
     backend: Backend, change: dict[str, Any]
 ) -> None:
-    stored = told(backend.log)
+    stored = told(backend.ack_log)
     backend.overwrite(NOTICE, 2, replace(stored[2], **change))
-    result = verify_chain(NOTICE, backend.log.entries(NOTICE))
+    result = verify_chain(NOTICE, backend.ack_log.entries(NOTICE))
     assert (result.verified, result.broken_at, result.entries) == (False, 2, 5)
 
 
 def test_removing_a_stored_item_makes_verification_fail(backend: Backend) -> None:
-    told(backend.log)
+    told(backend.ack_log)
     backend.remove(NOTICE, 3)
-    result = verify_chain(NOTICE, backend.log.entries(NOTICE))
+    result = verify_chain(NOTICE, backend.ack_log.entries(NOTICE))
     assert (result.verified, result.broken_at) == (False, 3)
     assert result.reason == "entry 3 is missing: entry 2 is followed by entry 4"
 
 
 def test_removing_the_first_stored_item_makes_verification_fail(backend: Backend) -> None:
-    told(backend.log)
+    told(backend.ack_log)
     backend.remove(NOTICE, 0)
-    result = verify_chain(NOTICE, backend.log.entries(NOTICE))
+    result = verify_chain(NOTICE, backend.ack_log.entries(NOTICE))
     assert (result.verified, result.broken_at) == (False, 0)
 
 
 def test_swapping_two_stored_items_makes_verification_fail(backend: Backend) -> None:
-    stored = told(backend.log)
+    stored = told(backend.ack_log)
     backend.overwrite(NOTICE, 1, stored[3])
     backend.overwrite(NOTICE, 3, stored[1])
-    result = verify_chain(NOTICE, backend.log.entries(NOTICE))
+    result = verify_chain(NOTICE, backend.ack_log.entries(NOTICE))
     assert (result.verified, result.broken_at) == (False, 1)
 
 
 def test_an_entry_copied_from_another_notice_makes_verification_fail(backend: Backend) -> None:
-    told(backend.log)
-    other = told(backend.log, "ntc_other")
+    told(backend.ack_log)
+    other = told(backend.ack_log, "ntc_other")
     backend.overwrite(NOTICE, 2, other[2])
-    result = verify_chain(NOTICE, backend.log.entries(NOTICE))
+    result = verify_chain(NOTICE, backend.ack_log.entries(NOTICE))
     assert (result.verified, result.broken_at) == (False, 2)
 
 
 def test_an_append_after_tampering_does_not_repair_the_chain(backend: Backend) -> None:
-    stored = told(backend.log)
+    stored = told(backend.ack_log)
     backend.overwrite(NOTICE, 4, replace(stored[4], actor="forger"))
-    backend.log.append(NOTICE, EntryKind.ESCALATED, at=NOW, actor="system", data={})
-    result = verify_chain(NOTICE, backend.log.entries(NOTICE))
+    backend.ack_log.append(NOTICE, EntryKind.ESCALATED, at=NOW, actor="system", data={})
+    result = verify_chain(NOTICE, backend.ack_log.entries(NOTICE))
     assert (result.verified, result.broken_at) == (False, 4)
 
 

@@ -397,7 +397,7 @@ class Evidence:
 def log_problems(f: Faulty, notice: Notice) -> tuple[list[str], Counter[str]]:
     """The log verifies and says the notice was created and routed, once; and how many
     'delivered' entries name each delivery."""
-    entries = f.deps.log.entries(notice.id)
+    entries = f.deps.ack_log.entries(notice.id)
     problems = [] if verify_chain(notice.id, entries).verified else [f"{notice.id}: the log does not verify"]
     kinds = Counter(e.kind for e in entries)
     if kinds[EntryKind.CREATED] != 1:

@@ -433,7 +433,7 @@ def test_sweep_sends_the_next_step_once_and_records_it(pipeline: Pipeline) -> No
     ]
     assert second[1]["escalated"] == []
     assert len(sent_emails()) == 2  # the first fan-out and the one re-send
-    entries = pipeline.deps.log.entries(accepted["notice_id"])
+    entries = pipeline.deps.ack_log.entries(accepted["notice_id"])
     assert [str(e.kind) for e in entries].count("escalated") == 1
 
 
@@ -443,7 +443,7 @@ def test_concurrent_acknowledgments_are_each_recorded_once_and_the_notice_closes
     # moto checks a write's condition and then writes, unlocked, so two threads can both pass;
     # DynamoDB's conditional writes are atomic. Make moto's so too, leaving the races between
     # reads and writes (the ones this test is about) open.
-    client: Any = pipeline.deps.log._client  # type: ignore[attr-defined]  # the shared DynamoDB client
+    client: Any = pipeline.deps.ack_log._client  # type: ignore[attr-defined]  # the shared DynamoDB client
     atomic = threading.Lock()
     for operation in ("put_item", "update_item"):
         original = getattr(client, operation)
@@ -489,7 +489,7 @@ def test_concurrent_acknowledgments_are_each_recorded_once_and_the_notice_closes
             notices=pipeline.deps.notices,
             deliveries=pipeline.deps.deliveries,
             policies=pipeline.deps.policies,
-            log=pipeline.deps.log,
+            ack_log=pipeline.deps.ack_log,
             now=datetime.now(UTC),
         )
         outcomes.append(str(result.outcome))
@@ -504,7 +504,7 @@ def test_concurrent_acknowledgments_are_each_recorded_once_and_the_notice_closes
     assert sorted(a.subscriber_id for a in pipeline.deps.deliveries.acknowledgments(notice_id)) == sorted(
         d.subscriber_id for d in pipeline.deps.deliveries.for_notice(notice_id)
     )
-    entries = pipeline.deps.log.entries(notice_id)
+    entries = pipeline.deps.ack_log.entries(notice_id)
     acks = [e for e in entries if str(e.kind) == "acknowledged"]
     assert len(acks) == 3
     assert [e.data["notice_acknowledged"] for e in acks].count(True) == 1

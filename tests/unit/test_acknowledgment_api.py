@@ -60,13 +60,13 @@ def test_ack_link_get_changes_nothing_because_mail_scanners_follow_links(
     client: Client, keys: Keys, world: FakeWorld
 ) -> None:
     notice_id = post_and_deliver(client, keys, world)
-    log_before = world.log.entries(notice_id)
+    log_before = world.ack_log.entries(notice_id)
     status, html = page(client, "GET", link_path(world, "adviser@example.gov"))
     assert status == 200
     assert "<form method='post'" in html
     assert "I have seen this notice" in html
     assert world.deliveries.acknowledgments(notice_id) == []
-    assert world.log.entries(notice_id) == log_before
+    assert world.ack_log.entries(notice_id) == log_before
     assert world.notices.get(notice_id).status is NoticeStatus.OPEN
 
 
@@ -82,7 +82,7 @@ def test_ack_link_post_acknowledges_and_a_repeat_says_so(
     status, html = page(client, "POST", path)
     assert status == 200
     assert "already acknowledged" in html
-    acks = [e for e in world.log.entries(notice_id) if e.kind is EntryKind.ACKNOWLEDGED]
+    acks = [e for e in world.ack_log.entries(notice_id) if e.kind is EntryKind.ACKNOWLEDGED]
     assert [(e.actor, e.data["via"], e.data["notice_acknowledged"]) for e in acks] == [
         ("adviser", "link", True)
     ]
@@ -225,7 +225,7 @@ def test_tampered_log_reports_unverified_and_where_it_breaks(
     client: Client, keys: Keys, world: FakeWorld
 ) -> None:
     notice_id = post_and_deliver(client, keys, world)
-    entries = world.log.entries_by_notice[notice_id]
+    entries = world.ack_log.entries_by_notice[notice_id]
     entries[1] = replace(entries[1], data={**entries[1].data, "recipients": 0})
     status, body = call(client, "GET", f"/notices/{notice_id}/log", keys[ApiRole.VIEWER])
     assert status == 200

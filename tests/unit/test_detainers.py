@@ -114,13 +114,13 @@ def test_reviewer_records_a_decision_that_closes_the_notice_and_stops_escalation
         send_queue=world.send_queue,
         registry=world.deps().registry,
         admins=[],
-        log=world.log,
+        ack_log=world.ack_log,
         now=NOW + timedelta(days=3650),
     )
     assert report.escalated == []
-    decided_entries = [e for e in world.log.entries(notice_id) if e.kind is EntryKind.DECIDED]
+    decided_entries = [e for e in world.ack_log.entries(notice_id) if e.kind is EntryKind.DECIDED]
     assert decided_entries[0].data["decision"] == "decline"
-    assert "Test Person" not in json.dumps([e.data for e in world.log.entries(notice_id)])
+    assert "Test Person" not in json.dumps([e.data for e in world.ack_log.entries(notice_id)])
 
 
 def test_holding_someone_no_criterion_allows_needs_an_override_reason(

@@ -43,7 +43,7 @@ def sweep(world: FakeWorld, at: datetime) -> escalation.SweepReport:
         send_queue=world.send_queue,
         registry=load_registry(),
         admins=[ADMIN],
-        log=world.log,
+        ack_log=world.ack_log,
         now=at,
     )
 
@@ -63,7 +63,7 @@ def ack(world: FakeWorld, notice_id: str, subscriber_id: str, at: datetime) -> A
         notices=world.notices,
         deliveries=world.deliveries,
         policies=world.policies,
-        log=world.log,
+        ack_log=world.ack_log,
         now=at,
     )
 
@@ -119,7 +119,7 @@ def test_each_step_is_performed_once_even_if_two_sweeps_overlap(town: FakeWorld)
     assert len(due) == 1
     assert len(first.escalated) == 1
     assert second.escalated == []
-    escalated = [e for e in town.log.entries(due[0].id) if e.kind is EntryKind.ESCALATED]
+    escalated = [e for e in town.ack_log.entries(due[0].id) if e.kind is EntryKind.ESCALATED]
     assert [e.data["step"] for e in escalated] == [1]
 
 
@@ -205,7 +205,7 @@ def test_every_step_is_in_the_log_and_the_log_verifies(town: FakeWorld) -> None:
     for minutes in (5, 10, 20):
         sweep(town, NOW + timedelta(minutes=minutes))
         deliver_queued(town, NOW + timedelta(minutes=minutes))
-    entries = town.log.entries(accepted.notice.id)
+    entries = town.ack_log.entries(accepted.notice.id)
     kinds = [e.kind for e in entries]
     assert kinds[:2] == [EntryKind.CREATED, EntryKind.ROUTED]
     assert kinds.count(EntryKind.ESCALATED) == 3

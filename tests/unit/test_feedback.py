@@ -51,7 +51,7 @@ def feed(world: FakeWorld, body: dict[str, Any]) -> str:
         send_queue=world.send_queue,
         senders=world.deps().senders,
         admins=[ADMIN],
-        log=world.log,
+        ack_log=world.ack_log,
         now=NOW + timedelta(minutes=6),
     )
 

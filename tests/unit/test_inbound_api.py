@@ -70,7 +70,7 @@ def test_the_storys_forwarded_email_becomes_a_statewide_rollout_flagged_low_key(
     assert body["extraction"]["effective_at"]["certain"] is True
     assert body["raw"].startswith("s3://")
     assert list(world.mail.objects.values()) == [message("story-inline-forward")]
-    created = world.log.entries(notice.id)[0]
+    created = world.ack_log.entries(notice.id)[0]
     assert (created.kind, created.data["raw"], created.data["low_key"]) == (
         EntryKind.CREATED,
         body["raw"],

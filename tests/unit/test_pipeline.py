@@ -15,7 +15,7 @@ from chalicelib.domain.messages import SMS_MAX_CHARS
 from chalicelib.domain.notices import Notice
 from chalicelib.domain.subscribers import Channel, ChannelType, EventType, Role
 from chalicelib.domain.tokens import AckTarget, read_ack_token
-from chalicelib.log import configure
+from chalicelib.logs import configure
 from chalicelib.ports import StoreUnavailable
 from chalicelib.schemas.events import parse_event
 from chalicelib.services import delivery, ingest, routing
@@ -44,7 +44,7 @@ def submit(world: FakeWorld, body: dict[str, Any]) -> Accepted:
         registry=deps.registry,
         policies=world.policies,
         route_queue=world.route_queue,
-        log=world.log,
+        ack_log=world.ack_log,
         now=NOW,
     )
 
@@ -59,7 +59,7 @@ def route_all(world: FakeWorld) -> None:
             send_queue=world.send_queue,
             registry=load_registry(),
             policies=world.policies,
-            log=world.log,
+            ack_log=world.ack_log,
             now=NOW,
         )
 
@@ -76,7 +76,7 @@ def deliver(
         subscribers=world.subscribers,
         senders=deps.senders,
         codes=world.codes,
-        log=world.log,
+        ack_log=world.ack_log,
         links=deps,
         admins=deps.admins,
         lease=LEASE,

@@ -108,7 +108,7 @@ def test_an_invocations_log_entries_are_appended_once_per_notice_and_kind() -> N
             entry("ntc_a", "failed", "4"),
             entry("ntc_b", "delivered", "5"),
         ],
-        log=log,
+        ack_log=log,
         later=later,
     )
     appended = [
@@ -127,6 +127,6 @@ def test_an_invocations_log_entries_are_appended_once_per_notice_and_kind() -> N
 def test_entries_a_refusing_log_would_lose_go_back_on_the_queue() -> None:
     log = InMemoryAckLog(steal_next_seq=100)  # every append loses its race: LogConflict
     later = RecordingQueue()
-    write_log([entry("ntc_a", "delivered", "1"), entry("ntc_a", "failed", "2")], log=log, later=later)
+    write_log([entry("ntc_a", "delivered", "1"), entry("ntc_a", "failed", "2")], ack_log=log, later=later)
     assert [m["notice_id"] for m in later.sent] == ["ntc_a"]
     assert [e["kind"] for e in later.sent[0]["log_entries"]] == ["delivered", "failed"]

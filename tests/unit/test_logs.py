@@ -7,7 +7,7 @@ import json
 import pytest
 import structlog
 
-from chalicelib.log import REDACTED, configure, metric, scrub_personal_data
+from chalicelib.logs import REDACTED, configure, metric, scrub_personal_data
 
 
 def scrub(**fields: object) -> dict[str, object]:
