@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -46,6 +47,7 @@ from chalicelib.ports import (
     WorkQueue,
 )
 from chalicelib.services.delivery import Senders
+from chalicelib.usecases import UseCases, utcnow
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -208,6 +210,7 @@ def webhook_refusal(url: str, *, allow_private: bool) -> str | None:
 
 
 _current: Deps | None = None
+_bound: UseCases | None = None
 
 
 def deps() -> Deps:
@@ -218,7 +221,17 @@ def deps() -> Deps:
     return _current
 
 
-def use(replacement: Deps | None) -> None:
-    """Install dependencies built elsewhere (the local stack, tests); None forgets them."""
-    global _current  # noqa: PLW0603  # see deps()
+def usecases() -> UseCases:
+    """Every use case bound to the container's dependencies, once: what entry points call."""
+    global _bound  # noqa: PLW0603  # see deps()
+    if _bound is None:
+        _bound = UseCases(deps())
+    return _bound
+
+
+def use(replacement: Deps | None, *, clock: Callable[[], datetime] | None = None) -> None:
+    """Install dependencies built elsewhere (the local stack, tests), and the clock use cases read
+    (tests); None forgets them."""
+    global _current, _bound  # noqa: PLW0603  # see deps()
     _current = replacement
+    _bound = None if replacement is None else UseCases(replacement, clock=clock or utcnow)

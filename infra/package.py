@@ -32,7 +32,7 @@ from typing import Any
 
 import yaml
 
-from chalicelib.http import GATEWAY_REFUSALS
+from chalicelib.entrypoints.http import GATEWAY_REFUSALS
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PARTIAL_BATCH = "ReportBatchItemFailures"
@@ -68,7 +68,8 @@ def pass_resource_names(template: dict[str, Any]) -> None:
 
 
 def gateway_responses() -> dict[str, dict[str, Any]]:
-    """``chalicelib.http.GATEWAY_REFUSALS`` as API Gateway's ``x-amazon-apigateway-gateway-responses``."""
+    """``GATEWAY_REFUSALS`` (chalicelib.entrypoints.http) as API Gateway's
+    ``x-amazon-apigateway-gateway-responses``."""
     responses: dict[str, dict[str, Any]] = {}
     for kind, refusal in GATEWAY_REFUSALS.items():
         response: dict[str, Any] = {"responseTemplates": {"application/json": json.dumps(refusal.body())}}

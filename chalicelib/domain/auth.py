@@ -45,6 +45,17 @@ class Caller:
     role: ApiRole
 
 
+def key_record(key: ApiKey) -> dict[str, str | None]:
+    """A key as the API and the audit trail show it: never its secret or its hash."""
+    return {
+        "id": key.id,
+        "name": key.name,
+        "role": str(key.role),
+        "created_at": key.created_at.isoformat(),
+        "revoked_at": key.revoked_at.isoformat() if key.revoked_at else None,
+    }
+
+
 def hash_secret(secret: str) -> str:
     # Keys are 32 random bytes: a fast hash suffices (no dictionary to attack), unlike passwords.
     return hashlib.sha256(secret.encode()).hexdigest()

@@ -6,6 +6,7 @@ import hashlib
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 
 class Role(StrEnum):
@@ -132,6 +133,38 @@ class Subscriber:
     def with_channel(self, channel: Channel) -> Subscriber:
         """The subscriber with this channel (matched by id) replaced."""
         return replace(self, channels=tuple(channel if c.id == channel.id else c for c in self.channels))
+
+
+# The field that holds each channel type's address in records and API answers.
+ADDRESS_FIELD = {ChannelType.EMAIL: "address", ChannelType.SMS: "phone", ChannelType.WEBHOOK: "url"}
+
+
+def channel_record(channel: Channel) -> dict[str, Any]:
+    """A channel as the API and the audit trail show it: never its secret."""
+    return {
+        "id": channel.id,
+        "type": str(channel.type),
+        ADDRESS_FIELD[channel.type]: channel.address,
+        "state": channel.state,
+    }
+
+
+def subscriber_record(subscriber: Subscriber) -> dict[str, Any]:
+    """A subscriber as the API and the audit trail show it (before and after each change)."""
+    return {
+        "id": subscriber.id,
+        "name": subscriber.name,
+        "role": str(subscriber.role),
+        "organization": subscriber.organization,
+        "ack_required": subscriber.ack_required,
+        "escalation_contact": subscriber.escalation_contact,
+        "channels": [channel_record(c) for c in subscriber.channels],
+        "subscriptions": [
+            {"jurisdiction": s.jurisdiction_id, "event_types": sorted(str(t) for t in s.event_types)}
+            for s in subscriber.subscriptions
+        ],
+        "created_at": subscriber.created_at.isoformat(),
+    }
 
 
 def default_ack_required(role: Role) -> bool:

@@ -21,6 +21,10 @@ class InvalidToken(ValueError):
     """The token was not made by this stack for this purpose."""
 
 
+class LinkRefused(Exception):
+    """A link was refused: not made by this stack for this use, or what it names no longer exists."""
+
+
 class Purpose(StrEnum):
     ACK = "vigil-ack-v1"
     VERIFY = "vigil-verify-v1"

@@ -37,7 +37,7 @@ from chalicelib.adapters.webhooks import HttpWebhookSender
 from chalicelib.config import Settings
 from chalicelib.domain.auth import ApiRole, new_key, split_plaintext
 from chalicelib.domain.errors import Unauthorized
-from chalicelib.http import GATEWAY_REFUSALS, JSON_HEADERS
+from chalicelib.entrypoints.http import GATEWAY_REFUSALS, JSON_HEADERS
 from chalicelib.local import outbox
 from chalicelib.local.demo import seed_demo
 from chalicelib.local.outbox import RecordingEmailSender, RecordingSmsSender, RecordingWebhookSender

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -417,3 +417,69 @@ def settle(
         jitter=jitter,
         scale=retry_scale,
     )
+
+
+@dataclass
+class SendInvocation:
+    """What the messages of one send invocation share: each notice is read once, and the log entries
+    of every message are written together when the invocation ends (``finish_invocation``)."""
+
+    notices: NoticesReadOnce
+    unlogged: list[dict[str, Any]] = field(default_factory=list)
+
+
+def handle_send_message(
+    body: Mapping[str, Any],
+    *,
+    attempt: int,
+    receipt_handle: str,
+    invocation: SendInvocation,
+    deliveries: DeliveryStore,
+    subscribers: SubscriberStore,
+    senders: Senders,
+    codes: AckCodeStore,
+    ack_log: AckLog,
+    links: Links,
+    admins: Sequence[Channel],
+    lease: timedelta,
+    send_queue: WorkQueue,
+    dead_letters: WorkQueue,
+    retry_scale: float,
+    jitter: float,
+    now: datetime,
+) -> bool:
+    """One send-queue message: True when it is done, False to have the queue bring it back (after the
+    delay set on it: the retry schedule of its channel)."""
+    if "log_entries" in body:  # entries a refusing log deferred: written now, retried by SQS until they are
+        append_entries(body["log_entries"], ack_log=ack_log)
+        return True
+    report = deliver(
+        body["notice_id"],
+        body["delivery_ids"],
+        notices=invocation.notices,
+        deliveries=deliveries,
+        subscribers=subscribers,
+        senders=senders,
+        codes=codes,
+        ack_log=ack_log,
+        links=links,
+        admins=admins,
+        lease=lease,
+        now=now,
+        log_now=False,
+    )
+    invocation.unlogged.extend(report.unlogged)
+    delay = settle(
+        report, body, attempt=attempt, dead_letters=dead_letters, retry_scale=retry_scale, jitter=jitter
+    )
+    if delay is None:
+        return True
+    try:
+        send_queue.retry_later(receipt_handle, delay)
+    except StoreUnavailable:
+        logger.warning("message.backoff_not_set", delay=delay)  # it comes back after the queue's own timeout
+    return False
+
+
+def finish_invocation(invocation: SendInvocation, *, ack_log: AckLog, send_queue: WorkQueue) -> None:
+    write_log(invocation.unlogged, ack_log=ack_log, later=send_queue)

@@ -16,6 +16,7 @@ from chalicelib.domain.policies import Audience, EscalationPolicy, Step, policy_
 from chalicelib.domain.routing import Recipient, plan_deliveries, recipients_for
 from chalicelib.domain.subscribers import Channel, ChannelType, EventType, Role
 from chalicelib.ports import AckLog, DeliveryStore, NoticeStore, PolicyStore, SubscriptionIndex, WorkQueue
+from chalicelib.services import audit
 from chalicelib.services.delivery import ADMIN_PREFIX
 from chalicelib.services.routing import dispatch
 
@@ -176,3 +177,41 @@ def _planned(
         if (kept := tuple(c for c in r.channels if c.type in allowed))
     ]
     return plan_deliveries(notice, narrowed, step=index_of_step, now=now)
+
+
+def sweep_for_admin(
+    *,
+    actor: str,
+    notices: NoticeStore,
+    policies: PolicyStore,
+    index: SubscriptionIndex,
+    deliveries: DeliveryStore,
+    send_queue: WorkQueue,
+    registry: JurisdictionRegistry,
+    admins: Sequence[Channel],
+    ack_log: AckLog,
+    now: datetime,
+) -> SweepReport:
+    """The sweep run at once by an admin (``POST /admin/sweep``): the same sweep, and an audit entry
+    saying who ran it and what it did."""
+    report = escalate_overdue(
+        notices=notices,
+        policies=policies,
+        index=index,
+        deliveries=deliveries,
+        send_queue=send_queue,
+        registry=registry,
+        admins=admins,
+        ack_log=ack_log,
+        now=now,
+    )
+    audit.record(
+        ack_log,
+        actor=actor,
+        action="sweep.run",
+        target="notices",
+        before=None,
+        after=report.as_json(),
+        now=now,
+    )
+    return report

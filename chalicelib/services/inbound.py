@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from chalicelib.domain.acklog import EntryKind
-from chalicelib.domain.auth import Caller
-from chalicelib.domain.errors import FieldError, InvalidInput, NotFound, TooLarge
+from chalicelib.domain.auth import ApiRole, Caller
+from chalicelib.domain.errors import FieldError, InvalidInput, NotFound, TooLarge, VigilError
 from chalicelib.domain.jurisdictions import STATE_ID, JurisdictionRegistry
 from chalicelib.domain.messages import OutgoingEmail
 from chalicelib.domain.notices import Notice, NoticeStatus, fingerprint, notice_id_for
@@ -32,7 +32,7 @@ from chalicelib.ports import (
     WorkQueue,
 )
 from chalicelib.schemas.events import SubmittedEvent, parse_event
-from chalicelib.services import ingest
+from chalicelib.services import audit, ingest
 from chalicelib.services.delivery import Senders
 
 if TYPE_CHECKING:
@@ -290,6 +290,22 @@ def _triage(x: Extraction, *, key: str, uri: str, caller: Caller, desk: MailDesk
     return notice
 
 
+# The caller recorded for mail that SES received: it arrives with no API key behind it.
+SES_RECEIVER = Caller(key_id="ses-inbound", role=ApiRole.SOURCE)
+
+
+def receive_stored(bucket: str, key: str, *, desk: MailDesk, now: datetime) -> Inbound | None:
+    """A message SES received and stored in the inbound-mail bucket; None when it is malformed or too
+    large (it stays in the bucket for inspection: nothing to retry)."""
+    try:
+        return receive(
+            desk.mail.get(key), caller=SES_RECEIVER, desk=desk, now=now, stored_at=f"s3://{bucket}/{key}"
+        )
+    except VigilError as exc:
+        logger.warning("inbound_mail.refused", reason=exc.message)
+        return None
+
+
 def complete_triage(
     notice_id: str,
     body: Any,
@@ -331,5 +347,14 @@ def complete_triage(
     if desk.notices.close_triage(held.id, routed_as=accepted.notice.id, at=now):
         desk.ack_log.append(
             held.id, EntryKind.CLOSED, at=now, actor=caller.key_id, data={"routed_as": accepted.notice.id}
+        )
+        audit.record(
+            desk.ack_log,
+            actor=caller.key_id,
+            action="triage.completed",
+            target=held.id,
+            before={"status": str(held.status)},
+            after={"status": "closed", "routed_as": accepted.notice.id},
+            now=now,
         )
     return [accepted]

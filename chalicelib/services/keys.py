@@ -3,26 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import structlog
 
-from chalicelib.domain.auth import ApiKey, ApiRole, new_key
+from chalicelib.domain.auth import ApiKey, ApiRole, key_record, new_key
 from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.ports import AckLog, KeyStore
 from chalicelib.services import audit
 
 logger = structlog.get_logger()
-
-
-def key_json(key: ApiKey) -> dict[str, Any]:
-    return {
-        "id": key.id,
-        "name": key.name,
-        "role": str(key.role),
-        "created_at": key.created_at.isoformat(),
-        "revoked_at": key.revoked_at.isoformat() if key.revoked_at else None,
-    }
 
 
 def create(
@@ -31,7 +20,7 @@ def create(
     key, plaintext = new_key(name=name, role=role, now=now)
     keys.add(key)
     audit.record(
-        ack_log, actor=actor, action="key.created", target=key.id, before=None, after=key_json(key), now=now
+        ack_log, actor=actor, action="key.created", target=key.id, before=None, after=key_record(key), now=now
     )
     logger.info("key.created", created_key_id=key.id, role=str(role))
     return key, plaintext
@@ -53,8 +42,13 @@ def revoke(key_id: str, *, keys: KeyStore, ack_log: AckLog, actor: str, now: dat
         actor=actor,
         action="key.revoked",
         target=key_id,
-        before=key_json(key),
-        after=key_json(after) if after else None,
+        before=key_record(key),
+        after=key_record(after) if after else None,
         now=now,
     )
     logger.info("key.revoked", revoked_key_id=key_id)
+
+
+def listing(*, keys: KeyStore) -> list[ApiKey]:
+    """Every key, revoked ones included (with when), never a secret."""
+    return keys.list()

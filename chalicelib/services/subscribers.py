@@ -12,12 +12,18 @@ import structlog
 
 from chalicelib.domain.errors import Conflict, FieldError, InvalidInput, NotFound
 from chalicelib.domain.messages import OutgoingEmail, OutgoingSms, OutgoingWebhook
-from chalicelib.domain.subscribers import Channel, ChannelRef, ChannelType, Subscriber, Subscription
-from chalicelib.ports import AckCodeStore, AckLog, ContactStore, Links, SendFailed, SubscriberStore
+from chalicelib.domain.subscribers import (
+    Channel,
+    ChannelRef,
+    ChannelType,
+    Subscriber,
+    Subscription,
+    subscriber_record,
+)
+from chalicelib.ports import AckCodeStore, AckLog, ContactStore, Links, Page, SendFailed, SubscriberStore
 from chalicelib.schemas.subscribers import SubscriberDraft, SubscriberPatch, new_webhook_secret
 from chalicelib.services import audit
 from chalicelib.services.delivery import Senders
-from chalicelib.views import subscriber_json
 
 logger = structlog.get_logger()
 
@@ -27,6 +33,17 @@ SECRET_OVERLAP = timedelta(hours=24)
 
 # Returns why a webhook URL may not be used (it reaches a private network), or None.
 WebhookGuard = Callable[[str], str | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Saved:
+    """A subscriber as stored by a create or an update, and what the admin must be told once."""
+
+    subscriber: Subscriber
+    # Channel id → how its owner is asked to confirm it ("email sent", "text sent", ...).
+    confirmations: dict[str, str]
+    # The channels this change created: the only answer that shows their webhook secrets.
+    new_channel_ids: frozenset[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +152,7 @@ def _escape(text: str) -> str:
 
 def create(
     draft: SubscriberDraft, *, subscribers: SubscriberStore, consent: Consent, actor: str, now: datetime
-) -> tuple[Subscriber, dict[str, str]]:
+) -> Saved:
     _check_webhooks(draft.channels, consent.webhook_guard)
     subscriber = Subscriber(
         id=f"sub_{secrets.token_hex(8)}",
@@ -157,7 +174,7 @@ def create(
         action="subscriber.created",
         target=subscriber.id,
         before=None,
-        after=subscriber_json(subscriber),
+        after=subscriber_record(subscriber),
         now=now,
     )
     logger.info(
@@ -167,7 +184,7 @@ def create(
         channels=[str(c.type) for c in subscriber.channels],
         subscriptions=len(subscriber.subscriptions),
     )
-    return subscriber, confirmations
+    return Saved(subscriber, confirmations, frozenset(c.id for c in subscriber.channels))
 
 
 def _merge_subscriptions(
@@ -183,6 +200,15 @@ def _merge_subscriptions(
     return tuple(Subscription(j, frozenset(t)) for j, t in sorted(merged.items()))
 
 
+def find(subscriber_id: str, *, subscribers: SubscriberStore) -> Subscriber:
+    return subscribers.get(subscriber_id)
+
+
+def page(*, limit: int, cursor: str | None, subscribers: SubscriberStore) -> Page[Subscriber]:
+    """The admin's list: a paginated Scan, the one Scan in Vigil (routing never scans)."""
+    return subscribers.list(limit=limit, cursor=cursor)
+
+
 def update(
     subscriber_id: str,
     patch: SubscriberPatch,
@@ -191,7 +217,7 @@ def update(
     consent: Consent,
     actor: str,
     now: datetime,
-) -> tuple[Subscriber, dict[str, str]]:
+) -> Saved:
     before = subscribers.get(subscriber_id)
     channels = before.channels
     added: list[Channel] = []
@@ -234,12 +260,12 @@ def update(
         actor=actor,
         action="subscriber.updated",
         target=subscriber_id,
-        before=subscriber_json(before),
-        after=subscriber_json(after),
+        before=subscriber_record(before),
+        after=subscriber_record(after),
         now=now,
     )
     logger.info("subscriber.updated", subscriber_id=subscriber_id, channels_added=len(added))
-    return after, confirmations
+    return Saved(after, confirmations, frozenset(c.id for c in added))
 
 
 def delete(
@@ -254,7 +280,7 @@ def delete(
         actor=actor,
         action="subscriber.deleted",
         target=subscriber_id,
-        before=subscriber_json(before),
+        before=subscriber_record(before),
         after=None,
         now=now,
     )

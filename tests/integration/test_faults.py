@@ -7,9 +7,9 @@ pumps the queues until they are quiet, and then checks one set of invariants
 sent exactly once, cancelled, or in the send dead-letter queue; nobody got the same notice and step
 twice on one address; every notice's log verifies and says what was sent.
 
-Time: the deploy sets the queues' visibility timeouts to 0 so retries run at once; the handlers'
-clock (``app.utcnow``) moves on by the template's real send visibility timeout (360 s) on every
-round of the pump, so a redelivered message sees what it would in AWS: the 120 s claims of a
+Time: the deploy sets the queues' visibility timeouts to 0 so retries run at once; the use cases'
+clock (``bootstrap.use(..., clock=)``) moves on by the template's real send visibility timeout
+(360 s) on every round of the pump, so a redelivered message sees what it would in AWS: the 120 s claims of a
 crashed invocation have lapsed by the time its message comes back.
 """
 
@@ -31,7 +31,6 @@ import pytest
 from botocore.exceptions import EndpointConnectionError
 from moto.backends import get_backend
 
-import app
 from chalicelib import bootstrap
 from chalicelib.adapters.webhooks import HttpWebhookSender
 from chalicelib.domain.acklog import EntryKind, verify_chain
@@ -161,7 +160,7 @@ class Receiver:
 
 
 class Clock:
-    """The handlers' clock (``app.utcnow``), moved on by the test."""
+    """The use cases' clock, moved on by the test."""
 
     def __init__(self, start: datetime) -> None:
         self.now = start
@@ -309,9 +308,8 @@ def faulty(pipeline: Pipeline, aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Ite
             timeout_seconds=WEBHOOK_TIMEOUT, allow_private=pipeline.deps.settings.allows_local_webhooks
         ),
     )
-    bootstrap.use(deps)
     clock = Clock(datetime.now(UTC).replace(microsecond=0))
-    monkeypatch.setattr(app, "utcnow", clock)
+    bootstrap.use(deps, clock=clock)
     monkeypatch.setattr(pump_module, "WAIT_SECONDS", 0)  # an empty queue answers at once
     harness = Faulty(base=replace(pipeline, deps=deps), faults=faults, clock=clock)
     yield harness

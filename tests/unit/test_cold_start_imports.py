@@ -7,7 +7,6 @@ cannot quietly bring them back.
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import subprocess
@@ -17,7 +16,6 @@ from pathlib import Path
 import pytest
 
 from chalicelib import bootstrap
-from chalicelib.lazy import LazyModule
 from chalicelib.services.inbound import MailDesk
 from chalicelib.services.sms_replies import Inbox
 from chalicelib.services.subscribers import Consent
@@ -35,7 +33,7 @@ DEFERRED = {
     "chalicelib.data.regimes": "detainer events",
     "chalicelib.domain.deadlines": "detainer events",
     "holidays": "detainer hold clocks",
-    # app.py's LazyModule names (chalicelib/lazy.py): each function loads the few it runs.
+    # Each route handler and bound use case imports its schema and service modules when it first runs.
     "chalicelib.services.sms_replies": "SMS replies (on_sms_inbound)",
     "chalicelib.services.inbound": "forwarded email",
     "chalicelib.services.dashboard": "the dashboard's routes",
@@ -54,7 +52,13 @@ DEFERRED = {
     "chalicelib.services.guessing": "the throttle on guessed links and codes",
     "chalicelib.services.ingest": "POST /events",
     "chalicelib.services.keys": "the key routes",
-    "chalicelib.services.notice_list": "GET /notices",
+    "chalicelib.services.notice_queries": "the notice routes",
+    "chalicelib.services.links": "the link pages",
+    "chalicelib.services.places": "GET /jurisdictions",
+    "chalicelib.services.policies": "the policy routes",
+    "chalicelib.services.access": "routes that take a key",
+    "chalicelib.schemas.queries": "routes with a limit or a place query",
+    "chalicelib.schemas.keys": "POST /keys",
     "chalicelib.services.routing": "the route function",
     "chalicelib.services.subscribers": "the subscriber routes",
 }
@@ -97,49 +101,3 @@ def test_the_deferred_services_are_still_built_on_demand(world: FakeWorld) -> No
     assert deps.desk.mail is deps.mail
     assert deps.inbox.limits is deps.limits
     assert deps.consent.links is deps
-
-
-def test_a_lazy_module_imports_on_the_first_attribute_read_and_forwards_reads_to_the_module() -> None:
-    code = (
-        "import sys; from chalicelib.lazy import LazyModule; "
-        "m = LazyModule('chalicelib.services.reports'); "
-        "before = 'chalicelib.services.reports' in sys.modules; "
-        "f = m.detainer_report; "
-        "import chalicelib.services.reports as real; "
-        "print(before, 'chalicelib.services.reports' in sys.modules, f is real.detainer_report)"
-    )
-    # A fresh interpreter: this one may have imported the module already.
-    done = subprocess.run(  # noqa: S603  # our own interpreter running our own code
-        [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True
-    )
-    assert done.stdout.split() == ["False", "True", "True"]
-    reports = LazyModule("chalicelib.services.reports")
-    assert "chalicelib.services.reports" in repr(reports)
-    with pytest.raises(AttributeError):
-        _ = reports.no_such_function
-    with pytest.raises(ModuleNotFoundError):
-        _ = LazyModule("chalicelib.services.no_such_module").anything
-
-
-def test_apps_lazy_names_are_the_modules_mypy_checks_them_as() -> None:
-    """app.py names each lazy module twice: imported for mypy under TYPE_CHECKING, a LazyModule at
-    run time. mypy checks only the first, so the two must name the same modules."""
-    tree = ast.parse((REPO_ROOT / "app.py").read_text(encoding="utf-8"))
-    [block] = [n for n in tree.body if isinstance(n, ast.If) and ast.unparse(n.test) == "TYPE_CHECKING"]
-    checked = {
-        alias.asname or alias.name: f"{node.module}.{alias.name}"
-        for node in block.body
-        if isinstance(node, ast.ImportFrom)
-        for alias in node.names
-    }
-    at_run_time = {
-        target.id: node.value.args[0].value
-        for node in block.orelse
-        if isinstance(node, ast.Assign)
-        and isinstance(node.value, ast.Call)
-        and isinstance(node.value.args[0], ast.Constant)
-        for target in node.targets
-        if isinstance(target, ast.Name)
-    }
-    assert at_run_time == checked
-    assert len(checked) == 21

@@ -19,7 +19,7 @@ from chalicelib.domain.auth import ApiRole
 from chalicelib.domain.messages import render_email, render_sms, render_webhook
 from chalicelib.domain.notices import NoticeStatus
 from chalicelib.domain.subscribers import Channel, ChannelType, Role
-from chalicelib.pages import ack_page
+from chalicelib.entrypoints.pages import ack_page
 from chalicelib.services import escalation
 from chalicelib.services.reports import summarize
 from tests.builders import NOW, detainer_body, rollout_body, subscriber

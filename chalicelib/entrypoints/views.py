@@ -12,43 +12,18 @@ from chalicelib.domain.jurisdictions import Jurisdiction
 from chalicelib.domain.messages import decision_for, detainer_event_for
 from chalicelib.domain.notices import Notice, NoticeStatus
 from chalicelib.domain.policies import EscalationPolicy
-from chalicelib.domain.subscribers import Channel, EventType, Role, Subscriber
+from chalicelib.domain.subscribers import EventType, Role, Subscriber, subscriber_record
 
 
-def channel_json(channel: Channel, *, reveal_secret: bool) -> dict[str, Any]:
-    key = {"email": "address", "sms": "phone", "webhook": "url"}[str(channel.type)]
-    out: dict[str, Any] = {
-        "id": channel.id,
-        "type": str(channel.type),
-        key: channel.address,
-        "state": channel.state,
-    }
-    if reveal_secret and channel.secret:
-        out["secret"] = channel.secret
+def subscriber_json(subscriber: Subscriber, *, reveal_for: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """Webhook secrets are shown once, in the response that created them (``reveal_for``: the ids of
+    the channels this request created)."""
+    out = subscriber_record(subscriber)
+    secrets = {c.id: c.secret for c in subscriber.channels if c.id in reveal_for and c.secret}
+    out["channels"] = [
+        {**c, "secret": secrets[c["id"]]} if c["id"] in secrets else c for c in out["channels"]
+    ]
     return out
-
-
-def subscriber_json(
-    subscriber: Subscriber, *, reveal_secrets: bool = False, reveal_for: frozenset[str] = frozenset()
-) -> dict[str, Any]:
-    """Webhook secrets are shown once, in the response that created them (``reveal_for``: the
-    channel ids created by this request)."""
-    return {
-        "id": subscriber.id,
-        "name": subscriber.name,
-        "role": str(subscriber.role),
-        "organization": subscriber.organization,
-        "ack_required": subscriber.ack_required,
-        "escalation_contact": subscriber.escalation_contact,
-        "channels": [
-            channel_json(c, reveal_secret=reveal_secrets or c.id in reveal_for) for c in subscriber.channels
-        ],
-        "subscriptions": [
-            {"jurisdiction": s.jurisdiction_id, "event_types": sorted(str(t) for t in s.event_types)}
-            for s in subscriber.subscriptions
-        ],
-        "created_at": subscriber.created_at.isoformat(),
-    }
 
 
 def delivery_json(delivery: Delivery) -> dict[str, Any]:

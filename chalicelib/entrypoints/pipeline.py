@@ -1,0 +1,102 @@
+"""The queue, topic and schedule handlers' work: read each event, hand it to a use case, report back.
+
+``app.py`` declares the Lambda functions (which queue, topic or schedule each one takes) and calls
+these. An SQS batch answers with the messages that failed (partial batch response), so the queue
+retries only those; an unreadable SNS message is logged and dropped, since retrying cannot mend it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import structlog
+from chalice.app import SNSEvent, SQSEvent, SQSRecord
+
+from chalicelib import logs
+from chalicelib.usecases import UseCases
+
+logger = structlog.get_logger()
+
+
+def each_record(event: SQSEvent, handle: Callable[[dict[str, Any], SQSRecord], bool]) -> dict[str, Any]:
+    """Run ``handle`` per message; report the failures so SQS retries only those (partial batch response)."""
+    failures = []
+    for record in event:
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(message_id=record.to_dict().get("messageId"))
+        try:
+            ok = handle(json.loads(record.body), record)
+        except Exception:
+            logger.exception("message.failed")
+            ok = False
+        if not ok:
+            failures.append({"itemIdentifier": record.to_dict()["messageId"]})
+    return {"batchItemFailures": failures}
+
+
+def route_batch(event: SQSEvent, vigil: UseCases) -> dict[str, Any]:
+    def route(body: dict[str, Any], _: SQSRecord) -> bool:
+        vigil.route(body["notice_id"])
+        return True
+
+    return each_record(event, route)
+
+
+def send_batch(event: SQSEvent, vigil: UseCases) -> dict[str, Any]:
+    invocation = vigil.start_send_invocation()
+
+    def send(body: dict[str, Any], record: SQSRecord) -> bool:
+        return vigil.handle_send_message(
+            body,
+            attempt=int(record.to_dict().get("attributes", {}).get("ApproximateReceiveCount", "1")),
+            receipt_handle=record.receipt_handle,
+            invocation=invocation,
+        )
+
+    answer = each_record(event, send)
+    vigil.finish_send_invocation(invocation)
+    return answer
+
+
+def sweep_tick(vigil: UseCases, *, stage: str) -> dict[str, Any]:
+    report = vigil.sweep()
+    logs.metric(
+        "NoticesPastLastStep", report.past_last_step, stage=stage, at_ms=int(vigil.now().timestamp() * 1000)
+    )
+    return report.as_json()
+
+
+def sms_received(event: SNSEvent, vigil: UseCases) -> None:
+    """AWS End User Messaging publishes each inbound text as JSON."""
+    try:
+        message = json.loads(event.message)
+        phone, text = str(message["originationNumber"]), str(message["messageBody"])
+    except (ValueError, KeyError, TypeError):
+        logger.warning("sms_reply.unreadable")
+        return
+    vigil.reply_to_text(phone, text)
+
+
+def ses_feedback(event: SNSEvent, vigil: UseCases) -> None:
+    """Bounces and complaints of tagged messages (the configuration set's destination)."""
+    try:
+        notification = json.loads(event.message)
+    except ValueError:
+        logger.warning("ses_feedback.unreadable")
+        return
+    logger.info("ses_feedback.handled", outcome=vigil.handle_ses_feedback(notification))
+
+
+def mail_received(event: SNSEvent, vigil: UseCases) -> None:
+    """SES received a message, stored it in the inbound-mail bucket and announced it."""
+    try:
+        action = json.loads(event.message)["receipt"]["action"]
+        bucket, key = str(action["bucketName"]), str(action["objectKey"])
+    except (ValueError, KeyError, TypeError):
+        logger.warning("inbound_mail.unreadable_notification")
+        return
+    result = vigil.receive_stored_mail(bucket, key)
+    if result is not None:
+        logger.info("inbound_mail.handled", notices=len(result.notices), triage=result.triage is not None)

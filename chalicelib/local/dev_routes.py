@@ -1,0 +1,45 @@
+"""The local stack's own routes (``/dev/...``): what carriers and mail systems would deliver, and
+what the stack "sent". Registered by the local stack only; every other stage answers 404."""
+
+from __future__ import annotations
+
+from chalice.app import Response
+
+from chalicelib import bootstrap
+from chalicelib.domain.errors import FieldError, InvalidInput, NotFound
+from chalicelib.entrypoints.contract import Incoming, Routes
+from chalicelib.entrypoints.http import json_response
+from chalicelib.usecases import UseCases
+
+routes = Routes("dev", local_only=True)
+
+
+def _local_only(vigil: UseCases) -> None:
+    if not vigil.is_local:
+        raise NotFound("no such route")
+
+
+@routes.get("/dev/outbox", static=True, refuses=(404,))
+def dev_outbox(req: Incoming, vigil: UseCases) -> Response:
+    from chalicelib.local.outbox import read_outbox
+
+    _local_only(vigil)
+    return json_response(read_outbox(bootstrap.deps().settings, to=req.query("to")))
+
+
+@routes.post("/dev/sms/inbound", body=True, refuses=(404,))
+def dev_sms_inbound(req: Incoming, vigil: UseCases) -> Response:
+    """What a carrier would deliver to the inbound topic, for the local stack."""
+    _local_only(vigil)
+    body = req.json(max_bytes=4096)
+    if (
+        not isinstance(body, dict)
+        or not isinstance(body.get("from"), str)
+        or not isinstance(body.get("body"), str)
+    ):
+        raise InvalidInput(
+            "an inbound text needs from and body",
+            [FieldError("from", "an E.164 number is required"), FieldError("body", "the text is required")],
+        )
+    handled = vigil.reply_to_text(body["from"], body["body"])
+    return json_response({"outcome": str(handled.reply), "answer": handled.answer})

@@ -1,0 +1,32 @@
+"""Query-string parameters shared by several routes: page sizes and place lookups."""
+
+from __future__ import annotations
+
+from chalicelib.domain.errors import FieldError, InvalidInput
+from chalicelib.schemas.fields import whole_number
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 100
+MAX_PLACE_QUERY = 200
+
+
+def parse_limit(raw: str | None) -> int:
+    if raw is None:
+        return DEFAULT_LIMIT
+    limit = whole_number(raw, low=1, high=MAX_LIMIT)
+    if limit is None:
+        raise InvalidInput(
+            "limit is invalid", [FieldError("limit", f"must be a whole number from 1 to {MAX_LIMIT}")]
+        )
+    return limit
+
+
+def parse_place_query(raw: str | None) -> str:
+    query = raw or ""
+    if len(query) > MAX_PLACE_QUERY:
+        raise InvalidInput(
+            "q is too long", [FieldError("q", f"must be at most {MAX_PLACE_QUERY} characters")]
+        )
+    if not query.strip():
+        raise InvalidInput("q is required", [FieldError("q", "name a jurisdiction: a name, FIPS code or id")])
+    return query

@@ -1,0 +1,23 @@
+"""Finding a place by what people call it: a name, a FIPS code or an id."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chalicelib.domain.errors import FieldError, NotFound
+from chalicelib.domain.jurisdictions import Jurisdiction, JurisdictionRegistry, UnknownJurisdiction
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    jurisdiction: Jurisdiction
+    # From the place itself up to the state: whose subscribers a notice there reaches.
+    ancestors: tuple[Jurisdiction, ...]
+
+
+def find(query: str, *, registry: JurisdictionRegistry) -> Place:
+    try:
+        found = registry.resolve(query)
+    except UnknownJurisdiction as exc:
+        raise NotFound(str(exc), [FieldError("q", str(exc))]) from None
+    return Place(found, registry.ancestors(found.id))
