@@ -1,0 +1,62 @@
+"""What reading a forwarded notice returns (``Extraction`` of ``Found`` values) and what it raises.
+
+At the bottom of the package: every step returns ``Found`` values and raises ``MalformedMessage``,
+and ``services.inbound`` handles the results, so they depend on nothing else here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+NOT_FOUND = "not found"
+
+T = TypeVar("T")
+
+
+class MalformedMessage(ValueError):
+    """Bytes that are not a readable email; ``reason`` is a sentence the sender can act on."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class MessageTooLarge(MalformedMessage):
+    """Refused before parsing, so an oversized upload costs nothing beyond its bytes."""
+
+
+@dataclass(frozen=True)
+class Found(Generic[T]):
+    """An extracted value with where it came from, so an admin can check it against the message."""
+
+    value: T | None
+    source: str
+    certain: bool
+
+
+def missing(source: str = NOT_FOUND) -> Found[Any]:
+    return Found(None, source, False)
+
+
+@dataclass(frozen=True)
+class Extraction:
+    """What a forwarded notice says, field by field, with the reasons a person should look at it."""
+
+    forwarded_by: str | None
+    original_sender: Found[str]
+    original_recipients: Found[tuple[str, ...]]
+    sent_at: Found[datetime]
+    subject: Found[str]
+    program: Found[str]
+    effective_at: Found[datetime]
+    jurisdictions: Found[tuple[str, ...]]
+    text: str
+    attachments: tuple[str, ...]
+    problems: tuple[str, ...]
+
+
+def needs_triage(x: Extraction) -> bool:
+    """A notice without a program, an effective date or a place cannot be routed; admins decide."""
+    return x.program.value is None or x.effective_at.value is None or not x.jurisdictions.value
