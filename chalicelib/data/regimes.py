@@ -6,7 +6,8 @@ import functools
 import json
 from importlib import resources
 
-from chalicelib.domain.classification import Regime, load_regimes
+from chalicelib.domain.classification.regime_data import load_regimes
+from chalicelib.domain.classification.regimes import Regime
 
 __all__ = ["REGIMES_FILE", "load_ct_regimes"]
 

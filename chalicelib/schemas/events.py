@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.jurisdictions import JurisdictionKind, JurisdictionRegistry
 from chalicelib.domain.subscribers import EventType
@@ -24,6 +24,9 @@ from chalicelib.schemas.fields import (
     text,
     timestamp,
 )
+
+if TYPE_CHECKING:
+    from chalicelib.domain.classification.facts import DetainerFacts
 
 _A_NUMBER = re.compile(r"^A?-?(\d{7,9})$", re.IGNORECASE)
 _EMAILISH = re.compile(r"[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+")
@@ -46,8 +49,8 @@ class SubmittedEvent:
     jurisdiction_id: str
     title: str
     event: dict[str, Any]
-    # The legal deadline escalations are timed against (detainers: the earlier hold clock).
-    deadline: datetime | None = None
+    # Detainers: the facts the ingest use case classifies and times the hold clocks by; None otherwise.
+    detainer: DetainerFacts | None = None
     # What the notice keeps beside the event (an inbound email's raw message, low-key flag, extraction).
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -128,37 +131,21 @@ def parse_event(
     jurisdiction_id, title, event = result
     event["type"] = str(event_type)
     event["external_id"] = key
-    deadline = None
+    detainer = None
     if event_type is EventType.DETAINER:
-        # Imported here, not at module level: the hold clocks and the classifier are large and only
-        # detainers need them, while every Lambda function imports this module (cold start,
-        # docs/benchmarks.md §2).
-        from chalicelib.data.regimes import load_ct_regimes  # noqa: PLC0415
-        from chalicelib.domain.classification import classify_event  # noqa: PLC0415
-        from chalicelib.domain.deadlines import describe, hold_deadlines  # noqa: PLC0415
+        # Imported here, not at module level: only detainers need the classification package, and
+        # POST /events of a rollout loads this module too (cold start, docs/benchmarks.md §2).
+        from chalicelib.domain.classification.facts import facts_from_event  # noqa: PLC0415  # detainers only
 
-        clocks = hold_deadlines(
-            event["form"],
-            datetime.fromisoformat(event["issued_at"]),
-            datetime.fromisoformat(event["release_due_at"]) if event["release_due_at"] else None,
-        )
-        deadline = clocks.earliest
-        # A suggestion for the reviewer, from the law in force on the request's date; never a decision.
-        event["classification"] = classify_event(event, load_ct_regimes()).as_json()
-        event["hold"] = {
-            "form_deadline": clocks.form_deadline.isoformat() if clocks.form_deadline else None,
-            "state_deadline": clocks.state_deadline.isoformat() if clocks.state_deadline else None,
-            "form_rule": clocks.form_rule,
-            "state_rule": clocks.state_rule,
-            "explained": describe(clocks),
-        }
+        # Read back from the event as stored: the facts classified are those the stored event gives.
+        detainer = facts_from_event(event)
     return SubmittedEvent(
         type=event_type,
         idempotency_key=key,
         jurisdiction_id=jurisdiction_id,
         title=title,
         event=event,
-        deadline=deadline,
+        detainer=detainer,
     )
 
 

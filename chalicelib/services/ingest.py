@@ -1,10 +1,14 @@
-"""Accept an event: store it as a notice (once per idempotency key) and hand it to routing."""
+"""Accept an event: store it as a notice (once per idempotency key) and hand it to routing.
+
+A detainer is pre-classified against the Connecticut regimes and its hold clocks are computed here,
+before the notice is built: the notice keeps both in its event and is timed against the earlier clock.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
@@ -16,6 +20,9 @@ from chalicelib.domain.notices import Notice, NoticeStatus, fingerprint, notice_
 from chalicelib.domain.routing import coverage_gaps, recipients_for
 from chalicelib.ports import AckLog, NoticeExists, NoticeStore, PolicyStore, SubscriptionIndex, WorkQueue
 from chalicelib.schemas.events import SubmittedEvent
+
+if TYPE_CHECKING:
+    from chalicelib.domain.classification.facts import DetainerFacts
 
 logger = structlog.get_logger()
 
@@ -48,6 +55,11 @@ def accept(
     now: datetime,
 ) -> Accepted:
     notice_id = notice_id_for(submitted.type, submitted.idempotency_key)
+    event: dict[str, Any] = submitted.event
+    deadline: datetime | None = None
+    if submitted.detainer is not None:
+        review, deadline = _detainer_review(submitted.detainer)
+        event = {**submitted.event, **review}
     # Recipients and gaps are previewed here so the source learns at once whether anyone
     # accountable will hear of it; the route step re-reads the index when it fans out.
     ancestors = [j.id for j in registry.ancestors(submitted.jurisdiction_id)]
@@ -58,15 +70,17 @@ def accept(
         type=submitted.type,
         status=NoticeStatus.OPEN,
         idempotency_key=submitted.idempotency_key,
-        fingerprint=fingerprint(submitted.event),
+        # Over the event as stored, classification and hold clocks included: both follow from the
+        # facts, so a retry of the same body still matches.
+        fingerprint=fingerprint(event),
         jurisdiction_id=submitted.jurisdiction_id,
         title=submitted.title,
         received_at=now,
-        event=submitted.event,
+        event=event,
         submitted_by=caller.key_id,
         recipients=len(recipients),
         coverage_gaps=tuple(str(g) for g in gaps),
-        deadline=submitted.deadline,
+        deadline=deadline,
         extra=dict(submitted.extra),
     )
     try:
@@ -96,6 +110,34 @@ def accept(
     if gaps:
         logger.warning("notice.coverage_gap", notice_id=notice.id, roles=[str(g) for g in gaps])
     return Accepted(notice, duplicate=False)
+
+
+def _detainer_review(facts: DetainerFacts) -> tuple[dict[str, Any], datetime | None]:
+    """What a detainer's notice keeps beside its facts (``classification`` and ``hold``), and the
+    legal deadline escalations are timed against: the earlier hold clock, None while unknown."""
+    # Imported here, not at module level: the hold clocks, the classifier and the regime data are
+    # large and only detainers need them, while POST /events of a rollout loads this module too
+    # (cold start, docs/benchmarks.md §2).
+    from chalicelib.data.regimes import load_ct_regimes  # noqa: PLC0415  # detainers only
+    from chalicelib.domain.classification import classify, issued_on  # noqa: PLC0415  # detainers only
+    from chalicelib.domain.deadlines import describe, hold_deadlines  # noqa: PLC0415  # detainers only
+
+    if facts.form is None or facts.issued_at is None:
+        raise ValueError("a detainer needs its form and issue time to be classified and timed")
+    clocks = hold_deadlines(facts.form, facts.issued_at, facts.release_due_at)
+    # A suggestion for the reviewer, from the law in force on the request's date; never a decision.
+    classification = classify(facts, load_ct_regimes(), on=issued_on(facts.issued_at))
+    review = {
+        "classification": classification.as_json(),
+        "hold": {
+            "form_deadline": clocks.form_deadline.isoformat() if clocks.form_deadline else None,
+            "state_deadline": clocks.state_deadline.isoformat() if clocks.state_deadline else None,
+            "form_rule": clocks.form_rule,
+            "state_rule": clocks.state_rule,
+            "explained": describe(clocks),
+        },
+    }
+    return review, clocks.earliest
 
 
 def _record_created(notice: Notice, *, ack_log: AckLog) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+from dataclasses import replace
 from datetime import date, datetime
 from importlib import resources
 from typing import Any
@@ -36,9 +37,12 @@ from chalicelib.domain.classification import (
     regime_on,
     undetermined,
 )
-from chalicelib.domain.deadlines import NEW_YORK, hold_deadlines
+from chalicelib.domain.deadlines import NEW_YORK, describe, hold_deadlines
 from chalicelib.schemas.events import parse_event
-from tests.builders import detainer_body
+from chalicelib.services import ingest
+from tests.builders import NOW, detainer_body, rollout_body
+from tests.fakes import FakeWorld
+from tests.unit.test_pipeline import SOURCE, submit
 
 REGIMES = load_ct_regimes()
 
@@ -604,12 +608,76 @@ def test_facts_come_from_the_event_as_the_schema_stores_it() -> None:
         registry=load_registry(),
     )
     facts = facts_from_event(submitted.event)
+    assert submitted.detainer == facts
     assert facts.judicial_warrant is False
     assert facts.convictions == (
         Conviction(statute="53a-134", offence_class="B felony", on=date(2019, 5, 1), final=True),
     )
     c = classify_event(submitted.event, REGIMES)
     assert (c.regime_id, c.suggestion) == ("pa-19-20-23", Suggestion.MAY_COOPERATE)
+
+
+# -- from the request to the notice ---------------------------------------------------------------
+
+
+def test_the_parser_gives_the_facts_and_ingest_stores_their_classification_and_deadline(
+    world: FakeWorld,
+) -> None:
+    body = detainer_body(issued_at="2022-03-01T09:00:00-05:00", release_due_at="2022-03-02T17:00:00-05:00")
+    submitted = parse_event(body, idempotency_header=None, registry=world.deps().registry)
+    facts = submitted.detainer
+    assert facts is not None
+    assert facts.issued_at is not None
+    assert not {"classification", "hold"} & set(submitted.event)
+
+    notice = world.notices.get(submit(world, body).notice.id)
+
+    event = dict(notice.event)
+    classification, hold = event.pop("classification"), event.pop("hold")
+    assert event == submitted.event  # the rest is the event as parsed
+    assert classification == classify(facts, REGIMES, on=issued_on(facts.issued_at)).as_json()
+    assert (classification["regime_id"], classification["suggestion"]) == ("pa-19-20-23", "may-cooperate")
+    clocks = hold_deadlines("I-247A", facts.issued_at, facts.release_due_at)
+    assert notice.deadline == clocks.earliest == datetime(2022, 3, 4, 17, tzinfo=NEW_YORK)
+    assert hold["form_deadline"] == "2022-03-04T17:00:00-05:00"
+    assert hold["explained"] == describe(clocks)
+    [created] = world.ack_log.entries(notice.id)
+    assert created.data["deadline"] == "2022-03-04T17:00:00-05:00"
+
+
+def test_a_detainer_sent_again_is_a_duplicate_because_its_classification_is_the_same(
+    world: FakeWorld,
+) -> None:
+    first = submit(world, detainer_body())
+    again = submit(world, detainer_body())
+    assert (again.duplicate, again.notice.id) == (True, first.notice.id)
+
+
+def test_ingest_refuses_detainer_facts_without_a_form_or_an_issue_time(world: FakeWorld) -> None:
+    """The parser always gives both; facts built another way must not become an untimed notice."""
+    submitted = parse_event(detainer_body(), idempotency_header=None, registry=world.deps().registry)
+    with pytest.raises(ValueError, match="form and issue time"):
+        ingest.accept(
+            replace(submitted, detainer=DetainerFacts(form="I-247A")),
+            caller=SOURCE,
+            notices=world.notices,
+            index=world.subscribers,
+            registry=world.deps().registry,
+            policies=world.policies,
+            route_queue=world.route_queue,
+            ack_log=world.ack_log,
+            now=NOW,
+        )
+    assert world.notices.notices == {}
+    assert world.route_queue.take() == []
+
+
+def test_a_rollout_is_neither_classified_nor_timed(world: FakeWorld) -> None:
+    submitted = parse_event(rollout_body(), idempotency_header=None, registry=world.deps().registry)
+    assert submitted.detainer is None
+    notice = world.notices.get(submit(world, rollout_body()).notice.id)
+    assert notice.deadline is None
+    assert not {"classification", "hold"} & set(notice.event)
 
 
 def test_the_fields_being_added_to_the_event_are_read_when_present() -> None:

@@ -29,7 +29,7 @@ DEFERRED = {
     "email_validator": "email channels of POST/PATCH /subscribers",
     "dns": "email_validator's dependency",
     "chalicelib.domain.inbound_mail": "forwarded email (services.inbound.receive)",
-    "chalicelib.domain.classification": "detainer events (schemas.events.parse_event)",
+    "chalicelib.domain.classification": "detainer events (facts: parse_event; classify: ingest.accept)",
     "chalicelib.data.regimes": "detainer events",
     "chalicelib.domain.deadlines": "detainer events",
     "holidays": "detainer hold clocks",

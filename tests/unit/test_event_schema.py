@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
 
 import pytest
 
 from chalicelib.data import load_registry
+from chalicelib.domain.classification import Conviction, DetainerFacts
+from chalicelib.domain.deadlines import NEW_YORK
 from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.subscribers import EventType
 from chalicelib.schemas.events import parse_event
@@ -88,6 +91,29 @@ def test_detainer_names_its_facility_and_normalises_the_a_number() -> None:
     )
     assert event.jurisdiction_id == "us-ct/facility/new-haven-correctional-center"
     assert event.event["subject"]["a_number"] == "A012345678"
+
+
+def test_a_detainer_is_parsed_into_its_facts_and_not_classified() -> None:
+    event = parse_event(detainer_body(), idempotency_header=None, registry=load_registry())
+    assert event.detainer == DetainerFacts(
+        form="I-247A",
+        issued_at=datetime(2026, 11, 27, 9, 30, tzinfo=NEW_YORK),
+        release_due_at=datetime(2026, 11, 27, 17, tzinfo=NEW_YORK),
+        judicial_warrant=False,
+        tsdb_match=False,
+        outstanding_ct_warrant=False,
+        gang_member=False,
+        public_safety_risk=False,
+        probable_cause=frozenset(),
+        convictions=(Conviction("53a-134", "B felony", date(2019, 5, 1), final=True),),
+        pending_charges=(),
+    )
+    # The suggestion and the hold clocks are the ingest use case's (services.ingest.accept).
+    assert not {"classification", "hold"} & set(event.event)
+
+
+def test_a_rollout_carries_no_detainer_facts() -> None:
+    assert parse_event(rollout_body(), idempotency_header=None, registry=load_registry()).detainer is None
 
 
 @pytest.mark.parametrize(
