@@ -34,7 +34,7 @@ harness does not check that).
 
 Where the cases are
 -------------------
-- ``tests/unit/test_hostile_input.py``: every route of ``app.routes`` (``routes.py``), property tests
+- ``tests/unit/test_hostile_input.py``: every route of the route table (``routes.py``), property tests
   over paths, queries, headers and bodies; every content type and method; paging limits; API keys.
 - ``tests/unit/test_hostile_json_bodies.py``: malformed, oversized or oddly typed JSON bodies.
 - ``tests/unit/test_hostile_line_breaks.py``: text that could reach an email or HTTP header.
@@ -46,9 +46,12 @@ such a test changes the examples it draws.
 
 Adding cases
 ------------
-- A new route: the fuzz finds it in ``app.routes`` by itself. If it reads a JSON body, add valid ones
-  to ``routes.VALID_BODIES`` (the fuzz mutates them) and the route with its size limit to
-  ``routes.BODY_ROUTES``; if it reads a query string, add it to ``routes.GET_QUERY_ROUTES``.
+- A new route: give it its line in ``routes.ROUTE_CASES`` (valid JSON bodies and their size limit, the
+  query parameters it reads, whether it is local-only). The fuzz finds the route in ``app.routes`` by
+  itself but, without that line, sends it arbitrary bodies only, and ``test_hostile_input.py`` fails.
+  With it, the route-table-driven cases (``test_hostile_input.py`` and, for a JSON body,
+  ``test_hostile_json_bodies.py``) aim its valid bodies and queries at it. A route that truly cannot
+  be fuzzed goes in ``routes.NOT_FUZZED`` with the reason instead.
 - A new path parameter: return ids for it from ``seed`` under the parameter's name (``arena.path``
   needs one), so the fuzz aims valid and nearly valid values at it, not only hostile text.
 - A targeted case: a test taking ``arena`` that sends with ``arena.send(method, arena.path(template),
@@ -89,7 +92,7 @@ LINK_PAGES = ("/ack/", "/verify/", "/unsubscribe/")
 BUDGET_SECONDS = 0.5
 
 
-# -- the seeded world -------------------------------------------------------------------------------
+# -- the seeded world ---------------------------------------------------------------------------------
 
 _LOCK_TYPE = type(threading.Lock())
 
@@ -254,7 +257,7 @@ def seeded_arena(world: FakeWorld, keys: Keys) -> Iterator[Arena]:
         yield Arena(client, world, keys[ApiRole.ADMIN], ids, clone(world))
 
 
-# -- what every answer must satisfy ---------------------------------------------------------------
+# -- what every answer must satisfy -------------------------------------------------------------------
 
 
 def _reject_constant(name: str) -> Any:
@@ -337,7 +340,7 @@ class Findings:
         assert not self.failures, f"{len(self.failures)} failing inputs:\n" + "\n".join(self.failures)
 
 
-# -- a time budget for inputs that could make a route slow ------------------------------------------
+# -- a time budget for inputs that could make a route slow --------------------------------------------
 
 
 @dataclass(frozen=True)

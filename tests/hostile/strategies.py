@@ -1,7 +1,7 @@
 """Hypothesis strategies for hostile input: texts, JSON documents, mutations of valid bodies, paths, queries.
 
 ``bodies(method, template)`` is what the fuzz posts to a route: mutations of the route's valid bodies
-(from ``routes.VALID_BODIES``) when it has some, arbitrary JSON and raw bytes always. ``FUZZ`` is the
+(from ``routes.ROUTE_CASES``) when it has some, arbitrary JSON and raw bytes always. ``FUZZ`` is the
 settings every property test starts from: derandomized, so a run draws the same examples each time.
 """
 
@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from tests.hostile.harness import JSON
-from tests.hostile.routes import PARAM, VALID_BODIES
+from tests.hostile.routes import PARAM, QUERY_NAMES, VALID_BODIES
 
 FUZZ = settings(
     max_examples=12,
@@ -239,9 +239,7 @@ def fill(template: str, values: Mapping[str, str], *, percent_encode: bool) -> s
     return PARAM.sub(value, template)
 
 
-query_names = st.sampled_from(
-    ["type", "status", "jurisdiction", "limit", "cursor", "from", "to", "format", "q"]
-)
+query_names = st.sampled_from(QUERY_NAMES)
 query_strings = st.dictionaries(st.one_of(query_names, hostile_text), hostile_text, max_size=4).map(
     lambda params: "&".join(
         f"{quote(to_bytes(k), safe='')}={quote(to_bytes(v), safe='')}" for k, v in params.items()

@@ -1,9 +1,9 @@
 """Every route of the app's route table, fuzzed: never a 5xx, and every refusal in the one JSON error shape.
 
-The routes come from ``app.routes``, their valid bodies from ``routes.VALID_BODIES``. Property tests
-(hypothesis) send hostile path parameters, query strings and headers, arbitrary JSON and bytes, and
-mutations of each route's valid bodies; then every content type to every route, every method a path
-does not take, and hostile paging limits and API keys.
+The routes come from ``app.routes``, what the cases know of each from ``routes.ROUTE_CASES``; the first
+two tests fail when the two disagree. Property tests (hypothesis) send hostile path parameters, query
+strings and headers, arbitrary JSON and bytes, and mutations of each route's valid bodies; then every
+content type to every route, every method a path does not take, and hostile paging limits and API keys.
 """
 
 from __future__ import annotations
@@ -19,10 +19,14 @@ from app import app
 from chalicelib.config import Settings
 from tests.hostile.harness import Arena, Findings, check, check_emails, seeded_arena, short
 from tests.hostile.routes import (
+    APP_ROUTES,
     GET_QUERY_ROUTES,
     JSON_BODY_ROUTES,
+    LIMIT_ROUTES,
+    NOT_FUZZED,
     OTHER_ROUTES,
     PARAM,
+    ROUTE_CASES,
     ROUTE_IDS,
     ROUTES,
     VALID_BODIES,
@@ -41,6 +45,25 @@ from tests.unit.test_pipeline import run
 
 # The seeded app every case here sends to (see tests/hostile/harness.py).
 arena = pytest.fixture(name="arena")(seeded_arena)
+
+
+# -- the route table ----------------------------------------------------------------------------------
+
+
+def test_every_route_of_the_app_has_its_hostile_cases_declared() -> None:
+    """A route added to the app fails here until routes.ROUTE_CASES says what it reads (or NOT_FUZZED why
+    it cannot be fuzzed): the fuzz would otherwise know no valid body, query or stage for it."""
+    undeclared = sorted(APP_ROUTES - ROUTE_CASES.keys() - NOT_FUZZED.keys())
+    assert not undeclared, f"routes of the app without a line in routes.ROUTE_CASES: {undeclared}"
+
+
+def test_every_route_with_hostile_cases_declared_is_a_route_of_the_app() -> None:
+    """A renamed or removed route leaves no line behind in ROUTE_CASES or NOT_FUZZED: its cases would
+    otherwise test a 404, or be dropped, without a word."""
+    unknown = sorted((ROUTE_CASES.keys() | NOT_FUZZED.keys()) - APP_ROUTES)
+    assert not unknown, f"declared routes the app does not have: {unknown}"
+    both = sorted(ROUTE_CASES.keys() & NOT_FUZZED.keys())
+    assert not both, f"routes both fuzzed and excluded from the fuzz: {both}"
 
 
 # -- property tests -----------------------------------------------------------------------------------
@@ -108,7 +131,7 @@ def test_the_local_stage_sms_route_survives_hostile_texts(arena: Arena, body: by
     check(arena.send("POST", "/dev/sms/inbound", body), "POST", "/dev/sms/inbound", body, arena.world)
 
 
-# -- every route, every content type and method, every paging limit -------------------------------------
+# -- every route, every content type and method, every paging limit -----------------------------------
 
 CONTENT_TYPES = [
     "text/plain",
@@ -149,9 +172,7 @@ def test_methods_a_route_does_not_take_are_405_in_json(arena: Arena, path: str) 
     findings.assert_none()
 
 
-@pytest.mark.parametrize(
-    "route", ["/subscribers", "/audit", "/stats/acknowledgments", "/notices?type=rollout"]
-)
+@pytest.mark.parametrize("route", LIMIT_ROUTES)
 @pytest.mark.parametrize("limit", ["²", "①", "١٢", "0", "101", "-1", " 5", "1e2", "", "9" * 5000])
 def test_any_limit_is_a_page_or_a_400_never_a_5xx(arena: Arena, route: str, limit: str) -> None:
     path = f"{route}{'&' if '?' in route else '?'}limit={quote(limit)}"

@@ -1,6 +1,6 @@
 """Malformed JSON bodies on every route that reads one: refused in the error shape, never a 5xx.
 
-The routes and their valid bodies come from ``routes.py``: bodies just over the size limit,
+The routes and their valid bodies come from ``routes.ROUTE_CASES``: bodies just over the size limit,
 deep nesting, invalid UTF-8, lone surrogates, non-finite and huge numbers, each field in turn given a
 wrong type, duplicate keys, other charsets and content types.
 """
