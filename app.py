@@ -12,7 +12,7 @@ from chalice.app import Chalice, Request, Response, SNSEvent, SQSEvent
 
 from chalicelib import bootstrap, logs
 from chalicelib.config import resource_name, stage_name
-from chalicelib.entrypoints import admin, detainers, links, notices, pipeline, subscribers
+from chalicelib.entrypoints import admin, dashboard, detainers, links, notices, pipeline, subscribers
 from chalicelib.entrypoints.http import reshape_chalice_error
 from chalicelib.local import dev_routes
 
@@ -21,7 +21,7 @@ logs.configure()
 app = Chalice(app_name="vigil")
 # A forwarded message is posted as it is: bytes, not JSON.
 app.api.binary_types.append("message/rfc822")
-for area in (notices, links, subscribers, detainers, admin, dev_routes):
+for area in (notices, links, subscribers, detainers, dashboard, admin, dev_routes):
     app.register_blueprint(area.routes.blueprint)
 
 STAGE = stage_name()

@@ -294,6 +294,21 @@ def subscribers_test(subscriber_id: str) -> None:
     show(call("POST", f"/subscribers/{path_segment(subscriber_id)}/test"))
 
 
+@subscribers.command("rotate-secret")
+@click.argument("subscriber_id")
+@click.argument("channel_id")
+def subscribers_rotate_secret(subscriber_id: str, channel_id: str) -> None:
+    """Give a webhook channel a new signing secret (POST .../channels/{id}/rotate-secret).
+
+    The new secret is shown once, in this answer; the old one keeps signing until
+    previous_secret_valid_until, so the receiver can switch over.
+    """
+    path = f"/subscribers/{path_segment(subscriber_id)}/channels/{path_segment(channel_id)}/rotate-secret"
+    answer = call("POST", path)
+    _warn("the new secret is shown once; store it with the receiver now")
+    show(answer)
+
+
 # --- events and notices -----------------------------------------------------------------------
 
 

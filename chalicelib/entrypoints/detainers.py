@@ -1,13 +1,12 @@
-"""Detainer review and what people read to follow the work: decisions and their duties, the detainer
-report, coverage, acknowledgment times, and the dashboard page that shows them."""
+"""Detainer review: the reviewer's decision on each detainer, the duties that follow it, and the
+detainer report (as JSON or CSV)."""
 
 from __future__ import annotations
 
 from chalice.app import Response
 
-from chalicelib.entrypoints.contract import CSV, HTML, JSON, READERS, REVIEWERS, Incoming, Routes
-from chalicelib.entrypoints.http import html_response, json_response
-from chalicelib.entrypoints.pages import DASHBOARD_CSP, dashboard_page
+from chalicelib.entrypoints.contract import CSV, JSON, READERS, REVIEWERS, Incoming, Routes
+from chalicelib.entrypoints.http import json_response
 from chalicelib.entrypoints.views import notice_json
 from chalicelib.usecases import UseCases
 
@@ -59,26 +58,3 @@ def get_detainer_report(req: Incoming, vigil: UseCases) -> Response:
             headers={"Content-Type": "text/csv; charset=utf-8", "Cache-Control": "no-store"},
         )
     return json_response(report.as_json())
-
-
-@routes.get("/coverage", roles=READERS)
-def get_coverage(req: Incoming, vigil: UseCases) -> Response:
-    return json_response(vigil.coverage())
-
-
-@routes.get("/stats/acknowledgments", roles=READERS, refuses=(400,))
-def get_acknowledgment_times(req: Incoming, vigil: UseCases) -> Response:
-    from chalicelib.schemas.policies import parse_event_type
-    from chalicelib.schemas.queries import parse_limit
-
-    return json_response(
-        vigil.acknowledgment_times(
-            parse_event_type(req.query("type") or "rollout"), limit=parse_limit(req.query("limit"))
-        )
-    )
-
-
-@routes.get("/dashboard", answers=(HTML,), static=True)
-def get_dashboard(req: Incoming, vigil: UseCases) -> Response:
-    """The page itself holds no data: it asks for an API key and reads the API with it."""
-    return html_response(dashboard_page(), csp=DASHBOARD_CSP)

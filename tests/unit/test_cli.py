@@ -454,6 +454,24 @@ def test_subscribers_test_posts_to_the_test_route_without_a_body(api: FakeApi) -
     assert json.loads(result.stdout) == answer
 
 
+def test_subscribers_rotate_secret_posts_to_the_channel_and_warns_the_secret_is_shown_once(
+    api: FakeApi,
+) -> None:
+    answer = {
+        "channel_id": "c1",
+        "secret": "whsec_new",
+        "previous_secret_valid_until": "2026-12-07T00:00:00+00:00",
+    }
+    api.answer(200, answer)
+
+    result = vigil(api.url, "subscribers", "rotate-secret", "s1", "c1")
+
+    assert result.exit_code == 0
+    assert (api.only.method, api.only.path) == ("POST", "/subscribers/s1/channels/c1/rotate-secret")
+    assert json.loads(result.stdout) == answer
+    assert "shown once" in result.stderr
+
+
 def test_ids_are_sent_as_one_path_segment(api: FakeApi) -> None:
     vigil(api.url, "subscribers", "delete", "../keys/k1")
 

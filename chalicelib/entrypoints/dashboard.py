@@ -1,0 +1,36 @@
+"""What people watch: the dashboard page, coverage (who a notice anywhere would reach), and
+acknowledgment times."""
+
+from __future__ import annotations
+
+from chalice.app import Response
+
+from chalicelib.entrypoints.contract import HTML, READERS, Incoming, Routes
+from chalicelib.entrypoints.http import html_response, json_response
+from chalicelib.entrypoints.pages import DASHBOARD_CSP, dashboard_page
+from chalicelib.usecases import UseCases
+
+routes = Routes("dashboard")
+
+
+@routes.get("/coverage", roles=READERS)
+def get_coverage(req: Incoming, vigil: UseCases) -> Response:
+    return json_response(vigil.coverage())
+
+
+@routes.get("/stats/acknowledgments", roles=READERS, refuses=(400,))
+def get_acknowledgment_times(req: Incoming, vigil: UseCases) -> Response:
+    from chalicelib.schemas.policies import parse_event_type
+    from chalicelib.schemas.queries import parse_limit
+
+    return json_response(
+        vigil.acknowledgment_times(
+            parse_event_type(req.query("type") or "rollout"), limit=parse_limit(req.query("limit"))
+        )
+    )
+
+
+@routes.get("/dashboard", answers=(HTML,), static=True)
+def get_dashboard(req: Incoming, vigil: UseCases) -> Response:
+    """The page itself holds no data: it asks for an API key and reads the API with it."""
+    return html_response(dashboard_page(), csp=DASHBOARD_CSP)
