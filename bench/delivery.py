@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import contextlib
 import importlib
 import json
 import logging
@@ -42,8 +41,7 @@ import statistics
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -55,6 +53,7 @@ from moto.backends import get_backend
 
 from bench.common import REGION, fake_credentials, machine, table
 from bench.counting import AwsCallCounter, CallCounts, item_size
+from bench.emulator_patches import faster_moto
 from chalicelib import bootstrap, logs
 from chalicelib.adapters.dynamodb import batch_write, encode
 from chalicelib.adapters.sqs import SqsWorkQueue
@@ -804,132 +803,6 @@ def _depth(sqs: SQSClient, queue: str) -> int:
     )
 
 
-_PLAIN_JSON_READS = frozenset({"GetItem", "BatchGetItem", "Query", "Scan"})
-_PLAIN_JSON_CHECKS = 50
-_PLAIN_JSON_CHECK_BYTES = 64 * 1024  # compared on small responses: moto's serializer is the slow part
-
-
-def _json_default(value: object) -> str:
-    if isinstance(value, bytes):
-        return base64.b64encode(value).decode()
-    raise TypeError(f"{type(value).__name__} is not JSON")
-
-
-@contextmanager
-def moto_dynamodb_reads_as_plain_json() -> Iterator[None]:
-    """Speed up moto's DynamoDB read responses without changing them.
-
-    moto 5.2 serializes every response by walking botocore's output shapes value by value, which
-    takes most of a fan-out's time here (a Query of 10,000 index rows, 400 BatchGetItems). Its
-    DynamoDB results are already in the JSON wire format, so for reads this writes them with
-    ``json.dumps`` (binary values base64, as the protocol wants); anything else falls back to moto's
-    serializer. The first responses are produced both ways and compared, so a moto whose output
-    would differ stops the benchmark instead of skewing it.
-    """
-    responses: Any = importlib.import_module("moto.dynamodb.responses")  # moto internals, touched only here
-    original: Callable[..., Any] = responses.DynamoResult.execute_result
-    checked = 0
-
-    def execute_result(self: Any, context: Any) -> Any:
-        nonlocal checked
-        if str(context.operation_model.name) not in _PLAIN_JSON_READS:
-            return original(self, context)
-        try:
-            body = json.dumps(self.result, default=_json_default)
-        except TypeError:
-            return original(self, context)
-        if checked < _PLAIN_JSON_CHECKS and len(body) < _PLAIN_JSON_CHECK_BYTES:
-            checked += 1
-            status, headers, reference = original(self, context)
-            if json.loads(reference) != json.loads(body):
-                raise RuntimeError(f"moto's {context.operation_model.name} response differs from plain JSON")
-            return status, headers, body
-        return 200, {"Content-Type": "application/x-amz-json-1.0"}, body
-
-    responses.DynamoResult.execute_result = execute_result
-    try:
-        yield
-    finally:
-        responses.DynamoResult.execute_result = original
-
-
-@contextmanager
-def moto_transactions_undo_touched_items() -> Iterator[None]:
-    """Speed up moto's TransactWriteItems without changing what it does.
-
-    moto 5.2 backs up the table a transaction writes by deep-copying the whole table, once per item
-    of the transaction, to restore it if the transaction is cancelled: claiming 10,000 deliveries
-    25 at a time copies a table of 10,000 items 10,000 times. This keeps copies of only the items
-    the transaction names (at most 100) and puts exactly those back when moto raises, which
-    restores the same state.
-    """
-    models: Any = importlib.import_module("moto.dynamodb.models")  # moto internals, touched only here
-    dynamo_type: Any = importlib.import_module("moto.dynamodb.models.dynamo_type")
-    original: Callable[..., Any] = models.DynamoDBBackend.transact_write_items
-    real_copy = models.copy
-
-    class NoTableCopies:
-        """Stands in for the ``copy`` module inside moto's DynamoDB backend: tables are not copied."""
-
-        def deepcopy(self, value: Any, memo: Any = None) -> Any:
-            if isinstance(value, models.Table):
-                return value
-            return real_copy.deepcopy(value, memo)
-
-        def __getattr__(self, name: str) -> Any:
-            return getattr(real_copy, name)
-
-    def keys_of(backend: Any, entry: Mapping[str, Any]) -> tuple[Any, Any, Any] | None:
-        try:
-            op_type, op = next(iter(entry.items()))
-            table = backend.get_table(op["TableName"])
-            source = op["Item"] if op_type == "Put" else op["Key"]
-            hash_key = dynamo_type.DynamoType(source[table.hash_key_attr])
-            range_key = dynamo_type.DynamoType(source[table.range_key_attr]) if table.range_key_attr else None
-        except Exception:  # moto's own call below reports the malformed request
-            return None
-        return table, hash_key, range_key
-
-    def transact_write_items(self: Any, transact_items: Any) -> Any:
-        saved = []
-        for entry in transact_items:
-            found = keys_of(self, entry)
-            if found is not None:
-                table, hash_key, range_key = found
-                before = table.get_item(hash_key, range_key)
-                saved.append((table, hash_key, range_key, real_copy.deepcopy(before)))
-        try:
-            return original(self, transact_items)
-        except Exception:
-            for table, hash_key, range_key, before in reversed(saved):
-                if before is None:
-                    if table.get_item(hash_key, range_key) is not None:
-                        table.delete_item(hash_key, range_key)
-                elif range_key is not None:
-                    table.items[hash_key][range_key] = before
-                else:
-                    table.items[hash_key] = before
-            raise
-
-    models.copy = NoTableCopies()
-    models.DynamoDBBackend.transact_write_items = transact_write_items
-    try:
-        yield
-    finally:
-        models.copy = real_copy
-        models.DynamoDBBackend.transact_write_items = original
-
-
-@contextmanager
-def _faster_moto(transactions: bool, reads: bool) -> Iterator[None]:
-    with contextlib.ExitStack() as stack:
-        if transactions:
-            stack.enter_context(moto_transactions_undo_touched_items())
-        if reads:
-            stack.enter_context(moto_dynamodb_reads_as_plain_json())
-        yield
-
-
 # --- what batching would save: the measured counts, re-derived for each change -------------------
 
 
@@ -1337,7 +1210,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with Receiver() as receiver:
         for scenario in scenarios:
             fast = not args.faithful_moto
-            with _faster_moto(transactions=fast, reads=fast):
+            with faster_moto(transactions=fast, reads=fast):
                 result = run_scenario(scenario, seed=args.seed, receiver=receiver)
             results.append(result)
             status = "ok" if not result.problems else "PROBLEMS: " + "; ".join(result.problems)
