@@ -8,7 +8,7 @@ import time
 from collections.abc import Sequence
 
 import bench.delivery
-from bench.common import fake_credentials, machine
+from bench.common import fake_credentials, machine, parse_sizes
 from bench.delivery.measure import run_scenario
 from bench.delivery.report import report
 from bench.delivery.scenario import SMS_SHARE, WEBHOOK_SHARE, Scenario
@@ -19,16 +19,6 @@ from chalicelib import logs
 DEFAULT_SIZES = (10, 100, 1_000, 10_000)
 DEFAULT_MIXED = 1_000
 DEFAULT_SEED = 20120222
-
-
-def parse_sizes(text: str) -> tuple[int, ...]:
-    try:
-        sizes = tuple(int(part.replace("_", "")) for part in text.split(",") if part.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"sizes must be comma-separated integers, got {text!r}") from None
-    if any(s < 1 for s in sizes):
-        raise argparse.ArgumentTypeError("sizes must be positive")
-    return tuple(sorted(set(sizes)))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import threading
 import time
 from collections import Counter
@@ -19,8 +18,9 @@ from bench.common import REGION
 from bench.counting import AwsCallCounter
 from bench.delivery.metering import UnitMeter
 from bench.delivery.results import Invocation, Phase, Result
-from bench.delivery.scenario import STAGE, Scenario, load, population, rollout_event
+from bench.delivery.scenario import STAGE, Scenario, population, rollout_event
 from bench.delivery.webhooks import Receiver, TimedWebhookSender
+from bench.moto_account import deploy, load_subscribers
 from chalicelib import bootstrap
 from chalicelib.adapters.sqs import SqsWorkQueue
 from chalicelib.adapters.webhooks import HttpWebhookSender
@@ -31,7 +31,6 @@ from chalicelib.domain.messages import OutgoingEmail, OutgoingSms
 from chalicelib.domain.subscribers import EventType
 from chalicelib.local.outbox import MOTO_ACCOUNT_ID
 from chalicelib.local.pump import LambdaHandler, QueueBinding, QueuePump
-from chalicelib.local.stack import deploy_template
 from chalicelib.schemas.events import parse_event
 from chalicelib.services import ingest
 
@@ -139,13 +138,7 @@ def rig() -> Rig:
     settings = Settings.from_env(
         {"VIGIL_STAGE": STAGE, "VIGIL_RETRY_SCALE": "0", "VIGIL_ACK_SECRET": "bench-only-ack-secret"}
     )
-    quiet = logging.getLogger("moto")
-    level = quiet.level
-    quiet.setLevel(logging.ERROR)  # it warns of each type it skips (alarms, policies): expected
-    try:
-        deploy_template(setup.client("cloudformation", region_name=REGION), stage=STAGE)
-    finally:
-        quiet.setLevel(level)
+    deploy(setup, stage=STAGE)
     setup.client("sesv2", region_name=REGION).create_email_identity(EmailIdentity=settings.sender_email)
     loader: DynamoDBClient = setup.client("dynamodb", region_name=REGION)
 
@@ -258,7 +251,7 @@ def run_scenario(scenario: Scenario, *, seed: int, receiver: Receiver) -> Result
         r = rig()
         people = population(scenario, seed=seed, receiver_url=receiver.url)
         loading = time.perf_counter()
-        load(r.loader, r.settings, people)
+        load_subscribers(r.loader, r.settings, people)
         load_seconds = time.perf_counter() - loading
         expected: Counter[str] = Counter(str(c.type) for p in people for c in p.channels)
         warm_up(r.deps, mixed=scenario.mixed)

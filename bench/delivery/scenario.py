@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import base64
 import random
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.adapters.dynamodb import batch_write, encode
-from chalicelib.adapters.subscriber_store import entry_to_item, subscriber_to_item
-from chalicelib.config import Settings
 from chalicelib.domain.subscribers import (
     Channel,
     ChannelType,
@@ -20,12 +16,10 @@ from chalicelib.domain.subscribers import (
     Subscriber,
     Subscription,
     default_ack_required,
-    index_entries,
 )
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_dynamodb.type_defs import WriteRequestTypeDef
+    pass
 
 STAGE = "bench"
 # The mixed variant: every subscriber has email; these shares also have SMS, a webhook (seeded).
@@ -68,18 +62,6 @@ def population(scenario: Scenario, *, seed: int, receiver_url: str) -> list[Subs
             )
         )
     return out
-
-
-def load(client: DynamoDBClient, settings: Settings, subscribers: Sequence[Subscriber]) -> None:
-    """Write the subscriber rows and their index rows as ``DynamoSubscriberStore.add`` would."""
-    rows: list[WriteRequestTypeDef] = [
-        {"PutRequest": {"Item": encode(subscriber_to_item(s))}} for s in subscribers
-    ]
-    batch_write(client, settings.resource("subscribers"), rows)
-    entries: list[WriteRequestTypeDef] = [
-        {"PutRequest": {"Item": encode(entry_to_item(e))}} for s in subscribers for e in index_entries(s)
-    ]
-    batch_write(client, settings.resource("subscriptions"), entries)
 
 
 def rollout_event(label: str) -> dict[str, Any]:
