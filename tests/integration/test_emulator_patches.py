@@ -116,11 +116,11 @@ def test_a_changed_internal_is_named_with_the_moto_version_and_nothing_is_patche
     monkeypatch.setattr(owner, name, stand_in)
     before = moto_state()
     with pytest.raises(EmulatorPatchError) as raised, patch():
-        pytest.fail("the patch was applied to internals it was not written for")
+        pytest.fail("the patch applied itself to internals it is not written for")
     message = str(raised.value)
     assert named in message
     assert f"moto {moto.__version__}" in message
-    assert f"written against moto {emulator_patches.WRITTEN_AGAINST}" in message
+    assert f"is written against moto {emulator_patches.WRITTEN_AGAINST}" in message
     assert moto_state() == before
 
 
