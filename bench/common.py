@@ -1,8 +1,9 @@
-"""What every benchmark shares: the machine it ran on, Markdown tables, and credentials that can
-reach no real account."""
+"""What every benchmark shares: the machine it ran on, Markdown tables, credentials that can reach
+no real account, and the ``--sizes`` option's parsing."""
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 from collections.abc import Sequence
@@ -26,6 +27,17 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, right: Seque
         ("-" * (w + 1) + ":") if r else ("-" * (w + 2)) for w, r in zip(widths, right, strict=True)
     )
     return "\n".join([line(headers), rule + "|", *(line(r) for r in rows)])
+
+
+def parse_sizes(text: str) -> tuple[int, ...]:
+    """An option's comma-separated positive counts (``1000,10_000``), sorted, each once; "" is none."""
+    try:
+        counts = tuple(int(part.replace("_", "")) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"sizes must be comma-separated integers, got {text!r}") from None
+    if any(n < 1 for n in counts):
+        raise argparse.ArgumentTypeError("sizes must be positive")
+    return tuple(sorted(set(counts)))
 
 
 def machine() -> str:

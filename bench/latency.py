@@ -59,13 +59,13 @@ _FAST_MOTO_MAIN = "from bench.latency import serve_with_fast_moto; raise SystemE
 
 
 def serve_with_fast_moto() -> int:
-    """``python -m chalicelib.local``, with the moto speed-ups of ``bench.delivery`` installed first.
+    """``python -m chalicelib.local``, with the moto speed-ups of ``bench.emulator_patches`` installed first.
 
     moto 5.2's TransactWriteItems deep-copies the whole table once per item of the transaction:
     with the deliveries of a few hundred notices in the table, routing one notice to 50 people
     (50 items) takes seconds, and the local stack's throughput measures that copying, not Vigil.
     """
-    from bench.delivery import (  # noqa: PLC0415  # only in the stack's process
+    from bench.emulator_patches import (  # noqa: PLC0415  # only in the stack's process
         moto_dynamodb_reads_as_plain_json,
         moto_transactions_undo_touched_items,
     )
@@ -90,7 +90,7 @@ def local_stack(
     """``python -m chalicelib.local`` in its own process on free ports; stopped (SIGTERM) on exit.
 
     With ``fast_moto`` the process is started through ``serve_with_fast_moto`` instead, which
-    installs ``bench.delivery``'s moto speed-ups (same behaviour, no whole-table copies per
+    installs ``bench.emulator_patches``' moto speed-ups (same behaviour, no whole-table copies per
     transaction item) in the stack's own process before running the same ``main()``.
     """
     env = {
@@ -263,8 +263,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--fast-moto",
         action="store_true",
-        help="install bench.delivery's moto speed-ups in the stack (off by default: the tables stay small "
-        "here, so the stack runs exactly as `make run` does)",
+        help="install the moto speed-ups of bench.emulator_patches in the stack (off by default: the tables "
+        "stay small here, so the stack runs exactly as `make run` does)",
     )
     args = parser.parse_args(argv)
     if args.events < 1:

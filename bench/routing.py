@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import inspect
-import logging
 import math
 import random
 import time
@@ -43,13 +42,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import boto3
 from moto import mock_aws
 
-from bench.common import REGION, fake_credentials, machine, table
+from bench.common import REGION, fake_credentials, machine, parse_sizes, table
 from bench.counting import AwsCallCounter, CallCounts, item_size
+from bench.moto_account import deploy, load_subscribers
 from chalicelib import logs
 from chalicelib.adapters.delivery_store import partition
 from chalicelib.adapters.dynamodb import batch_write, encode
 from chalicelib.adapters.sqs import SqsWorkQueue
-from chalicelib.adapters.subscriber_store import entry_to_item, subscriber_to_item
+from chalicelib.adapters.subscriber_store import entry_to_item
 from chalicelib.bootstrap import Deps, build
 from chalicelib.config import Settings
 from chalicelib.domain.jurisdictions import Jurisdiction, JurisdictionKind, JurisdictionRegistry
@@ -65,7 +65,6 @@ from chalicelib.domain.subscribers import (
     default_ack_required,
     index_entries,
 )
-from chalicelib.local.stack import deploy_template
 from chalicelib.ports import SubscriptionIndex
 from chalicelib.services.routing import route
 
@@ -214,19 +213,6 @@ def population(count: int, *, seed: int, registry: JurisdictionRegistry) -> list
             )
         )
     return out
-
-
-def load(client: DynamoDBClient, settings: Settings, subscribers: Sequence[Subscriber]) -> int:
-    """Write subscriber rows and index rows as ``DynamoSubscriberStore.add`` would; returns index rows."""
-    rows: list[WriteRequestTypeDef] = [
-        {"PutRequest": {"Item": encode(subscriber_to_item(s))}} for s in subscribers
-    ]
-    batch_write(client, settings.resource("subscribers"), rows)
-    entries: list[WriteRequestTypeDef] = [
-        {"PutRequest": {"Item": encode(entry_to_item(e))}} for s in subscribers for e in index_entries(s)
-    ]
-    batch_write(client, settings.resource("subscriptions"), entries)
-    return len(entries)
 
 
 def coverage(
@@ -450,16 +436,6 @@ class _TableCopyOnce:
 # --- the run -----------------------------------------------------------------------------------
 
 
-def deploy(session: boto3.session.Session) -> None:
-    moto_log = logging.getLogger("moto")
-    level = moto_log.level
-    moto_log.setLevel(logging.ERROR)  # it logs each resource type it skips (alarms, policies): expected
-    try:
-        deploy_template(session.client("cloudformation", region_name=REGION), stage=STAGE)
-    finally:
-        moto_log.setLevel(level)
-
-
 def run(sizes: Sequence[int], *, seed: int, faithful_moto: bool) -> list[SizeResult]:
     fake_credentials()
     logs.configure(level="WARNING", json=False)  # route() logs every notice at INFO
@@ -470,7 +446,7 @@ def run(sizes: Sequence[int], *, seed: int, faithful_moto: bool) -> list[SizeRes
             stack.enter_context(moto_speedups())
         session = boto3.Session(region_name=REGION)
         counter = AwsCallCounter().attach(session)  # before build(): clients copy the session's hooks
-        deploy(session)
+        deploy(session, stage=STAGE)
         # Outside the local and test stages Settings insists on an ack secret; this one signs nothing real.
         settings = Settings.from_env({"VIGIL_STAGE": STAGE, "VIGIL_ACK_SECRET": "bench-only-ack-secret"})
         deps = build(settings, session=session)
@@ -481,7 +457,7 @@ def run(sizes: Sequence[int], *, seed: int, faithful_moto: bool) -> list[SizeRes
         loaded, index_rows = 0, 0
         for size in sorted(sizes):
             started = time.perf_counter()
-            index_rows += load(loader, settings, people[loaded:size])
+            index_rows += load_subscribers(loader, settings, people[loaded:size])
             loaded = size
             load_seconds = time.perf_counter() - started
             started = time.perf_counter()
@@ -622,14 +598,12 @@ def requests_table(results: Sequence[SizeResult]) -> str:
     )
 
 
-def parse_sizes(text: str) -> tuple[int, ...]:
-    try:
-        sizes = tuple(int(part.replace("_", "")) for part in text.split(",") if part.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"sizes must be comma-separated integers, got {text!r}") from None
-    if not sizes or min(sizes) < 1:
+def parse_some_sizes(text: str) -> tuple[int, ...]:
+    """``--sizes`` as ``bench.common.parse_sizes`` reads it, at least one."""
+    sizes = parse_sizes(text)
+    if not sizes:
         raise argparse.ArgumentTypeError("sizes must be positive")
-    return tuple(sorted(set(sizes)))
+    return sizes
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -639,7 +613,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument(
         "--sizes",
-        type=parse_sizes,
+        type=parse_some_sizes,
         default=DEFAULT_SIZES,
         help="comma-separated subscription counts (default 1000,10000,100000; 100,000 takes minutes)",
     )
