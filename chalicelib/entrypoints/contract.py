@@ -35,7 +35,9 @@ from chalice.app import Blueprint, Request, Response
 
 from chalicelib import bootstrap
 from chalicelib.domain.auth import ApiRole, Caller
-from chalicelib.entrypoints.http import api_errors, read_json
+from chalicelib.domain.errors import NotFound
+from chalicelib.entrypoints.http import MAX_PATH_PARAMETER, api_errors, html_response, read_json
+from chalicelib.entrypoints.pages import message_page
 from chalicelib.usecases import UseCases
 
 P = ParamSpec("P")
@@ -204,6 +206,13 @@ class Routes:
             @functools.wraps(handler)
             @api_errors
             def respond(*args: P.args, **kwargs: P.kwargs) -> Response:
+                # Ids and tokens are short; a path segment of megabytes names nothing worth a lookup.
+                if any(isinstance(v, str) and len(v) > MAX_PATH_PARAMETER for v in kwargs.values()):
+                    if (
+                        HTML in operation.answers and JSON not in operation.answers
+                    ):  # a page: say so in a page
+                        return html_response(message_page("Link not valid", "This link is not valid."), 404)
+                    raise NotFound("no such resource")
                 request = self.blueprint.current_request
                 vigil = bootstrap.usecases()
                 caller = vigil.authorize(request.headers.get("authorization"), allowed) if allowed else None

@@ -93,9 +93,6 @@ def api_errors(view: Callable[P, Response]) -> Callable[P, Response]:
 
     @functools.wraps(view)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> Response:
-        # Ids are short; a path segment of megabytes names nothing and is not worth a lookup.
-        if any(isinstance(v, str) and len(v) > MAX_PATH_PARAMETER for v in kwargs.values()):
-            return error_response(NotFound("no such resource"))
         try:
             return view(*args, **kwargs)
         except VigilError as exc:

@@ -3,10 +3,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from chalice.test import HTTPResponse, TestHTTPClient
 
 from chalicelib import bootstrap
 from chalicelib.domain.auth import ApiRole, new_key
 from tests.builders import NOW
+from tests.contract import ResponseContract
 from tests.fakes import FakeWorld
 
 
@@ -28,3 +30,21 @@ def keys(world: FakeWorld) -> dict[ApiRole, str]:
         world.keys.add(key)
         plaintexts[role] = plaintext
     return plaintexts
+
+
+@pytest.fixture(autouse=True)
+def answers_follow_the_openapi_document(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every answer a unit test gets through Chalice's test client is checked against
+    docs/openapi.yaml (tests/contract.py): its status, media type and JSON body."""
+    contract = ResponseContract.from_spec()
+    original = TestHTTPClient.request
+
+    def checked(
+        self: TestHTTPClient, method: str, path: str, headers: dict[str, str] | None = None, body: bytes = b""
+    ) -> HTTPResponse:
+        response = original(self, method, path, headers=headers, body=body)
+        problems = contract.check(method, path, response.status_code, response.headers, response.body)
+        assert not problems, "the answer is not what docs/openapi.yaml says:\n" + "\n".join(problems)
+        return response
+
+    monkeypatch.setattr(TestHTTPClient, "request", checked)
