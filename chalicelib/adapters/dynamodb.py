@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
+from chalicelib.adapters.aws import error_code as error_code  # noqa: PLC0414  # re-exported: the adapters and the ack log's contract tests read it here
 from chalicelib.ports import StoreUnavailable
 
 if TYPE_CHECKING:
@@ -69,16 +70,6 @@ def iso(value: datetime | None) -> str | None:
 
 def parse_iso(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
-
-
-def error_code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
-
-
-def transient(exc: ClientError, codes: frozenset[str]) -> bool:
-    """Whether trying again may help: the service's throttling codes, or any 5xx or 429 answer."""
-    status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
-    return error_code(exc) in codes or status >= 500 or status == 429
 
 
 def unavailable(exc: ClientError, what: str) -> StoreUnavailable:
