@@ -2,17 +2,31 @@
 
 botocore reports a failed call in one of two ways, each after the client's own retries: an error
 AWS answered with (a ``ClientError`` carrying an error code), or no answer at all (a connection
-refused, reset or timed out). A sender's call turns both into ``SendFailed``.
+refused, reset or timed out). A store's call turns both into ``StoreUnavailable`` (the API answers
+503), except for the error codes its caller names as expected answers (a failed condition, a missing
+key); a sender's call turns both into ``SendFailed``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 
+import structlog
 from botocore import exceptions as botocore_errors
 
-from chalicelib.ports import SendFailed
+from chalicelib.ports import SendFailed, StoreRefusedInput, StoreUnavailable
+
+logger = structlog.get_logger()
+
+# Every way botocore says AWS did not answer: EndpointConnectionError, ConnectTimeoutError and
+# ProxyConnectionError are ConnectionErrors; ReadTimeoutError and ConnectionClosedError are
+# HTTPClientErrors.
+NO_ANSWER: tuple[type[Exception], ...] = (botocore_errors.ConnectionError, botocore_errors.HTTPClientError)
+
+# Error codes that are answers the caller expects, each to the exception that says so in Vigil's
+# terms; None where the error turns out to be a failure after all.
+Answers = Mapping[str, Callable[[botocore_errors.ClientError], Exception | None]]
 
 
 def error_code(exc: botocore_errors.ClientError) -> str:
@@ -23,6 +37,51 @@ def transient(exc: botocore_errors.ClientError, codes: frozenset[str]) -> bool:
     """Whether trying again may help: the service's throttling codes, or any 5xx or 429 answer."""
     status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
     return error_code(exc) in codes or status >= 500 or status == 429
+
+
+def store_failure(
+    operation: str,
+    resource: str,
+    error: str,
+    *,
+    detail: str = "",
+) -> StoreUnavailable:
+    """Log a store's failed call once (``store.call_failed``) and return the exception to raise.
+
+    ``error`` is AWS's error code, or botocore's exception name when AWS did not answer. Neither the
+    log nor the message holds anything of the request: its items can hold personal data.
+    """
+    logger.warning("store.call_failed", operation=operation, resource=resource, error=error)
+    message = f"{operation} on {resource}: {error}" + (f" ({detail})" if detail else "")
+    if error == "ValidationException":
+        return StoreRefusedInput(message)
+    return StoreUnavailable(message)
+
+
+@contextmanager
+def store_errors(
+    operation: str,
+    resource: str,
+    *,
+    answers: Answers | None = None,
+) -> Iterator[None]:
+    """One call to a store (a table, bucket or queue), its failures in Vigil's terms.
+
+    An error code in ``answers`` raises what it maps to; ValidationException raises
+    StoreRefusedInput; every other error, and no answer at all, raises StoreUnavailable. Each
+    failure is logged once; an expected answer is not a failure and is not logged.
+    """
+    try:
+        yield
+    except botocore_errors.ClientError as exc:
+        code = error_code(exc)
+        expected = answers.get(code) if answers else None
+        answer = expected(exc) if expected else None
+        if answer is not None:
+            raise answer from exc
+        raise store_failure(operation, resource, code) from exc
+    except NO_ANSWER as exc:
+        raise store_failure(operation, resource, type(exc).__name__) from exc
 
 
 @contextmanager
