@@ -45,6 +45,7 @@ def store_failure(
     error: str,
     *,
     detail: str = "",
+    kind: type[StoreUnavailable] = StoreUnavailable,
 ) -> StoreUnavailable:
     """Log a store's failed call once (``store.call_failed``) and return the exception to raise.
 
@@ -55,7 +56,7 @@ def store_failure(
     message = f"{operation} on {resource}: {error}" + (f" ({detail})" if detail else "")
     if error == "ValidationException":
         return StoreRefusedInput(message)
-    return StoreUnavailable(message)
+    return kind(message)
 
 
 @contextmanager
@@ -64,12 +65,13 @@ def store_errors(
     resource: str,
     *,
     answers: Answers | None = None,
+    kind: type[StoreUnavailable] = StoreUnavailable,
 ) -> Iterator[None]:
     """One call to a store (a table, bucket or queue), its failures in Vigil's terms.
 
     An error code in ``answers`` raises what it maps to; ValidationException raises
-    StoreRefusedInput; every other error, and no answer at all, raises StoreUnavailable. Each
-    failure is logged once; an expected answer is not a failure and is not logged.
+    StoreRefusedInput; every other error, and no answer at all, raises ``kind``. Each failure is
+    logged once; an expected answer is not a failure and is not logged.
     """
     try:
         yield
@@ -79,9 +81,9 @@ def store_errors(
         answer = expected(exc) if expected else None
         if answer is not None:
             raise answer from exc
-        raise store_failure(operation, resource, code) from exc
+        raise store_failure(operation, resource, code, kind=kind) from exc
     except NO_ANSWER as exc:
-        raise store_failure(operation, resource, type(exc).__name__) from exc
+        raise store_failure(operation, resource, type(exc).__name__, kind=kind) from exc
 
 
 @contextmanager

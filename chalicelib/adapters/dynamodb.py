@@ -19,7 +19,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from chalicelib.adapters.aws import Answers, store_errors, store_failure
-from chalicelib.adapters.aws import error_code as error_code  # noqa: PLC0414  # re-exported: the adapters and the ack log's contract tests read it here
+from chalicelib.adapters.aws import error_code as error_code  # noqa: PLC0414  # re-exported: the ack log's contract tests read it here
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

@@ -36,7 +36,7 @@ from chalicelib.adapters.policy_store import DynamoPolicyStore
 from chalicelib.adapters.rate_limits import DynamoRateLimiter
 from chalicelib.adapters.ses import SesEmailSender
 from chalicelib.adapters.sns import SnsSmsSender
-from chalicelib.adapters.sqs import SqsWorkQueue
+from chalicelib.adapters.sqs import QueueUnavailable, SqsWorkQueue
 from chalicelib.adapters.subscriber_store import DynamoSubscriberStore
 from chalicelib.domain.acklog import EntryKind
 from chalicelib.domain.acknowledgments import Acknowledgment, AckVia
@@ -229,6 +229,10 @@ STORE_CALLS: dict[str, tuple[Callable[[Adapters], object], str]] = {
         lambda a: a.limits.add(PHONE, window=timedelta(hours=1), now=NOW),
         "UpdateItem on vigil-test-rate-limits",
     ),
+    "mail.put": (lambda a: a.mail.put("inbound/m-1", EMAIL.encode()), f"PutObject on {BUCKET}"),
+    "mail.get": (lambda a: a.mail.get("inbound/m-1"), f"GetObject on {BUCKET}"),
+    "queue.send_many": (lambda a: a.queue.send_many([{"to": EMAIL}]), "GetQueueUrl on vigil-test-send"),
+    "queue.retry_later": (lambda a: a.queue.retry_later("receipt", 30), "GetQueueUrl on vigil-test-send"),
 }
 
 
@@ -275,6 +279,11 @@ def test_a_store_that_refuses_connections_is_unavailable(name: str, refusing: Ad
     assert_unavailable(lambda: run(refusing), where, "EndpointConnectionError", logs)
 
 
+def test_a_queue_that_refuses_connections_is_unavailable_as_a_queue(refusing: Adapters) -> None:
+    with pytest.raises(QueueUnavailable):
+        refusing.queue.send_many([{"n": 1}])
+
+
 def test_a_store_that_does_not_answer_is_a_503_not_a_500(refusing: Adapters) -> None:
     notices = refusing.notices
 
@@ -302,7 +311,7 @@ OTHER_FAULTS: dict[str, Callable[[], Exception] | None] = {
     "ConnectionClosedError": lambda: ConnectionClosedError(endpoint_url=NOWHERE),
 }
 # One call per service: the mapping is the same for every call of a service (see the throttling test).
-ONE_CALL_EACH = ("notices.get",)
+ONE_CALL_EACH = ("notices.get", "mail.get", "queue.send_many")
 
 
 @pytest.fixture
