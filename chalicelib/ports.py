@@ -36,7 +36,13 @@ class NoticeExists(Exception):
 
 
 class StoreUnavailable(Exception):
-    """The store refused or throttled a request after the client's own retries."""
+    """The store refused or throttled a request after the client's own retries, or never answered."""
+
+
+class StoreRefusedInput(StoreUnavailable):
+    """The store refused a request as malformed (DynamoDB's ValidationException): an item over the
+    size limit, say. Trying again does not help. A StoreUnavailable, so that it is answered as one
+    until the HTTP edge answers it as the client's fault."""
 
 
 class SendFailed(Exception):

@@ -6,9 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from botocore.exceptions import ClientError
-
-from chalicelib.adapters.dynamodb import decode, encode, transact_conditional, unavailable
+from chalicelib.adapters.dynamodb import call, decode, encode, transact_conditional
 from chalicelib.domain.acknowledgments import new_reply_code
 from chalicelib.domain.subscribers import ChannelRef
 from chalicelib.domain.tokens import AckTarget
@@ -63,12 +61,12 @@ class DynamoAckCodeStore:
         return issued
 
     def lookup(self, phone: str, code: str, *, now: datetime | None = None) -> CodeTarget | None:
-        try:
-            response = self._client.get_item(
-                TableName=self._table, Key={"phone": {"S": phone}, "code": {"S": code}}, ConsistentRead=True
-            )
-        except ClientError as exc:
-            raise unavailable(exc, "look up reply code") from exc
+        response = call(
+            self._client.get_item,
+            TableName=self._table,
+            Key={"phone": {"S": phone}, "code": {"S": code}},
+            ConsistentRead=True,
+        )
         if "Item" not in response:
             return None
         item = decode(response["Item"])

@@ -14,9 +14,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-
-from chalicelib.adapters.dynamodb import decode, encode, error_code, iso, parse_iso, query_all, unavailable
+from chalicelib.adapters.dynamodb import call, decode, encode, iso, parse_iso, query_all, written
 from chalicelib.domain.acklog import EntryKind, LogConflict, LogEntry, next_entry
 from chalicelib.domain.notices import canonical_json
 
@@ -94,20 +92,16 @@ class DynamoAckLog:
             entry = next_entry(
                 self._newest(notice_id), notice_id=notice_id, kind=kind, at=at, actor=actor, data=data
             )
-            try:
-                self._client.put_item(
-                    TableName=self._table,
-                    Item=encode(entry_to_item(entry)),
-                    ConditionExpression="attribute_not_exists(seq)",
-                )
-            except ClientError as exc:
-                if error_code(exc) != "ConditionalCheckFailedException":
-                    raise unavailable(exc, "append to ack log") from exc
-                # Another writer stored this seq first: read its entry and chain onto it.
-                if attempt + 1 < self._attempts:
-                    self._sleep(_jittered(attempt))
-                continue
-            return entry
+            if written(
+                self._client.put_item,
+                TableName=self._table,
+                Item=encode(entry_to_item(entry)),
+                ConditionExpression="attribute_not_exists(seq)",
+            ):
+                return entry
+            # Another writer stored this seq first: read its entry and chain onto it.
+            if attempt + 1 < self._attempts:
+                self._sleep(_jittered(attempt))
         raise LogConflict(notice_id, self._attempts)
 
     def entries(self, notice_id: str) -> list[LogEntry]:
@@ -122,16 +116,14 @@ class DynamoAckLog:
         return [item_to_entry(item) for item in items]
 
     def _newest(self, notice_id: str) -> LogEntry | None:
-        try:
-            response = self._client.query(
-                TableName=self._table,
-                KeyConditionExpression="notice_id = :n",
-                ExpressionAttributeValues={":n": {"S": notice_id}},
-                ScanIndexForward=False,
-                Limit=1,
-                ConsistentRead=True,
-            )
-        except ClientError as exc:
-            raise unavailable(exc, "read ack log") from exc
+        response = call(
+            self._client.query,
+            TableName=self._table,
+            KeyConditionExpression="notice_id = :n",
+            ExpressionAttributeValues={":n": {"S": notice_id}},
+            ScanIndexForward=False,
+            Limit=1,
+            ConsistentRead=True,
+        )
         items = response.get("Items", [])
         return item_to_entry(decode(items[0])) if items else None

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from botocore.exceptions import ClientError
-
-from chalicelib.adapters.dynamodb import decode, error_code, unavailable
+from chalicelib.adapters.dynamodb import call, decode, written
 from chalicelib.domain.errors import Conflict
 from chalicelib.domain.subscribers import ChannelRef
 
@@ -21,41 +19,33 @@ class DynamoContactStore:
 
     def claim(self, address: str, ref: ChannelRef) -> None:
         """Raises Conflict if another subscriber has this address (the same subscriber may re-claim it)."""
-        try:
-            self._client.put_item(
-                TableName=self._table,
-                Item={
-                    "address": {"S": address},
-                    "subscriber_id": {"S": ref.subscriber_id},
-                    "channel_id": {"S": ref.channel_id},
-                },
-                ConditionExpression="attribute_not_exists(address) OR subscriber_id = :me",
-                ExpressionAttributeValues={":me": {"S": ref.subscriber_id}},
-            )
-        except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                raise Conflict("this address already belongs to another subscriber") from exc
-            raise unavailable(exc, "claim contact") from exc
+        if not written(
+            self._client.put_item,
+            TableName=self._table,
+            Item={
+                "address": {"S": address},
+                "subscriber_id": {"S": ref.subscriber_id},
+                "channel_id": {"S": ref.channel_id},
+            },
+            ConditionExpression="attribute_not_exists(address) OR subscriber_id = :me",
+            ExpressionAttributeValues={":me": {"S": ref.subscriber_id}},
+        ):
+            raise Conflict("this address already belongs to another subscriber")
 
     def release(self, address: str, subscriber_id: str) -> None:
-        try:
-            self._client.delete_item(
-                TableName=self._table,
-                Key={"address": {"S": address}},
-                ConditionExpression="subscriber_id = :me",
-                ExpressionAttributeValues={":me": {"S": subscriber_id}},
-            )
-        except ClientError as exc:
-            if error_code(exc) != "ConditionalCheckFailedException":
-                raise unavailable(exc, "release contact") from exc
+        # Not written when the address is another subscriber's (or no one's): theirs is left alone.
+        written(
+            self._client.delete_item,
+            TableName=self._table,
+            Key={"address": {"S": address}},
+            ConditionExpression="subscriber_id = :me",
+            ExpressionAttributeValues={":me": {"S": subscriber_id}},
+        )
 
     def owner(self, address: str) -> ChannelRef | None:
-        try:
-            response = self._client.get_item(
-                TableName=self._table, Key={"address": {"S": address}}, ConsistentRead=True
-            )
-        except ClientError as exc:
-            raise unavailable(exc, "look up contact") from exc
+        response = call(
+            self._client.get_item, TableName=self._table, Key={"address": {"S": address}}, ConsistentRead=True
+        )
         if "Item" not in response:
             return None
         item = decode(response["Item"])

@@ -8,18 +8,15 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-
 from chalicelib.adapters.dynamodb import (
     batch_get,
     batch_write,
     encode,
-    error_code,
     iso,
     parse_iso,
     query_all,
     transact_conditional,
-    unavailable,
+    written,
 )
 from chalicelib.domain.acknowledgments import Acknowledgment, AckVia
 from chalicelib.domain.deliveries import Delivery, DeliveryStatus, subscriber_in
@@ -207,17 +204,12 @@ class DynamoDeliveryStore:
         return sorted(found, key=lambda d: d.delivery_id)
 
     def record_ack(self, ack: Acknowledgment) -> bool:
-        try:
-            self._client.put_item(
-                TableName=self._table,
-                Item=encode(ack_to_item(ack)),
-                ConditionExpression="attribute_not_exists(delivery_id)",
-            )
-        except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                return False
-            raise unavailable(exc, "record acknowledgment") from exc
-        return True
+        return written(
+            self._client.put_item,
+            TableName=self._table,
+            Item=encode(ack_to_item(ack)),
+            ConditionExpression="attribute_not_exists(delivery_id)",
+        )
 
     def acknowledgments(self, notice_id: str) -> list[Acknowledgment]:
         items = query_all(

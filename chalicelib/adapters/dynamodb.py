@@ -1,4 +1,9 @@
-"""What every DynamoDB adapter shares: attribute encoding, batching and error translation."""
+"""What every DynamoDB adapter shares: the one way to call DynamoDB, attribute encoding, batching.
+
+Every call goes through ``call`` (or ``written``, for a conditional write), which names the
+operation and table in what it raises and logs, and tells a condition that did not hold (an answer
+the adapter asks for) from a store that failed (StoreUnavailable, the API's 503).
+"""
 
 from __future__ import annotations
 
@@ -8,18 +13,21 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from chalicelib.ports import StoreUnavailable
+from chalicelib.adapters.aws import Answers, store_errors, store_failure
+from chalicelib.adapters.aws import error_code as error_code  # noqa: PLC0414  # re-exported: the ack log's contract tests read it here
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef, WriteRequestTypeDef
 
 T = TypeVar("T")
+P = ParamSpec("P")
+R = TypeVar("R")
 
 WRITE_BATCH = 25  # BatchWriteItem's limit
 GET_BATCH = 100  # BatchGetItem's limit
@@ -71,20 +79,6 @@ def parse_iso(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-def error_code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
-
-
-def transient(exc: ClientError, codes: frozenset[str]) -> bool:
-    """Whether trying again may help: the service's throttling codes, or any 5xx or 429 answer."""
-    status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
-    return error_code(exc) in codes or status >= 500 or status == 429
-
-
-def unavailable(exc: ClientError, what: str) -> StoreUnavailable:
-    return StoreUnavailable(f"{what}: {error_code(exc)}")
-
-
 def encode_cursor(key: Mapping[str, Any] | None) -> str | None:
     if not key:
         return None
@@ -110,6 +104,81 @@ def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
         yield items[start : start + size]
 
 
+class ConditionFailed(Exception):
+    """A conditional write's condition did not hold: DynamoDB answered, and left the item alone."""
+
+    def __init__(self, item: Item | None) -> None:
+        super().__init__("the condition did not hold")
+        # The item as it stands, when the write asked for it (ReturnValuesOnConditionCheckFailure).
+        self.item = item
+
+
+class TransactionCancelled(Exception):
+    """DynamoDB cancelled a TransactWriteItems whole; ``reasons`` holds one code per item, in order
+    ("None" for the items it had no objection to)."""
+
+    def __init__(self, reasons: Sequence[str]) -> None:
+        super().__init__(", ".join(reasons))
+        self.reasons = tuple(reasons)
+
+    @property
+    def condition_failed(self) -> frozenset[int]:
+        """The positions of the items whose condition did not hold."""
+        return frozenset(i for i, code in enumerate(self.reasons) if code == "ConditionalCheckFailed")
+
+
+def call(method: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
+    """Make one DynamoDB call, ``call(client.get_item, TableName=..., Key=...)``, and return its answer.
+
+    A condition that did not hold raises ConditionFailed; a cancelled transaction whose reasons
+    name each item raises TransactionCancelled. Every other error, and no answer at all (connection
+    refused, timed out, closed), raises StoreUnavailable (StoreRefusedInput for a
+    ValidationException) naming the operation and table, logged once as ``store.call_failed``.
+    """
+    params: Mapping[str, Any] = kwargs
+    transact_items = len(params.get("TransactItems", ()))
+    answers: Answers = {
+        "ConditionalCheckFailedException": _condition_failed,
+        "TransactionCanceledException": lambda exc: _cancelled(exc, transact_items),
+    }
+    with store_errors(_operation(method), _tables(params), answers=answers):
+        return method(*args, **kwargs)
+
+
+def written(method: Callable[P, object], /, *args: P.args, **kwargs: P.kwargs) -> bool:
+    """Make one conditional write through ``call``: True if it took effect, False if its condition
+    did not hold."""
+    try:
+        call(method, *args, **kwargs)
+    except ConditionFailed:
+        return False
+    return True
+
+
+def _condition_failed(exc: ClientError) -> ConditionFailed:
+    item: Any = exc.response.get("Item")  # present when the write asked for ALL_OLD
+    return ConditionFailed(item)
+
+
+def _cancelled(exc: ClientError, items: int) -> TransactionCancelled | None:
+    reasons: list[Any] = list(exc.response.get("CancellationReasons", []))
+    if not reasons or len(reasons) != items:
+        return None  # reasons that name no item say nothing to act on: a failure
+    return TransactionCancelled([str(r.get("Code", "None")) for r in reasons])
+
+
+def _operation(method: Callable[..., object]) -> str:
+    """The API's name of a client method: put_item is PutItem."""
+    return "".join(part.capitalize() for part in str(getattr(method, "__name__", "call")).split("_"))
+
+
+def _tables(params: Mapping[str, Any]) -> str:
+    """The tables a call's parameters name: its TableName, or those of its batch or transaction."""
+    names = {params.get("TableName"), *params.get("RequestItems", {})}
+    names |= {op.get("TableName") for item in params.get("TransactItems", []) for op in item.values()}
+    return ",".join(sorted(str(n) for n in names if n)) or "no table"
+
+
 def _backoff(attempt: int) -> None:
     time.sleep(min(0.05 * 2**attempt, 1.0))
 
@@ -120,17 +189,14 @@ def batch_write(client: DynamoDBClient, table: str, requests: Sequence[WriteRequ
     for chunk in chunks(requests, WRITE_BATCH):
         pending: list[Any] = list(chunk)
         for attempt in range(_UNPROCESSED_RETRIES):
-            try:
-                response = client.batch_write_item(RequestItems={table: pending})
-            except ClientError as exc:
-                raise unavailable(exc, f"batch write to {table}") from exc
+            response = call(client.batch_write_item, RequestItems={table: pending})
             calls += 1
             pending = list(response.get("UnprocessedItems", {}).get(table, []))
             if not pending:
                 break
             _backoff(attempt)
         else:
-            raise StoreUnavailable(f"batch write to {table}: {len(pending)} items left unprocessed")
+            raise store_failure("BatchWriteItem", table, "UnprocessedItems", detail=f"{len(pending)} left")
     return calls
 
 
@@ -140,12 +206,9 @@ def batch_get(client: DynamoDBClient, table: str, keys: Sequence[Item]) -> list[
     for chunk in chunks(keys, GET_BATCH):
         pending: list[Item] = list(chunk)
         for attempt in range(_UNPROCESSED_RETRIES):
-            try:
-                response = client.batch_get_item(
-                    RequestItems={table: {"Keys": pending, "ConsistentRead": True}}
-                )
-            except ClientError as exc:
-                raise unavailable(exc, f"batch get from {table}") from exc
+            response = call(
+                client.batch_get_item, RequestItems={table: {"Keys": pending, "ConsistentRead": True}}
+            )
             found.extend(decode(item) for item in response.get("Responses", {}).get(table, []))
             unprocessed: Any = response.get("UnprocessedKeys", {})
             pending = list(unprocessed.get(table, {}).get("Keys", []))
@@ -153,19 +216,28 @@ def batch_get(client: DynamoDBClient, table: str, keys: Sequence[Item]) -> list[
                 break
             _backoff(attempt)
         else:
-            raise StoreUnavailable(f"batch get from {table}: {len(pending)} keys left unprocessed")
+            raise store_failure("BatchGetItem", table, "UnprocessedKeys", detail=f"{len(pending)} left")
     return found
 
 
-def query_all(client: DynamoDBClient, **kwargs: Any) -> Iterator[dict[str, Any]]:
+def query_all(client: DynamoDBClient, **params: Any) -> Iterator[dict[str, Any]]:
     """Every item of a Query, page by page."""
-    paginator = client.get_paginator("query")
-    try:
-        for page in paginator.paginate(**kwargs):
-            for item in page.get("Items", []):
-                yield decode(item)
-    except ClientError as exc:
-        raise unavailable(exc, f"query on {kwargs.get('TableName')}") from exc
+    return _every_item(client.query, params)
+
+
+def scan_all(client: DynamoDBClient, **params: Any) -> Iterator[dict[str, Any]]:
+    """Every item of a Scan, page by page."""
+    return _every_item(client.scan, params)
+
+
+def _every_item(read: Callable[..., Any], params: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    while True:
+        page = call(read, **params)
+        yield from (decode(item) for item in page.get("Items", []))
+        last = page.get("LastEvaluatedKey")
+        if not last:
+            return
+        params = {**params, "ExclusiveStartKey": last}
 
 
 def transact_conditional(
@@ -185,17 +257,9 @@ def transact_conditional(
             if not pending:
                 break
             try:
-                client.transact_write_items(TransactItems=[build(item) for item in pending])
-            except ClientError as exc:
-                if error_code(exc) != "TransactionCanceledException":
-                    raise unavailable(exc, "transactional write") from exc
-                reasons: list[Any] = list(exc.response.get("CancellationReasons", []))
-                if len(reasons) != len(pending):
-                    raise unavailable(exc, "transactional write") from exc
-                failed_condition = {
-                    i for i, r in enumerate(reasons) if r.get("Code") == "ConditionalCheckFailed"
-                }
-                retryable = [p for i, p in enumerate(pending) if i not in failed_condition]
+                call(client.transact_write_items, TransactItems=[build(item) for item in pending])
+            except TransactionCancelled as cancelled:
+                retryable = [p for i, p in enumerate(pending) if i not in cancelled.condition_failed]
                 if len(retryable) == len(pending):
                     _backoff(attempt)  # conflict or throttling on the whole batch: try it again
                 pending = retryable
@@ -203,5 +267,8 @@ def transact_conditional(
             done.extend(pending)
             pending = []
         if pending:
-            raise StoreUnavailable(f"transactional write: {len(pending)} items not written")
+            tables = _tables({"TransactItems": [build(item) for item in pending]})
+            raise store_failure(
+                "TransactWriteItems", tables, "TransactionCanceledException", detail=f"{len(pending)} left"
+            )
     return done

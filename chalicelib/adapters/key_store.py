@@ -5,9 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-
-from chalicelib.adapters.dynamodb import decode, encode, error_code, iso, parse_iso, unavailable
+from chalicelib.adapters.dynamodb import call, decode, encode, iso, parse_iso, scan_all, written
 from chalicelib.domain.auth import ApiKey, ApiRole
 from chalicelib.domain.errors import Conflict, NotFound
 
@@ -45,46 +43,31 @@ class DynamoKeyStore:
         self._client = client
 
     def add(self, key: ApiKey) -> None:
-        try:
-            self._client.put_item(
-                TableName=self._table,
-                Item=encode(key_to_item(key)),
-                ConditionExpression="attribute_not_exists(key_id)",
-            )
-        except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                raise Conflict(f"API key {key.id!r} exists") from exc
-            raise unavailable(exc, "put key") from exc
+        if not written(
+            self._client.put_item,
+            TableName=self._table,
+            Item=encode(key_to_item(key)),
+            ConditionExpression="attribute_not_exists(key_id)",
+        ):
+            raise Conflict(f"API key {key.id!r} exists")
 
     def get(self, key_id: str) -> ApiKey | None:
-        try:
-            response = self._client.get_item(
-                TableName=self._table, Key={"key_id": {"S": key_id}}, ConsistentRead=True
-            )
-        except ClientError as exc:
-            raise unavailable(exc, "get key") from exc
+        response = call(
+            self._client.get_item, TableName=self._table, Key={"key_id": {"S": key_id}}, ConsistentRead=True
+        )
         return item_to_key(decode(response["Item"])) if "Item" in response else None
 
     def list(self) -> list[ApiKey]:
-        keys: list[ApiKey] = []
-        paginator = self._client.get_paginator("scan")
-        try:
-            for page in paginator.paginate(TableName=self._table, ConsistentRead=True):
-                keys.extend(item_to_key(decode(item)) for item in page.get("Items", []))
-        except ClientError as exc:
-            raise unavailable(exc, "list keys") from exc
-        return sorted(keys, key=lambda k: k.created_at)
+        items = scan_all(self._client, TableName=self._table, ConsistentRead=True)
+        return sorted(map(item_to_key, items), key=lambda k: k.created_at)
 
     def revoke(self, key_id: str, *, now: datetime) -> None:
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key={"key_id": {"S": key_id}},
-                UpdateExpression="SET revoked_at = if_not_exists(revoked_at, :now)",
-                ConditionExpression="attribute_exists(key_id)",
-                ExpressionAttributeValues={":now": {"S": now.isoformat()}},
-            )
-        except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                raise NotFound(f"no API key {key_id!r}") from exc
-            raise unavailable(exc, "revoke key") from exc
+        if not written(
+            self._client.update_item,
+            TableName=self._table,
+            Key={"key_id": {"S": key_id}},
+            UpdateExpression="SET revoked_at = if_not_exists(revoked_at, :now)",
+            ConditionExpression="attribute_exists(key_id)",
+            ExpressionAttributeValues={":now": {"S": now.isoformat()}},
+        ):
+            raise NotFound(f"no API key {key_id!r}")

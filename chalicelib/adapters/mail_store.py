@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from botocore.exceptions import ClientError
-
-from chalicelib.adapters.dynamodb import error_code
+from chalicelib.adapters.aws import Answers, store_errors
 from chalicelib.domain.errors import NotFound
-from chalicelib.ports import StoreUnavailable
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -22,7 +19,7 @@ class S3MailStore:
         self._client = client
 
     def put(self, key: str, raw: bytes) -> str:
-        try:
+        with store_errors("PutObject", self._bucket):
             self._client.put_object(
                 Bucket=self._bucket,
                 Key=key,
@@ -30,17 +27,15 @@ class S3MailStore:
                 ContentType="message/rfc822",
                 ServerSideEncryption="AES256",
             )
-        except ClientError as exc:
-            raise StoreUnavailable(f"store raw message: {error_code(exc)}") from exc
         return f"s3://{self._bucket}/{key}"
 
     def get(self, key: str) -> bytes:
-        try:
+        not_stored: Answers = dict.fromkeys(
+            ("NoSuchKey", "404"), lambda _: NotFound(f"no stored message {key!r}")
+        )
+        # The body streams after the call returns: a connection lost while reading it fails the same way.
+        with store_errors("GetObject", self._bucket, answers=not_stored):
             response = self._client.get_object(
                 Bucket=self._bucket, Key=key, Range=f"bytes=0-{MAX_READ_BYTES}"
             )
-        except ClientError as exc:
-            if error_code(exc) in {"NoSuchKey", "404"}:
-                raise NotFound(f"no stored message {key!r}") from exc
-            raise StoreUnavailable(f"read raw message: {error_code(exc)}") from exc
-        return response["Body"].read()
+            return response["Body"].read()

@@ -7,18 +7,17 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-
 from chalicelib.adapters.dynamodb import (
+    ConditionFailed,
+    call,
     decode,
     decode_cursor,
     encode,
     encode_cursor,
-    error_code,
     iso,
     parse_iso,
     query_all,
-    unavailable,
+    written,
 )
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.notices import Notice, NoticeStatus
@@ -108,25 +107,24 @@ class DynamoNoticeStore:
 
     def add(self, notice: Notice) -> None:
         try:
-            self._client.put_item(
+            call(
+                self._client.put_item,
                 TableName=self._table,
                 Item=encode(notice_to_item(notice)),
                 ConditionExpression="attribute_not_exists(notice_id)",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
-        except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                old: Any = exc.response.get("Item")  # returned with ALL_OLD
-                raise NoticeExists(item_to_notice(decode(old)) if old else self.get(notice.id)) from exc
-            raise unavailable(exc, "put notice") from exc
+        except ConditionFailed as taken:
+            old = taken.item
+            raise NoticeExists(item_to_notice(decode(old)) if old else self.get(notice.id)) from taken
 
     def get(self, notice_id: str) -> Notice:
-        try:
-            response = self._client.get_item(
-                TableName=self._table, Key={"notice_id": {"S": notice_id}}, ConsistentRead=True
-            )
-        except ClientError as exc:
-            raise unavailable(exc, "get notice") from exc
+        response = call(
+            self._client.get_item,
+            TableName=self._table,
+            Key={"notice_id": {"S": notice_id}},
+            ConsistentRead=True,
+        )
         if "Item" not in response:
             raise NotFound(f"no notice {notice_id!r}")
         return item_to_notice(decode(response["Item"]))
@@ -142,21 +140,17 @@ class DynamoNoticeStore:
             f"{update}, open_shard = :shard, next_step_at = :next",
             "step = :zero AND #s = :open",
             {**counts, ":shard": OPEN_SHARD, ":next": schedule["next_step_at"], ":zero": 0, ":open": "open"},
-            what="update notice routing",
         ):
             return
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key={"notice_id": {"S": notice.id}},
-                UpdateExpression=update,
-                ConditionExpression="attribute_exists(notice_id)",
-                ExpressionAttributeValues=encode(counts),
-            )
-        except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                raise NotFound(f"no notice {notice.id!r}") from exc
-            raise unavailable(exc, "update notice routing") from exc
+        if not written(
+            self._client.update_item,
+            TableName=self._table,
+            Key={"notice_id": {"S": notice.id}},
+            UpdateExpression=update,
+            ConditionExpression="attribute_exists(notice_id)",
+            ExpressionAttributeValues=encode(counts),
+        ):
+            raise NotFound(f"no notice {notice.id!r}")
 
     def recent(self, event_type: EventType, *, limit: int, cursor: str | None) -> Page[Notice]:
         """Notices of one type, newest first, a page at a time."""
@@ -172,10 +166,7 @@ class DynamoNoticeStore:
         start = decode_cursor(cursor)
         if start:
             request["ExclusiveStartKey"] = encode(start)
-        try:
-            response = self._client.query(**request)
-        except ClientError as exc:
-            raise unavailable(exc, "list notices") from exc
+        response = call(self._client.query, **request)
         last = response.get("LastEvaluatedKey")
         return Page(
             items=[item_to_notice(decode(i)) for i in response.get("Items", [])],
@@ -199,16 +190,14 @@ class DynamoNoticeStore:
             yield item_to_notice(item)
 
     def due(self, now: datetime, *, limit: int) -> list[Notice]:
-        try:
-            response = self._client.query(
-                TableName=self._table,
-                IndexName=DUE_INDEX,
-                KeyConditionExpression="open_shard = :shard AND next_step_at <= :now",
-                ExpressionAttributeValues={":shard": {"S": OPEN_SHARD}, ":now": {"S": _utc(now)}},
-                Limit=limit,
-            )
-        except ClientError as exc:
-            raise unavailable(exc, "query due notices") from exc
+        response = call(
+            self._client.query,
+            TableName=self._table,
+            IndexName=DUE_INDEX,
+            KeyConditionExpression="open_shard = :shard AND next_step_at <= :now",
+            ExpressionAttributeValues={":shard": {"S": OPEN_SHARD}, ":now": {"S": _utc(now)}},
+            Limit=limit,
+        )
         return [item_to_notice(decode(item)) for item in response.get("Items", [])]
 
     def advance_step(
@@ -220,9 +209,7 @@ class DynamoNoticeStore:
         else:
             update = "SET step = :to, open_shard = :shard, next_step_at = :next"
             values |= {":shard": OPEN_SHARD, ":next": _utc(next_step_at)}
-        return self._conditional_update(
-            notice_id, update, "step = :from AND #s = :open", values, what="advance notice step"
-        )
+        return self._conditional_update(notice_id, update, "step = :from AND #s = :open", values)
 
     def record_decision(
         self, notice_id: str, *, decision: dict[str, Any], duties: list[dict[str, Any]], at: datetime
@@ -237,7 +224,6 @@ class DynamoNoticeStore:
                 ":u": json.dumps(duties, sort_keys=True),
                 ":closed": str(NoticeStatus.CLOSED),
             },
-            what="record decision",
         )
 
     def save_duties(self, notice_id: str, duties: list[dict[str, Any]]) -> None:
@@ -246,7 +232,6 @@ class DynamoNoticeStore:
             "SET duties_json = :u",
             "attribute_exists(decision_json)",
             {":u": json.dumps(duties, sort_keys=True)},
-            what="save duties",
         )
 
     def close_triage(self, notice_id: str, *, routed_as: str, at: datetime) -> bool:
@@ -261,7 +246,6 @@ class DynamoNoticeStore:
                 ":triage": str(NoticeStatus.TRIAGE),
                 ":x": json.dumps(extra, sort_keys=True),
             },
-            what="close triage",
         )
 
     def mark_acknowledged(self, notice_id: str, *, at: datetime) -> bool:
@@ -271,11 +255,10 @@ class DynamoNoticeStore:
             "SET #s = :ack, acknowledged_at = :at REMOVE open_shard, next_step_at",
             "#s = :open",
             values,
-            what="mark notice acknowledged",
         )
 
     def _conditional_update(
-        self, notice_id: str, update: str, condition: str, values: dict[str, Any], *, what: str
+        self, notice_id: str, update: str, condition: str, values: dict[str, Any]
     ) -> bool:
         request: dict[str, Any] = {
             "TableName": self._table,
@@ -286,10 +269,4 @@ class DynamoNoticeStore:
         }
         if "#s" in update or "#s" in condition:  # "status" is a reserved word in DynamoDB expressions
             request["ExpressionAttributeNames"] = {"#s": "status"}
-        try:
-            self._client.update_item(**request)
-        except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                return False
-            raise unavailable(exc, what) from exc
-        return True
+        return written(self._client.update_item, **request)

@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-
-from chalicelib.adapters.dynamodb import unavailable
+from chalicelib.adapters.dynamodb import call
 from chalicelib.domain.policies import DEFAULT_POLICIES, Audience, EscalationPolicy, Step, parse_duration
 from chalicelib.domain.subscribers import ChannelType, EventType, Role
 
@@ -39,24 +37,22 @@ class DynamoPolicyStore:
         self._client = client
 
     def get(self, event_type: EventType) -> EscalationPolicy:
-        try:
-            response = self._client.get_item(
-                TableName=self._table, Key={"event_type": {"S": str(event_type)}}, ConsistentRead=True
-            )
-        except ClientError as exc:
-            raise unavailable(exc, "get policy") from exc
+        response = call(
+            self._client.get_item,
+            TableName=self._table,
+            Key={"event_type": {"S": str(event_type)}},
+            ConsistentRead=True,
+        )
         if "Item" not in response:
             return DEFAULT_POLICIES[event_type]
         return policy_from_json(json.loads(response["Item"]["policy_json"]["S"]))
 
     def put(self, policy: EscalationPolicy) -> None:
-        try:
-            self._client.put_item(
-                TableName=self._table,
-                Item={
-                    "event_type": {"S": str(policy.event_type)},
-                    "policy_json": {"S": json.dumps(policy.as_json(), sort_keys=True)},
-                },
-            )
-        except ClientError as exc:
-            raise unavailable(exc, "put policy") from exc
+        call(
+            self._client.put_item,
+            TableName=self._table,
+            Item={
+                "event_type": {"S": str(policy.event_type)},
+                "policy_json": {"S": json.dumps(policy.as_json(), sort_keys=True)},
+            },
+        )

@@ -5,9 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from botocore.exceptions import ClientError
-
-from chalicelib.adapters.dynamodb import unavailable
+from chalicelib.adapters.dynamodb import call
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -28,23 +26,18 @@ class DynamoRateLimiter:
     def count(self, key: str, *, window: timedelta, now: datetime) -> int:
         """Failures counted so far in the current window."""
         bucket, _ = window_key(key, window, now)
-        try:
-            response = self._client.get_item(TableName=self._table, Key={"bucket": {"S": bucket}})
-        except ClientError as exc:
-            raise unavailable(exc, "read rate limit") from exc
+        response = call(self._client.get_item, TableName=self._table, Key={"bucket": {"S": bucket}})
         return int(response.get("Item", {}).get("hits", {}).get("N", "0"))
 
     def add(self, key: str, *, window: timedelta, now: datetime) -> int:
         """Count one more failure; returns the window's total."""
         bucket, ends = window_key(key, window, now)
-        try:
-            response = self._client.update_item(
-                TableName=self._table,
-                Key={"bucket": {"S": bucket}},
-                UpdateExpression="ADD hits :one SET expires_at = :ends",
-                ExpressionAttributeValues={":one": {"N": "1"}, ":ends": {"N": str(ends + 3600)}},
-                ReturnValues="UPDATED_NEW",
-            )
-        except ClientError as exc:
-            raise unavailable(exc, "count rate limit") from exc
+        response = call(
+            self._client.update_item,
+            TableName=self._table,
+            Key={"bucket": {"S": bucket}},
+            UpdateExpression="ADD hits :one SET expires_at = :ends",
+            ExpressionAttributeValues={":one": {"N": "1"}, ":ends": {"N": str(ends + 3600)}},
+            ReturnValues="UPDATED_NEW",
+        )
         return int(response["Attributes"]["hits"]["N"])

@@ -5,11 +5,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from chalicelib.adapters.dynamodb import error_code, transient
+from chalicelib.adapters.aws import send_errors
 from chalicelib.domain.messages import OutgoingEmail
-from chalicelib.ports import SendFailed
 
 if TYPE_CHECKING:
     from mypy_boto3_sesv2 import SESV2Client
@@ -44,7 +41,7 @@ class SesEmailSender:
 
     def send(self, message: OutgoingEmail) -> str:
         tags: list[MessageTagTypeDef] = [{"Name": k, "Value": _tag_value(v)} for k, v in message.tags.items()]
-        try:
+        with send_errors("ses", _RETRYABLE):
             response = self._client.send_email(
                 **self._extra,
                 EmailTags=tags,
@@ -63,8 +60,4 @@ class SesEmailSender:
                     }
                 },
             )
-        except ClientError as exc:
-            raise SendFailed(f"ses: {error_code(exc)}", retryable=transient(exc, _RETRYABLE)) from exc
-        except BotoCoreError as exc:  # no answer (connection, timeout): the message may go through later
-            raise SendFailed(f"ses: {type(exc).__name__}", retryable=True) from exc
         return response["MessageId"]

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from chalicelib.adapters.dynamodb import error_code, transient
+from chalicelib.adapters.aws import send_errors
 from chalicelib.domain.messages import OutgoingSms
-from chalicelib.ports import SendFailed
 
 if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient
@@ -32,7 +29,7 @@ class SnsSmsSender:
         self._sender_id = sender_id
 
     def send(self, message: OutgoingSms) -> str:
-        try:
+        with send_errors("sns", _RETRYABLE):
             response = self._client.publish(
                 PhoneNumber=message.to,
                 Message=message.body,
@@ -42,8 +39,4 @@ class SnsSmsSender:
                     "AWS.SNS.SMS.SenderID": {"DataType": "String", "StringValue": self._sender_id},
                 },
             )
-        except ClientError as exc:
-            raise SendFailed(f"sns: {error_code(exc)}", retryable=transient(exc, _RETRYABLE)) from exc
-        except BotoCoreError as exc:  # no answer (connection, timeout): the text may go through later
-            raise SendFailed(f"sns: {type(exc).__name__}", retryable=True) from exc
         return response["MessageId"]

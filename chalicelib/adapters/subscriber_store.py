@@ -5,20 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-
 from chalicelib.adapters.dynamodb import (
     batch_get,
     batch_write,
+    call,
     decode,
     decode_cursor,
     encode,
     encode_cursor,
-    error_code,
     iso,
     parse_iso,
     query_all,
-    unavailable,
+    written,
 )
 from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.subscribers import (
@@ -159,16 +157,13 @@ class DynamoSubscriberStore:
         self._client = client
 
     def add(self, subscriber: Subscriber) -> None:
-        try:
-            self._client.put_item(
-                TableName=self._subscribers,
-                Item=encode(subscriber_to_item(subscriber)),
-                ConditionExpression="attribute_not_exists(subscriber_id)",
-            )
-        except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                raise Conflict(f"subscriber {subscriber.id!r} exists") from exc
-            raise unavailable(exc, "put subscriber") from exc
+        if not written(
+            self._client.put_item,
+            TableName=self._subscribers,
+            Item=encode(subscriber_to_item(subscriber)),
+            ConditionExpression="attribute_not_exists(subscriber_id)",
+        ):
+            raise Conflict(f"subscriber {subscriber.id!r} exists")
         puts: list[WriteRequestTypeDef] = [
             {"PutRequest": {"Item": encode(entry_to_item(e))}} for e in index_entries(subscriber)
         ]
@@ -177,16 +172,13 @@ class DynamoSubscriberStore:
     def replace(self, subscriber: Subscriber) -> None:
         """Write the changed subscriber and bring its index rows in line (removed rows first)."""
         before = self.get(subscriber.id)
-        try:
-            self._client.put_item(
-                TableName=self._subscribers,
-                Item=encode(subscriber_to_item(subscriber)),
-                ConditionExpression="attribute_exists(subscriber_id)",
-            )
-        except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                raise NotFound(f"no subscriber {subscriber.id!r}") from exc
-            raise unavailable(exc, "replace subscriber") from exc
+        if not written(
+            self._client.put_item,
+            TableName=self._subscribers,
+            Item=encode(subscriber_to_item(subscriber)),
+            ConditionExpression="attribute_exists(subscriber_id)",
+        ):
+            raise NotFound(f"no subscriber {subscriber.id!r}")
         keep = {
             (e.jurisdiction_id, entry_key(e.event_type, e.subscriber_id)) for e in index_entries(subscriber)
         }
@@ -203,12 +195,12 @@ class DynamoSubscriberStore:
         batch_write(self._client, self._subscriptions, gone + puts)
 
     def get(self, subscriber_id: str) -> Subscriber:
-        try:
-            response = self._client.get_item(
-                TableName=self._subscribers, Key={"subscriber_id": {"S": subscriber_id}}, ConsistentRead=True
-            )
-        except ClientError as exc:
-            raise unavailable(exc, "get subscriber") from exc
+        response = call(
+            self._client.get_item,
+            TableName=self._subscribers,
+            Key={"subscriber_id": {"S": subscriber_id}},
+            ConsistentRead=True,
+        )
         if "Item" not in response:
             raise NotFound(f"no subscriber {subscriber_id!r}")
         return item_to_subscriber(decode(response["Item"]))
@@ -224,10 +216,7 @@ class DynamoSubscriberStore:
         start = decode_cursor(cursor)
         if start:
             kwargs["ExclusiveStartKey"] = encode(start)
-        try:
-            response = self._client.scan(**kwargs)
-        except ClientError as exc:
-            raise unavailable(exc, "list subscribers") from exc
+        response = call(self._client.scan, **kwargs)
         items = [item_to_subscriber(decode(i)) for i in response.get("Items", [])]
         last = response.get("LastEvaluatedKey")
         return Page(items=items, cursor=encode_cursor(decode(last)) if last else None)
@@ -247,10 +236,9 @@ class DynamoSubscriberStore:
         ]
         # Index rows first: a subscriber half-deleted must stop receiving, not linger in routing.
         batch_write(self._client, self._subscriptions, deletes)
-        try:
-            self._client.delete_item(TableName=self._subscribers, Key={"subscriber_id": {"S": subscriber_id}})
-        except ClientError as exc:
-            raise unavailable(exc, "delete subscriber") from exc
+        call(
+            self._client.delete_item, TableName=self._subscribers, Key={"subscriber_id": {"S": subscriber_id}}
+        )
 
     def covering(self, jurisdiction_ids: Sequence[str], event_type: EventType) -> Iterator[SubscriptionEntry]:
         for jurisdiction_id in jurisdiction_ids:
