@@ -47,7 +47,7 @@ from chalicelib.domain.policies import DEFAULT_POLICIES
 from chalicelib.domain.routing import plan_deliveries, recipients_for
 from chalicelib.domain.subscribers import ChannelRef, EventType, Role, index_entries
 from chalicelib.domain.tokens import AckTarget
-from chalicelib.http import api_errors
+from chalicelib.entrypoints.http import api_errors
 from chalicelib.ports import NoticeExists, SendFailed, StoreRefusedInput, StoreUnavailable
 from tests.builders import NOW, subscriber
 from tests.integration.conftest import REGION, STAGE, Aws
