@@ -18,7 +18,7 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/python -m chalicelib.local
+	$(BIN)/python -m vigil_local
 
 test: $(STAMP) lint typecheck
 	$(BIN)/python -m pytest

@@ -14,14 +14,13 @@ from chalicelib import bootstrap, logs
 from chalicelib.config import resource_name, stage_name
 from chalicelib.entrypoints import admin, dashboard, detainers, links, notices, pipeline, subscribers
 from chalicelib.entrypoints.http import reshape_chalice_error
-from chalicelib.local import dev_routes
 
 logs.configure()
 
 app = Chalice(app_name="vigil")
 # A forwarded message is posted as it is: bytes, not JSON.
 app.api.binary_types.append("message/rfc822")
-for area in (notices, links, subscribers, detainers, dashboard, admin, dev_routes):
+for area in (notices, links, subscribers, detainers, dashboard, admin):
     app.register_blueprint(area.routes.blueprint)
 
 STAGE = stage_name()

@@ -2,11 +2,11 @@
 
     .venv/bin/python -m bench.latency [--events 60] [--poll-ms 5] [--demo]
 
-Starts ``python -m chalicelib.local`` as a subprocess on free ports, as ``tests/e2e/conftest.py``
+Starts ``python -m vigil_local`` as a subprocess on free ports, as ``tests/e2e/conftest.py``
 does (its helpers are reused), with the ticker slowed to once an hour so no escalation step runs
 during the measurement, and without the demo subscribers unless ``--demo`` (then each event also
 goes to the demo's statewide offices). One subscriber is created through the API (email only,
-statewide, rollouts), its address confirmed through the outbox link as ``chalicelib.local.demo``
+statewide, rollouts), its address confirmed through the outbox link as ``vigil_local.demo``
 does. Then, one at a time (a few uncounted warm-up events first), each event is POSTed and
 ``GET /dev/outbox?to=<address>`` is polled every ``--poll-ms`` until its email (found by the
 event's unique title in the subject) is there. The stack runs exactly as ``make run`` does (moto
@@ -59,7 +59,7 @@ _FAST_MOTO_MAIN = "from bench.latency import serve_with_fast_moto; raise SystemE
 
 
 def serve_with_fast_moto() -> int:
-    """``python -m chalicelib.local``, with the moto speed-ups of ``bench.emulator_patches`` installed first.
+    """``python -m vigil_local``, with the moto speed-ups of ``bench.emulator_patches`` installed first.
 
     moto 5.2's TransactWriteItems deep-copies the whole table once per item of the transaction:
     with the deliveries of a few hundred notices in the table, routing one notice to 50 people
@@ -69,7 +69,7 @@ def serve_with_fast_moto() -> int:
         moto_dynamodb_reads_as_plain_json,
         moto_transactions_undo_touched_items,
     )
-    from chalicelib.local.__main__ import main  # noqa: PLC0415  # reads its settings when called
+    from vigil_local.__main__ import main  # noqa: PLC0415  # reads its settings when called
 
     with moto_transactions_undo_touched_items(), moto_dynamodb_reads_as_plain_json():
         return main()
@@ -87,7 +87,7 @@ class Handle:
 def local_stack(
     *, demo: bool = False, tick_seconds: float = 3600.0, fast_moto: bool = True
 ) -> Iterator[Handle]:
-    """``python -m chalicelib.local`` in its own process on free ports; stopped (SIGTERM) on exit.
+    """``python -m vigil_local`` in its own process on free ports; stopped (SIGTERM) on exit.
 
     With ``fast_moto`` the process is started through ``serve_with_fast_moto`` instead, which
     installs ``bench.emulator_patches``' moto speed-ups (same behaviour, no whole-table copies per
@@ -99,9 +99,7 @@ def local_stack(
         # The stack logs every delivery at INFO; writing that file would be what is measured.
         "VIGIL_LOG_LEVEL": "WARNING",
     }
-    command = (
-        [sys.executable, "-c", _FAST_MOTO_MAIN] if fast_moto else [sys.executable, "-m", "chalicelib.local"]
-    )
+    command = [sys.executable, "-c", _FAST_MOTO_MAIN] if fast_moto else [sys.executable, "-m", "vigil_local"]
     with tempfile.TemporaryDirectory(prefix="vigil-bench-stack-") as tmp:
         try:
             with launched_stack(Path(tmp) / "output.log", env=env, command=command) as stack:

@@ -2,14 +2,14 @@
 
     .venv/bin/python -m bench.load [--events 200] [--subscribers 50] [--workers 8] [--timeout 1200]
 
-Starts ``python -m chalicelib.local`` as a subprocess on free ports (``bench.latency.local_stack``,
+Starts ``python -m vigil_local`` as a subprocess on free ports (``bench.latency.local_stack``,
 built on ``tests/e2e/conftest.py``'s helpers), without the demo subscribers and with the ticker
 slowed to once an hour, so the only email is what the events send (no escalation step falls due
 during the run). Then:
 
 1. creates the subscribers through ``POST /subscribers`` (unique example.gov addresses, email only,
    statewide, rollouts; a fifth of them ``state-executive`` so no notice is a low-key one) and
-   confirms each address through the link in the outbox, as ``chalicelib.local.demo`` does;
+   confirms each address through the link in the outbox, as ``vigil_local.demo`` does;
 2. submits the events from a small thread pool (each a statewide rollout with a unique
    ``external_id`` and title; a POST that fails is retried with the same key, which the service
    must treat as the same event);
@@ -40,7 +40,7 @@ import boto3
 
 from bench.common import machine, table
 from bench.latency import Handle, StackFailed, create_subscriber, local_stack, percentile, rollout
-from chalicelib.local.runner import FAKE_CREDENTIAL
+from vigil_local.runner import FAKE_CREDENTIAL
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient

@@ -13,7 +13,7 @@ from chalicelib.adapters.dynamodb import batch_write, encode
 from chalicelib.adapters.subscriber_store import entry_to_item, subscriber_to_item
 from chalicelib.config import Settings
 from chalicelib.domain.subscribers import Subscriber, index_entries
-from chalicelib.local.stack import deploy_template
+from vigil_local.stack import deploy_template
 
 if TYPE_CHECKING:
     import boto3

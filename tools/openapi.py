@@ -51,6 +51,7 @@ PLACEHOLDER = "TODO"
 def declared_operations() -> list[Operation]:
     """Every route of the app and of the local stack's own routes (imported for their declarations)."""
     import app  # noqa: F401, PLC0415  # registers every blueprint's routes in OPERATIONS
+    import vigil_local.dev_routes  # noqa: F401, PLC0415  # and the local stack's /dev routes
 
     return sorted(OPERATIONS.values(), key=lambda o: (o.path, o.method))
 

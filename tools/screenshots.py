@@ -2,7 +2,7 @@
 
     .venv/bin/python -m tools.screenshots [--out docs/screenshots]
 
-Starts the local stack as ``make run`` does (``python -m chalicelib.local``, in its own process, on free
+Starts the local stack as ``make run`` does (``python -m vigil_local``, in its own process, on free
 ports, with the demo subscribers), gives it something to show, opens the dashboard in Debian's headless
 Chromium and saves ``<view>.png`` (1280×900) and ``<view>-phone.png`` (390×844) for each view,
 overwriting what is there. What it posts:

@@ -10,7 +10,7 @@ real adapters from ``chalicelib.bootstrap.build``. Each scenario starts from an 
    the subscriptions index (``batch_write``; every channel active);
 2. ``services.ingest.accept`` of one statewide rollout (what ``POST /events`` calls);
 3. the route queue pumped through ``app.on_route_message``, then the send queue through
-   ``app.on_send_message``, with ``chalicelib.local.pump.QueuePump.poll_once`` standing in for
+   ``app.on_send_message``, with ``vigil_local.pump.QueuePump.poll_once`` standing in for
    Lambda's SQS event source mapping (batches of 10, deleting what succeeded).
 
 Every AWS call of Vigil's clients is counted with ``bench.counting.AwsCallCounter`` (registered on

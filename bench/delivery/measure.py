@@ -29,10 +29,10 @@ from chalicelib.domain.auth import ApiRole, Caller
 from chalicelib.domain.deliveries import DeliveryStatus
 from chalicelib.domain.messages import OutgoingEmail, OutgoingSms
 from chalicelib.domain.subscribers import EventType
-from chalicelib.local.outbox import MOTO_ACCOUNT_ID
-from chalicelib.local.pump import LambdaHandler, QueueBinding, QueuePump
 from chalicelib.schemas.events import parse_event
 from chalicelib.services import ingest
+from vigil_local.outbox import MOTO_ACCOUNT_ID
+from vigil_local.pump import LambdaHandler, QueueBinding, QueuePump
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

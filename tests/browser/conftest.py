@@ -1,5 +1,5 @@
 """The dashboard in headless Chromium (Debian's ``chromium`` and ``chromium-driver``), driven by Selenium,
-against the same local stack as the e2e tests (``python -m chalicelib.local`` in its own process).
+against the same local stack as the e2e tests (``python -m vigil_local`` in its own process).
 
 Without the browser the tests fail with what to install when ``CI`` is set, and are skipped otherwise.
 """

@@ -1,4 +1,4 @@
-"""The local stack as users run it: ``python -m chalicelib.local`` in its own process, on free ports."""
+"""The local stack as users run it: ``python -m vigil_local`` in its own process, on free ports."""
 
 from __future__ import annotations
 
@@ -141,7 +141,7 @@ class StackNotReady(RuntimeError):
 def launched_stack(
     log_path: Path, *, env: Mapping[str, str] | None = None, command: Sequence[str] | None = None
 ) -> Iterator[RunningStack]:
-    """``python -m chalicelib.local`` (or ``command``) on free ports, as ``make run`` starts it;
+    """``python -m vigil_local`` (or ``command``) on free ports, as ``make run`` starts it;
     ready once healthy and seeded, stopped (SIGTERM, then kill) on the way out. ``env`` adds to or
     overrides the stack's settings. Shared by the e2e and browser tests, the screenshots and benches."""
     api_port, moto_port, webhook_port = free_ports(3)
@@ -160,7 +160,7 @@ def launched_stack(
     settings.update(env or {})
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(  # noqa: S603  # our own interpreter running the local stack
-            list(command or [sys.executable, "-m", "chalicelib.local"]),
+            list(command or [sys.executable, "-m", "vigil_local"]),
             cwd=REPO_ROOT,
             env=settings,
             stdout=log_file,

@@ -10,7 +10,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from chalicelib.local.stack import deploy_template
+from vigil_local.stack import deploy_template
 
 REGION = "us-east-1"
 STAGE = "test"

@@ -39,8 +39,6 @@ from chalicelib.domain.errors import NotFound
 from chalicelib.domain.notices import Notice
 from chalicelib.domain.subscribers import ChannelType
 from chalicelib.domain.tokens import AckTarget, read_ack_token
-from chalicelib.local import pump as pump_module
-from chalicelib.local.pump import LambdaHandler, QueueBinding
 from tests.builders import rollout_body
 from tests.integration.conftest import REGION, STAGE, Aws
 from tests.integration.faults import CrashAfter, FaultInjector, Injection, SimulatedCrash, table_is
@@ -52,6 +50,8 @@ from tests.integration.test_handlers import (  # noqa: F401  # pipeline is the f
     sent_sms,
     subscriber_body,
 )
+from vigil_local import pump as pump_module
+from vigil_local.pump import LambdaHandler, QueueBinding
 
 pytestmark = pytest.mark.integration
 

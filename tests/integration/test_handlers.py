@@ -24,12 +24,12 @@ from chalicelib.domain.acklog import verify_chain
 from chalicelib.domain.acknowledgments import AckVia
 from chalicelib.domain.auth import ApiRole, new_key
 from chalicelib.domain.tokens import AckTarget, read_ack_token
-from chalicelib.local.pump import QueueBinding, QueuePump, sqs_event
-from chalicelib.local.receiver import WebhookReceiver
-from chalicelib.local.stack import deploy_template
 from chalicelib.services.acknowledgment import acknowledge
 from tests.builders import NOW, rollout_body
 from tests.integration.conftest import REGION, STAGE, Aws
+from vigil_local.pump import QueueBinding, QueuePump, sqs_event
+from vigil_local.receiver import WebhookReceiver
+from vigil_local.stack import deploy_template
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient

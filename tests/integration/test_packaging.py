@@ -162,3 +162,29 @@ def test_the_unpacked_package_imports_without_compiling_anything(packaged: Path,
 def test_the_same_sources_package_into_the_same_zip(packaged: Path, tmp_path: Path) -> None:
     again = package("prod", tmp_path)
     assert again.with_name("deployment.zip").read_bytes() == packaged.with_name("deployment.zip").read_bytes()
+
+
+def test_the_bundle_carries_the_service_only_not_the_local_stack_or_its_dev_routes(
+    packaged: Path, tmp_path: Path
+) -> None:
+    """The emulator, the local stack and its /dev routes, tests, benchmarks and tools stay out of
+    Lambda: a deployed stage has no /dev route to reach and no moto to import."""
+    names = zip_names(packaged)
+    top = {n.split("/", 1)[0] for n in names}
+    assert {"app.py", "chalicelib"} <= top
+    assert not top & {"vigil_local", "vigil_cli", "tests", "bench", "tools", "infra", "moto", "docs"}
+    with zipfile.ZipFile(packaged.with_name("deployment.zip")) as archive:
+        archive.extractall(tmp_path)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VIGIL_", "PYTHON"))}
+    env |= {"PYTHONPATH": str(tmp_path), "VIGIL_STAGE": "prod", "VIGIL_ACK_SECRET": "test-secret"}
+    done = subprocess.run(  # our own interpreter listing the packaged app's routes
+        [sys.executable, "-c", "import json, app; print(json.dumps(sorted(app.app.routes)))"],
+        cwd=tmp_path,
+        env=env | {"AWS_DEFAULT_REGION": "us-east-1"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    routes = json.loads(done.stdout.strip().splitlines()[-1])
+    assert "/events" in routes
+    assert not [r for r in routes if r.startswith("/dev")]

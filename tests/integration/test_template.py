@@ -15,8 +15,8 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from chalicelib.local.stack import TEMPLATE_PATH, deploy_template, load_template, stack_name
 from tests.integration.conftest import REGION, STAGE, Aws
+from vigil_local.stack import TEMPLATE_PATH, deploy_template, load_template, stack_name
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudformation import CloudFormationClient

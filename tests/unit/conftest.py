@@ -5,11 +5,16 @@ from collections.abc import Iterator
 import pytest
 from chalice.test import HTTPResponse, TestHTTPClient
 
+from app import app
 from chalicelib import bootstrap
 from chalicelib.domain.auth import ApiRole, new_key
 from tests.builders import NOW
 from tests.contract import ResponseContract
 from tests.fakes import FakeWorld
+from vigil_local.dev_routes import serve_on
+
+# The unit tests stand in for the local stack, whose /dev routes some of them call.
+serve_on(app)
 
 
 @pytest.fixture

@@ -97,7 +97,7 @@ def main() -> int:
     demo = os.environ.get("VIGIL_DEMO", "1").strip().lower() not in FALSE_WORDS
     admin_key = os.environ.get("VIGIL_ADMIN_KEY", "").strip() or None
 
-    from chalicelib.local.runner import LocalStack, free_port  # noqa: PLC0415  # after the ports are known
+    from vigil_local.runner import LocalStack, free_port  # noqa: PLC0415  # after the ports are known
 
     moto_port = moto_port or free_port(host)
     # Before anything builds a client: the app's settings come from the environment, as in Lambda,

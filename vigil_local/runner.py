@@ -5,12 +5,13 @@
 
 ``start()`` runs moto in server mode in this process, deploys ``infra/template.yaml`` into it,
 verifies the sender identity in SES, builds the app's dependencies from ``Settings.from_env`` and
-installs them, adopts the admin key, serves ``app.app`` with Chalice's own local server, starts the
+installs them, adopts the admin key, serves ``app.app`` and the local-only ``/dev`` routes
+(``vigil_local.dev_routes``) with Chalice's own local server, starts the
 queue pump and the ticker, and (with ``demo=True``) the demo webhook receiver and demo subscribers.
 ``stop()`` undoes it all, including moto's state, so stacks can run one after another in a process.
 
 moto's backends are process-wide, so only one LocalStack can run in a process at a time; run
-stacks side by side as separate processes (``python -m chalicelib.local`` with other ports).
+stacks side by side as separate processes (``python -m vigil_local`` with other ports).
 """
 
 from __future__ import annotations
@@ -38,15 +39,15 @@ from chalicelib.config import Settings
 from chalicelib.domain.auth import ApiRole, new_key, split_plaintext
 from chalicelib.domain.errors import Unauthorized
 from chalicelib.entrypoints.http import GATEWAY_REFUSALS, JSON_HEADERS
-from chalicelib.local import outbox
-from chalicelib.local.demo import seed_demo
-from chalicelib.local.outbox import RecordingEmailSender, RecordingSmsSender, RecordingWebhookSender
-from chalicelib.local.pump import QueueBinding, QueuePump
-from chalicelib.local.receiver import WebhookReceiver
-from chalicelib.local.stack import deploy_template
-from chalicelib.local.ticker import DEFAULT_INTERVAL_SECONDS, Ticker
 from chalicelib.services.access import ensure_key
 from chalicelib.services.delivery import Senders
+from vigil_local import dev_routes, outbox
+from vigil_local.demo import seed_demo
+from vigil_local.outbox import RecordingEmailSender, RecordingSmsSender, RecordingWebhookSender
+from vigil_local.pump import QueueBinding, QueuePump
+from vigil_local.receiver import WebhookReceiver
+from vigil_local.stack import deploy_template
+from vigil_local.ticker import DEFAULT_INTERVAL_SECONDS, Ticker
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudformation import CloudFormationClient
@@ -55,7 +56,7 @@ if TYPE_CHECKING:
 
 logger = structlog.get_logger()
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 STAGE = "local"
 # Short visibility timeouts so a failed message is retried within seconds locally (AWS: minutes).
 # Shorter than in AWS so a failed send is retried within the demo; the claim lease stays below the
@@ -172,6 +173,7 @@ class LocalStack:
         _quiet_library_loggers()
         import app as app_module  # noqa: PLC0415  # the Chalice app at the repo root; it makes no client at import
 
+        dev_routes.serve_on(app_module.app)
         self._start_moto()
         self._create_api_server(app_module)
         self.receiver = WebhookReceiver(self.host, self._webhook_port) if self._demo else None

@@ -10,7 +10,7 @@ from typing import Any
 
 import structlog
 
-from chalicelib.local.pump import LambdaContext
+from vigil_local.pump import LambdaContext
 
 logger = structlog.get_logger()
 

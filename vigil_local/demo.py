@@ -16,7 +16,7 @@ from typing import Any
 
 import structlog
 
-from chalicelib.local.receiver import WebhookReceiver
+from vigil_local.receiver import WebhookReceiver
 
 logger = structlog.get_logger()
 

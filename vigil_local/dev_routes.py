@@ -1,9 +1,10 @@
 """The local stack's own routes (``/dev/...``): what carriers and mail systems would deliver, and
-what the stack "sent". Registered by the local stack only; every other stage answers 404."""
+what the stack "sent". Not part of the Lambda bundle: the local stack adds them to the app
+(``serve_on``), and so do the unit tests that stand in for it; a deployed stage has no such routes."""
 
 from __future__ import annotations
 
-from chalice.app import Response
+from chalice.app import Chalice, Response
 
 from chalicelib import bootstrap
 from chalicelib.domain.errors import FieldError, InvalidInput, NotFound
@@ -14,6 +15,13 @@ from chalicelib.usecases import UseCases
 routes = Routes("dev", local_only=True)
 
 
+def serve_on(app: Chalice) -> Chalice:
+    """``app`` with the /dev routes (added once, however often this is called)."""
+    if not any(path.startswith("/dev/") for path in app.routes):
+        app.register_blueprint(routes.blueprint)
+    return app
+
+
 def _local_only(vigil: UseCases) -> None:
     if not vigil.is_local:
         raise NotFound("no such route")
@@ -21,7 +29,7 @@ def _local_only(vigil: UseCases) -> None:
 
 @routes.get("/dev/outbox", static=True, refuses=(404,))
 def dev_outbox(req: Incoming, vigil: UseCases) -> Response:
-    from chalicelib.local.outbox import read_outbox
+    from vigil_local.outbox import read_outbox
 
     _local_only(vigil)
     return json_response(read_outbox(bootstrap.deps().settings, to=req.query("to")))
