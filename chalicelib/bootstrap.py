@@ -41,12 +41,12 @@ from chalicelib.ports import (
     NoticeStore,
     PolicyStore,
     RateLimiter,
+    Senders,
     SubscriberStore,
     SubscriptionIndex,
     WebhookSender,
     WorkQueue,
 )
-from chalicelib.services.delivery import Senders
 from chalicelib.usecases import UseCases, utcnow
 
 if TYPE_CHECKING:

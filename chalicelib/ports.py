@@ -189,6 +189,15 @@ class WebhookSender(Protocol):
         """POST the payload signed with each secret; returns the HTTP status as text; raises SendFailed."""
 
 
+@dataclass(frozen=True, slots=True)
+class Senders:
+    """One sender per channel type: what delivering a message needs."""
+
+    email: EmailSender
+    sms: SmsSender
+    webhook: WebhookSender
+
+
 class AckLog(Protocol):
     def append(
         self, notice_id: str, kind: EntryKind, *, at: datetime, actor: str, data: Mapping[str, Any]

@@ -21,8 +21,7 @@ from chalicelib.domain.notices import Notice, NoticeStatus
 from chalicelib.domain.policies import DEFAULT_POLICIES, EscalationPolicy
 from chalicelib.domain.subscribers import ChannelRef, EventType, Subscriber, SubscriptionEntry, index_entries
 from chalicelib.domain.tokens import AckTarget
-from chalicelib.ports import NoticeExists, Page, SendFailed, StoreUnavailable
-from chalicelib.services.delivery import Senders
+from chalicelib.ports import NoticeExists, Page, Senders, SendFailed, StoreUnavailable
 from tests.fake_acklog import InMemoryAckLog
 
 

@@ -39,8 +39,8 @@ from chalicelib.config import Settings
 from chalicelib.domain.auth import ApiRole, new_key, split_plaintext
 from chalicelib.domain.errors import Unauthorized
 from chalicelib.entrypoints.http import GATEWAY_REFUSALS, JSON_HEADERS
+from chalicelib.ports import Senders
 from chalicelib.services.access import ensure_key
-from chalicelib.services.delivery import Senders
 from vigil_local import dev_routes, outbox
 from vigil_local.demo import seed_demo
 from vigil_local.outbox import RecordingEmailSender, RecordingSmsSender, RecordingWebhookSender

@@ -26,14 +26,12 @@ from chalicelib.ports import (
     AckCodeStore,
     AckLog,
     DeliveryStore,
-    EmailSender,
     Links,
     NoticeReader,
+    Senders,
     SendFailed,
-    SmsSender,
     StoreUnavailable,
     SubscriberStore,
-    WebhookSender,
     WorkQueue,
 )
 
@@ -41,13 +39,6 @@ logger = structlog.get_logger()
 
 # Deliveries of the "admins" escalation step have no subscriber behind them.
 ADMIN_PREFIX = "admin-"
-
-
-@dataclass(frozen=True, slots=True)
-class Senders:
-    email: EmailSender
-    sms: SmsSender
-    webhook: WebhookSender
 
 
 class NoticesReadOnce:

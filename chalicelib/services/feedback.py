@@ -16,9 +16,8 @@ from chalicelib.domain.errors import NotFound
 from chalicelib.domain.notices import NoticeStatus
 from chalicelib.domain.routing import Recipient, plan_deliveries
 from chalicelib.domain.subscribers import Channel, ChannelRef
-from chalicelib.ports import AckLog, DeliveryStore, NoticeStore, SubscriberStore, WorkQueue
+from chalicelib.ports import AckLog, DeliveryStore, NoticeStore, Senders, SubscriberStore, WorkQueue
 from chalicelib.services import subscribers as subscriber_service
-from chalicelib.services.delivery import Senders
 from chalicelib.services.routing import dispatch
 
 logger = structlog.get_logger()

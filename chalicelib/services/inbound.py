@@ -26,6 +26,7 @@ from chalicelib.ports import (
     NoticeExists,
     NoticeStore,
     PolicyStore,
+    Senders,
     SendFailed,
     SubscriberStore,
     SubscriptionIndex,
@@ -33,7 +34,6 @@ from chalicelib.ports import (
 )
 from chalicelib.schemas.events import SubmittedEvent, parse_event
 from chalicelib.services import audit, ingest
-from chalicelib.services.delivery import Senders
 
 if TYPE_CHECKING:
     # The mail reader is imported by receive(), not at module level: its parser and regular expressions

@@ -19,11 +19,18 @@ from chalicelib.domain.errors import NotFound
 from chalicelib.domain.notices import Notice
 from chalicelib.domain.subscribers import Channel, Subscriber
 from chalicelib.domain.tokens import InvalidToken, LinkRefused, Purpose, read_ack_token, read_channel_token
-from chalicelib.ports import AckLog, DeliveryStore, NoticeStore, PolicyStore, RateLimiter, SubscriberStore
+from chalicelib.ports import (
+    AckLog,
+    DeliveryStore,
+    NoticeStore,
+    PolicyStore,
+    RateLimiter,
+    Senders,
+    SubscriberStore,
+)
 from chalicelib.services import acknowledgment, guessing
 from chalicelib.services import subscribers as subscriber_service
 from chalicelib.services.acknowledgment import AckResult
-from chalicelib.services.delivery import Senders
 
 T = TypeVar("T")
 

@@ -25,12 +25,12 @@ from chalicelib.ports import (
     NoticeStore,
     PolicyStore,
     RateLimiter,
+    Senders,
     SubscriberStore,
 )
 from chalicelib.services import guessing
 from chalicelib.services import subscribers as subscriber_service
 from chalicelib.services.acknowledgment import acknowledge
-from chalicelib.services.delivery import Senders
 
 logger = structlog.get_logger()
 

@@ -20,10 +20,18 @@ from chalicelib.domain.subscribers import (
     Subscription,
     subscriber_record,
 )
-from chalicelib.ports import AckCodeStore, AckLog, ContactStore, Links, Page, SendFailed, SubscriberStore
+from chalicelib.ports import (
+    AckCodeStore,
+    AckLog,
+    ContactStore,
+    Links,
+    Page,
+    Senders,
+    SendFailed,
+    SubscriberStore,
+)
 from chalicelib.schemas.subscribers import SubscriberDraft, SubscriberPatch, new_webhook_secret
 from chalicelib.services import audit
-from chalicelib.services.delivery import Senders
 
 logger = structlog.get_logger()
 
