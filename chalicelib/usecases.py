@@ -294,8 +294,8 @@ class UseCases:
             policy, policies=d.policies, ack_log=d.ack_log, actor=caller.key_id, now=self._clock()
         )
 
-    def sweep(self) -> SweepReport:
-        """The escalation sweep, as the schedule runs it."""
+    def sweep(self, *, caller: Caller | None = None) -> SweepReport:
+        """The escalation sweep: as the schedule runs it, or run at once by an admin (audited)."""
         from chalicelib.services import escalation
 
         d = self._deps
@@ -309,24 +309,7 @@ class UseCases:
             admins=d.admins,
             ack_log=d.ack_log,
             now=self._clock(),
-        )
-
-    def sweep_now(self, *, caller: Caller) -> SweepReport:
-        """The escalation sweep run by an admin: audited."""
-        from chalicelib.services import escalation
-
-        d = self._deps
-        return escalation.sweep_for_admin(
-            actor=caller.key_id,
-            notices=d.notices,
-            policies=d.policies,
-            index=d.index,
-            deliveries=d.deliveries,
-            send_queue=d.send_queue,
-            registry=d.registry,
-            admins=d.admins,
-            ack_log=d.ack_log,
-            now=self._clock(),
+            actor=caller.key_id if caller else None,
         )
 
     def audit_trail(self, *, limit: int) -> AuditTrail:

@@ -34,7 +34,7 @@ def put_policy(req: Incoming, vigil: UseCases, event_type: str) -> Response:
 
 @routes.post("/admin/sweep", roles=ADMINS, cli="sweep")
 def post_sweep(req: Incoming, vigil: UseCases) -> Response:
-    return json_response(vigil.sweep_now(caller=req.who).as_json())
+    return json_response(vigil.sweep(caller=req.who).as_json())
 
 
 @routes.get("/audit", roles=ADMINS, refuses=(400,), cli="audit")

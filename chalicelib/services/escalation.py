@@ -68,8 +68,12 @@ def escalate_overdue(
     admins: Sequence[Channel],
     ack_log: AckLog,
     now: datetime,
+    actor: str | None = None,
 ) -> SweepReport:
-    """Two sweeps may overlap: each step's deliveries are created idempotently (their ids carry the
+    """``actor``: the admin's key when an admin runs the sweep at once (``POST /admin/sweep``), which
+    the audit trail records with what the sweep did; None for the schedule.
+
+    Two sweeps may overlap: each step's deliveries are created idempotently (their ids carry the
     step) and the deliver step claims before sending, so nobody is messaged twice; the conditional
     advance of the notice's step decides which sweep records the step in the log."""
     escalated: list[Escalated] = []
@@ -130,7 +134,18 @@ def escalate_overdue(
         )
         escalated.append(Escalated(notice.id, index_of_step, step.notify, len(targets)))
         past_last_step += following is None
-    return SweepReport(escalated, skipped, past_last_step)
+    report = SweepReport(escalated, skipped, past_last_step)
+    if actor is not None:
+        audit.record(
+            ack_log,
+            actor=actor,
+            action="sweep.run",
+            target="notices",
+            before=None,
+            after=report.as_json(),
+            now=now,
+        )
+    return report
 
 
 def _audience(
@@ -177,41 +192,3 @@ def _planned(
         if (kept := tuple(c for c in r.channels if c.type in allowed))
     ]
     return plan_deliveries(notice, narrowed, step=index_of_step, now=now)
-
-
-def sweep_for_admin(
-    *,
-    actor: str,
-    notices: NoticeStore,
-    policies: PolicyStore,
-    index: SubscriptionIndex,
-    deliveries: DeliveryStore,
-    send_queue: WorkQueue,
-    registry: JurisdictionRegistry,
-    admins: Sequence[Channel],
-    ack_log: AckLog,
-    now: datetime,
-) -> SweepReport:
-    """The sweep run at once by an admin (``POST /admin/sweep``): the same sweep, and an audit entry
-    saying who ran it and what it did."""
-    report = escalate_overdue(
-        notices=notices,
-        policies=policies,
-        index=index,
-        deliveries=deliveries,
-        send_queue=send_queue,
-        registry=registry,
-        admins=admins,
-        ack_log=ack_log,
-        now=now,
-    )
-    audit.record(
-        ack_log,
-        actor=actor,
-        action="sweep.run",
-        target="notices",
-        before=None,
-        after=report.as_json(),
-        now=now,
-    )
-    return report
