@@ -1,5 +1,10 @@
 # The two commands: `make run` starts the local stack, `make test` runs every check.
-PYTHON ?= python3
+# Python 3.13, the Lambda runtime's: on PATH as python3.13, or under pyenv (where this project's
+# machines keep it). PYTHON=/path/to/python3.13 overrides the search.
+PYTHON ?= $(or $(shell python3.13 -c 'import sys; print(sys.executable)' 2>/dev/null),$(lastword $(sort $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13))))
+ifeq ($(strip $(PYTHON)),)
+$(error Python 3.13 not found: install it (e.g. `pyenv install 3.13`) or set PYTHON=/path/to/python3.13)
+endif
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -8,6 +13,9 @@ STAGE ?= dev
 .PHONY: run test lint typecheck unit integration e2e browser bench screenshots package admin-key clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	@# A virtual environment made by another Python is made again: the runtime is 3.13.
+	@if [ -x $(BIN)/python ] && ! $(BIN)/python -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))'; then \
+		echo "Remaking $(VENV) with $(PYTHON) (it was made by another Python)"; rm -rf $(VENV); fi
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	@# phonenumberslite replaced phonenumbers (same package directory): drop the old one from a venv
@@ -54,7 +62,7 @@ bench: $(STAMP)
 
 package: $(STAMP)
 	$(BIN)/python -m infra.package --stage $(STAGE) --out build/$(STAGE)
-	$(BIN)/cfn-lint --ignore-checks E2533 -- build/$(STAGE)/sam.yaml
+	$(BIN)/cfn-lint -- build/$(STAGE)/sam.yaml
 
 admin-key: $(STAMP)
 	$(BIN)/python -m infra.admin_key --stage $(STAGE)

@@ -174,7 +174,7 @@ class SizeResult:
 # --- the population ----------------------------------------------------------------------------
 
 
-def _pick(rng: random.Random, shares: Sequence[tuple[T, float]]) -> T:
+def _pick[T](rng: random.Random, shares: Sequence[tuple[T, float]]) -> T:
     return rng.choices([value for value, _ in shares], weights=[weight for _, weight in shares])[0]
 
 

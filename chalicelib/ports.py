@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Protocol
 
 from chalicelib.domain.acklog import EntryKind, LogEntry
 from chalicelib.domain.acknowledgments import Acknowledgment
@@ -17,11 +17,9 @@ from chalicelib.domain.policies import EscalationPolicy
 from chalicelib.domain.subscribers import ChannelRef, EventType, Subscriber, SubscriptionEntry
 from chalicelib.domain.tokens import AckTarget
 
-T = TypeVar("T")
-
 
 @dataclass(frozen=True, slots=True)
-class Page(Generic[T]):
+class Page[T]:
     items: list[T]
     # Opaque continuation; None when this is the last page.
     cursor: str | None

@@ -11,7 +11,7 @@ cached between cold starts). The rebuilt zip drops every stray ``.pyc`` and carr
 here for the Lambda runtime's Python, as unchecked hash-based ``.pyc`` (PEP 552): the importer uses
 them without comparing source timestamps, which the zip does not preserve anyway. Bytecode is only
 valid for the Python version that wrote it, so it is added only when this interpreter's version is
-the runtime's (``python3.11``, DESIGN §2); otherwise the zip ships without bytecode and a warning says
+the runtime's (``python3.13``); otherwise the zip ships without bytecode and a warning says
 so. Entries are sorted and time-stamped alike, so the same sources give the same zip.
 """
 
@@ -58,7 +58,7 @@ def enable_partial_batch_responses(template: dict[str, Any]) -> list[str]:
 
 def pass_resource_names(template: dict[str, Any]) -> None:
     """Names only CloudFormation knows (they hold the account id) reach every function as settings;
-    every function runs on arm64 (DESIGN §2: the bundle has no native code, and arm64 costs less)."""
+    every function runs on arm64 (the bundle has no native code, and arm64 costs less)."""
     for resource in template.get("Resources", {}).values():
         if resource.get("Type") == "AWS::Serverless::Function":
             properties = resource.setdefault("Properties", {})
@@ -93,7 +93,7 @@ def shape_gateway_errors(template: dict[str, Any]) -> list[str]:
 
 
 def lambda_python(template: Mapping[str, Any]) -> tuple[int, int]:
-    """The (major, minor) Python version of the functions' runtime, e.g. ``python3.11`` → (3, 11)."""
+    """The (major, minor) Python version of the functions' runtime, e.g. ``python3.13`` → (3, 13)."""
     default = template.get("Globals", {}).get("Function", {}).get("Runtime")
     runtimes = {
         resource.get("Properties", {}).get("Runtime", default)

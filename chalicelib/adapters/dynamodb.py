@@ -99,7 +99,7 @@ def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
     return value
 
 
-def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+def chunks[T](items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
@@ -127,7 +127,7 @@ class TransactionCancelled(Exception):
         return frozenset(i for i, code in enumerate(self.reasons) if code == "ConditionalCheckFailed")
 
 
-def call(method: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
+def call[**P, R](method: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
     """Make one DynamoDB call, ``call(client.get_item, TableName=..., Key=...)``, and return its answer.
 
     A condition that did not hold raises ConditionFailed; a cancelled transaction whose reasons
@@ -145,7 +145,7 @@ def call(method: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
         return method(*args, **kwargs)
 
 
-def written(method: Callable[P, object], /, *args: P.args, **kwargs: P.kwargs) -> bool:
+def written[**P](method: Callable[P, object], /, *args: P.args, **kwargs: P.kwargs) -> bool:
     """Make one conditional write through ``call``: True if it took effect, False if its condition
     did not hold."""
     try:
@@ -240,7 +240,7 @@ def _every_item(read: Callable[..., Any], params: dict[str, Any]) -> Iterator[di
         params = {**params, "ExclusiveStartKey": last}
 
 
-def transact_conditional(
+def transact_conditional[T](
     client: DynamoDBClient,
     items: Sequence[T],
     build: Callable[[T], Any],

@@ -147,6 +147,9 @@ def _same_address(host: str, address: IPv4Address | IPv6Address) -> bool:
         return False
 
 
+_IPV6_LOOPBACK = IPv6Address("::1")
+
+
 def _classify(address: IPv4Address | IPv6Address) -> tuple[Kind, str] | None:
     if isinstance(address, IPv6Address) and address.scope_id is not None:
         address = IPv6Address(int(address))  # fe80::1%eth0 is still fe80::1
@@ -169,7 +172,9 @@ def _classify_v4(address: IPv4Address) -> tuple[Kind, str] | None:
 def _classify_v6(address: IPv6Address) -> tuple[Kind, str] | None:
     if address.is_unspecified:  # :: and ::1 first: they sit inside ::/96, the IPv4-compatible form
         return Kind.UNSPECIFIED, "the unspecified address"
-    if address.is_loopback:
+    # ::1 only: Python 3.13 also calls an IPv4-mapped loopback (::ffff:127.0.0.1) loopback, and
+    # those are judged below by the IPv4 address they wrap, which names the form in the reason.
+    if address == _IPV6_LOOPBACK:
         return Kind.LOOPBACK, "a loopback address"
     wrapped = _wrapped_v4(address)
     if wrapped is not None:

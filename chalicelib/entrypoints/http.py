@@ -88,7 +88,7 @@ def error_response(error: VigilError) -> Response:
     return json_response(error_body(error.code, error.message, error.details), status, headers)
 
 
-def api_errors(view: Callable[P, Response]) -> Callable[P, Response]:
+def api_errors[**P](view: Callable[P, Response]) -> Callable[P, Response]:
     """Every route's refusals come out in the one JSON error shape; a store outage is a 503."""
 
     @functools.wraps(view)

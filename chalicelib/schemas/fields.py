@@ -5,12 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any
 
 from chalicelib.domain.errors import FieldError, InvalidInput
 from chalicelib.domain.jurisdictions import Jurisdiction, JurisdictionRegistry, UnknownJurisdiction
-
-S = TypeVar("S", bound=StrEnum)
 
 MISSING = object()
 _LINE_BREAKS = frozenset("\n\r\t\x0b\x0c\x85\u2028\u2029")
@@ -123,7 +121,7 @@ def boolean(
     return value
 
 
-def choice(
+def choice[S: StrEnum](
     body: Mapping[str, Any], key: str, options: type[S], problems: Problems, *, prefix: str = ""
 ) -> S | None:
     value = body.get(key, MISSING)

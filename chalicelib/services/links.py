@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import TypeVar
 
 from chalicelib.domain.acknowledgments import AckVia
 from chalicelib.domain.deliveries import Delivery
@@ -32,10 +31,8 @@ from chalicelib.services import acknowledgment, guessing
 from chalicelib.services import subscribers as subscriber_service
 from chalicelib.services.acknowledgment import AckResult
 
-T = TypeVar("T")
 
-
-def _checked(source: str, use: Callable[[], T], *, limits: RateLimiter, now: datetime) -> T:
+def _checked[T](source: str, use: Callable[[], T], *, limits: RateLimiter, now: datetime) -> T:
     """``use()``, refused (429) for a source over its limit; a failure counts against the source."""
     guessing.check_tokens(source, limits=limits, now=now)
     try:

@@ -100,7 +100,7 @@ def _answer(status: int, headers: dict[str, str], raw: bytes) -> Answer:
     return Answer(status, {k.lower(): v for k, v in headers.items()}, body)
 
 
-def wait_for(
+def wait_for[T](
     produce: Callable[[], T], done: Callable[[T], bool], *, timeout: float, what: str, interval: float = 0.25
 ) -> T:
     """Poll until ``done(produce())``, at most ``timeout`` seconds; fails the test with the last value."""

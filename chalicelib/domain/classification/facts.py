@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from chalicelib.domain.deadlines import NEW_YORK
 
@@ -22,7 +22,6 @@ __all__ = [
     "issued_on",
 ]
 
-_T = TypeVar("_T")
 
 # The I-247A's probable-cause boxes, as the event stores them.
 PROBABLE_CAUSE_BOXES = frozenset({"final-order", "pending-proceedings", "biometric-match", "statements"})
@@ -144,9 +143,9 @@ def _opt_date(record: Mapping[str, Any], key: str) -> date | None:
     return date.fromisoformat(value) if value else None
 
 
-def _records(
-    event: Mapping[str, Any], key: str, history_entered: bool, build: Callable[[Mapping[str, Any]], _T]
-) -> tuple[_T, ...] | None:
+def _records[T](
+    event: Mapping[str, Any], key: str, history_entered: bool, build: Callable[[Mapping[str, Any]], T]
+) -> tuple[T, ...] | None:
     value = event.get(key)
     if value is None:
         return () if history_entered else None

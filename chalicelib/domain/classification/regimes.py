@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
-from typing import Any, TypeAlias
+from typing import Any
 
 from chalicelib.domain.classification.facts import DetainerFacts
 
@@ -107,7 +107,7 @@ class AnyOf:
     tests: tuple[Test, ...]
 
 
-Test: TypeAlias = FactTest | ConvictionTest | PendingChargeTest | Discretionary | AnyOf
+type Test = FactTest | ConvictionTest | PendingChargeTest | Discretionary | AnyOf
 
 # The names a FactTest and a Discretionary may use: name → (how to read it, what met says, what
 # not-met says). The regimes file may name only these; the engine reads and words them.

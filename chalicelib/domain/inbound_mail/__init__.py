@@ -98,7 +98,6 @@ import email.policy
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from email.parser import BytesParser
-from typing import TypeVar
 
 from chalicelib.domain.inbound_mail.dates import NEW_YORK, parse_date_text
 from chalicelib.domain.inbound_mail.effective_date import find_effective_at
@@ -140,8 +139,6 @@ __all__ = [
 ]
 
 MAX_MESSAGE_BYTES = 10 * 1024 * 1024
-
-T = TypeVar("T")
 
 
 def parse_message(
@@ -209,7 +206,7 @@ def _parse(
     )
 
 
-def _search(
+def _search[T](
     views: list[View], find: Callable[[View], tuple[Found[T], list[str]]]
 ) -> tuple[Found[T], list[str]]:
     """The original (innermost) message first; a forwarder's note only when the original names nothing."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 NOT_FOUND = "not found"
 
@@ -28,7 +28,7 @@ class MessageTooLarge(MalformedMessage):
 
 
 @dataclass(frozen=True)
-class Found(Generic[T]):
+class Found[T]:
     """An extracted value with where it came from, so an admin can check it against the message."""
 
     value: T | None
