@@ -12,10 +12,20 @@ from chalice.app import Chalice, Request, Response, SNSEvent, SQSEvent
 
 from chalicelib import bootstrap, logs
 from chalicelib.config import resource_name, stage_name
-from chalicelib.entrypoints import admin, dashboard, detainers, links, notices, pipeline, subscribers
+from chalicelib.entrypoints import (
+    admin,
+    dashboard,
+    detainers,
+    links,
+    notices,
+    pipeline,
+    snapstart,
+    subscribers,
+)
 from chalicelib.entrypoints.http import reshape_chalice_error
 
 logs.configure()
+snapstart.register()
 
 app = Chalice(app_name="vigil")
 # A forwarded message is posted as it is: bytes, not JSON.

@@ -52,7 +52,7 @@ DEFAULT_RUNS = 10
 CHILD_TIMEOUT = 120
 LAMBDA_ENV = {
     "VIGIL_STAGE": "prod",
-    "VIGIL_ACK_SECRET": "coldstart-dummy-secret",
+    "VIGIL_ACK_SECRET": "coldstart-dummy-link-signing-secret-0123456789",
     "AWS_LAMBDA_FUNCTION_NAME": "vigil-prod-api_handler",
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_REGION": "us-east-1",

@@ -448,7 +448,9 @@ def run(sizes: Sequence[int], *, seed: int, faithful_moto: bool) -> list[SizeRes
         counter = AwsCallCounter().attach(session)  # before build(): clients copy the session's hooks
         deploy(session, stage=STAGE)
         # Outside the local and test stages Settings insists on an ack secret; this one signs nothing real.
-        settings = Settings.from_env({"VIGIL_STAGE": STAGE, "VIGIL_ACK_SECRET": "bench-only-ack-secret"})
+        settings = Settings.from_env(
+            {"VIGIL_STAGE": STAGE, "VIGIL_ACK_SECRET": "bench-only-link-signing-secret-0123456789"}
+        )
         deps = build(settings, session=session)
         loader: DynamoDBClient = session.client("dynamodb", region_name=REGION)
         registry = deps.registry

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -20,23 +21,25 @@ from chalicelib.adapters.mail_store import S3MailStore
 from chalicelib.adapters.notice_store import DynamoNoticeStore
 from chalicelib.adapters.policy_store import DynamoPolicyStore
 from chalicelib.adapters.rate_limits import DynamoRateLimiter
+from chalicelib.adapters.secrets import SecretsManagerSigningKeys
 from chalicelib.adapters.ses import SesEmailSender
 from chalicelib.adapters.sns import SnsSmsSender
 from chalicelib.adapters.sqs import SqsWorkQueue
 from chalicelib.adapters.subscriber_store import DynamoSubscriberStore
 from chalicelib.adapters.url_guard import UnsafeUrl, check_webhook_url
 from chalicelib.adapters.webhooks import HttpWebhookSender
-from chalicelib.config import Settings
+from chalicelib.config import Settings, SettingsError
 from chalicelib.data import load_registry
 from chalicelib.domain.jurisdictions import JurisdictionRegistry
 from chalicelib.domain.subscribers import Channel, ChannelRef, ChannelType
-from chalicelib.domain.tokens import AckTarget, Purpose, make_ack_token, make_channel_token
+from chalicelib.domain.tokens import AckTarget, Purpose, SigningKeys, make_ack_token, make_channel_token
 from chalicelib.ports import (
     AckCodeStore,
     AckLog,
     ContactStore,
     DeliveryStore,
     KeyStore,
+    LinkSecrets,
     MailStore,
     NoticeStore,
     PolicyStore,
@@ -58,6 +61,10 @@ if TYPE_CHECKING:
     from chalicelib.services.inbound import MailDesk
     from chalicelib.services.sms_replies import Inbox
     from chalicelib.services.subscribers import Consent
+
+# The address an HTTP request came to (https://<host>/<stage>), set by the edge for each request:
+# links made while answering it point there when the stage has no configured public URL.
+REQUEST_PUBLIC_URL: ContextVar[str | None] = ContextVar("request_public_url", default=None)
 
 # Lambda's own timeout bounds everything; these keep one slow AWS call from eating it whole.
 CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=3, read_timeout=10)
@@ -84,21 +91,40 @@ class Deps:
     mail: MailStore
     # Why a webhook URL may not be used (it reaches a private network), or None.
     webhook_guard: Callable[[str], str | None] = lambda _url: None
+    # Where the link-signing secret is kept: Secrets Manager on a deployed stage; None takes the
+    # settings' own secret (the local and test stages).
+    signing: LinkSecrets | None = None
 
     @property
     def admins(self) -> list[Channel]:
         return [Channel(ChannelType.EMAIL, address) for address in self.settings.admin_emails]
 
+    def signing_keys(self) -> SigningKeys:
+        if self.signing is not None:
+            return self.signing.keys()
+        if self.settings.ack_secret is None:
+            raise SettingsError(
+                "no link-signing secret: set VIGIL_ACK_SECRET_ARN (or, on this machine, VIGIL_ACK_SECRET)"
+            )
+        return SigningKeys.of(self.settings.ack_secret)
+
+    def public_url(self) -> str:
+        """Where links point: the configured public URL, or the address the current request came to."""
+        url = self.settings.public_base_url or REQUEST_PUBLIC_URL.get()
+        if url is None:
+            raise SettingsError("no public URL for links: set the PublicUrl parameter (VIGIL_PUBLIC_URL)")
+        return url
+
     def ack(self, target: AckTarget) -> str:
-        return f"{self.settings.public_base_url}/ack/{make_ack_token(self.settings.ack_secret, target)}"
+        return f"{self.public_url()}/ack/{make_ack_token(self.signing_keys().current, target)}"
 
     def verify(self, ref: ChannelRef) -> str:
-        token = make_channel_token(self.settings.ack_secret, Purpose.VERIFY, ref)
-        return f"{self.settings.public_base_url}/verify/{token}"
+        token = make_channel_token(self.signing_keys().current, Purpose.VERIFY, ref)
+        return f"{self.public_url()}/verify/{token}"
 
     def unsubscribe(self, ref: ChannelRef) -> str:
-        token = make_channel_token(self.settings.ack_secret, Purpose.UNSUBSCRIBE, ref)
-        return f"{self.settings.public_base_url}/unsubscribe/{token}"
+        token = make_channel_token(self.signing_keys().current, Purpose.UNSUBSCRIBE, ref)
+        return f"{self.public_url()}/unsubscribe/{token}"
 
     # The services behind consent, desk and inbox are imported on first use, not at module level:
     # every Lambda function imports this module, and most never need them (cold start, docs/benchmarks.md §2).
@@ -197,6 +223,11 @@ def build(
             _client(session, "s3", settings),
         ),
         webhook_guard=functools.partial(webhook_refusal, allow_private=settings.allows_local_webhooks),
+        signing=(
+            SecretsManagerSigningKeys(settings.ack_secret_arn, _client(session, "secretsmanager", settings))
+            if settings.ack_secret_arn
+            else None
+        ),
     )
 
 

@@ -15,7 +15,7 @@ from chalicelib.domain.messages import OutgoingEmail, OutgoingSms, OutgoingWebho
 from chalicelib.domain.notices import Notice
 from chalicelib.domain.policies import EscalationPolicy
 from chalicelib.domain.subscribers import ChannelRef, EventType, Subscriber, SubscriptionEntry
-from chalicelib.domain.tokens import AckTarget
+from chalicelib.domain.tokens import AckTarget, SigningKeys
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,6 +235,12 @@ class Links(Protocol):
     def verify(self, ref: ChannelRef) -> str: ...
 
     def unsubscribe(self, ref: ChannelRef) -> str: ...
+
+
+class LinkSecrets(Protocol):
+    def keys(self) -> SigningKeys:
+        """The secret links are signed with now, and those still accepted."""
+        ...
 
 
 class KeyStore(Protocol):

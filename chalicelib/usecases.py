@@ -149,7 +149,7 @@ class UseCases:
         return links.open_ack(
             token,
             source=source,
-            secret=d.settings.ack_secret,
+            keys=d.signing_keys(),
             notices=d.notices,
             deliveries=d.deliveries,
             limits=d.limits,
@@ -164,7 +164,7 @@ class UseCases:
             token,
             via=via,
             source=source,
-            secret=d.settings.ack_secret,
+            keys=d.signing_keys(),
             notices=d.notices,
             deliveries=d.deliveries,
             policies=d.policies,
@@ -180,7 +180,7 @@ class UseCases:
         return links.open_verify(
             token,
             source=source,
-            secret=d.settings.ack_secret,
+            keys=d.signing_keys(),
             subscribers=d.subscribers,
             limits=d.limits,
             now=self._clock(),
@@ -193,7 +193,7 @@ class UseCases:
         return links.confirm(
             token,
             source=source,
-            secret=d.settings.ack_secret,
+            keys=d.signing_keys(),
             subscribers=d.subscribers,
             ack_log=d.ack_log,
             limits=d.limits,
@@ -205,7 +205,7 @@ class UseCases:
 
         d = self._deps
         links.open_unsubscribe(
-            token, source=source, secret=d.settings.ack_secret, limits=d.limits, now=self._clock()
+            token, source=source, keys=d.signing_keys(), limits=d.limits, now=self._clock()
         )
 
     def unsubscribe(self, token: str, *, source: str) -> bool:
@@ -215,7 +215,7 @@ class UseCases:
         return links.unsubscribe(
             token,
             source=source,
-            secret=d.settings.ack_secret,
+            keys=d.signing_keys(),
             subscribers=d.subscribers,
             senders=d.senders,
             admins=d.admins,

@@ -7,6 +7,8 @@ from typing import Any
 
 from chalicelib.domain.subscribers import Channel, ChannelType, EventType, Role, Subscriber, Subscription
 
+# The link-signing secret of the unit tests' stack (at least 32 bytes, as every secret must be).
+UNIT_SECRET = "unit-tests-link-signing-secret-0123456789"
 NOW = datetime(2012, 2, 17, 21, 5, tzinfo=UTC)
 
 

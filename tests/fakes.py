@@ -22,6 +22,7 @@ from chalicelib.domain.policies import DEFAULT_POLICIES, EscalationPolicy
 from chalicelib.domain.subscribers import ChannelRef, EventType, Subscriber, SubscriptionEntry, index_entries
 from chalicelib.domain.tokens import AckTarget
 from chalicelib.ports import NoticeExists, Page, Senders, SendFailed, StoreUnavailable
+from tests.builders import UNIT_SECRET
 from tests.fake_acklog import InMemoryAckLog
 
 
@@ -390,7 +391,7 @@ class FakeWorld:
     # A deployed stage by default, so the unit tests see production rules (https-only webhooks, no
     # /dev routes); tests of the local stage's routes set their own.
     settings: Settings = field(
-        default_factory=lambda: Settings.from_env({"VIGIL_STAGE": "dev", "VIGIL_ACK_SECRET": "unit-secret"})
+        default_factory=lambda: Settings.from_env({"VIGIL_STAGE": "dev", "VIGIL_ACK_SECRET": UNIT_SECRET})
     )
 
     def deps(self, settings: Settings | None = None) -> Deps:

@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import boto3
 import structlog
@@ -253,17 +254,38 @@ class LocalStack:
         else:
             server = create_local_server(app_obj, config, self.host, self._port)
 
+        prefix = self._base_path()
+
         class Handler(ChaliceRequestHandler):
+            path: str  # BaseHTTPRequestHandler's: the request's path and query
+
             def log_message(self, format: str, *args: Any) -> None:
                 logger.debug("http_request.served", line=format % args)
+
+            def parse_request(self) -> bool:
+                # Served under the public URL's path ("/api", as API Gateway's stage path): the
+                # app sees the path without it, and nothing outside it is found.
+                if not super().parse_request():
+                    return False
+                if not prefix:
+                    return True
+                path, _, query = self.path.partition("?")
+                if path != prefix and not path.startswith(prefix + "/"):
+                    self._refuse_unknown_path()
+                    return False
+                self.path = (path.removeprefix(prefix) or "/") + (f"?{query}" if query else "")
+                return True
+
+            def _refuse_unknown_path(self) -> None:
+                refusal = GATEWAY_REFUSALS["MISSING_AUTHENTICATION_TOKEN"]
+                body = json.dumps(refusal.body()).encode()
+                self._send_http_response(refusal.status or 404, dict(JSON_HEADERS), body)
 
             def _send_error_response(self, error: LocalGatewayException) -> None:
                 # Chalice's gateway refuses an unknown path with API Gateway's default 403; the
                 # deployed API answers it as infra/package.py configures it, and so does this one.
                 if isinstance(error, ForbiddenError):
-                    refusal = GATEWAY_REFUSALS["MISSING_AUTHENTICATION_TOKEN"]
-                    body = json.dumps(refusal.body()).encode()
-                    self._send_http_response(refusal.status or 404, dict(JSON_HEADERS), body)
+                    self._refuse_unknown_path()
                     return
                 super()._send_error_response(error)
 
@@ -271,7 +293,12 @@ class LocalStack:
         server.server.RequestHandlerClass = functools.partial(Handler, app_object=app_obj, config=config)
         self._api = server
         bound_host, bound_port = server.server.server_address[:2]
-        self.api_url = f"http://{bound_host}:{bound_port}"
+        self.api_url = f"http://{bound_host}:{bound_port}{prefix}"
+
+    def _base_path(self) -> str:
+        """The path of the configured public URL (``VIGIL_PUBLIC_URL``), without a trailing slash."""
+        env = os.environ if self._env is None else self._env
+        return urlsplit(env.get("VIGIL_PUBLIC_URL", "")).path.rstrip("/")
 
     def _settings_env(self) -> dict[str, str]:
         env = dict(os.environ if self._env is None else self._env)

@@ -136,7 +136,11 @@ def rig() -> Rig:
     setup = boto3.Session(region_name=REGION)  # not counted: the template, the data, the checks
     # Outside the local and test stages Settings insists on an ack secret; this one signs nothing real.
     settings = Settings.from_env(
-        {"VIGIL_STAGE": STAGE, "VIGIL_RETRY_SCALE": "0", "VIGIL_ACK_SECRET": "bench-only-ack-secret"}
+        {
+            "VIGIL_STAGE": STAGE,
+            "VIGIL_RETRY_SCALE": "0",
+            "VIGIL_ACK_SECRET": "bench-only-link-signing-secret-0123456789",
+        }
     )
     deploy(setup, stage=STAGE)
     setup.client("sesv2", region_name=REGION).create_email_identity(EmailIdentity=settings.sender_email)

@@ -9,12 +9,39 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
 from chalicelib.domain.subscribers import ChannelRef
 
 _MAC_BYTES = 20
+# A secret shorter than SHA-256's block of entropy would make forging links a matter of guessing it.
+MIN_SECRET_BYTES = 32
+
+
+class WeakSecret(ValueError):
+    """A link-signing secret under MIN_SECRET_BYTES, or none at all."""
+
+
+@dataclass(frozen=True, slots=True)
+class SigningKeys:
+    """The secret links are signed with, and the ones they are still accepted with: a rotated-out
+    secret keeps the links it signed valid until the next rotation."""
+
+    current: bytes
+    previous: tuple[bytes, ...] = ()
+
+    @classmethod
+    def of(cls, current: bytes, previous: Sequence[bytes] = ()) -> SigningKeys:
+        for secret in (current, *previous):
+            if len(secret) < MIN_SECRET_BYTES:
+                raise WeakSecret(f"a link-signing secret must be at least {MIN_SECRET_BYTES} bytes")
+        return cls(current, tuple(previous))
+
+    @property
+    def accepted(self) -> tuple[bytes, ...]:
+        return (self.current, *self.previous)
 
 
 class InvalidToken(ValueError):
@@ -54,14 +81,15 @@ def _make(secret: bytes, purpose: Purpose, first: str, second: str) -> str:
     return f"{_b64(payload)}.{_b64(_mac(secret, purpose, payload))}"
 
 
-def _read(secret: bytes, purpose: Purpose, token: str) -> tuple[str, str]:
+def _read(secrets: bytes | Sequence[bytes], purpose: Purpose, token: str) -> tuple[str, str]:
     try:
         encoded_payload, encoded_mac = token.split(".")
         payload, mac = _unb64(encoded_payload), _unb64(encoded_mac)
         first, second = payload.decode().split("|")
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidToken("malformed token") from exc
-    if not hmac.compare_digest(mac, _mac(secret, purpose, payload)):
+    accepted = (secrets,) if isinstance(secrets, bytes) else tuple(secrets)
+    if not any(hmac.compare_digest(mac, _mac(secret, purpose, payload)) for secret in accepted):
         raise InvalidToken("token was not signed by this stack for this purpose")
     return first, second
 
@@ -70,9 +98,10 @@ def make_ack_token(secret: bytes, target: AckTarget) -> str:
     return _make(secret, Purpose.ACK, target.notice_id, target.delivery_id)
 
 
-def read_ack_token(secret: bytes, token: str) -> AckTarget:
-    """The delivery a token stands for; raises InvalidToken for anything this stack did not sign."""
-    notice_id, delivery_id = _read(secret, Purpose.ACK, token)
+def read_ack_token(secrets: bytes | Sequence[bytes], token: str) -> AckTarget:
+    """The delivery a token stands for; raises InvalidToken for anything this stack did not sign
+    with one of ``secrets`` (the current one, and those rotated out but still accepted)."""
+    notice_id, delivery_id = _read(secrets, Purpose.ACK, token)
     return AckTarget(notice_id=notice_id, delivery_id=delivery_id)
 
 
@@ -80,6 +109,6 @@ def make_channel_token(secret: bytes, purpose: Purpose, ref: ChannelRef) -> str:
     return _make(secret, purpose, ref.subscriber_id, ref.channel_id)
 
 
-def read_channel_token(secret: bytes, purpose: Purpose, token: str) -> ChannelRef:
-    subscriber_id, channel_id = _read(secret, purpose, token)
+def read_channel_token(secrets: bytes | Sequence[bytes], purpose: Purpose, token: str) -> ChannelRef:
+    subscriber_id, channel_id = _read(secrets, purpose, token)
     return ChannelRef(subscriber_id=subscriber_id, channel_id=channel_id)

@@ -136,6 +136,14 @@ class Incoming:
 Handler = Callable[Concatenate[Incoming, UseCases, P], Response]
 
 
+def request_public_url(request: Request) -> str | None:
+    """The address a request came to, API Gateway's stage path included (``https://<host>/api``):
+    where links made while answering it point when the stage has no configured public URL."""
+    context = request.context or {}
+    domain, stage = context.get("domainName"), context.get("stage")
+    return f"https://{domain}/{stage}" if domain and stage else None
+
+
 class Routes:
     """The routes of one area, as a Chalice blueprint (``app.register_blueprint(routes.blueprint)``)."""
 
@@ -216,6 +224,7 @@ class Routes:
                         return html_response(message_page("Link not valid", "This link is not valid."), 404)
                     raise NotFound("no such resource")
                 request = self.blueprint.current_request
+                bootstrap.REQUEST_PUBLIC_URL.set(request_public_url(request))
                 vigil = bootstrap.usecases()
                 caller = vigil.authorize(request.headers.get("authorization"), allowed) if allowed else None
                 if caller is not None:

@@ -47,7 +47,7 @@ def _page(kind: str, render: Callable[[], str]) -> Response:
 def show_ack(req: Incoming, vigil: UseCases, token: str) -> Response:
     def render() -> str:
         notice, delivery = vigil.open_ack(token, source=req.source_ip)
-        return ack_page(notice, delivery, action=f"/ack/{token}")
+        return ack_page(notice, delivery)
 
     return _page("ack", render)
 
@@ -60,7 +60,7 @@ def post_ack(req: Incoming, vigil: UseCases, token: str) -> Response:
 
         def render() -> str:
             result = vigil.acknowledge(token, via=via, source=req.source_ip)
-            return ack_page(result.notice, result.delivery, action="", message=ACK_MESSAGES[result.outcome])
+            return ack_page(result.notice, result.delivery, message=ACK_MESSAGES[result.outcome])
 
         return _page("ack", render)
     try:
@@ -77,7 +77,6 @@ def show_verify(req: Incoming, vigil: UseCases, token: str) -> Response:
             f"Confirm alerts for {subscriber.name}",
             "Confirm that this address is yours and that you want Vigil's alerts at it.",
             button="Confirm this address",
-            action=f"/verify/{token}",
         )
 
     return _page("verify", render)
@@ -101,7 +100,6 @@ def show_unsubscribe(req: Incoming, vigil: UseCases, token: str) -> Response:
             "You will no longer receive Vigil's alerts by email at this address. If your office requires "
             "you to acknowledge notices, its administrators will be told so they can reach you another way.",
             button="Unsubscribe",
-            action=f"/unsubscribe/{token}",
         )
 
     return _page("unsubscribe", render)

@@ -18,18 +18,16 @@ _STYLE = (
 )
 
 
-def ack_page(notice: Notice, delivery: Delivery, *, action: str, message: str | None = None) -> str:
-    """GET shows this and changes nothing (mail scanners follow links); the button POSTs."""
+def ack_page(notice: Notice, delivery: Delivery, *, message: str | None = None) -> str:
+    """GET shows this and changes nothing (mail scanners follow links); the button POSTs to the
+    page's own address (a form without an action), so it works under any base path."""
     rows = "".join(
         f"<tr><th scope='row'>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
         for k, v in facts(notice, delivery.role, delivery.subscriber_id)
     )
     summary = html.escape(str(notice.event.get("summary", "")))
     if message is None:
-        body = (
-            f"<form method='post' action='{html.escape(action, quote=True)}'>"
-            "<button type='submit'>I have seen this notice</button></form>"
-        )
+        body = "<form method='post'><button type='submit'>I have seen this notice</button></form>"
     else:
         body = f"<p class='done' role='status'>{html.escape(message)}</p>"
     return (
@@ -50,16 +48,16 @@ def message_page(title: str, message: str) -> str:
     )
 
 
-def consent_page(title: str, message: str, *, button: str, action: str) -> str:
-    """A page whose only effect is its button: GET changes nothing, the form POSTs."""
+def consent_page(title: str, message: str, *, button: str) -> str:
+    """A page whose only effect is its button: GET changes nothing, the form POSTs to the page's own
+    address."""
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
         "<meta name='referrer' content='no-referrer'>"
         f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>"
         f"<h1>{html.escape(title)}</h1><p>{html.escape(message)}</p>"
-        f"<form method='post' action='{html.escape(action, quote=True)}'>"
-        f"<button type='submit'>{html.escape(button)}</button></form></body></html>"
+        f"<form method='post'><button type='submit'>{html.escape(button)}</button></form></body></html>"
     )
 
 

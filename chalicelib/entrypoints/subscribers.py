@@ -25,7 +25,7 @@ def post_subscriber(req: Incoming, vigil: UseCases) -> Response:
         **subscriber_json(saved.subscriber, reveal_for=saved.new_channel_ids),
         "confirmations": saved.confirmations,
     }
-    return json_response(body, 201, {"Location": f"/subscribers/{saved.subscriber.id}"})
+    return json_response(body, 201, {"Location": f"subscribers/{saved.subscriber.id}"})
 
 
 @routes.get("/subscribers", roles=ADMINS, refuses=(400,), cli="subscribers list")
@@ -94,7 +94,7 @@ def post_key(req: Incoming, vigil: UseCases) -> Response:
 
     name, role = parse_key_request(req.json(max_bytes=4096))
     key, plaintext = vigil.create_key(name, role, caller=req.who)
-    return json_response({**key_record(key), "key": plaintext}, 201, {"Location": f"/keys/{key.id}"})
+    return json_response({**key_record(key), "key": plaintext}, 201, {"Location": f"keys/{key.id}"})
 
 
 @routes.get("/keys", roles=ADMINS, cli="keys list")

@@ -17,7 +17,14 @@ from chalicelib.domain.deliveries import Delivery
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.notices import Notice
 from chalicelib.domain.subscribers import Channel, Subscriber
-from chalicelib.domain.tokens import InvalidToken, LinkRefused, Purpose, read_ack_token, read_channel_token
+from chalicelib.domain.tokens import (
+    InvalidToken,
+    LinkRefused,
+    Purpose,
+    SigningKeys,
+    read_ack_token,
+    read_channel_token,
+)
 from chalicelib.ports import (
     AckLog,
     DeliveryStore,
@@ -46,7 +53,7 @@ def open_ack(
     token: str,
     *,
     source: str,
-    secret: bytes,
+    keys: SigningKeys,
     notices: NoticeStore,
     deliveries: DeliveryStore,
     limits: RateLimiter,
@@ -56,7 +63,7 @@ def open_ack(
     return _checked(
         source,
         lambda: acknowledgment.find_delivery(
-            read_ack_token(secret, token), notices=notices, deliveries=deliveries
+            read_ack_token(keys.accepted, token), notices=notices, deliveries=deliveries
         ),
         limits=limits,
         now=now,
@@ -68,7 +75,7 @@ def acknowledge(
     *,
     via: AckVia,
     source: str,
-    secret: bytes,
+    keys: SigningKeys,
     notices: NoticeStore,
     deliveries: DeliveryStore,
     policies: PolicyStore,
@@ -79,7 +86,7 @@ def acknowledge(
     return _checked(
         source,
         lambda: acknowledgment.acknowledge(
-            read_ack_token(secret, token),
+            read_ack_token(keys.accepted, token),
             via=via,
             notices=notices,
             deliveries=deliveries,
@@ -96,7 +103,7 @@ def open_verify(
     token: str,
     *,
     source: str,
-    secret: bytes,
+    keys: SigningKeys,
     subscribers: SubscriberStore,
     limits: RateLimiter,
     now: datetime,
@@ -104,7 +111,7 @@ def open_verify(
     """The subscriber whose address a confirmation link confirms."""
     return _checked(
         source,
-        lambda: subscribers.get(read_channel_token(secret, Purpose.VERIFY, token).subscriber_id),
+        lambda: subscribers.get(read_channel_token(keys.accepted, Purpose.VERIFY, token).subscriber_id),
         limits=limits,
         now=now,
     )
@@ -114,7 +121,7 @@ def confirm(
     token: str,
     *,
     source: str,
-    secret: bytes,
+    keys: SigningKeys,
     subscribers: SubscriberStore,
     ack_log: AckLog,
     limits: RateLimiter,
@@ -123,7 +130,7 @@ def confirm(
     return _checked(
         source,
         lambda: subscriber_service.confirm_channel(
-            read_channel_token(secret, Purpose.VERIFY, token),
+            read_channel_token(keys.accepted, Purpose.VERIFY, token),
             subscribers=subscribers,
             ack_log=ack_log,
             now=now,
@@ -133,16 +140,20 @@ def confirm(
     )
 
 
-def open_unsubscribe(token: str, *, source: str, secret: bytes, limits: RateLimiter, now: datetime) -> None:
+def open_unsubscribe(
+    token: str, *, source: str, keys: SigningKeys, limits: RateLimiter, now: datetime
+) -> None:
     """Checks the link only: the page names no subscriber, so it needs no lookup."""
-    _checked(source, lambda: read_channel_token(secret, Purpose.UNSUBSCRIBE, token), limits=limits, now=now)
+    _checked(
+        source, lambda: read_channel_token(keys.accepted, Purpose.UNSUBSCRIBE, token), limits=limits, now=now
+    )
 
 
 def unsubscribe(
     token: str,
     *,
     source: str,
-    secret: bytes,
+    keys: SigningKeys,
     subscribers: SubscriberStore,
     senders: Senders,
     admins: Sequence[Channel],
@@ -153,7 +164,7 @@ def unsubscribe(
     return _checked(
         source,
         lambda: subscriber_service.set_opted_out(
-            read_channel_token(secret, Purpose.UNSUBSCRIBE, token),
+            read_channel_token(keys.accepted, Purpose.UNSUBSCRIBE, token),
             True,
             subscribers=subscribers,
             senders=senders,

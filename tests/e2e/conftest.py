@@ -77,7 +77,7 @@ class RunningStack:
         if key is not None:
             sent["Authorization"] = f"Bearer {key}"
         request = urllib.request.Request(  # noqa: S310  # the test's own local http URL
-            f"{base or self.api_url}{path}", data=data, headers=sent, method=method
+            f"{self.api_url if base is None else base}{path}", data=data, headers=sent, method=method
         )
         try:
             with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310  # as above
@@ -139,11 +139,17 @@ class StackNotReady(RuntimeError):
 
 @contextmanager
 def launched_stack(
-    log_path: Path, *, env: Mapping[str, str] | None = None, command: Sequence[str] | None = None
+    log_path: Path,
+    *,
+    env: Mapping[str, str] | None = None,
+    command: Sequence[str] | None = None,
+    base_path: str = "",
 ) -> Iterator[RunningStack]:
     """``python -m vigil_local`` (or ``command``) on free ports, as ``make run`` starts it;
     ready once healthy and seeded, stopped (SIGTERM, then kill) on the way out. ``env`` adds to or
-    overrides the stack's settings. Shared by the e2e and browser tests, the screenshots and benches."""
+    overrides the stack's settings; ``base_path`` ("/api") serves it under that path, as API
+    Gateway's stage path serves a deployed one. Shared by the e2e and browser tests, the screenshots
+    and benches."""
     api_port, moto_port, webhook_port = free_ports(3)
     settings = {
         **os.environ,
@@ -157,6 +163,9 @@ def launched_stack(
     }
     for name in ("VIGIL_PUBLIC_URL", "VIGIL_STAGE", "AWS_ENDPOINT_URL", "AWS_PROFILE"):
         settings.pop(name, None)
+    api_url = f"http://127.0.0.1:{api_port}{base_path}"
+    if base_path:
+        settings["VIGIL_PUBLIC_URL"] = api_url
     settings.update(env or {})
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(  # noqa: S603  # our own interpreter running the local stack
@@ -167,7 +176,7 @@ def launched_stack(
             stderr=subprocess.STDOUT,
         )
     stack = RunningStack(
-        api_url=f"http://127.0.0.1:{api_port}",
+        api_url=api_url,
         receiver_url=f"http://127.0.0.1:{webhook_port}",
         admin_key=ADMIN_KEY,
         log_path=log_path,
@@ -198,7 +207,9 @@ def running_local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ru
         # The tests sweep with POST /admin/sweep when they mean to: a ticker sweeping on its own
         # every minute could take a due step first, and the test's sweep would find nothing.
         log_path = tmp_path_factory.mktemp("local-stack") / "output.log"
-        with launched_stack(log_path, env={"VIGIL_TICK_SECONDS": "86400"}) as stack:
+        # Under "/api", as API Gateway's stage path serves a deployed stage: every link, form and
+        # dashboard request must work below a base path (the unit tests cover the root).
+        with launched_stack(log_path, env={"VIGIL_TICK_SECONDS": "86400"}, base_path="/api") as stack:
             yield stack
     except StackNotReady as exc:
         pytest.fail(str(exc))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urljoin
 
 import pytest
 
@@ -34,17 +35,23 @@ def test_rollout_is_acknowledged_through_the_emailed_link_and_the_log_verifies(
         what="the adviser's email",
     )
     path = ack_path(email)
+    # The link is the public URL's, base path included (the shared stack serves under /api).
+    link = f"{local_stack.api_url}{path}"
+    assert link in str(email["text"])
 
-    shown = local_stack.call("GET", path, key=None, headers={"Accept": "text/html"})
+    shown = local_stack.call("GET", link, key=None, headers={"Accept": "text/html"}, base="")
     assert shown.status == 200
     assert "I have seen this notice" in shown.body
+    # The button posts to the page's own address, whatever the base path.
+    assert "<form method='post'>" in shown.body
     assert local_stack.call("GET", f"/notices/{notice_id}").body["status"] == "open"
 
     clicked = local_stack.call(
         "POST",
-        path,
+        link,
         key=None,
         headers={"Accept": "text/html", "Content-Type": "application/x-www-form-urlencoded"},
+        base="",
     )
     assert clicked.status == 200
     assert "your acknowledgment is recorded" in clicked.body
@@ -99,3 +106,32 @@ def test_unacknowledged_rollout_is_sent_again_after_the_sweep(local_stack: Runni
     log = local_stack.call("GET", f"/notices/{notice_id}/log").body
     assert log["verified"] is True
     assert [e["kind"] for e in log["entries"]].count("escalated") == 1
+
+
+def test_the_stack_serves_under_its_base_path_and_nothing_outside_it(local_stack: RunningStack) -> None:
+    """As API Gateway serves a stage under /api: the shared stack's public URL has that path."""
+    assert local_stack.api_url.endswith("/api")
+    root = local_stack.api_url.removesuffix("/api")
+    outside = local_stack.call("GET", "/health", key=None, base=root)
+    assert outside.status == 404
+    assert outside.body["error"] == "not_found"
+    assert local_stack.call("GET", "/health", key=None).status == 200
+
+
+def test_a_created_subscribers_location_resolves_under_the_base_path(local_stack: RunningStack) -> None:
+    created = local_stack.call(
+        "POST",
+        "/subscribers",
+        {
+            "name": "Base path check",
+            "role": "other",
+            "channels": [{"type": "webhook", "url": f"{local_stack.receiver_url}/hooks/base-path"}],
+            "subscriptions": [{"jurisdiction": "Hartford", "event_types": ["rollout"]}],
+        },
+    )
+    assert created.status == 201
+    headers = {k.lower(): v for k, v in created.headers.items()}
+    location = urljoin(f"{local_stack.api_url}/subscribers", headers["location"])
+    assert location == f"{local_stack.api_url}/subscribers/{created.body['id']}"
+    assert local_stack.call("GET", location, base="").body["id"] == created.body["id"]
+    assert local_stack.call("DELETE", f"/subscribers/{created.body['id']}").status == 204

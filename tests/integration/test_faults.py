@@ -344,7 +344,7 @@ def provider_messages(f: Faulty) -> tuple[list[Sent], list[str]]:
         if link is None:
             unknown.append(f"email {email.id} to {to}")
             continue
-        target = read_ack_token(f.deps.settings.ack_secret, link.group(1))
+        target = read_ack_token(f.deps.signing_keys().accepted, link.group(1))
         sent.append(Sent((target.notice_id, target.delivery_id), to, email.id))
     texts = sent_sms()
     for provider_id, text in get_backend("sns")[ACCOUNT][REGION].sms_messages.items():

@@ -476,7 +476,7 @@ def test_concurrent_acknowledgments_are_each_recorded_once_and_the_notice_closes
     _, accepted = pipeline.post("/events", rollout_body(), pipeline.source)
     pipeline.drain()
     targets = [
-        read_ack_token(pipeline.deps.settings.ack_secret, p.removeprefix("/ack/"))
+        read_ack_token(pipeline.deps.signing_keys().accepted, p.removeprefix("/ack/"))
         for p in ack_links().values()
     ]
     outcomes: list[str] = []

@@ -147,7 +147,7 @@ def test_the_unpacked_package_imports_without_compiling_anything(packaged: Path,
         "PYTHONPATH": str(tmp_path),
         "PYTHONDONTWRITEBYTECODE": "1",
         "VIGIL_STAGE": "prod",
-        "VIGIL_ACK_SECRET": "test-secret",
+        "VIGIL_ACK_SECRET": "packaging-test-link-signing-secret-0123456789",
         "AWS_LAMBDA_FUNCTION_NAME": "vigil-prod-api_handler",
         "AWS_DEFAULT_REGION": "us-east-1",
     }
@@ -183,7 +183,11 @@ def test_the_bundle_carries_the_service_only_not_the_local_stack_or_its_dev_rout
     with zipfile.ZipFile(packaged.with_name("deployment.zip")) as archive:
         archive.extractall(tmp_path)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VIGIL_", "PYTHON"))}
-    env |= {"PYTHONPATH": str(tmp_path), "VIGIL_STAGE": "prod", "VIGIL_ACK_SECRET": "test-secret"}
+    env |= {
+        "PYTHONPATH": str(tmp_path),
+        "VIGIL_STAGE": "prod",
+        "VIGIL_ACK_SECRET": "packaging-test-link-signing-secret-0123456789",
+    }
     done = subprocess.run(  # our own interpreter listing the packaged app's routes
         [sys.executable, "-c", "import json, app; print(json.dumps(sorted(app.app.routes)))"],
         cwd=tmp_path,

@@ -69,7 +69,7 @@ def loaded_by_import_app() -> set[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VIGIL_", "PYTHON"))}
     env |= {
         "VIGIL_STAGE": "prod",
-        "VIGIL_ACK_SECRET": "test-secret",
+        "VIGIL_ACK_SECRET": "packaging-test-link-signing-secret-0123456789",
         "AWS_LAMBDA_FUNCTION_NAME": "vigil-prod-api_handler",
         "AWS_DEFAULT_REGION": "us-east-1",
     }

@@ -146,7 +146,7 @@ def test_forged_confirmation_or_unsubscribe_token_is_404(
     for purpose, path in ((Purpose.VERIFY, "/verify/"), (Purpose.UNSUBSCRIBE, "/unsubscribe/")):
         assert post_form(client, path + make_channel_token(ack_secret_of_another_stack, purpose, ref)) == 404
     # A confirmation token is not an unsubscribe token, nor the other way round.
-    secret = world.deps().settings.ack_secret
+    secret = world.deps().signing_keys().current
     assert post_form(client, "/unsubscribe/" + make_channel_token(secret, Purpose.VERIFY, ref)) == 404
     assert state(world, created["id"], "email") == "unverified"
 

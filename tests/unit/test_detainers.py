@@ -249,7 +249,7 @@ def rendered_for(world: FakeWorld, notice_id: str, role: Role, subscriber_id: st
         subscriber_id=subscriber_id,
     )
     delivery = next(iter(world.deliveries.deliveries.values()))
-    page = ack_page(notice, replace(delivery, role=role, subscriber_id=subscriber_id), action="/ack/t")
+    page = ack_page(notice, replace(delivery, role=role, subscriber_id=subscriber_id))
     return "\n".join([email.subject, email.text, email.html, sms.body, json.dumps(hook.payload), page])
 
 

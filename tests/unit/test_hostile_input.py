@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from app import app
 from chalicelib.config import Settings
+from tests.builders import UNIT_SECRET
 from tests.hostile.harness import Arena, Findings, check, check_emails, seeded_arena, short
 from tests.hostile.routes import (
     APP_ROUTES,
@@ -127,7 +128,7 @@ def test_any_authorization_header_is_a_401_in_json(arena: Arena, authorization: 
 @settings(FUZZ, max_examples=30)
 @given(body=bodies("POST", "/dev/sms/inbound"))
 def test_the_local_stage_sms_route_survives_hostile_texts(arena: Arena, body: bytes) -> None:
-    arena.reset(Settings.from_env({"VIGIL_STAGE": "local", "VIGIL_ACK_SECRET": "unit-secret"}))
+    arena.reset(Settings.from_env({"VIGIL_STAGE": "local", "VIGIL_ACK_SECRET": UNIT_SECRET}))
     check(arena.send("POST", "/dev/sms/inbound", body), "POST", "/dev/sms/inbound", body, arena.world)
 
 

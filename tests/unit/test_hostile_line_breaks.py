@@ -15,7 +15,7 @@ import pytest
 from chalicelib.config import Settings
 from chalicelib.domain.messages import render_email
 from chalicelib.domain.subscribers import ChannelRef, Role
-from tests.builders import rollout_body
+from tests.builders import UNIT_SECRET, rollout_body
 from tests.hostile.harness import Arena, check, check_emails, clean, seeded_arena, short, single_line
 from tests.hostile.routes import SUBSCRIBER
 from tests.unit.test_pipeline import run
@@ -58,7 +58,7 @@ def test_nul_and_line_breaks_in_rollout_fields_never_reach_an_email_header(
 def test_a_subscriber_name_with_a_line_break_never_reaches_an_email_subject(arena: Arena, name: str) -> None:
     """The opt-out notice to admins puts the subscriber's name in its subject."""
     admins = Settings.from_env(
-        {"VIGIL_STAGE": "dev", "VIGIL_ACK_SECRET": "unit-secret", "VIGIL_ADMIN_EMAILS": "ops@example.gov"}
+        {"VIGIL_STAGE": "dev", "VIGIL_ACK_SECRET": UNIT_SECRET, "VIGIL_ADMIN_EMAILS": "ops@example.gov"}
     )
     arena.reset(admins)
     body = {**SUBSCRIBER, "name": name, "channels": [{"type": "email", "address": "clerk@example.gov"}]}

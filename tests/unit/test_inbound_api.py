@@ -18,7 +18,7 @@ from chalicelib.domain.acklog import EntryKind
 from chalicelib.domain.auth import ApiRole
 from chalicelib.domain.notices import NoticeStatus
 from chalicelib.domain.subscribers import Channel, ChannelRef, ChannelType, Role
-from tests.builders import subscriber
+from tests.builders import UNIT_SECRET, subscriber
 from tests.fakes import FakeWorld
 from tests.unit.test_api import assert_error, call
 from tests.unit.test_pipeline import run
@@ -36,7 +36,11 @@ def client(world: FakeWorld) -> Iterator[Client]:
     bootstrap.use(
         world.deps(
             Settings.from_env(
-                {"VIGIL_STAGE": "dev", "VIGIL_ACK_SECRET": "s", "VIGIL_ADMIN_EMAILS": "ops@vigil.example.gov"}
+                {
+                    "VIGIL_STAGE": "dev",
+                    "VIGIL_ACK_SECRET": UNIT_SECRET,
+                    "VIGIL_ADMIN_EMAILS": "ops@vigil.example.gov",
+                }
             )
         )
     )

@@ -307,7 +307,7 @@ def test_sms_fits_two_segments_and_never_carries_personal_data(story: FakeWorld)
 def test_every_email_and_webhook_carries_an_ack_link_for_its_own_delivery(story: FakeWorld) -> None:
     accepted = submit(story, rollout_body())
     run(story)
-    secret = story.deps().settings.ack_secret
+    secret = story.deps().signing_keys().accepted
     links = [m.text.split("/ack/")[1].split()[0] for m in story.email.sent]
     links += [p.payload["data"]["ack_url"].split("/ack/")[1] for p, _ in story.webhooks.sent]
     targets = [read_ack_token(secret, token) for token in links]
