@@ -22,7 +22,7 @@ Vigil's overhead (they are still on the SQS bill, and the cost model counts them
 
 "Provider sends" are SES SendEmail, SNS Publish and webhook POSTs (to a stdlib receiver on
 127.0.0.1); "overhead" is every DynamoDB and SQS request Vigil makes, from ingest to the last send.
-DESIGN §9's target is at most 0.25 overhead requests per delivery at 1,000 recipients and more.
+The target is at most 0.25 overhead requests per delivery at 1,000 recipients and more.
 
 Times are moto's, in this process: informational only. The request counts are what the code asks
 of AWS, emulator or not.

@@ -13,7 +13,7 @@ from bench.delivery.projection import projections
 from bench.delivery.results import Result
 from bench.delivery.scenario import STAGE
 
-TARGET = 0.25  # DESIGN §9: overhead requests per delivery at 1,000 recipients and more
+TARGET = 0.25  # the target: overhead requests per delivery at 1,000 recipients and more
 TARGET_FROM = 1_000
 
 

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 # A notice's deliveries are spread over this many partitions (by subscriber), so a fan-out to
 # thousands writes at most 1/16 of its rows to any one partition: DynamoDB's 1,000 writes/s per
-# partition then bounds a notice at 16,000 writes/s rather than 1,000 (DESIGN §8).
+# partition then bounds a notice at 16,000 writes/s rather than 1,000.
 SHARDS = 16
 
 

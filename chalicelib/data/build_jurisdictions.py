@@ -1,7 +1,7 @@
 """Regenerate ``jurisdictions.json`` from the public CSVs, so the shipped file can be re-derived and audited.
 
-    python -m chalicelib.data.build_jurisdictions ../shared/data            # rewrite the JSON
-    python -m chalicelib.data.build_jurisdictions ../shared/data --check    # fail if it is stale
+    python -m chalicelib.data.build_jurisdictions            # rewrite the JSON from data/connecticut
+    python -m chalicelib.data.build_jurisdictions --check    # fail if it is stale
 
 The service never reads the CSVs: Lambda bundles only ``chalicelib/``, and facts that decide who gets
 alerted must not depend on a folder outside the deployed code. The CSVs are cross-checked against each
@@ -28,9 +28,10 @@ from chalicelib.domain.jurisdictions import (
 )
 
 OUTPUT = Path(__file__).with_name("jurisdictions.json")
-GENERATED_BY = "python -m chalicelib.data.build_jurisdictions ../shared/data"
+SOURCE_DIR = Path(__file__).resolve().parents[2] / "data" / "connecticut"
+GENERATED_BY = "python -m chalicelib.data.build_jurisdictions (from data/connecticut)"
 
-# Copied from the data README, so provenance travels with the facts into the deployed bundle.
+# Copied from data/connecticut/README.md, so provenance travels with the facts into the deployed bundle.
 SOURCES: tuple[dict[str, str], ...] = (
     {
         "file": "ct_towns.csv",
@@ -201,7 +202,13 @@ def render(document: dict[str, object]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("folder", type=Path, help="folder holding ct_towns.csv and its siblings")
+    parser.add_argument(
+        "folder",
+        type=Path,
+        nargs="?",
+        default=SOURCE_DIR,
+        help="folder holding ct_towns.csv and its siblings",
+    )
     parser.add_argument("--output", type=Path, default=OUTPUT)
     parser.add_argument("--check", action="store_true", help="only report whether the output is up to date")
     args = parser.parse_args(argv)

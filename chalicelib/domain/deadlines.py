@@ -1,6 +1,6 @@
 """Detainer hold deadlines: when a hold asked for by ICE must end, by the form and by Connecticut law.
 
-The facts are in ``DETAINER_RULES.md`` ("Forms", "Hold clock", "Connecticut regimes"):
+The facts are in ``docs/detainer-rules.md`` ("Forms", "Hold clock", "Connecticut regimes"):
 
 - the clock starts when the person would otherwise be released (``release_due_at``);
 - the old I-247 (8 CFR 287.7) and Connecticut's PA 13-155 (2014-01-01 to 2019-09-30) allow 48 hours

@@ -445,7 +445,7 @@ def delivery_problems(d: Delivery, evidence: Evidence, *, logged: int, allowed: 
 def assert_nothing_lost_nothing_doubled(
     f: Faulty, accepted_ids: Sequence[str], *, at_least_once: Collection[DeliveryKey] = ()
 ) -> None:
-    """The reliability promise of DESIGN §10, checked with AWS healthy again.
+    """The reliability promise (docs/decisions.md), checked with AWS healthy again.
 
     Every accepted notice exists and is routed (or its route message is dead-lettered); every
     delivery is sent with exactly one provider message (one POST answered in time, for webhooks)

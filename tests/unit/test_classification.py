@@ -1,7 +1,7 @@
 """Pre-classification of a detainer against the Connecticut regime in force on its issue date.
 
 The regimes are data (chalicelib/data/ct_detainer_regimes.json); these tests hold that data to
-DETAINER_RULES.md and the engine to the rules of the brief: a suggestion, never a decision, always
+docs/detainer-rules.md, and the engine to its rules: a suggestion, never a decision, always
 naming its regime and criteria, with reported criteria shown as such.
 """
 

@@ -1,4 +1,4 @@
-"""Requirements for reading a notice someone forwarded to Vigil by email (DESIGN.md §1 and §3).
+"""Requirements for reading a notice someone forwarded to Vigil by email.
 
 The corpus under tests/corpus/mail holds hand-written messages, each with the extraction a careful
 reader would make of it; the targeted tests below pin the rules in inbound_mail's docstring.

@@ -1,4 +1,4 @@
-"""Requirements for the Connecticut jurisdiction registry (DESIGN.md sections 4 and 5)."""
+"""Requirements for the Connecticut jurisdiction registry: every place, its names and codes, its parents."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from chalicelib.domain.jurisdictions import (
     canonical_id,
 )
 
-SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+SOURCE_DATA = Path(__file__).resolve().parents[2] / "data" / "connecticut"
 
 NEW_HAVEN = "us-ct/town/new-haven"
 NEW_HAVEN_COUNTY = "us-ct/county/new-haven"
@@ -443,10 +443,8 @@ def test_data_file_names_its_sources() -> None:
     assert all(source["source"] for source in document["sources"])
 
 
-def test_json_file_matches_the_shared_csvs() -> None:
-    if not SHARED_DATA.is_dir():
-        pytest.skip(f"{SHARED_DATA} is not present")
-    assert render(build(SHARED_DATA)) == OUTPUT.read_text(encoding="utf-8")
+def test_json_file_matches_the_csvs_in_the_repository() -> None:
+    assert render(build(SOURCE_DATA)) == OUTPUT.read_text(encoding="utf-8")
 
 
 def _write_minimal_csvs(folder: Path, *, bridgeport_county: str = "Fairfield County") -> None:

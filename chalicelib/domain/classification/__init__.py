@@ -2,7 +2,7 @@
 
 A **suggestion**, never a decision: a reviewer decides. The law is data, not code: the regimes, their
 dates, criteria, duties and whether each item is "confirmed" or only "reported" live in
-``chalicelib/data/ct_detainer_regimes.json`` (see ``DETAINER_RULES.md``), which a lawyer can correct.
+``chalicelib/data/ct_detainer_regimes.json`` (see ``docs/detainer-rules.md``), which a lawyer can correct.
 The package knows only a small, fixed vocabulary of tests and how to combine their outcomes:
 
 - ``facts``: what a detainer is classified on (``DetainerFacts``) and reading it from a stored event;

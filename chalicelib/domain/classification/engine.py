@@ -70,7 +70,7 @@ class Suggestion(StrEnum):
     NEEDS_JUDGMENT = "needs-judgment"
 
 
-# Forms that ask only to be told of a release, with no hold (DETAINER_RULES.md, "Forms").
+# Forms that ask only to be told of a release, with no hold (docs/detainer-rules.md, "Forms").
 NOTIFICATION_ONLY_FORMS = frozenset({"I-247N"})
 # Connecticut's offence classes (§§ 53a-25 to 53a-27), normalised: "Class B felony" → "b felony".
 _CT_CLASSES = frozenset(

@@ -1,6 +1,6 @@
 """Forwarded notices: reading an email someone forwarded to Vigil, and finding what it announces.
 
-The notice that started this project arrived as a quiet email to lower-level officers (DESIGN.md §1),
+The notice that started this project arrived as a quiet email to lower-level officers (README),
 so anyone who receives one must be able to forward it to Vigil and have it become a routed, tracked
 notice. ``parse_message`` reads the raw RFC 822 bytes and returns an ``Extraction``: who sent the
 original, to whom and when, which program, from when and where. Each value says where in the message
