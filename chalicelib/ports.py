@@ -72,6 +72,10 @@ class NoticeStore(Protocol):
     def recent(self, event_type: EventType, *, limit: int, cursor: str | None) -> Page[Notice]:
         """Notices of one type, newest first (an index query)."""
 
+    def cursor_after(self, notice: Notice) -> str:
+        """A cursor that resumes ``recent`` just after ``notice`` (one ``recent`` returned)."""
+        ...
+
     def received_between(self, event_type: EventType, start: datetime, end: datetime) -> Iterator[Notice]:
         """Every notice of a type received in [start, end), oldest first."""
 

@@ -64,6 +64,9 @@ class InMemoryNoticeStore:
         more = start + limit < len(ordered)
         return Page(items=chunk, cursor=chunk[-1].id if more and chunk else None)
 
+    def cursor_after(self, notice: Notice) -> str:
+        return notice.id
+
     def received_between(self, event_type: EventType, start: datetime, end: datetime) -> Iterator[Notice]:
         yield from sorted(
             (n for n in self.notices.values() if n.type == event_type and start <= n.received_at < end),

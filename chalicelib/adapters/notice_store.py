@@ -173,6 +173,14 @@ class DynamoNoticeStore:
             cursor=encode_cursor(decode(last)) if last else None,
         )
 
+    def cursor_after(self, notice: Notice) -> str:
+        """The cursor recent() would have returned had its page ended at ``notice``: the index's key."""
+        cursor = encode_cursor(
+            {"notice_id": notice.id, "type": str(notice.type), "received_at": _utc(notice.received_at)}
+        )
+        assert cursor is not None  # a non-empty key always encodes
+        return cursor
+
     def received_between(self, event_type: EventType, start: datetime, end: datetime) -> Iterator[Notice]:
         """Every notice of a type received in [start, end), oldest first (for reports)."""
         for item in query_all(

@@ -11,9 +11,12 @@ from chalicelib.domain.subscribers import Role
 
 
 class AckVia(StrEnum):
-    LINK = "link"
-    SMS = "sms"
-    WEBHOOK = "webhook"
+    """How a recipient acknowledged."""
+
+    LINK = "link"  # the button of the page an emailed link opens
+    LINK_JSON = "link-json"  # a JSON post to the link (a script, curl), not through the page
+    SMS = "sms"  # a reply code by text
+    WEBHOOK = "webhook"  # the ack_url of a webhook payload, posted by the subscriber's system
 
 
 class AckOutcome(StrEnum):

@@ -54,8 +54,12 @@ def show_ack(req: Incoming, vigil: UseCases, token: str) -> Response:
 
 @routes.post("/ack/{token}", refuses=(429,), answers=(JSON, HTML), content_types=FORM_OR_JSON)
 def post_ack(req: Incoming, vigil: UseCases, token: str) -> Response:
-    """From the page's button (HTML answer) or from a webhook subscriber's system (JSON answer)."""
-    via = AckVia.LINK if req.wants_html else AckVia.WEBHOOK
+    """From the page's button (HTML answer), a webhook subscriber's system posting the payload's
+    ack_url (``?via=webhook``), or a script posting the link (JSON answers)."""
+    if req.wants_html:
+        via = AckVia.LINK
+    else:
+        via = AckVia.WEBHOOK if req.query("via") == "webhook" else AckVia.LINK_JSON
     if req.wants_html:
 
         def render() -> str:

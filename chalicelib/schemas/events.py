@@ -28,7 +28,10 @@ from chalicelib.schemas.fields import (
 if TYPE_CHECKING:
     from chalicelib.domain.classification.facts import DetainerFacts
 
-_A_NUMBER = re.compile(r"^A?-?(\d{7,9})$", re.IGNORECASE)
+# After spaces and hyphens are dropped: an A-number as written on the forms ("A-208-417-395",
+# "A 208 417 395", "208417395") is stored as A and nine digits.
+_A_NUMBER = re.compile(r"^A?(\d{7,9})$", re.IGNORECASE)
+_A_NUMBER_SEPARATORS = re.compile(r"[\s\-‐‑–]")
 _EMAILISH = re.compile(r"[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+")
 
 
@@ -343,7 +346,7 @@ def _subject(value: Any, problems: Problems) -> dict[str, Any] | None:
     a_number = text(value, "a_number", problems, required=False, max_len=16, prefix="subject.")
     normalized = None
     if a_number is not None:
-        match = _A_NUMBER.match(a_number.replace(" ", ""))
+        match = _A_NUMBER.match(_A_NUMBER_SEPARATORS.sub("", a_number))
         if match is None:
             problems.add("subject.a_number", "must be an A-number of 7 to 9 digits, e.g. A012345678")
         else:

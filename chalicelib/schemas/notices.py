@@ -16,7 +16,8 @@ MAX_LIMIT = 100
 
 @dataclass(frozen=True, slots=True)
 class NoticeFilter:
-    type: EventType
+    # Without ?type=, both kinds, merged newest first.
+    types: tuple[EventType, ...]
     status: NoticeStatus | None
     # A jurisdiction id: notices for it or anything under it.
     jurisdiction_id: str | None
@@ -27,7 +28,7 @@ class NoticeFilter:
 def parse_notice_filter(params: Mapping[str, str | None], *, registry: JurisdictionRegistry) -> NoticeFilter:
     problems = Problems()
     present = {k: v for k, v in params.items() if v is not None}
-    kind = choice(present, "type", EventType, problems)
+    kind = choice(present, "type", EventType, problems) if "type" in present else None
     status = choice(present, "status", NoticeStatus, problems) if "status" in present else None
     place = jurisdiction(registry, present.get("jurisdiction"), "jurisdiction", problems)
     limit = DEFAULT_LIMIT
@@ -39,5 +40,5 @@ def parse_notice_filter(params: Mapping[str, str | None], *, registry: Jurisdict
         else:
             limit = parsed
     problems.raise_if_any("notice filter")
-    assert kind is not None  # narrowed by raise_if_any
-    return NoticeFilter(kind, status, place.id if place else None, limit, present.get("cursor"))
+    types = (kind,) if kind is not None else tuple(EventType)
+    return NoticeFilter(types, status, place.id if place else None, limit, present.get("cursor"))

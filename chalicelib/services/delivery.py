@@ -366,7 +366,8 @@ def _send(
         url=delivery.address,
         role=delivery.role,
         delivery_id=delivery.delivery_id,
-        ack_url=link,
+        # Marked, so an acknowledgment through it is recorded as the webhook's (not a person's click).
+        ack_url=f"{link}?via=webhook",
         now=now,
         subscriber_id=delivery.subscriber_id,
     )

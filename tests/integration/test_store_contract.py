@@ -110,6 +110,19 @@ def test_second_notice_with_the_same_id_raises_with_the_stored_one(stores: Store
     assert caught.value.existing.title == "Secure Communities in New Haven"
 
 
+def test_a_cursor_after_a_notice_resumes_the_newest_first_list_just_after_it(stores: Stores) -> None:
+    for n in range(5):
+        stores.notices.add(
+            a_notice(id=f"ntc_{n}", idempotency_key=f"k-{n}", received_at=NOW + timedelta(minutes=n))
+        )
+    newest_first = stores.notices.recent(EventType.ROLLOUT, limit=10, cursor=None).items
+    assert [n.id for n in newest_first] == ["ntc_4", "ntc_3", "ntc_2", "ntc_1", "ntc_0"]
+    after = stores.notices.recent(
+        EventType.ROLLOUT, limit=10, cursor=stores.notices.cursor_after(newest_first[1])
+    )
+    assert [n.id for n in after.items] == ["ntc_2", "ntc_1", "ntc_0"]
+
+
 def test_unknown_notice_is_not_found(stores: Stores) -> None:
     with pytest.raises(NotFound):
         stores.notices.get("ntc_nothing")

@@ -139,17 +139,40 @@ def test_mayors_acknowledgment_leaves_the_rollout_open_for_the_state_executive(
     assert detail["next_step"]["index"] == 1
 
 
-def test_webhook_ack_url_acknowledges_with_a_json_answer(
+def test_webhook_ack_url_acknowledges_with_a_json_answer_recorded_as_the_webhooks(
     client: Client, keys: Keys, world: FakeWorld
 ) -> None:
+    hook = Channel(
+        ChannelType.WEBHOOK, "https://cases.example.org/hooks/vigil", secret="whsec_dGVzdHNlY3JldA=="
+    )
+    world.subscribers.add(subscriber("system", Role.STATE_EXECUTIVE, "us-ct", channels=(hook,)))
     notice_id = post_and_deliver(client, keys, world)
-    path = link_path(world, "adviser@example.gov")
-    response = client.http.post(path, headers={"Content-Type": "application/json"}, body="{}")
+    [(message, _)] = world.webhooks.sent
+    ack_url = str(message.payload["data"]["ack_url"])
+    assert ack_url.endswith("?via=webhook")
+    response = client.http.post(
+        "/ack/" + ack_url.split("/ack/")[1], headers={"Content-Type": "application/json"}, body="{}"
+    )
     assert response.status_code == 200
     answer = json.loads(response.body)
     assert answer["outcome"] == "acknowledged"
     assert answer["notice_acknowledged"] is True
-    assert world.deliveries.acknowledgments(notice_id)[0].via.value == "webhook"
+    [ack] = world.deliveries.acknowledgments(notice_id)
+    assert (ack.subscriber_id, ack.via.value) == ("system", "webhook")
+
+
+def test_a_json_post_to_an_emailed_link_is_recorded_as_such_not_as_a_webhook(
+    client: Client, keys: Keys, world: FakeWorld
+) -> None:
+    notice_id = post_and_deliver(client, keys, world)
+    response = client.http.post(
+        link_path(world, "adviser@example.gov"), headers={"Content-Type": "application/json"}, body="{}"
+    )
+    assert response.status_code == 200
+    assert world.deliveries.acknowledgments(notice_id)[0].via.value == "link-json"
+    detail = call(client, "GET", f"/notices/{notice_id}", keys[ApiRole.VIEWER])[1]
+    adviser = next(r for r in detail["recipients_detail"] if r["subscriber_id"] == "adviser")
+    assert adviser["acknowledged_via"] == "link-json"
 
 
 def test_acknowledgment_after_the_notice_closed_is_recorded_as_late(

@@ -93,6 +93,18 @@ def test_detainer_names_its_facility_and_normalises_the_a_number() -> None:
     assert event.event["subject"]["a_number"] == "A012345678"
 
 
+@pytest.mark.parametrize(
+    "written", ["A-208-417-395", "A 208 417 395", "a208417395", "208-417-395", "A‑208‑417‑395"]
+)
+def test_a_numbers_written_as_on_the_form_are_accepted_and_stored_normalised(written: str) -> None:
+    event = parse_event(
+        detainer_body(subject={"name": "X Y", "a_number": written}),
+        idempotency_header=None,
+        registry=load_registry(),
+    )
+    assert event.event["subject"]["a_number"] == "A208417395"
+
+
 def test_a_detainer_is_parsed_into_its_facts_and_not_classified() -> None:
     event = parse_event(detainer_body(), idempotency_header=None, registry=load_registry())
     assert event.detainer == DetainerFacts(
