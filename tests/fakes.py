@@ -59,7 +59,11 @@ class InMemoryNoticeStore:
             key=lambda n: (n.received_at, n.id),
             reverse=True,
         )
-        start = next((i + 1 for i, n in enumerate(ordered) if n.id == cursor), 0) if cursor else 0
+        start = next((i + 1 for i, n in enumerate(ordered) if n.id == cursor), None) if cursor else 0
+        if start is None:  # as the table's store: a cursor it did not issue is the caller's mistake
+            raise InvalidInput(
+                "cursor is invalid", [FieldError("cursor", "is not a cursor this API returned")]
+            )
         chunk = ordered[start : start + limit]
         more = start + limit < len(ordered)
         return Page(items=chunk, cursor=chunk[-1].id if more and chunk else None)

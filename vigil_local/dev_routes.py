@@ -10,6 +10,7 @@ from chalicelib import bootstrap
 from chalicelib.domain.errors import FieldError, InvalidInput, NotFound
 from chalicelib.entrypoints.contract import Incoming, Routes
 from chalicelib.entrypoints.http import json_response
+from chalicelib.entrypoints.pipeline import E164, MAX_TEXT
 from chalicelib.usecases import UseCases
 
 routes = Routes("dev", local_only=True)
@@ -40,14 +41,16 @@ def dev_sms_inbound(req: Incoming, vigil: UseCases) -> Response:
     """What a carrier would deliver to the inbound topic, for the local stack."""
     _local_only(vigil)
     body = req.json(max_bytes=4096)
-    if (
-        not isinstance(body, dict)
-        or not isinstance(body.get("from"), str)
-        or not isinstance(body.get("body"), str)
-    ):
-        raise InvalidInput(
-            "an inbound text needs from and body",
-            [FieldError("from", "an E.164 number is required"), FieldError("body", "the text is required")],
-        )
+    if not isinstance(body, dict):
+        raise InvalidInput("an inbound text is an object", [FieldError("body", "expected {from, body}")])
+    problems = []
+    unknown = sorted(set(body) - {"from", "body"})
+    problems += [FieldError(name, "is not a field of an inbound text") for name in unknown]
+    if not isinstance(body.get("from"), str) or not E164.fullmatch(body["from"]):
+        problems.append(FieldError("from", "must be the sender's number in E.164 form, e.g. +18605550100"))
+    if not isinstance(body.get("body"), str) or len(body["body"]) > MAX_TEXT:
+        problems.append(FieldError("body", f"must be the text, at most {MAX_TEXT} characters"))
+    if problems:
+        raise InvalidInput("an inbound text needs from and body", problems)
     handled = vigil.reply_to_text(body["from"], body["body"])
     return json_response({"outcome": str(handled.reply), "answer": handled.answer})

@@ -85,14 +85,20 @@ def encode_cursor(key: Mapping[str, Any] | None) -> str | None:
     return base64.urlsafe_b64encode(json.dumps(key, sort_keys=True).encode()).decode()
 
 
-def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
+def decode_cursor(cursor: str | None, *, keys: frozenset[str] | None = None) -> dict[str, Any] | None:
+    """The key a cursor of ours holds; a cursor we did not issue (not our encoding, or not the
+    ``keys`` of the index it pages) is the caller's mistake, refused naming the field."""
     if not cursor:
         return None
     try:
         value = json.loads(base64.urlsafe_b64decode(cursor.encode()))
     except (ValueError, UnicodeDecodeError):
         value = None
-    if not isinstance(value, dict):
+    if (
+        not isinstance(value, dict)
+        or (keys is not None and set(value) != keys)
+        or not all(isinstance(v, str) and v for v in value.values())
+    ):
         from chalicelib.domain.errors import FieldError, InvalidInput  # noqa: PLC0415  # only on the error path
 
         raise InvalidInput("cursor is invalid", [FieldError("cursor", "is not a cursor this API returned")])

@@ -19,7 +19,7 @@ from chalicelib.adapters.dynamodb import (
     query_all,
     written,
 )
-from chalicelib.domain.errors import NotFound
+from chalicelib.domain.errors import FieldError, InvalidInput, NotFound
 from chalicelib.domain.notices import Notice, NoticeStatus
 from chalicelib.domain.subscribers import EventType
 from chalicelib.ports import NoticeExists, Page
@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 OPEN_SHARD = "open"
 DUE_INDEX = "open-by-due"
 BY_TYPE_INDEX = "by-type-received"
+# The key of an item in that index: what a cursor of recent() holds.
+_BY_TYPE_KEY = frozenset({"notice_id", "type", "received_at"})
 
 
 def notice_to_item(notice: Notice) -> dict[str, Any]:
@@ -163,7 +165,11 @@ class DynamoNoticeStore:
             "ScanIndexForward": False,
             "Limit": limit,
         }
-        start = decode_cursor(cursor)
+        start = decode_cursor(cursor, keys=_BY_TYPE_KEY)
+        if start is not None and start["type"] != str(event_type):
+            raise InvalidInput(
+                "cursor is invalid", [FieldError("cursor", f"is not a cursor of {event_type} notices")]
+            )
         if start:
             request["ExclusiveStartKey"] = encode(start)
         response = call(self._client.query, **request)

@@ -20,7 +20,11 @@ class Audience(StrEnum):
 
 ALL_CHANNELS = (ChannelType.EMAIL, ChannelType.SMS, ChannelType.WEBHOOK)
 
-_DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
+# Each part at most 9 digits: a duration is checked against limits of days, and a number of
+# hours with hundreds of digits would overflow timedelta before any limit could be applied.
+_DURATION = re.compile(r"^P(?:(\d{1,9})D)?(?:T(?:(\d{1,9})H)?(?:(\d{1,9})M)?(?:(\d{1,9})S)?)?$")
+# Beyond timedelta's range (999,999,999 days): refused as a value, never an overflow.
+_LONGEST = timedelta(days=999_999_999)
 
 
 def parse_duration(text: str) -> timedelta:
@@ -29,7 +33,10 @@ def parse_duration(text: str) -> timedelta:
     if not match or text in {"P", "PT"} or text.endswith("T"):
         raise ValueError(f"{text!r} is not an ISO 8601 duration such as PT30M or P1DT2H")
     days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
-    return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+    total_seconds = ((days * 24 + hours) * 60 + minutes) * 60 + seconds
+    if total_seconds > _LONGEST.total_seconds():
+        raise ValueError(f"{text!r} is longer than any duration Vigil keeps")
+    return timedelta(seconds=total_seconds)
 
 
 def format_duration(value: timedelta) -> str:

@@ -34,7 +34,7 @@ from chalice.app import Blueprint, Request, Response
 
 from chalicelib import bootstrap
 from chalicelib.domain.auth import ApiRole, Caller
-from chalicelib.domain.errors import NotFound
+from chalicelib.domain.errors import FieldError, NotFound, UnsupportedMediaType
 from chalicelib.entrypoints.http import MAX_PATH_PARAMETER, api_errors, html_response, read_json
 from chalicelib.entrypoints.pages import message_page
 from chalicelib.usecases import UseCases
@@ -136,6 +136,17 @@ class Incoming:
 Handler = Callable[Concatenate[Incoming, UseCases, P], Response]
 
 
+def check_content_type(header: str | None, accepted: Sequence[str]) -> None:
+    """Chalice's rule, applied after the key: no Content-Type counts as JSON; a header matches when
+    one of its media types (parameters aside) is accepted."""
+    given = [part.split(";")[0].strip().lower() for part in (header or JSON).split(",")]
+    if not any(media in accepted for media in given):
+        raise UnsupportedMediaType(
+            f"Content-Type {(header or '')[:100]!r} is not accepted here",
+            [FieldError("Content-Type", "must be one of " + ", ".join(accepted))],
+        )
+
+
 def request_public_url(request: Request) -> str | None:
     """The address a request came to, API Gateway's stage path included (``https://<host>/api``):
     where links made while answering it point when the stage has no configured public URL."""
@@ -229,10 +240,14 @@ class Routes:
                 caller = vigil.authorize(request.headers.get("authorization"), allowed) if allowed else None
                 if caller is not None:
                     structlog.contextvars.bind_contextvars(key_id=caller.key_id)
+                # After the key: a caller without one learns nothing of the route, 415 included.
+                check_content_type(request.headers.get("content-type"), operation.content_types)
                 incoming = Incoming(request, caller, vigil.max_body_bytes)
                 return handler(incoming, vigil, *args, **kwargs)
 
-            self.blueprint.route(path, methods=[method], content_types=list(content_types))(respond)
+            # Chalice lets every Content-Type through ("*/*"); respond() checks the declared ones
+            # after the key, so 401 comes before 415.
+            self.blueprint.route(path, methods=[method], content_types=["*/*"])(respond)
             return respond
 
         return register

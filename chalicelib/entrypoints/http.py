@@ -25,7 +25,7 @@ from chalicelib.domain.errors import (
     UnsupportedMediaType,
     VigilError,
 )
-from chalicelib.ports import StoreUnavailable
+from chalicelib.ports import StoreRefusedInput, StoreUnavailable
 
 logger = structlog.get_logger()
 P = ParamSpec("P")
@@ -100,6 +100,16 @@ def api_errors[**P](view: Callable[P, Response]) -> Callable[P, Response]:
                 "request.refused", error=exc.code, status=STATUS.get(type(exc), 400), reason=exc.message
             )
             return error_response(exc)
+        except StoreRefusedInput as exc:
+            # The store refused a value of the request (DynamoDB's ValidationException): the
+            # caller's to mend, not a reason to retry.
+            logger.info("request.refused_by_store", reason=str(exc))
+            return error_response(
+                InvalidInput(
+                    "a value of the request cannot be stored or looked up",
+                    [FieldError("body", "holds a value the store refuses (too long, empty or malformed)")],
+                )
+            )
         except (StoreUnavailable, LogConflict) as exc:
             logger.error("request.store_unavailable", reason=str(exc))
             return json_response(
@@ -111,6 +121,23 @@ def api_errors[**P](view: Callable[P, Response]) -> Callable[P, Response]:
             )
 
     return wrapper
+
+
+class RepeatedName(ValueError):
+    """A JSON object gives one name twice: which value counts is a guess, so none does."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
+def _refuse_repeated_names(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    value: dict[str, Any] = {}
+    for name, item in pairs:
+        if name in value:
+            raise RepeatedName(name)
+        value[name] = item
+    return value
 
 
 def read_json(request: Request, *, max_bytes: int) -> Any:
@@ -125,9 +152,21 @@ def read_json(request: Request, *, max_bytes: int) -> Any:
     if not raw.strip():
         raise InvalidInput("request body is empty", [FieldError("body", "expected a JSON object")])
     try:
-        value = json.loads(raw)
-    except (ValueError, RecursionError) as exc:
-        raise InvalidInput("request body is not valid JSON", [FieldError("body", str(exc)[:200])]) from None
+        value = json.loads(raw, object_pairs_hook=_refuse_repeated_names)
+    except RepeatedName as exc:
+        raise InvalidInput(
+            f"request body names {exc.name!r} twice",
+            [FieldError(exc.name, "is given twice in one object; give it once")],
+        ) from None
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(
+            "request body is not valid JSON",
+            [FieldError("body", f"is not JSON at line {exc.lineno}, column {exc.colno}")],
+        ) from None
+    except (ValueError, RecursionError):
+        raise InvalidInput(
+            "request body is not valid JSON", [FieldError("body", "is not JSON, or nests too deeply")]
+        ) from None
     try:
         # JSON may escape lone surrogates ("\ud800"), which no store or message can hold.
         json.dumps(value, ensure_ascii=False).encode("utf-8")

@@ -8,6 +8,7 @@ retries only those; an unreadable SNS message is logged and dropped, since retry
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -18,6 +19,10 @@ from chalicelib import logs
 from chalicelib.usecases import UseCases
 
 logger = structlog.get_logger()
+
+# What a carrier delivers: the sender's number in E.164 form, and a text of at most ten segments.
+E164 = re.compile(r"\+[1-9]\d{6,14}")
+MAX_TEXT = 1600
 
 
 def each_record(event: SQSEvent, handle: Callable[[dict[str, Any], SQSRecord], bool]) -> dict[str, Any]:
@@ -76,7 +81,10 @@ def sms_received(event: SNSEvent, vigil: UseCases) -> None:
     except (ValueError, KeyError, TypeError):
         logger.warning("sms_reply.unreadable")
         return
-    vigil.reply_to_text(phone, text)
+    if not E164.fullmatch(phone):
+        logger.warning("sms_reply.unreadable_number")
+        return
+    vigil.reply_to_text(phone, text[:MAX_TEXT])
 
 
 def ses_feedback(event: SNSEvent, vigil: UseCases) -> None:

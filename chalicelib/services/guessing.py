@@ -1,7 +1,10 @@
 """Limits on guessing: link tokens by source address, reply codes by phone.
 
 Tokens carry a 160-bit MAC and codes only work from their own phone, so guessing cannot succeed;
-the limits keep a guesser from costing anything (reads, texts back) or filling the logs.
+the limits keep a guesser from costing anything (texts back, log lines) and tell it to slow down.
+They count failures only and never stand between a recipient and a link that is valid: many
+people share one address (an office's network, a mail scanner, a webhook platform), and one of
+them guessing must not lock the others out.
 """
 
 from __future__ import annotations
@@ -21,14 +24,11 @@ CODE_FAILURES = 5  # unrecognised reply codes per phone ...
 CODE_WINDOW = timedelta(hours=1)  # ... in this window
 
 
-def check_tokens(source: str, *, limits: RateLimiter, now: datetime) -> None:
-    if limits.count(f"token:{source}", window=TOKEN_WINDOW, now=now) >= TOKEN_FAILURES:
+def token_failed(source: str, *, limits: RateLimiter, now: datetime) -> None:
+    """Count an invalid link from ``source``; past the limit, say so (429) rather than "not valid"."""
+    if limits.add(f"token:{source}", window=TOKEN_WINDOW, now=now) > TOKEN_FAILURES:
         logger.warning("guessing.refused", kind="token")
         raise TooManyRequests("too many invalid links from this address; try again later", retry_after=600)
-
-
-def token_failed(source: str, *, limits: RateLimiter, now: datetime) -> None:
-    limits.add(f"token:{source}", window=TOKEN_WINDOW, now=now)
 
 
 def codes_blocked(phone: str, *, limits: RateLimiter, now: datetime) -> bool:

@@ -1,10 +1,11 @@
 """The signed links in messages: acknowledge a notice, confirm an address, unsubscribe.
 
-Every link use goes the same way: refuse a source that has sent too many invalid links lately,
-read the token (signed with the stack's secret for one purpose), then show or act on what it names.
-A token this stack did not sign, or one whose delivery or subscriber is gone, is counted against
-its source and refused with ``LinkRefused``; opening a link (GET) never changes anything, because
-mail security scanners follow every link in a message.
+Every link use goes the same way: read the token (signed with the stack's secret for one purpose),
+then show or act on what it names. A valid link is always honoured, whoever else shares its
+sender's address. A token this stack did not sign, or one whose delivery or subscriber is gone, is
+counted against its source and refused with ``LinkRefused`` (or, past the guessing limit, 429:
+``services/guessing``); opening a link (GET) never changes anything, because mail security scanners
+follow every link in a message.
 """
 
 from __future__ import annotations
@@ -40,8 +41,8 @@ from chalicelib.services.acknowledgment import AckResult
 
 
 def _checked[T](source: str, use: Callable[[], T], *, limits: RateLimiter, now: datetime) -> T:
-    """``use()``, refused (429) for a source over its limit; a failure counts against the source."""
-    guessing.check_tokens(source, limits=limits, now=now)
+    """``use()``. A valid link is always honoured; an invalid one counts against its source, which
+    past the limit is told to slow down (429) instead of "not valid"."""
     try:
         return use()
     except (InvalidToken, NotFound):

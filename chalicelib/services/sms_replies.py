@@ -26,6 +26,7 @@ from chalicelib.ports import (
     PolicyStore,
     RateLimiter,
     Senders,
+    SendFailed,
     SubscriberStore,
 )
 from chalicelib.services import guessing
@@ -109,7 +110,12 @@ def handle_reply(
     logger.info("sms_reply.handled", reply=str(reply))
     answer = ANSWERS[reply]
     # The answer to STOP is the one text a number that opted out still gets, as carriers require.
-    senders.sms.send(OutgoingSms(to=phone, body=answer))
+    # What the reply did is recorded whether or not the answer goes out: a provider's refusal must
+    # not undo an acknowledgment or a STOP (and the carrier retries nothing).
+    try:
+        senders.sms.send(OutgoingSms(to=phone, body=answer))
+    except SendFailed as exc:
+        logger.warning("sms_reply.answer_not_sent", reason=exc.reason)
     return ReplyHandled(reply, answer)
 
 

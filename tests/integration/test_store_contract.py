@@ -16,7 +16,7 @@ from chalicelib.config import Settings
 from chalicelib.domain.acknowledgments import Acknowledgment, AckVia
 from chalicelib.domain.auth import ApiRole, new_key
 from chalicelib.domain.deliveries import DeliveryStatus
-from chalicelib.domain.errors import Conflict, NotFound
+from chalicelib.domain.errors import Conflict, InvalidInput, NotFound
 from chalicelib.domain.notices import Notice, NoticeStatus
 from chalicelib.domain.policies import DEFAULT_POLICIES, Audience, EscalationPolicy, Step
 from chalicelib.domain.routing import plan_deliveries, recipients_for
@@ -121,6 +121,14 @@ def test_a_cursor_after_a_notice_resumes_the_newest_first_list_just_after_it(sto
         EventType.ROLLOUT, limit=10, cursor=stores.notices.cursor_after(newest_first[1])
     )
     assert [n.id for n in after.items] == ["ntc_2", "ntc_1", "ntc_0"]
+
+
+@pytest.mark.parametrize("forged", ["eyJ4IjogInkifQ==", "bm90IGpzb24=", "ntc_never_issued"])
+def test_a_cursor_the_store_did_not_issue_is_the_callers_mistake(stores: Stores, forged: str) -> None:
+    stores.notices.add(a_notice())
+    with pytest.raises(InvalidInput) as refused:
+        stores.notices.recent(EventType.ROLLOUT, limit=10, cursor=forged)
+    assert refused.value.details[0].field == "cursor"
 
 
 def test_unknown_notice_is_not_found(stores: Stores) -> None:

@@ -38,6 +38,25 @@ def test_an_address_guessing_links_is_refused_with_429(client: Client, path: str
     assert b"rate_limited" in response.body
 
 
+def test_a_valid_link_is_honoured_even_from_an_address_over_the_guessing_limit(
+    client: Client, keys: Keys, world: FakeWorld
+) -> None:
+    """Many recipients share one address (an office network, a mail scanner, a webhook platform):
+    someone there guessing must not lock the others out of their own links."""
+    world.subscribers.add(subscriber("adviser", Role.STATE_EXECUTIVE, "us-ct"))
+    notice_id = post_and_deliver(client, keys, world)
+    for n in range(TOKEN_FAILURES + 5):
+        client.http.post(f"/ack/guess{n}.AAAA", headers={"Content-Type": "application/json"}, body="{}")
+    assert client.http.get("/ack/guess-more.AAAA").status_code == 429
+    path = link_path(world, "adviser@example.gov")
+    assert client.http.get(path).status_code == 200
+    clicked = client.http.post(
+        path, headers={"Accept": "text/html", "Content-Type": "application/x-www-form-urlencoded"}, body=""
+    )
+    assert clicked.status_code == 200
+    assert [a.subscriber_id for a in world.deliveries.acknowledgments(notice_id)] == ["adviser"]
+
+
 def test_valid_links_are_not_counted_as_guesses(client: Client, keys: Keys, world: FakeWorld) -> None:
 
     world.subscribers.add(subscriber("adviser", Role.STATE_EXECUTIVE, "us-ct"))
