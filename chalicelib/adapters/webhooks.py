@@ -3,6 +3,10 @@
 Every send checks the URL again (DNS may answer differently than when the subscriber was created)
 and connects to the very addresses it checked, so a name cannot be pointed at a private network
 between the check and the connection. Redirects are not followed: they would lead anywhere.
+
+One deadline bounds the whole request (connect, TLS, sending, the status line and headers): a
+receiver that trickles its answer a byte at a time cannot hold a send invocation past it, because
+the socket is shut down when the deadline passes, whatever it is waiting for.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import http.client
 import json
 import socket
 import ssl
+import threading
 import time
 import urllib.error
 from collections.abc import Sequence
@@ -124,49 +129,94 @@ class HttpWebhookSender:
         self, url: VettedUrl, body: bytes, headers: dict[str, str]
     ) -> tuple[int, str, http.client.HTTPMessage]:
         connection: http.client.HTTPConnection | None = None
+        deadline = Deadline(self._timeout)
         try:
-            connection = self._connection(url)
+            connection = self._connection(url, deadline)
             connection.request("POST", url.target, body=body, headers=headers)
             response = connection.getresponse()
-            _drain(response, deadline=time.monotonic() + self._timeout)
+            _drain(response, deadline=deadline)
             return response.status, response.reason, response.msg
         except http.client.InvalidURL as exc:  # control characters in the host or path
             raise SendFailed("webhook: the URL cannot be sent in a request", retryable=False) from exc
         except (OSError, http.client.HTTPException) as exc:
+            if deadline.over():
+                raise SendFailed(
+                    f"webhook: no answer within {self._timeout:g} s for the whole request", retryable=True
+                ) from exc
             raise SendFailed(f"webhook: {type(exc).__name__}", retryable=True) from exc
         finally:
+            deadline.cancel()
             if connection is not None:
                 connection.close()
 
-    def _connection(self, url: VettedUrl) -> http.client.HTTPConnection:
+    def _connection(self, url: VettedUrl, deadline: Deadline) -> http.client.HTTPConnection:
         if url.scheme == "https":
             if self._tls_context is None:  # loading the trust store once per container is enough
                 self._tls_context = ssl.create_default_context()
-            return _PinnedHTTPSConnection(url, timeout=self._timeout, context=self._tls_context)
-        return _PinnedHTTPConnection(url, timeout=self._timeout)
+            return _PinnedHTTPSConnection(url, deadline=deadline, context=self._tls_context)
+        return _PinnedHTTPConnection(url, deadline=deadline)
+
+
+class Deadline:
+    """A time limit for a whole exchange: sockets handed to ``watch`` are shut down when it passes,
+    which ends any read or write blocked on them, however slowly bytes were arriving."""
+
+    def __init__(self, seconds: float) -> None:
+        self._ends = time.monotonic() + seconds
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self.passed = False
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def remaining(self) -> float:
+        return max(self._ends - time.monotonic(), 0.001)
+
+    def over(self) -> bool:
+        """Passed, whether the watchdog or a socket's own timeout (set to what remained) saw it first."""
+        return self.passed or time.monotonic() >= self._ends
+
+    def watch(self, sock: socket.socket) -> None:
+        with self._lock:
+            if self.passed:
+                raise TimeoutError("the deadline has passed")
+            self._sockets.append(sock)
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.passed = True
+            for sock in self._sockets:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
 
 
 class _PinnedHTTPConnection(http.client.HTTPConnection):
     """Speaks to the URL's host by name (Host header) over a socket to an address checked beforehand."""
 
-    def __init__(self, url: VettedUrl, *, timeout: float) -> None:
-        super().__init__(url.host, url.port, timeout=timeout)
+    def __init__(self, url: VettedUrl, *, deadline: Deadline) -> None:
+        super().__init__(url.host, url.port, timeout=deadline.remaining())
         self._addresses = url.addresses
+        self._deadline = deadline
 
     def connect(self) -> None:
-        self.sock = _open_socket(self._addresses, self.port, self.timeout)
+        self.sock = _open_socket(self._addresses, self.port, self._deadline)
 
 
 class _PinnedHTTPSConnection(http.client.HTTPSConnection):
     """As _PinnedHTTPConnection, with TLS whose server name and certificate check use the URL's host."""
 
-    def __init__(self, url: VettedUrl, *, timeout: float, context: ssl.SSLContext) -> None:
-        super().__init__(url.host, url.port, timeout=timeout, context=context)
+    def __init__(self, url: VettedUrl, *, deadline: Deadline, context: ssl.SSLContext) -> None:
+        super().__init__(url.host, url.port, timeout=deadline.remaining(), context=context)
         self._addresses = url.addresses
         self._tls = context
+        self._deadline = deadline
 
     def connect(self) -> None:
-        sock = _open_socket(self._addresses, self.port, self.timeout)
+        sock = _open_socket(self._addresses, self.port, self._deadline)
         try:
             self.sock = self._tls.wrap_socket(sock, server_hostname=self.host)
         except BaseException:
@@ -174,7 +224,7 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
             raise
 
 
-def _open_socket(addresses: tuple[str, ...], port: int, timeout: float | None) -> socket.socket:
+def _open_socket(addresses: tuple[str, ...], port: int, deadline: Deadline) -> socket.socket:
     """A TCP connection to the first of ``addresses`` that answers; numeric only, so no DNS lookup."""
     error: OSError = OSError("no address to connect to")
     for address in addresses:
@@ -183,7 +233,8 @@ def _open_socket(addresses: tuple[str, ...], port: int, timeout: float | None) -
         ):
             sock = socket.socket(family, kind, proto)
             try:
-                sock.settimeout(timeout)
+                deadline.watch(sock)
+                sock.settimeout(deadline.remaining())
                 sock.connect(sockaddr)
             except OSError as exc:
                 sock.close()
@@ -194,11 +245,12 @@ def _open_socket(addresses: tuple[str, ...], port: int, timeout: float | None) -
     raise error
 
 
-def _drain(response: http.client.HTTPResponse, *, deadline: float) -> None:
-    """Read and drop at most MAX_RESPONSE_BYTES of the answer, giving up quietly at ``deadline``."""
+def _drain(response: http.client.HTTPResponse, *, deadline: Deadline) -> None:
+    """Read and drop at most MAX_RESPONSE_BYTES of the answer, giving up quietly at ``deadline``:
+    the status is already in hand."""
     left = MAX_RESPONSE_BYTES
     with contextlib.suppress(OSError, http.client.HTTPException):
-        while left > 0 and time.monotonic() < deadline:
+        while left > 0 and not deadline.passed:
             chunk = response.read1(min(left, 16 * 1024))
             if not chunk:
                 return

@@ -49,6 +49,8 @@ class Answer:
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b"ok"
     hang: bool = False
+    # Seconds between the bytes of the status line and headers: a receiver that trickles its answer.
+    trickle: float | None = None
 
 
 class Receiver:
@@ -59,6 +61,8 @@ class Receiver:
         self.seen: list[Seen] = []
         self.write_failed = threading.Event()
         self.release = threading.Event()
+        # How many bytes of a trickled answer were written before the sender hung up.
+        self.trickled: int | None = None
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         if tls is not None:
             self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
@@ -87,6 +91,9 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
             if answer.hang:
                 receiver.release.wait(timeout=10)
                 return
+            if answer.trickle is not None:
+                self._trickle(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", answer.trickle)
+                return
             try:
                 self.send_response(answer.status)
                 for name, value in answer.headers.items():
@@ -97,6 +104,19 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
                 self.wfile.flush()
             except OSError:
                 receiver.write_failed.set()
+
+        def _trickle(self, answer: bytes, pause: float) -> None:
+            for n in range(len(answer)):
+                try:
+                    self.wfile.write(answer[n : n + 1])
+                    self.wfile.flush()
+                except OSError:
+                    receiver.write_failed.set()
+                    receiver.trickled = n
+                    return
+                if receiver.release.wait(timeout=pause):
+                    return
+            receiver.trickled = len(answer)
 
         def log_message(self, format: str, *args: Any) -> None:  # the base class names it so
             return
@@ -185,8 +205,20 @@ def test_receiver_that_hangs_fails_retryably_within_the_timeout() -> None:
         failed = failure(local_sender(timeout_seconds=0.5), hook.url())
         elapsed = time.monotonic() - started
     assert failed.retryable
-    assert failed.reason == "webhook: TimeoutError"
+    assert failed.reason == "webhook: no answer within 0.5 s for the whole request"
     assert 0.4 < elapsed < 3.0
+
+
+def test_a_receiver_trickling_its_answer_is_cut_off_at_the_whole_request_deadline() -> None:
+    """Each byte arrives well within any per-read timeout; the deadline is for the whole exchange,
+    so the sender hangs up long before the answer's 40 bytes have come (at 0.2 s each: 8 s)."""
+    with Receiver(Answer(trickle=0.2)) as hook:
+        failed = failure(local_sender(timeout_seconds=1.0), hook.url())
+        assert hook.write_failed.wait(timeout=5)
+    assert failed.retryable
+    assert failed.reason == "webhook: no answer within 1 s for the whole request"
+    assert hook.trickled is not None
+    assert hook.trickled < 20
 
 
 def test_closed_port_fails_retryably() -> None:
