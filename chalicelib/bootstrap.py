@@ -32,7 +32,14 @@ from chalicelib.config import Settings, SettingsError
 from chalicelib.data import load_registry
 from chalicelib.domain.jurisdictions import JurisdictionRegistry
 from chalicelib.domain.subscribers import Channel, ChannelRef, ChannelType
-from chalicelib.domain.tokens import AckTarget, Purpose, SigningKeys, make_ack_token, make_channel_token
+from chalicelib.domain.tokens import (
+    AckTarget,
+    Purpose,
+    SigningKeys,
+    make_ack_token,
+    make_channel_token,
+    make_verify_token,
+)
 from chalicelib.ports import (
     AckCodeStore,
     AckLog,
@@ -118,8 +125,8 @@ class Deps:
     def ack(self, target: AckTarget) -> str:
         return f"{self.public_url()}/ack/{make_ack_token(self.signing_keys().current, target)}"
 
-    def verify(self, ref: ChannelRef) -> str:
-        token = make_channel_token(self.signing_keys().current, Purpose.VERIFY, ref)
+    def verify(self, ref: ChannelRef, *, issued: datetime) -> str:
+        token = make_verify_token(self.signing_keys().current, ref, issued=issued)
         return f"{self.public_url()}/verify/{token}"
 
     def unsubscribe(self, ref: ChannelRef) -> str:

@@ -152,6 +152,7 @@ class UseCases:
             keys=d.signing_keys(),
             notices=d.notices,
             deliveries=d.deliveries,
+            subscribers=d.subscribers,
             limits=d.limits,
             now=self._clock(),
         )
@@ -167,6 +168,7 @@ class UseCases:
             keys=d.signing_keys(),
             notices=d.notices,
             deliveries=d.deliveries,
+            subscribers=d.subscribers,
             policies=d.policies,
             ack_log=d.ack_log,
             limits=d.limits,
@@ -205,7 +207,12 @@ class UseCases:
 
         d = self._deps
         links.open_unsubscribe(
-            token, source=source, keys=d.signing_keys(), limits=d.limits, now=self._clock()
+            token,
+            source=source,
+            keys=d.signing_keys(),
+            subscribers=d.subscribers,
+            limits=d.limits,
+            now=self._clock(),
         )
 
     def unsubscribe(self, token: str, *, source: str) -> bool:

@@ -40,6 +40,7 @@ SHARED_REFUSALS = {
     403: "Forbidden",
     404: "NotFound",
     409: "Conflict",
+    410: "Gone",
     413: "TooLarge",
     415: "UnsupportedMediaType",
     429: "TooManyRequests",

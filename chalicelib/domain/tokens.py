@@ -11,6 +11,7 @@ import hashlib
 import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from chalicelib.domain.subscribers import ChannelRef
@@ -54,7 +55,8 @@ class LinkRefused(Exception):
 
 class Purpose(StrEnum):
     ACK = "vigil-ack-v1"
-    VERIFY = "vigil-verify-v1"
+    # v2 carries when it was issued: confirmation links last a week (domain/link_lifetimes.py).
+    VERIFY = "vigil-verify-v2"
     UNSUBSCRIBE = "vigil-unsubscribe-v1"
 
 
@@ -76,22 +78,26 @@ def _mac(secret: bytes, purpose: Purpose, payload: bytes) -> bytes:
     return hmac.new(secret, purpose.encode() + b"\x00" + payload, hashlib.sha256).digest()[:_MAC_BYTES]
 
 
-def _make(secret: bytes, purpose: Purpose, first: str, second: str) -> str:
-    payload = f"{first}|{second}".encode()
+def _make(secret: bytes, purpose: Purpose, *fields: str) -> str:
+    payload = "|".join(fields).encode()
     return f"{_b64(payload)}.{_b64(_mac(secret, purpose, payload))}"
 
 
-def _read(secrets: bytes | Sequence[bytes], purpose: Purpose, token: str) -> tuple[str, str]:
+def _read(
+    secrets: bytes | Sequence[bytes], purpose: Purpose, token: str, *, fields: int = 2
+) -> tuple[str, ...]:
     try:
         encoded_payload, encoded_mac = token.split(".")
         payload, mac = _unb64(encoded_payload), _unb64(encoded_mac)
-        first, second = payload.decode().split("|")
+        values = tuple(payload.decode().split("|"))
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidToken("malformed token") from exc
+    if len(values) != fields:
+        raise InvalidToken("malformed token")
     accepted = (secrets,) if isinstance(secrets, bytes) else tuple(secrets)
     if not any(hmac.compare_digest(mac, _mac(secret, purpose, payload)) for secret in accepted):
         raise InvalidToken("token was not signed by this stack for this purpose")
-    return first, second
+    return values
 
 
 def make_ack_token(secret: bytes, target: AckTarget) -> str:
@@ -112,3 +118,17 @@ def make_channel_token(secret: bytes, purpose: Purpose, ref: ChannelRef) -> str:
 def read_channel_token(secrets: bytes | Sequence[bytes], purpose: Purpose, token: str) -> ChannelRef:
     subscriber_id, channel_id = _read(secrets, purpose, token)
     return ChannelRef(subscriber_id=subscriber_id, channel_id=channel_id)
+
+
+def make_verify_token(secret: bytes, ref: ChannelRef, *, issued: datetime) -> str:
+    """A confirmation link's token: the channel, and when it was sent (links last a week)."""
+    return _make(secret, Purpose.VERIFY, ref.subscriber_id, ref.channel_id, str(int(issued.timestamp())))
+
+
+def read_verify_token(secrets: bytes | Sequence[bytes], token: str) -> tuple[ChannelRef, datetime]:
+    subscriber_id, channel_id, issued = _read(secrets, Purpose.VERIFY, token, fields=3)
+    try:
+        sent = datetime.fromtimestamp(int(issued), UTC)
+    except (ValueError, OverflowError, OSError) as exc:
+        raise InvalidToken("malformed token") from exc
+    return ChannelRef(subscriber_id=subscriber_id, channel_id=channel_id), sent

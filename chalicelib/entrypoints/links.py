@@ -13,6 +13,7 @@ from collections.abc import Callable
 from chalice.app import Response
 
 from chalicelib.domain.acknowledgments import AckOutcome, AckVia
+from chalicelib.domain.link_lifetimes import LinkExpired
 from chalicelib.domain.tokens import LinkRefused
 from chalicelib.entrypoints.contract import FORM_OR_JSON, HTML, JSON, Incoming, Routes
 from chalicelib.entrypoints.http import error_body, html_response, json_response
@@ -31,16 +32,19 @@ NOT_VALID = {
     "verify": "This confirmation link is not valid.",
     "unsubscribe": "This unsubscribe link is not valid.",
 }
-LINK = {"refuses": (429,), "answers": (HTML,)}
+LINK = {"refuses": (410, 429), "answers": (HTML,)}
 LINK_POST = {**LINK, "content_types": FORM_OR_JSON}
 
 
 def _page(kind: str, render: Callable[[], str]) -> Response:
-    """The page ``render`` makes, or the page that says the link is not valid."""
+    """The page ``render`` makes, or the page that says the link is not valid, or has expired and
+    what to do instead."""
     try:
         return html_response(render())
     except LinkRefused:
         return html_response(message_page("Link not valid", NOT_VALID[kind]), 404)
+    except LinkExpired as expired:
+        return html_response(message_page("Link expired", expired.advice), 410)
 
 
 @routes.get("/ack/{token}", **LINK)
@@ -52,7 +56,7 @@ def show_ack(req: Incoming, vigil: UseCases, token: str) -> Response:
     return _page("ack", render)
 
 
-@routes.post("/ack/{token}", refuses=(429,), answers=(JSON, HTML), content_types=FORM_OR_JSON)
+@routes.post("/ack/{token}", refuses=(410, 429), answers=(JSON, HTML), content_types=FORM_OR_JSON)
 def post_ack(req: Incoming, vigil: UseCases, token: str) -> Response:
     """From the page's button (HTML answer), a webhook subscriber's system posting the payload's
     ack_url (``?via=webhook``), or a script posting the link (JSON answers)."""
@@ -71,6 +75,8 @@ def post_ack(req: Incoming, vigil: UseCases, token: str) -> Response:
         return json_response(vigil.acknowledge(token, via=via, source=req.source_ip).as_json())
     except LinkRefused:
         return json_response(error_body("not_found", "this acknowledgment link is not valid"), 404)
+    except LinkExpired as expired:
+        return json_response(error_body("gone", expired.advice), 410)
 
 
 @routes.get("/verify/{token}", **LINK)

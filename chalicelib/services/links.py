@@ -16,15 +16,18 @@ from datetime import datetime
 from chalicelib.domain.acknowledgments import AckVia
 from chalicelib.domain.deliveries import Delivery
 from chalicelib.domain.errors import NotFound
+from chalicelib.domain.link_lifetimes import GONE, LinkExpired, check_ack_link, check_verify_link
 from chalicelib.domain.notices import Notice
-from chalicelib.domain.subscribers import Channel, Subscriber
+from chalicelib.domain.subscribers import Channel, ChannelRef, Subscriber
 from chalicelib.domain.tokens import (
+    AckTarget,
     InvalidToken,
     LinkRefused,
     Purpose,
     SigningKeys,
     read_ack_token,
     read_channel_token,
+    read_verify_token,
 )
 from chalicelib.ports import (
     AckLog,
@@ -38,16 +41,47 @@ from chalicelib.ports import (
 from chalicelib.services import acknowledgment, guessing
 from chalicelib.services import subscribers as subscriber_service
 from chalicelib.services.acknowledgment import AckResult
+from chalicelib.services.delivery import ADMIN_PREFIX
 
 
 def _checked[T](source: str, use: Callable[[], T], *, limits: RateLimiter, now: datetime) -> T:
     """``use()``. A valid link is always honoured; an invalid one counts against its source, which
-    past the limit is told to slow down (429) instead of "not valid"."""
+    past the limit is told to slow down (429) instead of "not valid". An expired link (LinkExpired)
+    was valid: it is not counted."""
     try:
         return use()
     except (InvalidToken, NotFound):
         guessing.token_failed(source, limits=limits, now=now)
         raise LinkRefused from None
+
+
+def _live_delivery(
+    token: str,
+    keys: SigningKeys,
+    *,
+    notices: NoticeStore,
+    deliveries: DeliveryStore,
+    subscribers: SubscriberStore,
+    now: datetime,
+) -> tuple[AckTarget, Notice, Delivery]:
+    """What an acknowledgment link names, while it is alive: its notice not long closed, its
+    recipient still subscribed (the admins' own deliveries have no subscriber behind them)."""
+    target = read_ack_token(keys.accepted, token)
+    notice, delivery = acknowledgment.find_delivery(target, notices=notices, deliveries=deliveries)
+    if not delivery.subscriber_id.startswith(ADMIN_PREFIX):
+        _still_subscribed(ChannelRef(delivery.subscriber_id, delivery.channel_id), subscribers)
+    check_ack_link(notice, now=now)
+    return target, notice, delivery
+
+
+def _still_subscribed(ref: ChannelRef, subscribers: SubscriberStore) -> Subscriber:
+    try:
+        subscriber = subscribers.get(ref.subscriber_id)
+    except NotFound:
+        raise LinkExpired(GONE) from None
+    if subscriber.channel(ref.channel_id) is None:
+        raise LinkExpired(GONE)
+    return subscriber
 
 
 def open_ack(
@@ -57,18 +91,20 @@ def open_ack(
     keys: SigningKeys,
     notices: NoticeStore,
     deliveries: DeliveryStore,
+    subscribers: SubscriberStore,
     limits: RateLimiter,
     now: datetime,
 ) -> tuple[Notice, Delivery]:
     """The notice and delivery an acknowledgment link stands for."""
-    return _checked(
+    _, notice, delivery = _checked(
         source,
-        lambda: acknowledgment.find_delivery(
-            read_ack_token(keys.accepted, token), notices=notices, deliveries=deliveries
+        lambda: _live_delivery(
+            token, keys, notices=notices, deliveries=deliveries, subscribers=subscribers, now=now
         ),
         limits=limits,
         now=now,
     )
+    return notice, delivery
 
 
 def acknowledge(
@@ -79,25 +115,38 @@ def acknowledge(
     keys: SigningKeys,
     notices: NoticeStore,
     deliveries: DeliveryStore,
+    subscribers: SubscriberStore,
     policies: PolicyStore,
     ack_log: AckLog,
     limits: RateLimiter,
     now: datetime,
 ) -> AckResult:
-    return _checked(
+    target, _, _ = _checked(
         source,
-        lambda: acknowledgment.acknowledge(
-            read_ack_token(keys.accepted, token),
-            via=via,
-            notices=notices,
-            deliveries=deliveries,
-            policies=policies,
-            ack_log=ack_log,
-            now=now,
+        lambda: _live_delivery(
+            token, keys, notices=notices, deliveries=deliveries, subscribers=subscribers, now=now
         ),
         limits=limits,
         now=now,
     )
+    return acknowledgment.acknowledge(
+        target,
+        via=via,
+        notices=notices,
+        deliveries=deliveries,
+        policies=policies,
+        ack_log=ack_log,
+        now=now,
+    )
+
+
+def _live_confirmation(
+    token: str, keys: SigningKeys, *, subscribers: SubscriberStore, now: datetime
+) -> tuple[ChannelRef, Subscriber]:
+    ref, issued = read_verify_token(keys.accepted, token)
+    subscriber = _still_subscribed(ref, subscribers)
+    check_verify_link(issued, now=now)
+    return ref, subscriber
 
 
 def open_verify(
@@ -110,12 +159,13 @@ def open_verify(
     now: datetime,
 ) -> Subscriber:
     """The subscriber whose address a confirmation link confirms."""
-    return _checked(
+    _, subscriber = _checked(
         source,
-        lambda: subscribers.get(read_channel_token(keys.accepted, Purpose.VERIFY, token).subscriber_id),
+        lambda: _live_confirmation(token, keys, subscribers=subscribers, now=now),
         limits=limits,
         now=now,
     )
+    return subscriber
 
 
 def confirm(
@@ -128,26 +178,32 @@ def confirm(
     limits: RateLimiter,
     now: datetime,
 ) -> bool:
-    return _checked(
+    ref, _ = _checked(
         source,
-        lambda: subscriber_service.confirm_channel(
-            read_channel_token(keys.accepted, Purpose.VERIFY, token),
-            subscribers=subscribers,
-            ack_log=ack_log,
-            now=now,
-        ),
+        lambda: _live_confirmation(token, keys, subscribers=subscribers, now=now),
         limits=limits,
         now=now,
     )
+    return subscriber_service.confirm_channel(ref, subscribers=subscribers, ack_log=ack_log, now=now)
+
+
+def _live_channel(token: str, keys: SigningKeys, *, subscribers: SubscriberStore) -> ChannelRef:
+    ref = read_channel_token(keys.accepted, Purpose.UNSUBSCRIBE, token)
+    _still_subscribed(ref, subscribers)
+    return ref
 
 
 def open_unsubscribe(
-    token: str, *, source: str, keys: SigningKeys, limits: RateLimiter, now: datetime
+    token: str,
+    *,
+    source: str,
+    keys: SigningKeys,
+    subscribers: SubscriberStore,
+    limits: RateLimiter,
+    now: datetime,
 ) -> None:
-    """Checks the link only: the page names no subscriber, so it needs no lookup."""
-    _checked(
-        source, lambda: read_channel_token(keys.accepted, Purpose.UNSUBSCRIBE, token), limits=limits, now=now
-    )
+    """Checks that the link names a channel that still exists; the page names nothing of it."""
+    _checked(source, lambda: _live_channel(token, keys, subscribers=subscribers), limits=limits, now=now)
 
 
 def unsubscribe(
@@ -162,17 +218,9 @@ def unsubscribe(
     limits: RateLimiter,
     now: datetime,
 ) -> bool:
-    return _checked(
-        source,
-        lambda: subscriber_service.set_opted_out(
-            read_channel_token(keys.accepted, Purpose.UNSUBSCRIBE, token),
-            True,
-            subscribers=subscribers,
-            senders=senders,
-            admins=admins,
-            ack_log=ack_log,
-            now=now,
-        ),
-        limits=limits,
-        now=now,
+    ref = _checked(
+        source, lambda: _live_channel(token, keys, subscribers=subscribers), limits=limits, now=now
+    )
+    return subscriber_service.set_opted_out(
+        ref, True, subscribers=subscribers, senders=senders, admins=admins, ack_log=ack_log, now=now
     )

@@ -114,7 +114,7 @@ def request_confirmations(
         ref = ChannelRef(subscriber.id, channel.id)
         try:
             if channel.type is ChannelType.EMAIL:
-                link = consent.links.verify(ref)
+                link = consent.links.verify(ref, issued=now)
                 consent.senders.email.send(
                     OutgoingEmail(
                         to=channel.address,

@@ -70,6 +70,7 @@ import re
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, fields
+from datetime import UTC, datetime
 from multiprocessing.connection import wait
 from typing import Any
 
@@ -89,7 +90,9 @@ from tests.unit.test_pipeline import run
 Keys = dict[ApiRole, str]
 JSON = "application/json"
 LINK_PAGES = ("/ack/", "/verify/", "/unsubscribe/")
-BUDGET_SECONDS = 0.5
+# Not a speed requirement (those are benchmarks): a bound ten times any normal answer on a loaded
+# machine, so an input that makes a route pathologically slow (minutes) fails instead of hanging.
+BUDGET_SECONDS = 5.0
 
 
 # -- the seeded world ---------------------------------------------------------------------------------
@@ -214,7 +217,7 @@ def seed(client: Any, world: FakeWorld, admin: str) -> dict[str, list[str]]:
     tokens = sorted({m for e in world.email.sent for m in re.findall(r"/ack/([\w.-]+)", e.text)})
     for channel in adviser.channels:
         ref = ChannelRef(adviser.id, channel.id)
-        tokens.append(deps.verify(ref).rsplit("/", 1)[1])
+        tokens.append(deps.verify(ref, issued=datetime.now(UTC)).rsplit("/", 1)[1])
         tokens.append(deps.unsubscribe(ref).rsplit("/", 1)[1])
     return {
         "notice_id": [open_detainer, decided, rollout],
