@@ -20,6 +20,8 @@ Notes on what IAM can and cannot express:
 - The link-signing secret's ARN ends in six random characters Secrets Manager adds to its name
   (``vigil-<stage>-link-signing-??????`` matches that secret and no other); ``infra/package.py``
   replaces the pattern with the secret's own ARN in the packaged template.
+- Log groups are created by the packaged template (with their retention), never by a function:
+  no function may create one (a group Lambda creates keeps its logs forever).
 - Email goes out through SES v2's SendEmail, which IAM authorizes as ``ses:SendEmail`` whatever
   the content; nothing sends through v1's SendRawEmail.
 """
@@ -196,7 +198,7 @@ def function_name(stage: str, function: str) -> str:
 
 
 def log_group_name(stage: str, function: str) -> str:
-    """The function's log group: Lambda's ``/aws/lambda/<function name>``."""
+    """The function's log group, created by the packaged template with the stage's retention."""
     return f"/aws/lambda/{function_name(stage, function)}"
 
 
@@ -222,11 +224,7 @@ def policy(stage: str, function: str) -> dict[str, Any]:
     needs = NEEDS[function]
     log_group = f"arn:aws:logs:*:*:log-group:{log_group_name(stage, function)}"
     statements = [
-        _statement(
-            "Logs",
-            ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-            [log_group, f"{log_group}:*"],
-        ),
+        _statement("Logs", ["logs:CreateLogStream", "logs:PutLogEvents"], [log_group, f"{log_group}:*"]),
         _statement(
             "LinkSigningSecret",
             ["secretsmanager:GetSecretValue"],

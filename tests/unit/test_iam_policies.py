@@ -104,6 +104,15 @@ def test_every_function_reads_its_stages_link_signing_secret_and_no_other(stage:
     ]
 
 
+@pytest.mark.parametrize("function", sorted(NEEDS))
+def test_no_function_creates_its_own_log_group(function: str) -> None:
+    """The template creates each group with the stage's retention; one Lambda made would keep logs forever."""
+    actions = {a for s in policy(STAGE, function)["Statement"] for a in s["Action"]}
+
+    assert "logs:CreateLogGroup" not in actions
+    assert {"logs:CreateLogStream", "logs:PutLogEvents"} <= actions
+
+
 def test_functions_that_change_a_subscriber_may_keep_its_index_rows_in_line() -> None:
     """Saving a subscriber rewrites its rows in the subscriptions table (SubscriberStore.replace)."""
     for function in ("api_handler", "on_send_message", "on_sms_inbound", "on_ses_feedback"):
