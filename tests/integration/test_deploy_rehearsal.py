@@ -29,6 +29,10 @@ import yaml
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
+from chalicelib.adapters.key_store import DynamoKeyStore
+from chalicelib.domain.auth import ApiRole
+from chalicelib.services import access
+from infra import admin_key
 from infra.make_policies import NEEDS, function_name
 from infra.package import package
 from tests.integration.cfn_shims import missing_types_created
@@ -502,6 +506,27 @@ def test_every_output_has_a_value(rehearsal: Rehearsal) -> None:
         f"https://{rehearsal.outputs['RestAPIId']}.execute-api.{REGION}.amazonaws.com/api"
     )
     assert rehearsal.outputs["NoticesTableName"] == "vigil-prod-notices"
+
+
+def test_make_admin_key_writes_the_first_admin_key(
+    rehearsal: Rehearsal, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The runbook's `make admin-key STAGE=prod`, with the operator's credentials."""
+    assert admin_key.main(["--stage", STAGE]) == 0
+
+    plaintext = capsys.readouterr().out.strip().splitlines()[-1]
+    keys = DynamoKeyStore("vigil-prod-api-keys", rehearsal.client("dynamodb"))
+    assert access.authenticate(f"Bearer {plaintext}", keys=keys).role is ApiRole.ADMIN
+
+
+def test_make_admin_key_says_when_the_stage_is_not_deployed(
+    rehearsal: Rehearsal, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert admin_key.main(["--stage", "staging"]) == 1
+
+    assert capsys.readouterr().err == (
+        "cannot write to vigil-staging-api-keys in us-east-1: it does not exist: deploy the stage first\n"
+    )
 
 
 def test_the_custom_domain_maps_to_the_api_stage(rehearsal: Rehearsal) -> None:
