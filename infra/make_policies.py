@@ -12,10 +12,18 @@ Notes on what IAM can and cannot express:
   UpdateItem, DeleteItem and ConditionCheckItem. There is no ``dynamodb:TransactWriteItems``
   IAM action, so a function that claims deliveries in a transaction gets those item actions.
 - SMS sent straight to a phone number through ``sns:Publish`` has no resource ARN, so
-  ``sns:Publish`` is granted on ``*`` to the functions that send SMS (it also covers the
-  admin alert topic ``vigil-<stage>-alarms``).
+  ``sns:Publish`` is granted on ``*`` to the functions that send SMS. No function publishes to a
+  topic, so publishing to the stage's own topics (``vigil-<stage>-*``: inbound texts, SES feedback,
+  inbound mail, alarms) is denied outright: a function cannot forge what the others consume.
 - The inbound-mail bucket is ``vigil-<stage>-inbound-mail-<account id>``; the account id is
   not known to a static file, so the bucket ARN ends in ``*``.
+- The link-signing secret's ARN ends in six random characters Secrets Manager adds to its name
+  (``vigil-<stage>-link-signing-??????`` matches that secret and no other); ``infra/package.py``
+  replaces the pattern with the secret's own ARN in the packaged template.
+- Log groups are created by the packaged template (with their retention), never by a function:
+  no function may create one (a group Lambda creates keeps its logs forever).
+- Email goes out through SES v2's SendEmail, which IAM authorizes as ``ses:SendEmail`` whatever
+  the content; nothing sends through v1's SendRawEmail.
 """
 
 from __future__ import annotations
@@ -57,17 +65,28 @@ SQS_CONSUME = (
     "ChangeMessageVisibility",
     "GetQueueUrl",
 )
-API_TABLE_ACTIONS = (
-    "GetItem",
-    "PutItem",
-    "UpdateItem",
-    "DeleteItem",
-    "Query",
-    "BatchGetItem",
-    "BatchWriteItem",
-    "ConditionCheckItem",
-)
-API_SCANNED_TABLES = frozenset({"notices", "subscribers", "api-keys", "policies"})  # admin list pages
+# What the API's routes do with each table; nothing more. The ack log is appended to (a conditional
+# put) and read, never changed or deleted; only the subscriptions index is batch-written (its rows
+# follow their subscriber); only the admin listings scan.
+API_TABLES: dict[str, tuple[str, ...]] = {
+    # ingest and triage add; decisions, triage, acknowledgment and the admin sweep update; lists,
+    # reports and the sweep query the indexes
+    "notices": ("GetItem", "PutItem", "UpdateItem", "Query"),
+    "subscribers": ("GetItem", "PutItem", "DeleteItem", "Scan"),  # Scan: the admin list, coverage
+    "subscriptions": ("Query", "BatchWriteItem"),  # who is covered; index rows of a saved subscriber
+    # opened links read deliveries; an acknowledgment and the deliveries of a decision or an admin
+    # sweep are conditional puts (the latter in a transaction)
+    "deliveries": ("BatchGetItem", "PutItem", "Query"),
+    "ack-log": ACK_LOG,
+    "api-keys": ("GetItem", "PutItem", "UpdateItem", "Scan"),  # authenticate, create, revoke, list
+    "policies": ("GetItem", "PutItem"),
+    "ack-codes": ("PutItem",),  # a new phone's confirmation code (a conditional put in a transaction)
+    "contacts": ("GetItem", "PutItem", "DeleteItem"),  # claim, release, who forwarded a message
+    "rate-limits": ("GetItem", "UpdateItem"),  # failed link guesses by source address
+}
+LINK_SIGNING = "link-signing"  # vigil-<stage>-link-signing: the template's LinkSigningSecret
+# Secrets Manager appends "-" and six random characters to a secret's name to make its ARN.
+ARN_SUFFIX = "-??????"
 
 
 @dataclass(frozen=True)
@@ -83,13 +102,11 @@ class Needs:
 
 NEEDS: dict[str, Needs] = {
     "api_handler": Needs(
-        tables={
-            table: API_TABLE_ACTIONS + (("Scan",) if table in API_SCANNED_TABLES else ()) for table in TABLES
-        },
+        tables=API_TABLES,
         queues={"route": SQS_SEND, "send": SQS_SEND},
-        inbound_mail=("PutObject", "GetObject"),
-        ses=("SendEmail", "SendRawEmail"),  # test messages
-        sns_publish=True,  # test SMS, admin alerts
+        inbound_mail=("PutObject", "GetObject"),  # mail posted to /inbound/email; triage reads it back
+        ses=("SendEmail",),  # confirmations, test messages, admin notes
+        sns_publish=True,  # confirmation codes and test texts
     ),
     "on_route_message": Needs(
         tables={
@@ -108,10 +125,14 @@ NEEDS: dict[str, Needs] = {
             "deliveries": ("GetItem", "BatchGetItem", "UpdateItem", "BatchWriteItem", "Query"),
             "ack-log": ACK_LOG,
             "ack-codes": ("PutItem",),
-            "subscribers": ("GetItem", "BatchGetItem"),  # webhook secrets, channel state at send time
+            # webhook secrets and channel state at send time; a webhook's health after each send
+            "subscribers": ("GetItem", "BatchGetItem", "PutItem"),
+            "subscriptions": ("BatchWriteItem",),  # the index mirrors channel state
         },
-        queues={"send": SQS_CONSUME, "send-dlq": SQS_SEND},  # permanent failures go straight to the DLQ
-        ses=("SendEmail", "SendRawEmail"),
+        # Log entries the ack log refused go back on the send queue to be written later; permanent
+        # failures go straight to the DLQ.
+        queues={"send": SQS_CONSUME + SQS_SEND, "send-dlq": SQS_SEND},
+        ses=("SendEmail",),
         sns_publish=True,
     ),
     "on_sweep_tick": Needs(
@@ -139,15 +160,21 @@ NEEDS: dict[str, Needs] = {
             "subscribers": ("GetItem", "PutItem", "UpdateItem"),
             "subscriptions": ("BatchWriteItem",),  # the index mirrors channel state
         },
+        ses=("SendEmail",),  # admins are told when a required recipient texts STOP
         sns_publish=True,  # the reply
     ),
     "on_ses_feedback": Needs(
         tables={
-            "deliveries": ("GetItem", "UpdateItem", "Query"),
-            "subscribers": ("GetItem", "UpdateItem"),
+            # a bounced delivery is recorded; a required recipient's step goes out on their other
+            # channels (conditional puts in a transaction)
+            "deliveries": ("BatchGetItem", "BatchWriteItem", "PutItem", "Query"),
+            "notices": ("GetItem",),
+            "subscribers": ("GetItem", "PutItem"),  # the channel is marked bounced or opted out
+            "subscriptions": ("BatchWriteItem",),  # the index mirrors channel state
             "ack-log": ACK_LOG,
         },
         queues={"send": SQS_SEND},
+        ses=("SendEmail",),  # admins are told when a required recipient can no longer be reached
     ),
     "on_inbound_email": Needs(
         tables={
@@ -156,9 +183,11 @@ NEEDS: dict[str, Needs] = {
             "subscriptions": ("Query",),
             "subscribers": ("GetItem", "BatchGetItem"),  # ingest reports coverage gaps by role
             "policies": ("GetItem",),
+            "contacts": ("GetItem",),  # whether the forwarder is a subscriber who must acknowledge
         },
         queues={"route": SQS_SEND},
         inbound_mail=("GetObject",),
+        ses=("SendEmail",),  # a message that needs triage is announced to the admins
     ),
 }
 
@@ -166,6 +195,11 @@ NEEDS: dict[str, Needs] = {
 def function_name(stage: str, function: str) -> str:
     """The Lambda function's name as Chalice deploys it (the API handler is just app-stage)."""
     return f"{APP_NAME}-{stage}" if function == "api_handler" else f"{APP_NAME}-{stage}-{function}"
+
+
+def log_group_name(stage: str, function: str) -> str:
+    """The function's log group, created by the packaged template with the stage's retention."""
+    return f"/aws/lambda/{function_name(stage, function)}"
 
 
 def policy_file_name(stage: str, function: str) -> str:
@@ -188,13 +222,14 @@ def _sid(prefix: str, name: str) -> str:
 def policy(stage: str, function: str) -> dict[str, Any]:
     """The IAM policy document of one function in one stage."""
     needs = NEEDS[function]
-    log_group = f"arn:aws:logs:*:*:log-group:/aws/lambda/{function_name(stage, function)}"
+    log_group = f"arn:aws:logs:*:*:log-group:{log_group_name(stage, function)}"
     statements = [
+        _statement("Logs", ["logs:CreateLogStream", "logs:PutLogEvents"], [log_group, f"{log_group}:*"]),
         _statement(
-            "Logs",
-            ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-            [log_group, f"{log_group}:*"],
-        )
+            "LinkSigningSecret",
+            ["secretsmanager:GetSecretValue"],
+            [f"arn:aws:secretsmanager:*:*:secret:{APP_NAME}-{stage}-{LINK_SIGNING}{ARN_SUFFIX}"],
+        ),
     ]
     for table in TABLES:  # a fixed order, so the files are stable
         actions = needs.tables.get(table)
@@ -236,6 +271,14 @@ def policy(stage: str, function: str) -> dict[str, Any]:
         )
     if needs.sns_publish:
         statements.append(_statement("SnsPublish", ["sns:Publish"], ["*"]))
+        statements.append(
+            {
+                "Sid": "NoPublishToOwnTopics",
+                "Effect": "Deny",
+                "Action": ["sns:Publish"],
+                "Resource": f"arn:aws:sns:*:*:{APP_NAME}-{stage}-*",
+            }
+        )
     return {"Version": "2012-10-17", "Statement": statements}
 
 

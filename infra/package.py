@@ -2,7 +2,10 @@
 
 Runs `chalice package --merge-template infra/template.yaml`, then sets what Chalice cannot
 express: every SQS event source reports partial batch failures (``ReportBatchItemFailures``),
-without which one failed message makes Lambda retry, and so re-send, its whole batch.
+without which one failed message makes Lambda retry, and so re-send, its whole batch; the API
+gateway's own refusals come in the API's error shape; and ``infra/wiring.py`` adds what a deployed
+stage needs (``infra/deployed.yaml``, each function's name, settings, log group, alarms, SnapStart
+and alias). The local stage is refused: it runs on this machine only.
 
 It then rebuilds Chalice's ``deployment.zip`` (``ship_bytecode``): Chalice copies whatever
 ``__pycache__`` the working tree holds and ships no bytecode for anything else, so every Lambda cold
@@ -33,6 +36,8 @@ from typing import Any
 import yaml
 
 from chalicelib.entrypoints.http import GATEWAY_REFUSALS
+from infra.wiring import DEPLOYED_PATH, refuse_local_stage, wire
+from vigil_local.stack import load_template
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PARTIAL_BATCH = "ReportBatchItemFailures"
@@ -54,17 +59,6 @@ def enable_partial_batch_responses(template: dict[str, Any]) -> list[str]:
                 event.setdefault("Properties", {})["FunctionResponseTypes"] = [PARTIAL_BATCH]
                 changed.append(name)
     return changed
-
-
-def pass_resource_names(template: dict[str, Any]) -> None:
-    """Names only CloudFormation knows (they hold the account id) reach every function as settings;
-    every function runs on arm64 (the bundle has no native code, and arm64 costs less)."""
-    for resource in template.get("Resources", {}).values():
-        if resource.get("Type") == "AWS::Serverless::Function":
-            properties = resource.setdefault("Properties", {})
-            properties["Architectures"] = ["arm64"]
-            variables = properties.setdefault("Environment", {}).setdefault("Variables", {})
-            variables["VIGIL_INBOUND_MAIL_BUCKET"] = {"Ref": "InboundMailBucket"}
 
 
 def gateway_responses() -> dict[str, dict[str, Any]]:
@@ -221,6 +215,7 @@ def ship_bytecode(zip_path: Path, python: tuple[int, int]) -> Bytecode:
 
 
 def package(stage: str, out_dir: Path) -> Path:
+    refuse_local_stage(stage)
     env = {
         **os.environ,
         "VIGIL_STAGE": stage,
@@ -237,7 +232,7 @@ def package(stage: str, out_dir: Path) -> Path:
     template = yaml.safe_load(path.read_text(encoding="utf-8"))
     if not enable_partial_batch_responses(template):
         raise SystemExit("no SQS event sources found in the packaged template")
-    pass_resource_names(template)
+    wire(template, load_template(DEPLOYED_PATH), stage)
     if not shape_gateway_errors(template):
         raise SystemExit("no REST API found in the packaged template")
     path.write_text(yaml.safe_dump(template, sort_keys=False), encoding="utf-8")

@@ -44,9 +44,10 @@ def test_every_sqs_trigger_reports_partial_batch_failures(packaged: Path) -> Non
 
 
 def test_triggers_point_at_the_stage_queues_of_the_template(packaged: Path) -> None:
+    """By reference, not by ARN string: the queue is then created before the mapping that reads it."""
     template = yaml.safe_load(packaged.read_text())
-    queues = {props["Queue"]["Fn::Sub"].rsplit(":", 1)[1] for props in sqs_sources(template).values()}
-    assert queues == {"vigil-prod-route", "vigil-prod-send"}
+    queues = {props["Queue"]["Fn::GetAtt"][0] for props in sqs_sources(template).values()}
+    assert queues == {"RouteQueue", "SendQueue"}
     assert {"RouteQueue", "SendQueue", "NoticesTable"} <= set(template["Resources"])
 
 

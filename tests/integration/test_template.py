@@ -281,7 +281,10 @@ def test_every_table_has_encryption_and_point_in_time_recovery() -> None:
         point_in_time = properties["PointInTimeRecoverySpecification"]
         assert point_in_time == {"PointInTimeRecoveryEnabled": True}, logical_id
         assert properties["BillingMode"] == "PAY_PER_REQUEST", logical_id
-        assert (table["DeletionPolicy"], table["UpdateReplacePolicy"]) == ("Retain", "Retain"), logical_id
+        assert properties["DeletionProtectionEnabled"] is True, logical_id
+        # Kept when the stack goes away or replaces the table; only a failed first create removes it.
+        policies = (table["DeletionPolicy"], table["UpdateReplacePolicy"])
+        assert policies == ("RetainExceptOnCreate", "Retain"), logical_id
 
 
 def test_ack_codes_expire_through_time_to_live() -> None:
@@ -358,6 +361,66 @@ def test_inbound_mail_is_private_kept_and_only_ses_may_put_it() -> None:
     ]
 
 
+def test_the_template_alone_needs_no_parameter() -> None:
+    """The local stack and these tests deploy it with the stage alone; what a deployed stage must be
+    given (SenderEmail, AdminEmails, AlarmEmail) is in infra/deployed.yaml."""
+    parameters = load_template()["Parameters"]
+
+    assert [name for name, parameter in parameters.items() if "Default" not in parameter] == []
+    assert all(parameter["Description"] for parameter in parameters.values())
+
+
+def test_the_link_signing_secret_is_generated_and_never_written_down() -> None:
+    secret = load_template()["Resources"]["LinkSigningSecret"]["Properties"]
+
+    assert secret["Name"] == {"Fn::Sub": "vigil-${Stage}-link-signing"}
+    assert secret["GenerateSecretString"] == {"PasswordLength": 64, "ExcludePunctuation": True}
+    assert "SecretString" not in secret
+    assert "ACK_SECRET" not in TEMPLATE_PATH.read_text(encoding="utf-8").replace("ACK_SECRET_ARN", "")
+
+
+def test_inbound_mail_is_received_only_for_a_domain_and_after_the_policies() -> None:
+    template = load_template()
+    resources = template["Resources"]
+    rule_set, rule = resources["InboundMailRuleSet"], resources["InboundMailRule"]
+
+    assert template["Conditions"]["ReceivesInboundMail"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "InboundMailDomain"}, ""]}]
+    }
+    assert rule_set["Condition"] == rule["Condition"] == "ReceivesInboundMail"
+    # SES writes a test object and checks the topic when the rule is made.
+    assert set(rule["DependsOn"]) == {"InboundMailBucketPolicy", "InboundTopicsPolicy"}
+    [recipient] = rule["Properties"]["Rule"]["Recipients"]
+    assert recipient == {
+        "Fn::If": [
+            "HasInboundMailRecipient",
+            {"Ref": "InboundMailRecipient"},
+            {"Fn::Sub": "notices@${InboundMailDomain}"},
+        ]
+    }
+    [action] = rule["Properties"]["Rule"]["Actions"]
+    assert action["S3Action"] == {
+        "BucketName": {"Ref": "InboundMailBucket"},
+        "ObjectKeyPrefix": "ses/",
+        "TopicArn": {"Ref": "InboundMailTopic"},
+    }
+    ses_publishes = [
+        s
+        for s in resources["InboundTopicsPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+        if s["Principal"] == {"Service": "ses.amazonaws.com"}
+    ]
+    assert [{"Ref": "InboundMailTopic"} in s["Resource"] for s in ses_publishes] == [True]
+
+
+def test_a_stage_with_an_inbound_mail_domain_deploys_into_moto(aws: Aws) -> None:
+    """moto skips the SES receipt types; the rest of the stack is unchanged by the domain."""
+    outputs = deploy_template(
+        aws.client("cloudformation"), stage="mail", parameters={"InboundMailDomain": "alerts.county.example"}
+    )
+
+    assert outputs["InboundMailTopicArn"].endswith(":vigil-mail-inbound-mail")
+
+
 # ---------------------------------------------------------------- Chalice config and IAM policies
 
 REPO_ROOT = TEMPLATE_PATH.parents[1]
@@ -427,8 +490,12 @@ def test_policies_name_only_resources_of_their_stage_that_the_template_creates(s
 
     for function in FUNCTIONS:
         for statement in _policy(stage, function)["Statement"]:
-            assert statement["Effect"] == "Allow"
             assert not [action for action in statement["Action"] if action.endswith("*")], function
+            if statement["Effect"] == "Deny":  # the one Deny: publishing to the stage's own topics
+                assert statement["Action"] == ["sns:Publish"], function
+                assert statement["Resource"] == f"arn:aws:sns:*:*:vigil-{stage}-*", function
+                continue
+            assert statement["Effect"] == "Allow"
             resources = (
                 statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
             )
