@@ -148,11 +148,16 @@ def check_content_type(header: str | None, accepted: Sequence[str]) -> None:
 
 
 def request_public_url(request: Request) -> str | None:
-    """The address a request came to, API Gateway's stage path included (``https://<host>/api``):
-    where links made while answering it point when the stage has no configured public URL."""
+    """The address a request came to (``https://<host>/api`` on API Gateway's own host, whose
+    paths start with the stage): where links made while answering it point when the stage has no
+    configured public URL. A custom domain maps its own paths, so its stage is not in them."""
     context = request.context or {}
     domain, stage = context.get("domainName"), context.get("stage")
-    return f"https://{domain}/{stage}" if domain and stage else None
+    if not domain:
+        return None
+    if stage and ".execute-api." in str(domain):
+        return f"https://{domain}/{stage}"
+    return f"https://{domain}"
 
 
 class Routes:

@@ -16,6 +16,7 @@ import importlib
 import random
 
 from chalicelib import bootstrap
+from chalicelib.config import Settings
 
 # Loaded before the snapshot: what some invocation of some function imports on its first use.
 WARM_MODULES = (
@@ -32,6 +33,9 @@ WARM_MODULES = (
 
 
 def before_snapshot() -> None:
+    """Runs when a version is published: settings a deployed stage refuses (config.Settings) fail
+    the publication, so a misconfigured deploy rolls back instead of failing its first request."""
+    Settings.from_env()
     for name in WARM_MODULES:
         importlib.import_module(name)
 

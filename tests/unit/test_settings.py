@@ -110,6 +110,8 @@ def test_a_request_to_api_gateway_gives_the_address_links_point_to() -> None:
         == "https://abc123.execute-api.us-east-1.amazonaws.com/api"
     )
     assert request_public_url(api_gateway_request({})) is None  # the local server: the configured URL
+    custom = {"domainName": "alerts.example.gov", "stage": "api"}
+    assert request_public_url(api_gateway_request(custom)) == "https://alerts.example.gov"
 
 
 def test_links_point_at_the_request_when_the_stage_has_no_public_url(world: FakeWorld) -> None:
