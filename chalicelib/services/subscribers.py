@@ -295,6 +295,50 @@ def delete(
     logger.info("subscriber.deleted", subscriber_id=subscriber_id)
 
 
+@dataclass(frozen=True, slots=True)
+class Reindexing:
+    subscribers: int
+    rows_written: int
+    rows_removed: int
+
+    def as_json(self) -> dict[str, int]:
+        return {
+            "subscribers": self.subscribers,
+            "rows_written": self.rows_written,
+            "rows_removed": self.rows_removed,
+        }
+
+
+def reindex_all(
+    *, subscribers: SubscriberStore, ack_log: AckLog, actor: str, now: datetime, page_size: int = 100
+) -> Reindexing:
+    """Rewrite every subscriber's index rows from the stored subscriber (infra/reindex.py): after a
+    change of the index layout or of the places above a subscribed place. Safe to run again, and
+    while notices are routed: each subscriber's new rows are written before its stale ones go."""
+    count = written = removed = 0
+    cursor: str | None = None
+    while True:
+        page = subscribers.list(limit=page_size, cursor=cursor)
+        for subscriber in page.items:
+            done = subscribers.reindex(subscriber.id)
+            count, written, removed = count + 1, written + done.written, removed + done.removed
+        cursor = page.cursor
+        if cursor is None:
+            break
+    report = Reindexing(count, written, removed)
+    audit.record(
+        ack_log,
+        actor=actor,
+        action="subscriptions.reindexed",
+        target="subscriptions",
+        before=None,
+        after=report.as_json(),
+        now=now,
+    )
+    logger.info("subscriptions.reindexed", **report.as_json())
+    return report
+
+
 def _channel_of(ref: ChannelRef, subscribers: SubscriberStore) -> tuple[Subscriber, Channel]:
     subscriber = subscribers.get(ref.subscriber_id)
     channel = subscriber.channel(ref.channel_id)

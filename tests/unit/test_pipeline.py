@@ -114,13 +114,14 @@ def story(world: FakeWorld) -> FakeWorld:
 
 def test_accepted_event_reaches_every_recipient_on_every_channel(story: FakeWorld) -> None:
     accepted = submit(story, rollout_body(jurisdiction="New Haven"))
-    assert accepted.notice.recipients == 3
+    assert accepted.notice.recipients == 4  # the facility's reviewers too: it lies inside the town
     assert accepted.notice.coverage_gaps == ()
     run(story)
     assert sorted(m.to for m in story.email.sent) == [
         "adviser@example.gov",
         "advocates@example.org",
         "mayor@example.gov",
+        "reviewers@example.gov",
     ]
     assert [m.to for m in story.sms.sent] == ["+18605550100"]
     assert len(story.webhooks.sent) == 2
@@ -169,7 +170,7 @@ def test_routing_the_same_notice_twice_creates_nothing_new(story: FakeWorld) -> 
     before = dict(story.deliveries.deliveries)
     run(story)
     assert story.deliveries.deliveries == before
-    assert len(story.email.sent) == 2  # the adviser and the advocates, once each
+    assert len(story.email.sent) == 4  # the statewide rollout reached everyone, once each
 
 
 def test_failed_send_is_reported_for_retry_and_sent_on_the_retry(story: FakeWorld) -> None:
