@@ -180,7 +180,11 @@ def subscriber_record(subscriber: Subscriber) -> dict[str, Any]:
         "escalation_contact": subscriber.escalation_contact,
         "channels": [channel_record(c) for c in subscriber.channels],
         "subscriptions": [
-            {"jurisdiction": s.jurisdiction_id, "event_types": sorted(str(t) for t in s.event_types)}
+            {
+                "jurisdiction": s.jurisdiction_id,
+                "event_types": sorted(str(t) for t in s.event_types),
+                "scope": str(s.scope),
+            }
             for s in subscriber.subscriptions
         ],
         "created_at": subscriber.created_at.isoformat(),

@@ -6,7 +6,6 @@ import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
 
 import structlog
 
@@ -198,14 +197,20 @@ def create(
 def _merge_subscriptions(
     current: tuple[Subscription, ...], patch: SubscriberPatch
 ) -> tuple[Subscription, ...]:
-    merged: dict[str, set[Any]] = {}
-    for s in patch.subscriptions if patch.subscriptions is not None else current:
-        merged.setdefault(s.jurisdiction_id, set()).update(s.event_types)
+    merged = {
+        s.jurisdiction_id: s for s in (patch.subscriptions if patch.subscriptions is not None else current)
+    }
     for s in patch.add_subscriptions:
-        merged.setdefault(s.jurisdiction_id, set()).update(s.event_types)
+        known = merged.get(s.jurisdiction_id)
+        if known is None:
+            merged[s.jurisdiction_id] = s
+            continue
+        # Adding event types to a place keeps its scope unless the entry names another.
+        scope = s.scope if s.jurisdiction_id in patch.add_scopes_named else known.scope
+        merged[s.jurisdiction_id] = Subscription(s.jurisdiction_id, known.event_types | s.event_types, scope)
     for jurisdiction_id in patch.remove_subscriptions:
         merged.pop(jurisdiction_id, None)
-    return tuple(Subscription(j, frozenset(t)) for j, t in sorted(merged.items()))
+    return tuple(merged[j] for j in sorted(merged))
 
 
 def find(subscriber_id: str, *, subscribers: SubscriberStore) -> Subscriber:
