@@ -13,7 +13,7 @@ from chalicelib.domain.deliveries import DeliveryStatus
 from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.messages import SMS_MAX_CHARS
 from chalicelib.domain.notices import Notice
-from chalicelib.domain.subscribers import Channel, ChannelType, EventType, Role
+from chalicelib.domain.subscribers import Channel, ChannelType, EventType, Role, Scope
 from chalicelib.domain.tokens import AckTarget, read_ack_token
 from chalicelib.logs import configure
 from chalicelib.ports import StoreUnavailable
@@ -127,6 +127,55 @@ def test_accepted_event_reaches_every_recipient_on_every_channel(story: FakeWorl
     assert len(story.webhooks.sent) == 2
     assert all(d.status is DeliveryStatus.SENT for d in story.deliveries.deliveries.values())
     assert story.notices.get(accepted.notice.id).routed_at == NOW
+
+
+def test_statewide_rollout_reaches_town_county_and_region_subscribers_once_each(world: FakeWorld) -> None:
+    world.subscribers.add(subscriber("mayor", Role.LOCAL_OFFICIAL, "us-ct/town/new-haven"))
+    world.subscribers.add(subscriber("coordinator", Role.LAW_ENFORCEMENT, "us-ct/county/fairfield"))
+    world.subscribers.add(
+        subscriber("council", Role.LOCAL_OFFICIAL, "us-ct/region/south-central-connecticut")
+    )
+    world.subscribers.add(subscriber("adviser", Role.STATE_EXECUTIVE, "us-ct", "us-ct/town/hartford"))
+    accepted = submit(world, rollout_body(jurisdiction="statewide"))
+    run(world)
+    assert accepted.notice.recipients == 4
+    assert sorted(m.to for m in world.email.sent) == [
+        "adviser@example.gov",
+        "coordinator@example.gov",
+        "council@example.gov",
+        "mayor@example.gov",
+    ]
+
+
+def test_exact_scope_hears_only_its_own_place(world: FakeWorld) -> None:
+    world.subscribers.add(subscriber("mayor", Role.LOCAL_OFFICIAL, "us-ct/town/new-haven", scope=Scope.EXACT))
+    for place in ("statewide", "New Haven County", "New Haven"):
+        submit(world, rollout_body(jurisdiction=place, external_id=f"exact-{place}"))
+    run(world)
+    notices = {n.id: n.jurisdiction_id for n in world.notices.notices.values()}
+    reached = [notices[d.notice_id] for d in world.deliveries.deliveries.values()]
+    assert reached == ["us-ct/town/new-haven"]
+
+
+def test_county_rollout_reaches_its_towns_not_the_neighbouring_county(world: FakeWorld) -> None:
+    world.subscribers.add(subscriber("new-haven", Role.LOCAL_OFFICIAL, "us-ct/town/new-haven"))
+    world.subscribers.add(subscriber("stamford", Role.LOCAL_OFFICIAL, "us-ct/town/stamford"))
+    world.subscribers.add(subscriber("fairfield", Role.LAW_ENFORCEMENT, "us-ct/county/fairfield"))
+    submit(world, rollout_body(jurisdiction="Fairfield County"))
+    run(world)
+    assert sorted(m.to for m in world.email.sent) == ["fairfield@example.gov", "stamford@example.gov"]
+
+
+def test_detainer_does_not_go_down_to_towns(world: FakeWorld) -> None:
+    world.subscribers.add(subscriber("commissioner", Role.CORRECTIONS, "us-ct"))
+    world.subscribers.add(subscriber("hartford", Role.LEGAL, "us-ct/town/hartford"))
+    world.subscribers.add(subscriber("new-haven", Role.LEGAL, "us-ct/town/new-haven"))
+    world.subscribers.add(
+        subscriber("other-jail", Role.CORRECTIONS, "us-ct/facility/hartford-correctional-center")
+    )
+    submit(world, detainer_body())  # at the New Haven Correctional Center
+    run(world)
+    assert sorted(m.to for m in world.email.sent) == ["commissioner@example.gov", "new-haven@example.gov"]
 
 
 def test_same_key_twice_yields_the_same_notice_and_no_second_round(story: FakeWorld) -> None:
