@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 STAGE ?= dev
 
-.PHONY: run test lint typecheck unit integration e2e browser bench screenshots package admin-key clean
+.PHONY: run test lint typecheck unit integration e2e browser bench screenshots package admin-key reindex clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@# A virtual environment made by another Python is made again: the runtime is 3.13.
@@ -66,6 +66,10 @@ package: $(STAMP)
 
 admin-key: $(STAMP)
 	$(BIN)/python -m infra.admin_key --stage $(STAGE)
+
+# Rewrite the subscription index from the subscribers (docs/operations.md: after a deploy that changes it).
+reindex: $(STAMP)
+	$(BIN)/python -m infra.reindex --stage $(STAGE)
 
 clean:
 	rm -rf $(VENV) build .mypy_cache .ruff_cache .pytest_cache

@@ -12,6 +12,7 @@ from bench.common import REGION
 from chalicelib.adapters.dynamodb import batch_write, encode
 from chalicelib.adapters.subscriber_store import entry_to_item, subscriber_to_item
 from chalicelib.config import Settings
+from chalicelib.data import load_registry
 from chalicelib.domain.subscribers import Subscriber, index_entries
 from vigil_local.stack import deploy_template
 
@@ -38,8 +39,11 @@ def load_subscribers(client: DynamoDBClient, settings: Settings, subscribers: Se
         {"PutRequest": {"Item": encode(subscriber_to_item(s))}} for s in subscribers
     ]
     batch_write(client, settings.resource("subscribers"), rows)
+    registry = load_registry()
     entries: list[WriteRequestTypeDef] = [
-        {"PutRequest": {"Item": encode(entry_to_item(e))}} for s in subscribers for e in index_entries(s)
+        {"PutRequest": {"Item": encode(entry_to_item(e))}}
+        for s in subscribers
+        for e in index_entries(s, registry)
     ]
     batch_write(client, settings.resource("subscriptions"), entries)
     return len(entries)

@@ -201,10 +201,11 @@ def build(
     sesv2: SESV2Client = _client(session, "sesv2", settings)
     sns: SNSClient = _client(session, "sns", settings)
     name = settings.resource
-    subscribers = DynamoSubscriberStore(name("subscribers"), name("subscriptions"), dynamodb)
+    registry = load_registry()
+    subscribers = DynamoSubscriberStore(name("subscribers"), name("subscriptions"), dynamodb, registry)
     return Deps(
         settings=settings,
-        registry=load_registry(),
+        registry=registry,
         notices=DynamoNoticeStore(name("notices"), dynamodb),
         subscribers=subscribers,
         index=subscribers,

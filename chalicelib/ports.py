@@ -14,6 +14,7 @@ from chalicelib.domain.deliveries import Delivery
 from chalicelib.domain.messages import OutgoingEmail, OutgoingSms, OutgoingWebhook
 from chalicelib.domain.notices import Notice
 from chalicelib.domain.policies import EscalationPolicy
+from chalicelib.domain.routing import Reach
 from chalicelib.domain.subscribers import ChannelRef, EventType, Subscriber, SubscriptionEntry
 from chalicelib.domain.tokens import AckTarget, SigningKeys
 
@@ -119,10 +120,21 @@ class SubscriberStore(Protocol):
     def delete(self, subscriber_id: str) -> None:
         """Remove the subscriber and its index rows; raises NotFound."""
 
+    def reindex(self, subscriber_id: str) -> Reindexed:
+        """Write the index rows the stored subscriber should have and remove any other row of it
+        (rows of an older layout or of changed place data). Idempotent; raises NotFound."""
+
+
+@dataclass(frozen=True, slots=True)
+class Reindexed:
+    written: int
+    removed: int
+
 
 class SubscriptionIndex(Protocol):
-    def covering(self, jurisdiction_ids: Sequence[str], event_type: EventType) -> Iterator[SubscriptionEntry]:
-        """Index rows for these jurisdictions and event type: one query per jurisdiction, never a scan."""
+    def covering(self, reach: Reach) -> Iterator[SubscriptionEntry]:
+        """Index rows of the subscriptions that cover a notice (``routing.reach``): one Query per
+        place of the reach, each one key condition, never a scan."""
 
 
 class DeliveryStore(Protocol):

@@ -5,7 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from chalicelib.domain.subscribers import Channel, ChannelType, EventType, Role, Subscriber, Subscription
+from chalicelib.domain.subscribers import (
+    Channel,
+    ChannelType,
+    EventType,
+    Role,
+    Scope,
+    Subscriber,
+    Subscription,
+)
 
 # The link-signing secret of the unit tests' stack (at least 32 bytes, as every secret must be).
 UNIT_SECRET = "unit-tests-link-signing-secret-0123456789"
@@ -55,6 +63,7 @@ def subscriber(
     event_types: tuple[EventType, ...] = (EventType.ROLLOUT, EventType.DETAINER),
     channels: tuple[Channel, ...] | None = None,
     ack_required: bool = True,
+    scope: Scope = Scope.CONTAINED,
 ) -> Subscriber:
     return Subscriber(
         id=sid,
@@ -63,6 +72,6 @@ def subscriber(
         organization="Example",
         ack_required=ack_required,
         channels=channels or (Channel(ChannelType.EMAIL, f"{sid}@example.gov"),),
-        subscriptions=tuple(Subscription(j, frozenset(event_types)) for j in jurisdictions),
+        subscriptions=tuple(Subscription(j, frozenset(event_types), scope) for j in jurisdictions),
         created_at=NOW,
     )

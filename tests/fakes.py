@@ -16,12 +16,14 @@ from chalicelib.domain.acknowledgments import Acknowledgment
 from chalicelib.domain.auth import ApiKey
 from chalicelib.domain.deliveries import Delivery, DeliveryStatus
 from chalicelib.domain.errors import Conflict, FieldError, InvalidInput, NotFound
+from chalicelib.domain.jurisdictions import JurisdictionRegistry
 from chalicelib.domain.messages import OutgoingEmail, OutgoingSms, OutgoingWebhook
 from chalicelib.domain.notices import Notice, NoticeStatus
 from chalicelib.domain.policies import DEFAULT_POLICIES, EscalationPolicy
+from chalicelib.domain.routing import Reach
 from chalicelib.domain.subscribers import ChannelRef, EventType, Subscriber, SubscriptionEntry, index_entries
 from chalicelib.domain.tokens import AckTarget
-from chalicelib.ports import NoticeExists, Page, Senders, SendFailed, StoreUnavailable
+from chalicelib.ports import NoticeExists, Page, Reindexed, Senders, SendFailed, StoreUnavailable
 from tests.builders import UNIT_SECRET
 from tests.fake_acklog import InMemoryAckLog
 
@@ -128,10 +130,16 @@ class InMemoryNoticeStore:
 
 @dataclass
 class InMemorySubscriberStore:
-    """Both SubscriberStore and SubscriptionIndex, like the DynamoDB adapter."""
+    """Both SubscriberStore and SubscriptionIndex, like the DynamoDB adapter.
+
+    The index rows are those ``index_entries`` gives for the stored subscribers, read place by place
+    as the adapter's key conditions read them.
+    """
 
     subscribers: dict[str, Subscriber] = field(default_factory=dict)
+    # The places read, one per Query the adapter would make.
     queries: list[str] = field(default_factory=list)
+    registry: JurisdictionRegistry = field(default_factory=load_registry)
 
     def add(self, subscriber: Subscriber) -> None:
         if subscriber.id in self.subscribers:
@@ -165,13 +173,21 @@ class InMemorySubscriberStore:
         self.get(subscriber_id)
         del self.subscribers[subscriber_id]
 
-    def covering(self, jurisdiction_ids: Sequence[str], event_type: EventType) -> Iterator[SubscriptionEntry]:
-        for jurisdiction_id in jurisdiction_ids:
-            self.queries.append(jurisdiction_id)
+    def reindex(self, subscriber_id: str) -> Reindexed:
+        # Rows are derived from the subscribers on every read, so there is never a stale one.
+        return Reindexed(written=len(index_entries(self.get(subscriber_id), self.registry)), removed=0)
+
+    def covering(self, reach: Reach) -> Iterator[SubscriptionEntry]:
+        reads = [(reach.place, False)] if reach.place is not None else []
+        for place, only_covering_below in [*reads, *((above, True) for above in reach.above)]:
+            self.queries.append(place)
             for subscriber in self.subscribers.values():
-                for entry in index_entries(subscriber):
-                    if entry.jurisdiction_id == jurisdiction_id and entry.event_type == event_type:
-                        yield entry
+                for entry in index_entries(subscriber, self.registry):
+                    if entry.jurisdiction_id != place or entry.event_type is not reach.event_type:
+                        continue
+                    if only_covering_below and not entry.covers_below:
+                        continue
+                    yield entry
 
 
 @dataclass

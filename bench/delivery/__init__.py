@@ -1,13 +1,14 @@
 """AWS requests per delivery: one notice to N subscribers, through the real path, on moto.
 
     .venv/bin/python -m bench.delivery [--sizes 10,100,1000,10000] [--mixed 1000] [--seed N]
-                                       [--send-workers 4]
+                                       [--send-workers 4] [--on-towns 10000]
 
 Runs in process against moto (``mock_aws``), with the resources of ``infra/template.yaml`` and the
 real adapters from ``chalicelib.bootstrap.build``. Each scenario starts from an empty moto account:
 
-1. N subscribers subscribed statewide to rollouts, written straight into the subscribers table and
-   the subscriptions index (``batch_write``; every channel active);
+1. N subscribers subscribed statewide to rollouts (``--on-towns``: to the 169 towns in turn, whom
+   the statewide rollout reaches through the index's inside rows), written straight into the
+   subscribers table and the subscriptions index (``batch_write``; every channel active);
 2. ``services.ingest.accept`` of one statewide rollout (what ``POST /events`` calls);
 3. the route queue pumped through ``app.on_route_message``, then the send queue through
    ``app.on_send_message``, with ``vigil_local.pump.QueuePump.poll_once`` standing in for

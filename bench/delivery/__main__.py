@@ -36,6 +36,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         help=f"subscribers of the email+SMS+webhook variant; 0 skips it (default {DEFAULT_MIXED})",
     )
     parser.add_argument(
+        "--on-towns",
+        type=parse_sizes,
+        default=(),
+        help="also these counts of email subscribers spread over the 169 towns instead of statewide: "
+        "the statewide rollout reaches them through the index's inside rows (default: none)",
+    )
+    parser.add_argument(
         "--send-workers",
         type=int,
         default=0,
@@ -56,6 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     scenarios = [Scenario(f"{n:,} email", n, mixed=False) for n in args.sizes]
     if args.mixed:
         scenarios.append(Scenario(f"{args.mixed:,} mixed", args.mixed, mixed=True))
+    scenarios += [Scenario(f"{n:,} email on towns", n, mixed=False, on_towns=True) for n in args.on_towns]
     if args.send_workers > 1:
         scenarios.append(
             Scenario(f"1,000 email, {args.send_workers} senders", 1_000, False, args.send_workers)

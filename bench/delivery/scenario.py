@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.data import load_registry
+from chalicelib.domain.jurisdictions import STATE_ID, JurisdictionKind
 from chalicelib.domain.subscribers import (
     Channel,
     ChannelType,
@@ -34,14 +36,19 @@ class Scenario:
     subscribers: int
     mixed: bool
     send_workers: int = 1
+    # Subscribed to the 169 towns in turn rather than statewide: the statewide rollout reaches them
+    # through the index's inside rows, as it reaches Connecticut's mayors and chiefs.
+    on_towns: bool = False
 
 
 def population(scenario: Scenario, *, seed: int, receiver_url: str) -> list[Subscriber]:
-    """Statewide rollout subscribers with active channels; the same seed gives the same people."""
+    """Rollout subscribers with active channels, statewide or on towns; one seed, the same people."""
     rng = random.Random(f"{seed}:{scenario.subscribers}:{scenario.mixed}")
     now = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
+    towns = [t.id for t in load_registry().of_kind(JurisdictionKind.TOWN)]
     out = []
     for n in range(scenario.subscribers):
+        place = towns[n % len(towns)] if scenario.on_towns else STATE_ID
         role = ROLES[n % len(ROLES)]
         channels = [Channel(ChannelType.EMAIL, f"office{n}@bench{n % 97}.example.gov")]
         if scenario.mixed and rng.random() < SMS_SHARE:
@@ -57,7 +64,7 @@ def population(scenario: Scenario, *, seed: int, receiver_url: str) -> list[Subs
                 organization=f"Organization {n}",
                 ack_required=default_ack_required(role),
                 channels=tuple(channels),
-                subscriptions=(Subscription("us-ct", frozenset({EventType.ROLLOUT})),),
+                subscriptions=(Subscription(place, frozenset({EventType.ROLLOUT})),),
                 created_at=now,
             )
         )

@@ -1,4 +1,18 @@
-"""DynamoDB store of subscribers and the jurisdiction-keyed index that routing queries."""
+"""DynamoDB store of subscribers and the jurisdiction-keyed index that routing queries.
+
+The index (table ``subscriptions``) is partitioned by place (``jurisdiction_id``). Within a place,
+the sort key ``entry_key`` of a subscriber's row for event type T is
+
+    T#<subscriber>           subscribed to this place, scope contained: also read for places below
+    T$exact#<subscriber>     subscribed to this place, scope exact: read for this place only
+    T$inside#<subscriber>    subscribed to places inside this one (``inside`` names them)
+
+so every read routing makes is one key condition (``routing.Reach``): a notice's own place reads
+``BETWEEN "T#" AND "T%"`` ('$' sorts right after '#', and no key starts with "T%"), each place above
+it ``begins_with "T#"``. Items read are the covering subscriptions and nothing else. ``T#<subscriber>``
+is the layout of every row written before scopes and inside rows existed, so those rows stay valid;
+``reindex`` adds the inside rows they lack (infra/reindex.py, docs/operations.md).
+"""
 
 from __future__ import annotations
 
@@ -19,21 +33,32 @@ from chalicelib.adapters.dynamodb import (
     written,
 )
 from chalicelib.domain.errors import Conflict, NotFound
+from chalicelib.domain.jurisdictions import JurisdictionRegistry
+from chalicelib.domain.routing import Reach
 from chalicelib.domain.subscribers import (
     Channel,
     ChannelType,
     EventType,
     Role,
+    Scope,
     Subscriber,
     Subscription,
     SubscriptionEntry,
     index_entries,
 )
-from chalicelib.ports import Page
+from chalicelib.ports import Page, Reindexed
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import WriteRequestTypeDef
+
+# What follows the event type in an index row's sort key (the module docstring has the layout).
+_CONTAINED = "#"
+_EXACT = "$exact#"
+_INSIDE = "$inside#"
+_PAST_ALL = "%"  # sorts right after "$": the upper bound of every key of one event type
+
+IndexKey = tuple[str, str]  # (jurisdiction_id, entry_key)
 
 
 def _channels_to_item(channels: Sequence[Channel], *, with_secrets: bool) -> list[dict[str, Any]]:
@@ -86,7 +111,11 @@ def subscriber_to_item(subscriber: Subscriber) -> dict[str, Any]:
         "escalation_contact": subscriber.escalation_contact,
         "channels": _channels_to_item(subscriber.channels, with_secrets=True),
         "subscriptions": [
-            {"jurisdiction_id": s.jurisdiction_id, "event_types": sorted(str(t) for t in s.event_types)}
+            {
+                "jurisdiction_id": s.jurisdiction_id,
+                "event_types": sorted(str(t) for t in s.event_types),
+                "scope": str(s.scope),
+            }
             for s in subscriber.subscriptions
         ],
         "created_at": iso(subscriber.created_at),
@@ -106,7 +135,11 @@ def item_to_subscriber(item: dict[str, Any]) -> Subscriber:
         escalation_contact=bool(item.get("escalation_contact", False)),
         channels=_channels_from_item(item.get("channels", [])),
         subscriptions=tuple(
-            Subscription(s["jurisdiction_id"], frozenset(EventType(t) for t in s["event_types"]))
+            Subscription(
+                s["jurisdiction_id"],
+                frozenset(EventType(t) for t in s["event_types"]),
+                Scope(s.get("scope", Scope.CONTAINED)),  # stored before scopes existed: contained
+            )
             for s in item.get("subscriptions", [])
         ),
         created_at=created_at,
@@ -114,15 +147,25 @@ def item_to_subscriber(item: dict[str, Any]) -> Subscriber:
     )
 
 
-def entry_key(event_type: EventType, subscriber_id: str) -> str:
+def entry_key(entry: SubscriptionEntry) -> str:
     # The event type leads so that routing reads only the rows for the notice's type.
-    return f"{event_type}#{subscriber_id}"
+    if entry.inside:
+        marker = _INSIDE
+    elif entry.scope is Scope.EXACT:
+        marker = _EXACT
+    else:
+        marker = _CONTAINED
+    return f"{entry.event_type}{marker}{entry.subscriber_id}"
+
+
+def index_key(entry: SubscriptionEntry) -> IndexKey:
+    return entry.jurisdiction_id, entry_key(entry)
 
 
 def entry_to_item(entry: SubscriptionEntry) -> dict[str, Any]:
-    return {
+    item = {
         "jurisdiction_id": entry.jurisdiction_id,
-        "entry_key": entry_key(entry.event_type, entry.subscriber_id),
+        "entry_key": entry_key(entry),
         "subscriber_id": entry.subscriber_id,
         "name": entry.name,
         "role": str(entry.role),
@@ -132,12 +175,18 @@ def entry_to_item(entry: SubscriptionEntry) -> dict[str, Any]:
         "channels": _channels_to_item(entry.channels, with_secrets=False),
         "escalation_contact": entry.escalation_contact,
     }
+    if entry.inside:
+        item["inside"] = list(entry.inside)
+    return item
 
 
 def item_to_entry(item: dict[str, Any]) -> SubscriptionEntry:
+    key: str = item["entry_key"]
+    split = min(i for i in (key.find(_CONTAINED), key.find("$")) if i >= 0)
+    scope = Scope.EXACT if key.startswith(_EXACT, split) else Scope.CONTAINED
     return SubscriptionEntry(
         jurisdiction_id=item["jurisdiction_id"],
-        event_type=EventType(item["entry_key"].split("#", 1)[0]),
+        event_type=EventType(key[:split]),
         subscriber_id=item["subscriber_id"],
         name=item["name"],
         role=Role(item["role"]),
@@ -145,16 +194,42 @@ def item_to_entry(item: dict[str, Any]) -> SubscriptionEntry:
         ack_required=bool(item["ack_required"]),
         channels=_channels_from_item(item.get("channels", [])),
         escalation_contact=bool(item.get("escalation_contact", False)),
+        scope=scope,
+        inside=tuple(item.get("inside", ())),
     )
 
 
-class DynamoSubscriberStore:
-    """Subscribers table plus the subscriptions index; implements SubscriberStore and SubscriptionIndex."""
+def _puts(entries: Sequence[SubscriptionEntry]) -> list[WriteRequestTypeDef]:
+    return [{"PutRequest": {"Item": encode(entry_to_item(e))}} for e in entries]
 
-    def __init__(self, subscribers_table: str, subscriptions_table: str, client: DynamoDBClient) -> None:
+
+def _deletes(keys: Sequence[IndexKey]) -> list[WriteRequestTypeDef]:
+    return [
+        {"DeleteRequest": {"Key": {"jurisdiction_id": {"S": place}, "entry_key": {"S": key}}}}
+        for place, key in sorted(keys)
+    ]
+
+
+class DynamoSubscriberStore:
+    """Subscribers table plus the subscriptions index; implements SubscriberStore and SubscriptionIndex.
+
+    The registry says which places lie above a subscribed place, where its inside rows go.
+    """
+
+    def __init__(
+        self,
+        subscribers_table: str,
+        subscriptions_table: str,
+        client: DynamoDBClient,
+        registry: JurisdictionRegistry,
+    ) -> None:
         self._subscribers = subscribers_table
         self._subscriptions = subscriptions_table
         self._client = client
+        self._registry = registry
+
+    def _entries(self, subscriber: Subscriber) -> list[SubscriptionEntry]:
+        return index_entries(subscriber, self._registry)
 
     def add(self, subscriber: Subscriber) -> None:
         if not written(
@@ -164,10 +239,7 @@ class DynamoSubscriberStore:
             ConditionExpression="attribute_not_exists(subscriber_id)",
         ):
             raise Conflict(f"subscriber {subscriber.id!r} exists")
-        puts: list[WriteRequestTypeDef] = [
-            {"PutRequest": {"Item": encode(entry_to_item(e))}} for e in index_entries(subscriber)
-        ]
-        batch_write(self._client, self._subscriptions, puts)
+        batch_write(self._client, self._subscriptions, _puts(self._entries(subscriber)))
 
     def replace(self, subscriber: Subscriber) -> None:
         """Write the changed subscriber and bring its index rows in line (removed rows first)."""
@@ -179,20 +251,11 @@ class DynamoSubscriberStore:
             ConditionExpression="attribute_exists(subscriber_id)",
         ):
             raise NotFound(f"no subscriber {subscriber.id!r}")
-        keep = {
-            (e.jurisdiction_id, entry_key(e.event_type, e.subscriber_id)) for e in index_entries(subscriber)
-        }
-        gone: list[WriteRequestTypeDef] = [
-            {"DeleteRequest": {"Key": {"jurisdiction_id": {"S": j}, "entry_key": {"S": k}}}}
-            for j, k in {
-                (e.jurisdiction_id, entry_key(e.event_type, e.subscriber_id)) for e in index_entries(before)
-            }
-            - keep
-        ]
-        puts: list[WriteRequestTypeDef] = [
-            {"PutRequest": {"Item": encode(entry_to_item(e))}} for e in index_entries(subscriber)
-        ]
-        batch_write(self._client, self._subscriptions, gone + puts)
+        # The rows before are what the stored subscriber produces (no by-subscriber Query: the send,
+        # text and feedback functions replace subscribers and may only write the index).
+        entries = self._entries(subscriber)
+        gone = {index_key(e) for e in self._entries(before)} - {index_key(e) for e in entries}
+        batch_write(self._client, self._subscriptions, _deletes(list(gone)) + _puts(entries))
 
     def get(self, subscriber_id: str) -> Subscriber:
         response = call(
@@ -223,29 +286,49 @@ class DynamoSubscriberStore:
 
     def delete(self, subscriber_id: str) -> None:
         subscriber = self.get(subscriber_id)
-        deletes: list[WriteRequestTypeDef] = [
-            {
-                "DeleteRequest": {
-                    "Key": {
-                        "jurisdiction_id": {"S": e.jurisdiction_id},
-                        "entry_key": {"S": entry_key(e.event_type, e.subscriber_id)},
-                    }
-                }
-            }
-            for e in index_entries(subscriber)
-        ]
+        # Every row the by-subscriber index knows too, so none survives to route to nobody.
+        keys = {index_key(e) for e in self._entries(subscriber)} | set(self._stored_keys(subscriber_id))
         # Index rows first: a subscriber half-deleted must stop receiving, not linger in routing.
-        batch_write(self._client, self._subscriptions, deletes)
+        batch_write(self._client, self._subscriptions, _deletes(list(keys)))
         call(
             self._client.delete_item, TableName=self._subscribers, Key={"subscriber_id": {"S": subscriber_id}}
         )
 
-    def covering(self, jurisdiction_ids: Sequence[str], event_type: EventType) -> Iterator[SubscriptionEntry]:
-        for jurisdiction_id in jurisdiction_ids:
-            for item in query_all(
-                self._client,
-                TableName=self._subscriptions,
-                KeyConditionExpression="jurisdiction_id = :j AND begins_with(entry_key, :t)",
-                ExpressionAttributeValues={":j": {"S": jurisdiction_id}, ":t": {"S": f"{event_type}#"}},
-            ):
-                yield item_to_entry(item)
+    def reindex(self, subscriber_id: str) -> Reindexed:
+        entries = self._entries(self.get(subscriber_id))  # read consistently: a Scan's copy may be old
+        stale = set(self._stored_keys(subscriber_id)) - {index_key(e) for e in entries}
+        # New rows first, so a subscriber whose rows move is never missing from routing meanwhile.
+        batch_write(self._client, self._subscriptions, _puts(entries) + _deletes(list(stale)))
+        return Reindexed(written=len(entries), removed=len(stale))
+
+    def _stored_keys(self, subscriber_id: str) -> Iterator[IndexKey]:
+        """The subscriber's index rows as the by-subscriber index has them (eventually consistent)."""
+        for item in query_all(
+            self._client,
+            TableName=self._subscriptions,
+            IndexName="by-subscriber",
+            KeyConditionExpression="subscriber_id = :s",
+            ExpressionAttributeValues={":s": {"S": subscriber_id}},
+        ):
+            yield item["jurisdiction_id"], item["entry_key"]
+
+    def covering(self, reach: Reach) -> Iterator[SubscriptionEntry]:
+        t = str(reach.event_type)
+        if reach.place is not None:
+            yield from self._query(
+                "jurisdiction_id = :j AND entry_key BETWEEN :from AND :to",
+                {":j": reach.place, ":from": t + _CONTAINED, ":to": t + _PAST_ALL},
+            )
+        for above in reach.above:
+            yield from self._query(
+                "jurisdiction_id = :j AND begins_with(entry_key, :t)", {":j": above, ":t": t + _CONTAINED}
+            )
+
+    def _query(self, condition: str, values: dict[str, str]) -> Iterator[SubscriptionEntry]:
+        for item in query_all(
+            self._client,
+            TableName=self._subscriptions,
+            KeyConditionExpression=condition,
+            ExpressionAttributeValues={k: {"S": v} for k, v in values.items()},
+        ):
+            yield item_to_entry(item)

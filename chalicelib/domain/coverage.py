@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from chalicelib.domain.jurisdictions import Jurisdiction, JurisdictionRegistry
-from chalicelib.domain.subscribers import EventType, Role, Subscriber
+from chalicelib.domain.subscribers import REACHES_INSIDE, EventType, Role, Scope, Subscriber, Subscription
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,32 +23,44 @@ def coverage(
     subscribers: Iterable[Subscriber],
     required: Mapping[EventType, tuple[Role, ...]],
 ) -> list[PlaceCoverage]:
-    """A notice for a place reaches subscribers of that place and of every place above it, so a
-    subscription covers its own node and everything under it."""
-    counts: dict[str, dict[EventType, dict[Role, int]]] = defaultdict(
-        lambda: defaultdict(lambda: defaultdict(int))
-    )
-    covered_by: dict[tuple[str, EventType], set[str]] = defaultdict(set)
+    """Who a notice for each place would reach, by the rule routing follows (``routing.covers``):
+    a subscription covers its own place, with the contained scope also every place under it and,
+    for event types that reach inside, every place above it."""
+    places = registry.all()
+    under: dict[str, list[str]] = defaultdict(list)  # place → itself and every place under it
+    for place in places:
+        for above in registry.ancestors(place.id):
+            under[above.id].append(place.id)
+    reached: dict[tuple[str, EventType], dict[str, Role]] = defaultdict(dict)
     for subscriber in subscribers:
         if not any(c.active for c in subscriber.channels):
             continue  # unconfirmed, opted out or disabled everywhere: tells nobody
         for subscription in subscriber.subscriptions:
-            for event_type in subscription.event_types:
-                covered_by[(subscription.jurisdiction_id, event_type)].add(
-                    f"{subscriber.id}\x00{subscriber.role}"
-                )
-    places = registry.all()
-    for place in places:
-        for event_type in required:
-            seen: set[str] = set()
-            for ancestor in registry.ancestors(place.id):
-                seen |= covered_by.get((ancestor.id, event_type), set())
-            for entry in seen:
-                role = Role(entry.split("\x00", 1)[1])
-                counts[place.id][event_type][role] += 1
+            for event_type in subscription.event_types & required.keys():
+                for place_id in _covered(subscription, event_type, registry, under):
+                    reached[(place_id, event_type)][subscriber.id] = subscriber.role
     out = []
     for place in places:
-        reachable = {t: dict(counts[place.id][t]) for t in required}
+        reachable: dict[EventType, dict[Role, int]] = {}
+        for event_type in required:
+            counts: dict[Role, int] = defaultdict(int)
+            for role in reached.get((place.id, event_type), {}).values():
+                counts[role] += 1
+            reachable[event_type] = dict(counts)
         gaps = tuple((t, r) for t, roles in required.items() for r in roles if not reachable[t].get(r))
         out.append(PlaceCoverage(place, reachable, gaps))
     return out
+
+
+def _covered(
+    subscription: Subscription,
+    event_type: EventType,
+    registry: JurisdictionRegistry,
+    under: Mapping[str, list[str]],
+) -> Iterable[str]:
+    if subscription.scope is Scope.EXACT:
+        return (subscription.jurisdiction_id,)
+    places = list(under.get(subscription.jurisdiction_id, [subscription.jurisdiction_id]))
+    if event_type in REACHES_INSIDE:
+        places += [j.id for j in registry.ancestors(subscription.jurisdiction_id)[1:]]
+    return places

@@ -1,4 +1,12 @@
-"""Routing: who receives a notice, and which deliveries that makes."""
+"""Routing: who receives a notice, and which deliveries that makes.
+
+Who a notice for a place reaches (the rule of containment, docs/decisions.md): the subscribers of
+that place (any scope); of every place above it (county, planning region, state) whose subscription
+is contained; and, for an event type that reaches inside (a rollout), of every place inside it
+whose subscription is contained. ``covers`` states the rule for one subscription; ``reach`` says
+where the subscription index is read to find the same people without reading anyone else, given
+the rows ``subscribers.index_entries`` writes.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +15,63 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from chalicelib.domain.deliveries import Delivery, DeliveryStatus, delivery_id_for
+from chalicelib.domain.jurisdictions import JurisdictionRegistry
 from chalicelib.domain.notices import Notice
-from chalicelib.domain.subscribers import Channel, Role, SubscriptionEntry
+from chalicelib.domain.subscribers import (
+    REACHES_INSIDE,
+    Channel,
+    EventType,
+    Role,
+    Scope,
+    Subscription,
+    SubscriptionEntry,
+)
+
+
+def covers(
+    subscription: Subscription, jurisdiction_id: str, event_type: EventType, registry: JurisdictionRegistry
+) -> bool:
+    """Whether a notice of this type for this place reaches the subscription."""
+    if event_type not in subscription.event_types:
+        return False
+    if subscription.jurisdiction_id == jurisdiction_id:
+        return True
+    if subscription.scope is Scope.EXACT:
+        return False
+    above_notice = {j.id for j in registry.ancestors(jurisdiction_id)}
+    if subscription.jurisdiction_id in above_notice:
+        return True
+    return event_type in REACHES_INSIDE and jurisdiction_id in {
+        j.id for j in registry.ancestors(subscription.jurisdiction_id)
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Reach:
+    """Where the subscription index is read for one event type: one read per place.
+
+    ``place``: every row of the type there (subscriptions to it of any scope, and the inside rows of
+    the subscribers under it). ``above``: at each, only the rows of contained subscriptions to it.
+    """
+
+    event_type: EventType
+    place: str | None
+    above: tuple[str, ...]
+
+    @property
+    def reads(self) -> int:
+        return len(self.above) + (self.place is not None)
+
+
+def reach(registry: JurisdictionRegistry, jurisdiction_id: str, event_type: EventType) -> Reach:
+    """The reads that find every subscription covering a notice for this place (``covers``)."""
+    chain = registry.ancestors(jurisdiction_id)
+    return Reach(event_type, chain[0].id, tuple(j.id for j in chain[1:]))
+
+
+def reach_above(registry: JurisdictionRegistry, jurisdiction_id: str, event_type: EventType) -> Reach:
+    """The subscriptions to the places above this one that cover it: where escalation climbs."""
+    return Reach(event_type, None, tuple(j.id for j in registry.ancestors(jurisdiction_id)[1:]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +91,7 @@ def recipients_for(entries: Iterable[SubscriptionEntry]) -> list[Recipient]:
     by_subscriber: dict[str, Recipient] = {}
     for entry in entries:
         known = by_subscriber.get(entry.subscriber_id)
-        via = (*known.via, entry.jurisdiction_id) if known else (entry.jurisdiction_id,)
+        via = tuple(dict.fromkeys((*known.via, *entry.subscribed_to))) if known else entry.subscribed_to
         by_subscriber[entry.subscriber_id] = Recipient(
             subscriber_id=entry.subscriber_id,
             name=entry.name,

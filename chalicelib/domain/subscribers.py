@@ -6,7 +6,10 @@ import hashlib
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from chalicelib.domain.jurisdictions import JurisdictionRegistry
 
 
 class Role(StrEnum):
@@ -33,6 +36,22 @@ WEBHOOK_FAILURE_WINDOW = timedelta(hours=24)
 class EventType(StrEnum):
     ROLLOUT = "rollout"
     DETAINER = "detainer"
+
+
+# A rollout for a place concerns every place inside it (its towns, their facilities), so it reaches
+# their subscribers too; a detainer concerns one facility and goes only up from it.
+REACHES_INSIDE = frozenset({EventType.ROLLOUT})
+
+
+class Scope(StrEnum):
+    """How far a subscription reaches from its place.
+
+    CONTAINED (the default): notices for the place, for every place inside it, and (for event types
+    that reach inside) for every place that contains it. EXACT: notices for exactly that place.
+    """
+
+    CONTAINED = "contained"
+    EXACT = "exact"
 
 
 class ChannelType(StrEnum):
@@ -112,6 +131,7 @@ class ChannelRef:
 class Subscription:
     jurisdiction_id: str
     event_types: frozenset[EventType]
+    scope: Scope = Scope.CONTAINED
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +180,11 @@ def subscriber_record(subscriber: Subscriber) -> dict[str, Any]:
         "escalation_contact": subscriber.escalation_contact,
         "channels": [channel_record(c) for c in subscriber.channels],
         "subscriptions": [
-            {"jurisdiction": s.jurisdiction_id, "event_types": sorted(str(t) for t in s.event_types)}
+            {
+                "jurisdiction": s.jurisdiction_id,
+                "event_types": sorted(str(t) for t in s.event_types),
+                "scope": str(s.scope),
+            }
             for s in subscriber.subscriptions
         ],
         "created_at": subscriber.created_at.isoformat(),
@@ -178,6 +202,10 @@ class SubscriptionEntry:
 
     Routing reads these and nothing else, so each entry carries a snapshot of the subscriber's
     role and channels (rewritten whenever the subscriber changes).
+
+    A row is either *direct* (the subscriber subscribed to ``jurisdiction_id``, with ``scope``) or
+    *inside* (``inside`` names the places within ``jurisdiction_id`` the subscriber subscribed to,
+    with the contained scope): inside rows let one read of a wide place find everyone under it.
     """
 
     jurisdiction_id: str
@@ -189,22 +217,60 @@ class SubscriptionEntry:
     ack_required: bool
     channels: tuple[Channel, ...]
     escalation_contact: bool = False
+    scope: Scope = Scope.CONTAINED
+    inside: tuple[str, ...] = ()
+
+    @property
+    def covers_below(self) -> bool:
+        """Whether notices for places under ``jurisdiction_id`` reach it (read from below)."""
+        return not self.inside and self.scope is Scope.CONTAINED
+
+    @property
+    def subscribed_to(self) -> tuple[str, ...]:
+        """The places the subscriber subscribed to that this row stands for."""
+        return self.inside or (self.jurisdiction_id,)
 
 
-def index_entries(subscriber: Subscriber) -> list[SubscriptionEntry]:
-    """The index rows a subscriber's subscriptions produce (one per jurisdiction and event type)."""
-    entries: dict[tuple[str, EventType], SubscriptionEntry] = {}
+def index_entries(subscriber: Subscriber, registry: JurisdictionRegistry) -> list[SubscriptionEntry]:
+    """The index rows a subscriber's subscriptions produce.
+
+    One direct row per subscribed place and event type; and, for a contained subscription to an
+    event type that reaches inside, one inside row per place above it, per event type and
+    subscriber (naming every subscribed place under it), unless the subscriber also subscribed to
+    that place directly: its direct row is read whenever the inside row would be.
+    """
+    direct: dict[tuple[str, EventType], Scope] = {}
     for subscription in subscriber.subscriptions:
-        for event_type in sorted(subscription.event_types):
-            entries[(subscription.jurisdiction_id, event_type)] = SubscriptionEntry(
-                jurisdiction_id=subscription.jurisdiction_id,
-                event_type=event_type,
-                subscriber_id=subscriber.id,
-                name=subscriber.name,
-                role=subscriber.role,
-                organization=subscriber.organization,
-                ack_required=subscriber.ack_required,
-                channels=subscriber.channels,
-                escalation_contact=subscriber.escalation_contact,
-            )
-    return list(entries.values())
+        for event_type in subscription.event_types:
+            direct[(subscription.jurisdiction_id, event_type)] = subscription.scope
+    inside: dict[tuple[str, EventType], list[str]] = {}
+    for subscription in subscriber.subscriptions:
+        if subscription.scope is not Scope.CONTAINED:
+            continue
+        for event_type in sorted(subscription.event_types & REACHES_INSIDE):
+            for above in registry.ancestors(subscription.jurisdiction_id)[1:]:
+                if (above.id, event_type) not in direct:
+                    inside.setdefault((above.id, event_type), []).append(subscription.jurisdiction_id)
+
+    def entry(place: str, event_type: EventType, scope: Scope, places: tuple[str, ...]) -> SubscriptionEntry:
+        return SubscriptionEntry(
+            jurisdiction_id=place,
+            event_type=event_type,
+            subscriber_id=subscriber.id,
+            name=subscriber.name,
+            role=subscriber.role,
+            organization=subscriber.organization,
+            ack_required=subscriber.ack_required,
+            channels=subscriber.channels,
+            escalation_contact=subscriber.escalation_contact,
+            scope=scope,
+            inside=places,
+        )
+
+    return [
+        *(entry(place, t, scope, ()) for (place, t), scope in sorted(direct.items())),
+        *(
+            entry(place, t, Scope.CONTAINED, tuple(sorted(places)))
+            for (place, t), places in sorted(inside.items())
+        ),
+    ]

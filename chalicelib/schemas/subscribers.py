@@ -21,6 +21,7 @@ from chalicelib.domain.subscribers import (
     ChannelType,
     EventType,
     Role,
+    Scope,
     Subscription,
     default_ack_required,
 )
@@ -158,30 +159,47 @@ def _webhook(url: str | None, prefix: str, problems: Problems, *, allow_plain_ht
 def parse_subscriptions(
     value: Any, problems: Problems, registry: JurisdictionRegistry, *, field: str = "subscriptions"
 ) -> tuple[Subscription, ...]:
+    return _subscriptions(value, problems, registry, field=field)[0]
+
+
+def _subscriptions(
+    value: Any, problems: Problems, registry: JurisdictionRegistry, *, field: str
+) -> tuple[tuple[Subscription, ...], frozenset[str]]:
+    """The subscriptions, one per place, and the places whose entry named a scope."""
     if not isinstance(value, list) or not value:
-        problems.add(field, "is required: a list of {jurisdiction, event_types}")
-        return ()
+        problems.add(field, "is required: a list of {jurisdiction, event_types, scope}")
+        return (), frozenset()
     if len(value) > MAX_SUBSCRIPTIONS:
         problems.add(field, f"must hold at most {MAX_SUBSCRIPTIONS} subscriptions")
-        return ()
+        return (), frozenset()
     found: dict[str, set[EventType]] = {}
+    scopes: dict[str, Scope] = {}
+    named: set[str] = set()
     allowed = {str(t) for t in EventType}
     for i, item in enumerate(value):
         prefix = f"{field}[{i}]."
         if not isinstance(item, Mapping):
             problems.add(f"{field}[{i}]", "must be an object with jurisdiction and event_types")
             continue
-        reject_unknown(item, {"jurisdiction", "event_types"}, problems, prefix=prefix)
+        reject_unknown(item, {"jurisdiction", "event_types", "scope"}, problems, prefix=prefix)
         name = text(item, "jurisdiction", problems, max_len=200, prefix=prefix)
         types = item.get("event_types", sorted(allowed))
         if not strings_among(types, allowed):
             problems.add(prefix + "event_types", f"must be a non-empty list of {', '.join(sorted(allowed))}")
             continue
+        scope = choice(item, "scope", Scope, problems, prefix=prefix) if "scope" in item else Scope.CONTAINED
         place = jurisdiction(registry, name, prefix + "jurisdiction", problems)
-        if place is None:
+        if place is None or scope is None:
+            continue
+        if scopes.setdefault(place.id, scope) is not scope:
+            # One scope per place: which of two the admin meant cannot be guessed.
+            problems.add(prefix + "scope", f"differs from an earlier subscription to {place.name}")
             continue
         found.setdefault(place.id, set()).update(EventType(t) for t in types)
-    return tuple(Subscription(j, frozenset(t)) for j, t in sorted(found.items()))
+        if "scope" in item:
+            named.add(place.id)
+    subscriptions = tuple(Subscription(j, frozenset(t), scopes[j]) for j, t in sorted(found.items()))
+    return subscriptions, frozenset(named)
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,7 +214,9 @@ class SubscriberPatch:
     # A full replacement list; channels whose address stays keep their state and secret.
     channels: tuple[Channel, ...] | None = None
     subscriptions: tuple[Subscription, ...] | None = None
+    # Event types added to a place; its scope changes only if the entry names one.
     add_subscriptions: tuple[Subscription, ...] = ()
+    add_scopes_named: frozenset[str] = frozenset()
     # Jurisdiction ids whose subscriptions are dropped (all event types).
     remove_subscriptions: tuple[str, ...] = ()
     # Channel ids of disabled webhooks to switch back on.
@@ -235,9 +255,13 @@ def _patch_lists(
     values: dict[str, Any] = {}
     if "channels" in body:
         values["channels"] = parse_channels(body["channels"], problems, allow_plain_http=allow_plain_http)
-    for key in ("subscriptions", "add_subscriptions"):
-        if key in body:
-            values[key] = parse_subscriptions(body[key], problems, registry, field=key)
+    if "subscriptions" in body:
+        values["subscriptions"] = parse_subscriptions(body["subscriptions"], problems, registry)
+    if "add_subscriptions" in body:
+        added, named = _subscriptions(
+            body["add_subscriptions"], problems, registry, field="add_subscriptions"
+        )
+        values |= {"add_subscriptions": added, "add_scopes_named": named}
     if "remove_subscriptions" in body:
         values["remove_subscriptions"] = _jurisdiction_ids(body["remove_subscriptions"], problems, registry)
     if "enable_channels" in body:

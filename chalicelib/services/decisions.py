@@ -19,7 +19,7 @@ from chalicelib.domain.decisions import (
 from chalicelib.domain.errors import Conflict, FieldError, InvalidInput, NotFound
 from chalicelib.domain.jurisdictions import JurisdictionRegistry
 from chalicelib.domain.notices import Notice
-from chalicelib.domain.routing import plan_deliveries, recipients_for
+from chalicelib.domain.routing import plan_deliveries, reach, recipients_for
 from chalicelib.domain.subscribers import EventType
 from chalicelib.ports import AckLog, DeliveryStore, NoticeStore, SubscriptionIndex, WorkQueue
 from chalicelib.schemas.decisions import DecisionRequest
@@ -101,8 +101,7 @@ def decide(
     )
     decided = notices.get(notice.id)
     # Those who were told of the request hear of its outcome, each as their role may see it.
-    ancestors = [j.id for j in registry.ancestors(decided.jurisdiction_id)]
-    recipients = recipients_for(index.covering(ancestors, decided.type))
+    recipients = recipients_for(index.covering(reach(registry, decided.jurisdiction_id, decided.type)))
     dispatch(
         plan_deliveries(decided, recipients, step=DECISION_STEP, now=now),
         store=deliveries,

@@ -13,7 +13,7 @@ from chalicelib.domain.deliveries import Delivery
 from chalicelib.domain.jurisdictions import JurisdictionRegistry
 from chalicelib.domain.notices import Notice
 from chalicelib.domain.policies import Audience, EscalationPolicy, Step, policy_for
-from chalicelib.domain.routing import Recipient, plan_deliveries, recipients_for
+from chalicelib.domain.routing import Recipient, plan_deliveries, reach, reach_above, recipients_for
 from chalicelib.domain.subscribers import Channel, ChannelType, EventType, Role
 from chalicelib.ports import AckLog, DeliveryStore, NoticeStore, PolicyStore, SubscriptionIndex, WorkQueue
 from chalicelib.services import audit
@@ -158,7 +158,6 @@ def _audience(
     registry: JurisdictionRegistry,
     admins: Sequence[Channel],
 ) -> list[Recipient]:
-    ancestors = [j.id for j in registry.ancestors(notice.jurisdiction_id)]
     if step.notify is Audience.ADMINS:
         return [
             Recipient(
@@ -168,14 +167,14 @@ def _audience(
         ]
     if step.notify is Audience.ESCALATION_CONTACTS:
         # Up the tree from the notice's parents to the state: the people to climb to are escalation
-        # contacts there, whichever event types they take routinely.
+        # contacts there whose subscriptions cover the place, whichever event types they take routinely.
         return recipients_for(
             e
             for event_type in EventType
-            for e in index.covering(ancestors[1:], event_type)
+            for e in index.covering(reach_above(registry, notice.jurisdiction_id, event_type))
             if e.escalation_contact
         )
-    recipients = recipients_for(index.covering(ancestors, notice.type))
+    recipients = recipients_for(index.covering(reach(registry, notice.jurisdiction_id, notice.type)))
     if step.notify is Audience.RECIPIENTS:
         return recipients
     acknowledged = {a.subscriber_id for a in deliveries.acknowledgments(notice.id)}

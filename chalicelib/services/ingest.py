@@ -17,7 +17,7 @@ from chalicelib.domain.auth import Caller
 from chalicelib.domain.errors import Conflict
 from chalicelib.domain.jurisdictions import JurisdictionRegistry
 from chalicelib.domain.notices import Notice, NoticeStatus, fingerprint, notice_id_for
-from chalicelib.domain.routing import coverage_gaps, recipients_for
+from chalicelib.domain.routing import coverage_gaps, reach, recipients_for
 from chalicelib.ports import AckLog, NoticeExists, NoticeStore, PolicyStore, SubscriptionIndex, WorkQueue
 from chalicelib.schemas.events import SubmittedEvent
 
@@ -61,9 +61,8 @@ def accept(
         review, deadline = _detainer_review(submitted.detainer)
         event = {**submitted.event, **review}
     # Recipients and gaps are previewed here so the source learns at once whether anyone
-    # accountable will hear of it; the route step re-reads the index when it fans out.
-    ancestors = [j.id for j in registry.ancestors(submitted.jurisdiction_id)]
-    recipients = recipients_for(index.covering(ancestors, submitted.type))
+    # accountable will hear of it; the route step re-reads the index when it fans out, the same way.
+    recipients = recipients_for(index.covering(reach(registry, submitted.jurisdiction_id, submitted.type)))
     gaps = coverage_gaps(policies.get(submitted.type).required_roles, recipients)
     notice = Notice(
         id=notice_id,

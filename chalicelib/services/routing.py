@@ -12,7 +12,7 @@ from chalicelib.domain.acklog import EntryKind
 from chalicelib.domain.deliveries import Delivery, send_messages
 from chalicelib.domain.jurisdictions import JurisdictionRegistry
 from chalicelib.domain.policies import policy_for
-from chalicelib.domain.routing import coverage_gaps, plan_deliveries, recipients_for
+from chalicelib.domain.routing import coverage_gaps, plan_deliveries, reach, recipients_for
 from chalicelib.ports import AckLog, DeliveryStore, NoticeStore, PolicyStore, SubscriptionIndex, WorkQueue
 
 logger = structlog.get_logger()
@@ -53,8 +53,7 @@ def route(
     """Safe to run twice for the same notice: nothing is created or sent a second time."""
     notice = notices.get(notice_id)
     policy = policy_for(policies.get(notice.type), low_key=notice.low_key)
-    ancestors = [j.id for j in registry.ancestors(notice.jurisdiction_id)]
-    recipients = recipients_for(index.covering(ancestors, notice.type))
+    recipients = recipients_for(index.covering(reach(registry, notice.jurisdiction_id, notice.type)))
     gaps = tuple(str(g) for g in coverage_gaps(policy.required_roles, recipients))
     planned = plan_deliveries(notice, recipients, step=0, now=now)
     created = dispatch(planned, store=deliveries, send_queue=send_queue)

@@ -6,7 +6,6 @@ import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
 
 import structlog
 
@@ -198,14 +197,20 @@ def create(
 def _merge_subscriptions(
     current: tuple[Subscription, ...], patch: SubscriberPatch
 ) -> tuple[Subscription, ...]:
-    merged: dict[str, set[Any]] = {}
-    for s in patch.subscriptions if patch.subscriptions is not None else current:
-        merged.setdefault(s.jurisdiction_id, set()).update(s.event_types)
+    merged = {
+        s.jurisdiction_id: s for s in (patch.subscriptions if patch.subscriptions is not None else current)
+    }
     for s in patch.add_subscriptions:
-        merged.setdefault(s.jurisdiction_id, set()).update(s.event_types)
+        known = merged.get(s.jurisdiction_id)
+        if known is None:
+            merged[s.jurisdiction_id] = s
+            continue
+        # Adding event types to a place keeps its scope unless the entry names another.
+        scope = s.scope if s.jurisdiction_id in patch.add_scopes_named else known.scope
+        merged[s.jurisdiction_id] = Subscription(s.jurisdiction_id, known.event_types | s.event_types, scope)
     for jurisdiction_id in patch.remove_subscriptions:
         merged.pop(jurisdiction_id, None)
-    return tuple(Subscription(j, frozenset(t)) for j, t in sorted(merged.items()))
+    return tuple(merged[j] for j in sorted(merged))
 
 
 def find(subscriber_id: str, *, subscribers: SubscriberStore) -> Subscriber:
@@ -293,6 +298,50 @@ def delete(
         now=now,
     )
     logger.info("subscriber.deleted", subscriber_id=subscriber_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Reindexing:
+    subscribers: int
+    rows_written: int
+    rows_removed: int
+
+    def as_json(self) -> dict[str, int]:
+        return {
+            "subscribers": self.subscribers,
+            "rows_written": self.rows_written,
+            "rows_removed": self.rows_removed,
+        }
+
+
+def reindex_all(
+    *, subscribers: SubscriberStore, ack_log: AckLog, actor: str, now: datetime, page_size: int = 100
+) -> Reindexing:
+    """Rewrite every subscriber's index rows from the stored subscriber (infra/reindex.py): after a
+    change of the index layout or of the places above a subscribed place. Safe to run again, and
+    while notices are routed: each subscriber's new rows are written before its stale ones go."""
+    count = written = removed = 0
+    cursor: str | None = None
+    while True:
+        page = subscribers.list(limit=page_size, cursor=cursor)
+        for subscriber in page.items:
+            done = subscribers.reindex(subscriber.id)
+            count, written, removed = count + 1, written + done.written, removed + done.removed
+        cursor = page.cursor
+        if cursor is None:
+            break
+    report = Reindexing(count, written, removed)
+    audit.record(
+        ack_log,
+        actor=actor,
+        action="subscriptions.reindexed",
+        target="subscriptions",
+        before=None,
+        after=report.as_json(),
+        now=now,
+    )
+    logger.info("subscriptions.reindexed", **report.as_json())
+    return report
 
 
 def _channel_of(ref: ChannelRef, subscribers: SubscriberStore) -> tuple[Subscriber, Channel]:

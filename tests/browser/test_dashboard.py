@@ -176,6 +176,9 @@ def test_notice_detail_shows_recipients_and_a_verified_log(dashboard: Dashboard)
     assert "email: sent" in adviser.text
     assert "sms: sent" in adviser.text
     assert "✗ not yet" in adviser.text
+    # An admin key sees what each recipient subscribed to, with its scope.
+    subscribed = adviser.find_element(By.CSS_SELECTOR, '[data-testid="recipient-subscriptions"]')
+    assert subscribed.text == "us-ct · detainer, rollout · contained"
     assert all(r.get_attribute("data-acknowledged") == "false" for r in recipients)
 
     badge = dashboard.testid("log-badge")

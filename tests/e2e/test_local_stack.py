@@ -28,6 +28,7 @@ NEW_HAVEN_ROLLOUT_EMAILS = {
 }
 NEW_HAVEN_ROLLOUT_SMS = {"+12035550110", "+18605550100", "+18605550101"}
 ADVOCATE_WEBHOOK_PATH = "/hooks/immigrant-rights"
+TOWNS = ("newhaven", "hartford", "bridgeport", "stamford", "norwalk", "danbury")
 
 
 def rollout(jurisdiction: str, *, external_id: str | None = None) -> dict[str, Any]:
@@ -143,6 +144,49 @@ def test_same_external_id_twice_gives_same_notice_and_no_new_messages(local_stac
     assert again.body["duplicate"] is True
     assert first.body["duplicate"] is False
     assert sent_counts(local_stack, notice_id) == before == everything
+
+
+# Every demo subscriber who takes rollouts, wherever in Connecticut they subscribed: the mayors and
+# police chiefs of six towns, two county offices, the planning region's council and the three statewide.
+STATEWIDE_ROLLOUT_EMAILS = {
+    *(f"mayor@{town}.example.gov" for town in TOWNS),
+    *(f"chief@police.{town}.example.gov" for town in TOWNS),
+    "public.safety@fairfieldcounty.example.gov",  # Fairfield County Public Safety Coordinator (county)
+    "public.defender@newhavencounty.example.gov",  # New Haven County Public Defender (county)
+    "director@southcentral-cog.example.gov",  # South Central Regional Council of Governments (region)
+    "cj.adviser@governor.example.gov",  # Governor's Criminal Justice Policy Adviser (statewide)
+    "commissioner@doc.example.gov",  # Corrections Commissioner (statewide)
+    "alerts@immigrant-rights.example.org",  # Immigrant Rights Advocacy Coalition (statewide)
+}
+
+
+def test_statewide_rollout_reaches_every_town_county_region_and_state_subscriber_once(
+    local_stack: RunningStack,
+) -> None:
+    accepted = local_stack.call("POST", "/events", rollout("statewide"))
+    assert accepted.status == 202, accepted
+    notice_id = accepted.body["notice_id"]
+    assert accepted.body["recipients"] == len(STATEWIDE_ROLLOUT_EMAILS)
+
+    emails = wait_for(
+        lambda: emails_for(local_stack, notice_id),
+        lambda found: len(found) >= len(STATEWIDE_ROLLOUT_EMAILS),
+        timeout=DELIVERY_TIMEOUT_SECONDS,
+        what="the statewide rollout's emails",
+    )
+    time.sleep(2)  # the pump polls every second: room for a second copy to show, were one sent
+    emails = emails_for(local_stack, notice_id)
+
+    addresses = recipients(emails)
+    assert addresses == sorted(STATEWIDE_ROLLOUT_EMAILS)  # each once, nobody else
+    for one in (
+        "mayor@newhaven.example.gov",  # a town mayor
+        "public.safety@fairfieldcounty.example.gov",  # a county coordinator
+        "director@southcentral-cog.example.gov",  # a planning region's council
+        "cj.adviser@governor.example.gov",  # the governor's office
+    ):
+        assert addresses.count(one) == 1, one
+    assert "detainer.review@doc.example.gov" not in addresses  # detainers only
 
 
 def test_webhook_arrives_signed_at_the_receiver(local_stack: RunningStack) -> None:

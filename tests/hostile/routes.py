@@ -35,13 +35,16 @@ SUBSCRIBER: dict[str, Any] = {
         {"type": "sms", "phone": "(860) 555-0111"},
         {"type": "webhook", "url": "https://cases.example.org/hooks/vigil"},
     ],
-    "subscriptions": [{"jurisdiction": "statewide", "event_types": ["rollout", "detainer"]}],
+    "subscriptions": [
+        {"jurisdiction": "statewide", "event_types": ["rollout", "detainer"]},
+        {"jurisdiction": "Hartford", "event_types": ["rollout"], "scope": "exact"},
+    ],
 }
 PATCH: dict[str, Any] = {
     "name": "Adviser (renamed)",
     "organization": "Office of the Governor",
     "escalation_contact": True,
-    "add_subscriptions": [{"jurisdiction": "New Haven", "event_types": ["rollout"]}],
+    "add_subscriptions": [{"jurisdiction": "New Haven", "event_types": ["rollout"], "scope": "exact"}],
     "remove_subscriptions": ["Hartford"],
     "enable_channels": [],
 }

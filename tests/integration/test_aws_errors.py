@@ -38,13 +38,14 @@ from chalicelib.adapters.ses import SesEmailSender
 from chalicelib.adapters.sns import SnsSmsSender
 from chalicelib.adapters.sqs import QueueUnavailable, SqsWorkQueue
 from chalicelib.adapters.subscriber_store import DynamoSubscriberStore
+from chalicelib.data import load_registry
 from chalicelib.domain.acklog import EntryKind
 from chalicelib.domain.acknowledgments import Acknowledgment, AckVia
 from chalicelib.domain.auth import ApiRole, new_key
 from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.messages import OutgoingEmail, OutgoingSms
 from chalicelib.domain.policies import DEFAULT_POLICIES
-from chalicelib.domain.routing import plan_deliveries, recipients_for
+from chalicelib.domain.routing import plan_deliveries, reach, recipients_for
 from chalicelib.domain.subscribers import ChannelRef, EventType, Role, index_entries
 from chalicelib.domain.tokens import AckTarget
 from chalicelib.entrypoints.http import api_errors
@@ -92,7 +93,9 @@ def adapters(client: Callable[[str], Any]) -> Adapters:
     dynamodb = client("dynamodb")
     return Adapters(
         notices=DynamoNoticeStore(table("notices"), dynamodb),
-        subscribers=DynamoSubscriberStore(table("subscribers"), table("subscriptions"), dynamodb),
+        subscribers=DynamoSubscriberStore(
+            table("subscribers"), table("subscriptions"), dynamodb, load_registry()
+        ),
         deliveries=DynamoDeliveryStore(table("deliveries"), dynamodb),
         keys=DynamoKeyStore(table("api-keys"), dynamodb),
         ack_log=DynamoAckLog(table("ack-log"), dynamodb, attempts=2, sleep=lambda _: None),
@@ -119,7 +122,7 @@ def refusing_client(service: str) -> Any:
 
 
 def planned() -> list[Any]:
-    entries = index_entries(subscriber("s1", Role.LOCAL_OFFICIAL, "us-ct"))
+    entries = index_entries(subscriber("s1", Role.LOCAL_OFFICIAL, "us-ct"), load_registry())
     return plan_deliveries(a_notice(), recipients_for(entries), step=0, now=NOW)
 
 
@@ -162,7 +165,7 @@ STORE_CALLS: dict[str, tuple[Callable[[Adapters], object], str]] = {
     ),
     "subscribers.delete": (lambda a: a.subscribers.delete("s1"), "GetItem on vigil-test-subscribers"),
     "subscriptions.covering": (
-        lambda a: list(a.subscribers.covering(["us-ct"], EventType.ROLLOUT)),
+        lambda a: list(a.subscribers.covering(reach(load_registry(), "us-ct", EventType.ROLLOUT))),
         "Query on vigil-test-subscriptions",
     ),
     "deliveries.add_new": (

@@ -11,16 +11,28 @@ import pytest
 
 from chalicelib.adapters import ack_code_store
 from chalicelib.adapters.ack_code_store import CODE_LIFETIME
+from chalicelib.adapters.dynamodb import encode
+from chalicelib.adapters.subscriber_store import DynamoSubscriberStore, entry_to_item, subscriber_to_item
 from chalicelib.bootstrap import build
 from chalicelib.config import Settings
+from chalicelib.data import load_registry
 from chalicelib.domain.acknowledgments import Acknowledgment, AckVia
 from chalicelib.domain.auth import ApiRole, new_key
 from chalicelib.domain.deliveries import DeliveryStatus
 from chalicelib.domain.errors import Conflict, InvalidInput, NotFound
+from chalicelib.domain.jurisdictions import JurisdictionKind
 from chalicelib.domain.notices import Notice, NoticeStatus
 from chalicelib.domain.policies import DEFAULT_POLICIES, Audience, EscalationPolicy, Step
-from chalicelib.domain.routing import plan_deliveries, recipients_for
-from chalicelib.domain.subscribers import Channel, ChannelRef, ChannelType, EventType, Role, index_entries
+from chalicelib.domain.routing import covers, plan_deliveries, reach, recipients_for
+from chalicelib.domain.subscribers import (
+    Channel,
+    ChannelRef,
+    ChannelType,
+    EventType,
+    Role,
+    Scope,
+    index_entries,
+)
 from chalicelib.domain.tokens import AckTarget
 from chalicelib.ports import (
     AckCodeStore,
@@ -33,7 +45,10 @@ from chalicelib.ports import (
     SubscriberStore,
     SubscriptionIndex,
 )
+from chalicelib.services.subscribers import reindex_all
+from infra import reindex
 from tests.builders import NOW, subscriber
+from tests.fake_acklog import InMemoryAckLog
 from tests.fakes import (
     InMemoryAckCodeStore,
     InMemoryDeliveryStore,
@@ -160,23 +175,110 @@ def test_adding_an_existing_subscriber_id_is_a_conflict(stores: Stores) -> None:
         stores.subscribers.add(subscriber("sub_1", Role.LEGAL, "us-ct"))
 
 
+def covering(stores: Stores | Dynamo, place: str, event_type: EventType = EventType.ROLLOUT) -> list[str]:
+    """Who the index says a notice of this type for this place reaches, once each."""
+    found = stores.index.covering(reach(load_registry(), place, event_type))
+    return [r.subscriber_id for r in recipients_for(found)]
+
+
+STATE, NEW_HAVEN, HARTFORD = "us-ct", "us-ct/town/new-haven", "us-ct/town/hartford"
+NH_COUNTY, FAIRFIELD, SOUTH_CENTRAL = (
+    "us-ct/county/new-haven",
+    "us-ct/county/fairfield",
+    "us-ct/region/south-central-connecticut",
+)
+NH_JAIL = "us-ct/facility/new-haven-correctional-center"
+
+
 def test_index_returns_rows_of_the_asked_jurisdictions_and_event_type_only(stores: Stores) -> None:
-    stores.subscribers.add(subscriber("both", Role.STATE_EXECUTIVE, "us-ct"))
-    stores.subscribers.add(subscriber("rollouts", Role.ADVOCATE, "us-ct", event_types=(EventType.ROLLOUT,)))
-    stores.subscribers.add(subscriber("hartford", Role.LOCAL_OFFICIAL, "us-ct/town/hartford"))
-    found = list(stores.index.covering(["us-ct", "us-ct/town/new-haven"], EventType.DETAINER))
-    assert [(e.subscriber_id, e.jurisdiction_id) for e in found] == [("both", "us-ct")]
+    stores.subscribers.add(subscriber("both", Role.STATE_EXECUTIVE, STATE))
+    stores.subscribers.add(subscriber("rollouts", Role.ADVOCATE, STATE, event_types=(EventType.ROLLOUT,)))
+    stores.subscribers.add(subscriber("hartford", Role.LOCAL_OFFICIAL, HARTFORD))
+    found = list(stores.index.covering(reach(load_registry(), NEW_HAVEN, EventType.DETAINER)))
+    assert [(e.subscriber_id, e.jurisdiction_id) for e in found] == [("both", STATE)]
     assert all(c.secret is None for e in found for c in e.channels)
 
 
+def test_statewide_rollout_reaches_town_county_and_region_subscribers(stores: Stores) -> None:
+    for sid, where in [
+        ("town", NEW_HAVEN),
+        ("county", FAIRFIELD),
+        ("region", SOUTH_CENTRAL),
+        ("state", STATE),
+    ]:
+        stores.subscribers.add(subscriber(sid, Role.LOCAL_OFFICIAL, where))
+    stores.subscribers.add(subscriber("jail", Role.CORRECTIONS, NH_JAIL))
+    stores.subscribers.add(
+        subscriber("detainers", Role.CORRECTIONS, HARTFORD, event_types=(EventType.DETAINER,))
+    )
+    assert covering(stores, STATE) == ["county", "jail", "region", "state", "town"]
+
+
+def test_county_rollout_reaches_its_towns_not_the_neighbouring_county(stores: Stores) -> None:
+    stores.subscribers.add(subscriber("new-haven", Role.LOCAL_OFFICIAL, NEW_HAVEN))
+    stores.subscribers.add(subscriber("hartford", Role.LOCAL_OFFICIAL, HARTFORD))
+    stores.subscribers.add(subscriber("fairfield", Role.LAW_ENFORCEMENT, FAIRFIELD))
+    stores.subscribers.add(subscriber("state", Role.STATE_EXECUTIVE, STATE))
+    assert covering(stores, NH_COUNTY) == ["new-haven", "state"]
+
+
+def test_exact_scope_hears_only_its_own_place(stores: Stores) -> None:
+    stores.subscribers.add(subscriber("exact", Role.LEGAL, NH_COUNTY, scope=Scope.EXACT))
+    stores.subscribers.add(subscriber("exact-town", Role.LOCAL_OFFICIAL, NEW_HAVEN, scope=Scope.EXACT))
+    assert covering(stores, NH_COUNTY) == ["exact"]
+    assert covering(stores, NEW_HAVEN) == ["exact-town"]
+    assert covering(stores, STATE) == []
+    assert covering(stores, NH_JAIL, EventType.DETAINER) == []
+
+
+def test_detainer_does_not_go_down_to_towns(stores: Stores) -> None:
+    stores.subscribers.add(subscriber("town", Role.LOCAL_OFFICIAL, NEW_HAVEN))
+    stores.subscribers.add(subscriber("jail", Role.CORRECTIONS, NH_JAIL))
+    stores.subscribers.add(subscriber("state", Role.CORRECTIONS, STATE))
+    assert covering(stores, STATE, EventType.DETAINER) == ["state"]
+    assert covering(stores, NH_JAIL, EventType.DETAINER) == ["jail", "state", "town"]
+
+
+def test_a_subscriber_inside_a_place_twice_is_read_once_there(stores: Stores) -> None:
+    stores.subscribers.add(subscriber("twice", Role.LOCAL_OFFICIAL, NEW_HAVEN, "us-ct/town/milford"))
+    found = list(stores.index.covering(reach(load_registry(), STATE, EventType.ROLLOUT)))
+    assert [(e.subscriber_id, sorted(e.subscribed_to)) for e in found] == [
+        ("twice", ["us-ct/town/milford", NEW_HAVEN])
+    ]
+
+
+def test_changed_subscriptions_move_the_rows_above_them(stores: Stores) -> None:
+    stores.subscribers.add(subscriber("moving", Role.LOCAL_OFFICIAL, NEW_HAVEN))
+    stores.subscribers.replace(subscriber("moving", Role.LOCAL_OFFICIAL, "us-ct/town/stamford"))
+    assert covering(stores, NH_COUNTY) == []
+    assert covering(stores, FAIRFIELD) == ["moving"]
+    assert covering(stores, STATE) == ["moving"]
+    stores.subscribers.replace(
+        subscriber("moving", Role.LOCAL_OFFICIAL, "us-ct/town/stamford", scope=Scope.EXACT)
+    )
+    assert covering(stores, FAIRFIELD) == []
+    assert covering(stores, STATE) == []
+    assert covering(stores, "us-ct/town/stamford") == ["moving"]
+
+
 def test_deleted_subscriber_leaves_the_index(stores: Stores) -> None:
-    stores.subscribers.add(subscriber("gone", Role.STATE_EXECUTIVE, "us-ct", "us-ct/county/fairfield"))
+    stores.subscribers.add(subscriber("gone", Role.STATE_EXECUTIVE, STATE, FAIRFIELD, NEW_HAVEN))
     stores.subscribers.delete("gone")
-    assert list(stores.index.covering(["us-ct", "us-ct/county/fairfield"], EventType.ROLLOUT)) == []
+    for place in (STATE, FAIRFIELD, NH_COUNTY, NEW_HAVEN, "us-ct/town/stamford"):
+        assert covering(stores, place) == []
     with pytest.raises(NotFound):
         stores.subscribers.get("gone")
     with pytest.raises(NotFound):
         stores.subscribers.delete("gone")
+
+
+def test_reindexing_a_current_subscriber_changes_nothing(stores: Stores) -> None:
+    sub = subscriber("current", Role.LOCAL_OFFICIAL, NEW_HAVEN)
+    stores.subscribers.add(sub)
+    first = stores.subscribers.reindex(sub.id)
+    again = stores.subscribers.reindex(sub.id)
+    assert (first.written, first.removed, again.removed) == (len(index_entries(sub, load_registry())), 0, 0)
+    assert covering(stores, STATE) == ["current"]
 
 
 def test_subscriber_list_pages_through_everyone_once(stores: Stores) -> None:
@@ -195,7 +297,7 @@ def test_subscriber_list_pages_through_everyone_once(stores: Stores) -> None:
 
 def planned(count: int = 3) -> list[Any]:
     subs = [subscriber(f"s{n}", Role.LOCAL_OFFICIAL, "us-ct") for n in range(count)]
-    entries = [e for s in subs for e in index_entries(s)]
+    entries = [e for s in subs for e in index_entries(s, load_registry())]
     return plan_deliveries(a_notice(), recipients_for(entries), step=0, now=NOW)
 
 
@@ -423,3 +525,132 @@ def test_codes_that_stay_taken_are_refused_after_eight_draws(
     with pytest.raises(StoreUnavailable, match="no free reply code"):
         dynamo_codes.issue_many([("+18605550100", AckTarget("ntc_contract", "001#s0#sms-1"))], now=NOW)
     assert next(draws, None) is None  # one draw for the first code, eight for the refused one
+
+
+# --- the subscription index on DynamoDB: what each read costs, and rows written before scopes ---
+
+
+@dataclass
+class Dynamo:
+    subscribers: SubscriberStore
+    index: SubscriptionIndex
+    client: Any
+    # (KeyConditionExpression, Count, ScannedCount) of each Query on the subscriptions table.
+    queries: list[tuple[str, int, int]]
+
+
+@pytest.fixture
+def dynamo(aws: Aws, stack: dict[str, str]) -> Dynamo:
+    queries: list[tuple[str, int, int]] = []
+
+    def on_query(params: dict[str, Any], parsed: dict[str, Any], **_: Any) -> None:
+        if params["TableName"].endswith("-subscriptions") and "IndexName" not in params:
+            queries.append((params["KeyConditionExpression"], parsed["Count"], parsed["ScannedCount"]))
+
+    client = aws.client("dynamodb")
+    pending: dict[str, Any] = {}
+    client.meta.events.register(
+        "provide-client-params.dynamodb.Query", lambda params, **_: pending.update(params=params)
+    )
+    client.meta.events.register(
+        "after-call.dynamodb.Query", lambda parsed, **_: on_query(pending["params"], parsed)
+    )
+    store = DynamoSubscriberStore(
+        f"vigil-{STAGE}-subscribers", f"vigil-{STAGE}-subscriptions", client, load_registry()
+    )
+    return Dynamo(store, store, client, queries)
+
+
+def test_each_read_of_a_reach_is_one_query_that_reads_only_the_covering_rows(dynamo: Dynamo) -> None:
+    placed = [NEW_HAVEN, HARTFORD, "us-ct/town/stamford", NH_COUNTY, FAIRFIELD, SOUTH_CENTRAL, STATE, NH_JAIL]
+    for n, where in enumerate(placed):
+        dynamo.subscribers.add(subscriber(f"c{n}", Role.LOCAL_OFFICIAL, where))
+        dynamo.subscribers.add(subscriber(f"x{n}", Role.LEGAL, where, scope=Scope.EXACT))
+        dynamo.subscribers.add(
+            subscriber(f"d{n}", Role.CORRECTIONS, where, event_types=(EventType.DETAINER,))
+        )
+    for place, event_type in [
+        (STATE, EventType.ROLLOUT),
+        (NH_COUNTY, EventType.ROLLOUT),
+        (NH_JAIL, EventType.DETAINER),
+    ]:
+        dynamo.queries.clear()
+        wanted = reach(load_registry(), place, event_type)
+        found = list(dynamo.index.covering(wanted))
+        expected = sorted(
+            s
+            for s in {e.subscriber_id for e in found}
+            if any(
+                covers(sub, place, event_type, load_registry())
+                for sub in dynamo.subscribers.get(s).subscriptions
+            )
+        )
+        assert sorted(e.subscriber_id for e in found) == expected  # nobody read who is not reached
+        assert len(dynamo.queries) == wanted.reads
+        assert all(count == scanned for _, count, scanned in dynamo.queries)  # no filter discards reads
+        assert sum(count for _, count, _ in dynamo.queries) == len(found)
+
+
+def test_statewide_rollout_takes_one_query_whatever_is_subscribed_inside_the_state(dynamo: Dynamo) -> None:
+    for n, town in enumerate(load_registry().of_kind(JurisdictionKind.TOWN)[:40]):
+        dynamo.subscribers.add(subscriber(f"t{n}", Role.LOCAL_OFFICIAL, town.id))
+    found = list(dynamo.index.covering(reach(load_registry(), STATE, EventType.ROLLOUT)))
+    assert len(found) == 40
+    assert [(condition, count) for condition, count, _ in dynamo.queries] == [
+        ("jurisdiction_id = :j AND entry_key BETWEEN :from AND :to", 40)
+    ]
+
+
+def legacy_rows(client: Any, sub: Any) -> None:
+    """A subscriber as the store wrote it before scopes and inside rows: no scope stored, one
+    `{event_type}#{subscriber_id}` row per subscribed place and event type."""
+    item = subscriber_to_item(sub)
+    for s in item["subscriptions"]:
+        del s["scope"]
+    client.put_item(TableName=f"vigil-{STAGE}-subscribers", Item=encode(item))
+    for entry in index_entries(sub, load_registry()):
+        if not entry.inside:
+            client.put_item(TableName=f"vigil-{STAGE}-subscriptions", Item=encode(entry_to_item(entry)))
+
+
+def test_rows_written_before_scopes_still_route_upward_and_reindexing_adds_the_rest(dynamo: Dynamo) -> None:
+    mayor = subscriber("sub_mayor", Role.LOCAL_OFFICIAL, NEW_HAVEN)
+    legacy_rows(dynamo.client, mayor)
+    # A stale row, as a place moved to another county would leave: reindexing removes it.
+    stale = replace(index_entries(mayor, load_registry())[-1], jurisdiction_id=FAIRFIELD)
+    dynamo.client.put_item(TableName=f"vigil-{STAGE}-subscriptions", Item=encode(entry_to_item(stale)))
+    assert dynamo.subscribers.get("sub_mayor") == mayor  # read as contained
+    assert covering(dynamo, NEW_HAVEN) == ["sub_mayor"]
+    assert covering(dynamo, NH_JAIL, EventType.DETAINER) == ["sub_mayor"]
+    assert covering(dynamo, STATE) == []  # the inside rows do not exist yet
+
+    first = dynamo.subscribers.reindex("sub_mayor")
+    again = dynamo.subscribers.reindex("sub_mayor")
+
+    assert (first.written, first.removed) == (5, 1)
+    assert (again.written, again.removed) == (5, 0)
+    assert covering(dynamo, STATE) == ["sub_mayor"]
+    assert covering(dynamo, NH_COUNTY) == ["sub_mayor"]
+    assert covering(dynamo, FAIRFIELD) == []
+
+
+def test_reindexing_every_subscriber_is_audited_and_idempotent(dynamo: Dynamo) -> None:
+    legacy_rows(dynamo.client, subscriber("sub_a", Role.LOCAL_OFFICIAL, NEW_HAVEN))
+    legacy_rows(dynamo.client, subscriber("sub_b", Role.STATE_EXECUTIVE, STATE))
+    log = InMemoryAckLog()
+    first = reindex_all(subscribers=dynamo.subscribers, ack_log=log, actor="ops", now=NOW, page_size=1)
+    again = reindex_all(subscribers=dynamo.subscribers, ack_log=log, actor="ops", now=NOW, page_size=1)
+    assert (first.subscribers, first.rows_written, first.rows_removed) == (2, 7, 0)
+    assert (again.subscribers, again.rows_written, again.rows_removed) == (2, 7, 0)
+    assert covering(dynamo, STATE) == ["sub_a", "sub_b"]
+    assert [e.data["action"] for e in log.entries("audit")] == ["subscriptions.reindexed"] * 2
+
+
+def test_make_reindex_reindexes_the_stage_it_names(
+    dynamo: Dynamo, aws: Aws, capsys: pytest.CaptureFixture[str]
+) -> None:
+    legacy_rows(dynamo.client, subscriber("sub_a", Role.LOCAL_OFFICIAL, NEW_HAVEN))
+    report = reindex.main(["--stage", STAGE, "--region", aws.region], session=aws.session)
+    assert (report.subscribers, report.rows_written, report.rows_removed) == (1, 5, 0)
+    assert "1 subscribers, 5 index rows written, 0 stale rows removed" in capsys.readouterr().out
+    assert covering(dynamo, STATE) == ["sub_a"]

@@ -241,6 +241,17 @@ def test_created_subscriber_receives_the_next_matching_event(client: Client, key
             "subscriptions[0].event_types",
         ),
         ({"nickname": "x"}, "nickname"),
+        ({"subscriptions": [{"jurisdiction": "statewide", "scope": "everywhere"}]}, "subscriptions[0].scope"),
+        ({"subscriptions": [{"jurisdiction": "statewide", "scope": None}]}, "subscriptions[0].scope"),
+        (
+            {
+                "subscriptions": [
+                    {"jurisdiction": "New Haven", "event_types": ["rollout"], "scope": "exact"},
+                    {"jurisdiction": "us-ct/town/new-haven", "event_types": ["detainer"]},
+                ]
+            },
+            "subscriptions[1].scope",
+        ),
     ],
 )
 def test_invalid_subscriber_is_400_naming_the_field_and_changes_nothing(
@@ -250,6 +261,102 @@ def test_invalid_subscriber_is_400_naming_the_field_and_changes_nothing(
     assert status == 400
     assert field in {d["field"] for d in body["details"]}
     assert world.subscribers.subscribers == {}
+
+
+MAYOR = {
+    "name": "Mayor of New Haven",
+    "role": "local-official",
+    "organization": "City of New Haven",
+    # A webhook is active at once, so the subscriber counts in coverage without a confirmation.
+    "channels": [{"type": "webhook", "url": "https://city.example.gov/hooks/vigil"}],
+    "subscriptions": [{"jurisdiction": "New Haven", "event_types": ["rollout"]}],
+}
+
+
+def scopes(subscriber: dict[str, Any]) -> dict[str, tuple[list[str], str]]:
+    return {s["jurisdiction"]: (s["event_types"], s["scope"]) for s in subscriber["subscriptions"]}
+
+
+def test_subscription_scope_round_trips_through_create_show_and_change(client: Client, keys: Keys) -> None:
+    body = {
+        **MAYOR,
+        "subscriptions": [
+            {"jurisdiction": "New Haven", "event_types": ["rollout"], "scope": "exact"},
+            {"jurisdiction": "New Haven County", "event_types": ["rollout"]},
+        ],
+    }
+    status, created = call(client, "POST", "/subscribers", keys[ApiRole.ADMIN], body)
+    assert status == 201
+    expected = {
+        "us-ct/town/new-haven": (["rollout"], "exact"),
+        "us-ct/county/new-haven": (["rollout"], "contained"),
+    }
+    assert scopes(created) == expected
+    path = f"/subscribers/{created['id']}"
+    assert scopes(call(client, "GET", path, keys[ApiRole.ADMIN])[1]) == expected
+
+    added = {"add_subscriptions": [{"jurisdiction": "New Haven", "event_types": ["detainer"]}]}
+    _, kept = call(client, "PATCH", path, keys[ApiRole.ADMIN], added)
+    assert scopes(kept)["us-ct/town/new-haven"] == (["detainer", "rollout"], "exact")
+
+    widened = {
+        "add_subscriptions": [{"jurisdiction": "New Haven", "event_types": ["rollout"], "scope": "contained"}]
+    }
+    _, changed = call(client, "PATCH", path, keys[ApiRole.ADMIN], widened)
+    assert scopes(changed)["us-ct/town/new-haven"] == (["detainer", "rollout"], "contained")
+
+    replaced = {
+        "subscriptions": [{"jurisdiction": "statewide", "event_types": ["rollout"], "scope": "exact"}]
+    }
+    _, narrowed = call(client, "PATCH", path, keys[ApiRole.ADMIN], replaced)
+    assert scopes(narrowed) == {"us-ct": (["rollout"], "exact")}
+
+
+def test_a_bad_scope_in_a_change_is_400_naming_the_field(
+    client: Client, keys: Keys, world: FakeWorld
+) -> None:
+    _, created = call(client, "POST", "/subscribers", keys[ApiRole.ADMIN], MAYOR)
+    change = {"add_subscriptions": [{"jurisdiction": "Hamden", "scope": "nearby"}]}
+    status, body = call(client, "PATCH", f"/subscribers/{created['id']}", keys[ApiRole.ADMIN], change)
+    assert status == 400
+    assert [d["field"] for d in body["details"]] == ["add_subscriptions[0].scope"]
+    assert "contained, exact" in body["details"][0]["message"]
+    assert [s.jurisdiction_id for s in world.subscribers.get(created["id"]).subscriptions] == [
+        "us-ct/town/new-haven"
+    ]
+
+
+@pytest.mark.parametrize(("scope", "recipients"), [("contained", 1), ("exact", 0)])
+def test_statewide_rollout_reaches_a_town_subscriber_unless_its_scope_is_exact(
+    client: Client, keys: Keys, scope: str, recipients: int
+) -> None:
+    body = {
+        **MAYOR,
+        "subscriptions": [{"jurisdiction": "New Haven", "event_types": ["rollout"], "scope": scope}],
+    }
+    call(client, "POST", "/subscribers", keys[ApiRole.ADMIN], body)
+    _, accepted = call(
+        client, "POST", "/events", keys[ApiRole.SOURCE], rollout_body(jurisdiction="statewide")
+    )
+    assert accepted["recipients"] == recipients
+
+
+def test_coverage_counts_a_town_subscriber_at_the_state_and_its_county_for_rollouts(
+    client: Client, keys: Keys
+) -> None:
+    call(client, "POST", "/subscribers", keys[ApiRole.ADMIN], MAYOR)
+    status, body = call(client, "GET", "/coverage", keys[ApiRole.VIEWER])
+    assert status == 200
+    places = {p["id"]: p["reachable"] for p in body["jurisdictions"]}
+    for where in (
+        "us-ct",
+        "us-ct/county/new-haven",
+        "us-ct/region/south-central-connecticut",
+        "us-ct/town/new-haven",
+    ):
+        assert places[where]["rollout"] == {"local-official": 1}, where
+    assert places["us-ct/county/fairfield"]["rollout"] == {}
+    assert places["us-ct/town/new-haven"]["detainer"] == {}
 
 
 @pytest.mark.parametrize("role", [ApiRole.SOURCE, ApiRole.VIEWER, ApiRole.REVIEWER])

@@ -13,7 +13,7 @@ from chalicelib.domain.acklog import EntryKind, verify_chain
 from chalicelib.domain.acknowledgments import AckVia
 from chalicelib.domain.notices import NoticeStatus
 from chalicelib.domain.policies import DEFAULT_POLICIES, Audience, EscalationPolicy, Step
-from chalicelib.domain.subscribers import Channel, ChannelType, EventType, Role
+from chalicelib.domain.subscribers import Channel, ChannelType, EventType, Role, Scope
 from chalicelib.domain.tokens import AckTarget
 from chalicelib.services import escalation
 from chalicelib.services.acknowledgment import acknowledge
@@ -154,6 +154,34 @@ def test_escalation_contacts_of_the_parent_jurisdictions_are_told_on_the_steps_c
         (2, Audience.ESCALATION_CONTACTS, 1)
     ]
     assert sent_to(town) == ["county-contact@example.gov"]
+
+
+def escalation_contacts_told(world: FakeWorld, jurisdiction: str) -> list[str]:
+    """Who the escalation-contacts step of a rollout for this place tells."""
+    submit(world, rollout_body(jurisdiction=jurisdiction))
+    run(world)
+    sweep(world, NOW + timedelta(minutes=5))
+    deliver_queued(world, NOW + timedelta(minutes=5))
+    world.email.sent.clear()
+    world.sms.sent.clear()
+    sweep(world, NOW + timedelta(minutes=10))
+    deliver_queued(world, NOW + timedelta(minutes=10))
+    return sent_to(world)
+
+
+def test_escalation_climbs_above_the_notices_place_never_down_into_it(town: FakeWorld) -> None:
+    # The county's contact lies inside the state: a statewide rollout has no place above it to climb to.
+    assert escalation_contacts_told(town, "statewide") == []
+
+
+def test_an_exact_escalation_contact_is_not_climbed_to_from_the_places_under_it(world: FakeWorld) -> None:
+    world.policies.put(SHORT)
+    world.subscribers.add(subscriber("adviser", Role.STATE_EXECUTIVE, "us-ct"))
+    exact = subscriber("county-only", Role.LAW_ENFORCEMENT, "us-ct/county/new-haven", scope=Scope.EXACT)
+    contained = subscriber("region", Role.LOCAL_OFFICIAL, "us-ct/region/south-central-connecticut")
+    world.subscribers.add(replace(exact, escalation_contact=True))
+    world.subscribers.add(replace(contained, escalation_contact=True))
+    assert escalation_contacts_told(world, "New Haven") == ["region@example.gov"]
 
 
 def test_last_step_tells_the_admins_and_nothing_follows(town: FakeWorld) -> None:

@@ -13,7 +13,7 @@ from chalicelib.domain.deliveries import DeliveryStatus
 from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.messages import SMS_MAX_CHARS
 from chalicelib.domain.notices import Notice
-from chalicelib.domain.subscribers import Channel, ChannelType, EventType, Role
+from chalicelib.domain.subscribers import Channel, ChannelType, EventType, Role, Scope
 from chalicelib.domain.tokens import AckTarget, read_ack_token
 from chalicelib.logs import configure
 from chalicelib.ports import StoreUnavailable
@@ -114,18 +114,68 @@ def story(world: FakeWorld) -> FakeWorld:
 
 def test_accepted_event_reaches_every_recipient_on_every_channel(story: FakeWorld) -> None:
     accepted = submit(story, rollout_body(jurisdiction="New Haven"))
-    assert accepted.notice.recipients == 3
+    assert accepted.notice.recipients == 4  # the facility's reviewers too: it lies inside the town
     assert accepted.notice.coverage_gaps == ()
     run(story)
     assert sorted(m.to for m in story.email.sent) == [
         "adviser@example.gov",
         "advocates@example.org",
         "mayor@example.gov",
+        "reviewers@example.gov",
     ]
     assert [m.to for m in story.sms.sent] == ["+18605550100"]
     assert len(story.webhooks.sent) == 2
     assert all(d.status is DeliveryStatus.SENT for d in story.deliveries.deliveries.values())
     assert story.notices.get(accepted.notice.id).routed_at == NOW
+
+
+def test_statewide_rollout_reaches_town_county_and_region_subscribers_once_each(world: FakeWorld) -> None:
+    world.subscribers.add(subscriber("mayor", Role.LOCAL_OFFICIAL, "us-ct/town/new-haven"))
+    world.subscribers.add(subscriber("coordinator", Role.LAW_ENFORCEMENT, "us-ct/county/fairfield"))
+    world.subscribers.add(
+        subscriber("council", Role.LOCAL_OFFICIAL, "us-ct/region/south-central-connecticut")
+    )
+    world.subscribers.add(subscriber("adviser", Role.STATE_EXECUTIVE, "us-ct", "us-ct/town/hartford"))
+    accepted = submit(world, rollout_body(jurisdiction="statewide"))
+    run(world)
+    assert accepted.notice.recipients == 4
+    assert sorted(m.to for m in world.email.sent) == [
+        "adviser@example.gov",
+        "coordinator@example.gov",
+        "council@example.gov",
+        "mayor@example.gov",
+    ]
+
+
+def test_exact_scope_hears_only_its_own_place(world: FakeWorld) -> None:
+    world.subscribers.add(subscriber("mayor", Role.LOCAL_OFFICIAL, "us-ct/town/new-haven", scope=Scope.EXACT))
+    for place in ("statewide", "New Haven County", "New Haven"):
+        submit(world, rollout_body(jurisdiction=place, external_id=f"exact-{place}"))
+    run(world)
+    notices = {n.id: n.jurisdiction_id for n in world.notices.notices.values()}
+    reached = [notices[d.notice_id] for d in world.deliveries.deliveries.values()]
+    assert reached == ["us-ct/town/new-haven"]
+
+
+def test_county_rollout_reaches_its_towns_not_the_neighbouring_county(world: FakeWorld) -> None:
+    world.subscribers.add(subscriber("new-haven", Role.LOCAL_OFFICIAL, "us-ct/town/new-haven"))
+    world.subscribers.add(subscriber("stamford", Role.LOCAL_OFFICIAL, "us-ct/town/stamford"))
+    world.subscribers.add(subscriber("fairfield", Role.LAW_ENFORCEMENT, "us-ct/county/fairfield"))
+    submit(world, rollout_body(jurisdiction="Fairfield County"))
+    run(world)
+    assert sorted(m.to for m in world.email.sent) == ["fairfield@example.gov", "stamford@example.gov"]
+
+
+def test_detainer_does_not_go_down_to_towns(world: FakeWorld) -> None:
+    world.subscribers.add(subscriber("commissioner", Role.CORRECTIONS, "us-ct"))
+    world.subscribers.add(subscriber("hartford", Role.LEGAL, "us-ct/town/hartford"))
+    world.subscribers.add(subscriber("new-haven", Role.LEGAL, "us-ct/town/new-haven"))
+    world.subscribers.add(
+        subscriber("other-jail", Role.CORRECTIONS, "us-ct/facility/hartford-correctional-center")
+    )
+    submit(world, detainer_body())  # at the New Haven Correctional Center
+    run(world)
+    assert sorted(m.to for m in world.email.sent) == ["commissioner@example.gov", "new-haven@example.gov"]
 
 
 def test_same_key_twice_yields_the_same_notice_and_no_second_round(story: FakeWorld) -> None:
@@ -169,7 +219,7 @@ def test_routing_the_same_notice_twice_creates_nothing_new(story: FakeWorld) -> 
     before = dict(story.deliveries.deliveries)
     run(story)
     assert story.deliveries.deliveries == before
-    assert len(story.email.sent) == 2  # the adviser and the advocates, once each
+    assert len(story.email.sent) == 4  # the statewide rollout reached everyone, once each
 
 
 def test_failed_send_is_reported_for_retry_and_sent_on_the_retry(story: FakeWorld) -> None:
