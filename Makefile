@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 STAGE ?= dev
 
-.PHONY: run test lint typecheck unit integration e2e browser bench screenshots package admin-key clean
+.PHONY: run reset test lint typecheck unit integration e2e browser bench screenshots package admin-key clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@# A virtual environment made by another Python is made again: the runtime is 3.13.
@@ -27,6 +27,11 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/python -m vigil_local
+
+# What `make run` keeps (.vigil, or VIGIL_DATA_DIR): deleted, so the next run starts empty. Standard
+# library only, so it needs no virtual environment.
+reset:
+	@$(PYTHON) -m vigil_local.datadir reset
 
 test: $(STAMP) lint typecheck
 	$(BIN)/python -m pytest

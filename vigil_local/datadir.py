@@ -59,6 +59,9 @@ def prepare(directory: Path) -> Path:
     marker = directory / MARKER
     if not marker.exists():
         marker.write_text(_README, encoding="utf-8")
+    # A save cut off by a kill leaves its temporary file (snapshot.write_atomically's name for it).
+    for leftover in directory.glob(f".{SNAPSHOT_FILE}.*.tmp"):
+        leftover.unlink(missing_ok=True)
     return directory
 
 

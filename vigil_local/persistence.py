@@ -6,8 +6,9 @@ state lock's writer side, so it is a state between two units of work (see state_
 
 When: the emulator tells the keeper of each change (``changed()``); the keeper saves within
 ``SAVE_GAP_SECONDS`` of it plus the time the readers inside take to finish (a request, a pump
-invocation, a sweep), and once more on ``stop()``. A kill (SIGKILL, a crash) loses at most the
-changes since the last save: about the last second.
+invocation, a sweep), and once more on ``stop()``. A kill (SIGKILL, a crash of the process) loses
+at most the changes since the last save: about the last second. The saves while running are not
+flushed to disk (fsync), the last one is: a crash of the whole machine may lose more.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ logger = structlog.get_logger()
 SAVE_GAP_SECONDS = 0.25
 # How often the keeper looks for a change (and for stop()).
 LOOK_SECONDS = 0.1
+SLOW_SAVE_SECONDS = 0.5
 
 
 class StateKeeper:
@@ -73,17 +75,19 @@ class StateKeeper:
         self._thread.join(timeout=30)
         self._thread = None
         if self._changed.is_set():
-            self.save()
+            self.save(durable=True)
 
-    def save(self) -> bool:
-        """Save now, as the writer; False (and logged) when the state could not be written."""
+    def save(self, *, durable: bool = False) -> bool:
+        """Save now, as the writer; False (and logged) when the state could not be written.
+        ``durable``: wait for the disk too (see ``snapshot.write_atomically``)."""
         started = time.monotonic()
         try:
             with self._lock.writing():
                 self._changed.clear()
                 waited = time.monotonic() - started
                 payload = snapshot.dumps(self._collect(), reducers=self._reducers)
-            snapshot.write_atomically(self.path, snapshot.encode(payload, saved_at=datetime.now(UTC)))
+            data = snapshot.encode(payload, saved_at=datetime.now(UTC))
+            snapshot.write_atomically(self.path, data, durable=durable)
         except Exception as exc:
             self._changed.set()  # still unsaved: try again at the next look
             reason = f"{type(exc).__name__}: {exc}"
@@ -95,11 +99,14 @@ class StateKeeper:
             logger.info("local_state.saved_again", path=str(self.path))
             self._failing = None
         self.saves += 1
-        logger.debug(
+        took = time.monotonic() - started
+        # A save that takes this long stretches what a kill can lose: say so.
+        log = logger.warning if took > SLOW_SAVE_SECONDS else logger.debug
+        log(
             "local_state.saved",
             bytes=len(payload),
             waited_ms=round(waited * 1000, 1),
-            took_ms=round((time.monotonic() - started) * 1000, 1),
+            took_ms=round(took * 1000, 1),
         )
         return True
 

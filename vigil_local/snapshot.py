@@ -13,8 +13,8 @@ Locks cannot be pickled (moto's SQS queues hold a ``Condition``): a private pick
 nothing holds a lock across a snapshot. Other types are added by the caller (``reducers``), for this
 pickler only: nothing is registered process-wide with ``copyreg``.
 
-Files are written whole or not at all: a temporary file in the same directory, flushed to disk, then
-renamed over the old one.
+Files are written whole or not at all: a temporary file in the same directory, renamed over the old
+one (and flushed to disk first when asked: ``write_atomically``).
 """
 
 from __future__ import annotations
@@ -147,20 +147,27 @@ def decode(data: bytes) -> object:
         raise SnapshotUnusable(f"it could not be read back ({type(exc).__name__}: {exc})") from exc
 
 
-def write_atomically(path: Path, data: bytes) -> None:
+def write_atomically(path: Path, data: bytes, *, durable: bool = True) -> None:
     """Replace ``path`` with ``data`` (mode 0600): a reader, or a restart after a kill, sees the
-    old file or the new one, never a part."""
+    old file or the new one, never a part.
+
+    ``durable`` also waits until the disk has it (fsync), which only a crash of the machine needs:
+    a killed process loses nothing the kernel already holds. A busy disk can take seconds to sync,
+    so the saves while the stack runs skip it and its last save does not.
+    """
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as file:
             file.write(data)
             file.flush()
-            os.fsync(file.fileno())
+            if durable:
+                os.fsync(file.fileno())
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-    _sync_directory(path.parent)
+    if durable:
+        _sync_directory(path.parent)
 
 
 def _sync_directory(directory: Path) -> None:

@@ -189,6 +189,15 @@ def test_the_data_directory_is_made_private_with_its_readme(tmp_path: Path) -> N
     assert datadir.prepare(directory) == directory  # again: it is ours
 
 
+def test_a_save_cut_off_by_a_kill_leaves_nothing_behind(tmp_path: Path) -> None:
+    directory = datadir.prepare(tmp_path / "data")
+    (directory / f".{datadir.SNAPSHOT_FILE}.x1y2.tmp").write_bytes(b"half")
+
+    datadir.prepare(directory)
+
+    assert sorted(p.name for p in directory.iterdir()) == [datadir.MARKER]
+
+
 def test_a_directory_of_other_files_is_not_taken(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("mine")
 
@@ -331,3 +340,24 @@ def test_a_form_read_for_its_action_is_put_back_for_moto() -> None:
     action_of(request_environ)
 
     assert request_environ["wsgi.input"].read() == form
+
+
+# ------------------------------------------------------------------ the stack's own start
+
+
+def test_a_demo_that_cannot_be_seeded_is_logged_and_the_stack_serves_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from vigil_local import runner  # noqa: PLC0415  # only this test starts to build a stack
+    from vigil_local.demo import DemoSeedFailed  # noqa: PLC0415  # as above
+
+    def refused(*_: object, **__: object) -> dict[str, str]:
+        raise DemoSeedFailed("POST /verify/x answered 429")
+
+    monkeypatch.setattr(runner, "seed_demo", refused)
+    stack = runner.LocalStack(demo=True)
+
+    stack._seed_demo(receiver=None)
+
+    assert stack.demo_failure == "DemoSeedFailed: POST /verify/x answered 429"
+    assert stack.demo_subscribers == {}
