@@ -5,6 +5,7 @@
       state.snapshot         the state: moto's backends, the outbox, the demo receiver (snapshot.py)
       ack-secret             the link-signing secret, made once (0600), unless VIGIL_ACK_SECRET is set
       admin-key              the admin key, made once (0600), unless VIGIL_ADMIN_KEY is set
+      .in-use                locked while a stack uses the directory (one stack per directory)
 
 Standard library only: ``python -m vigil_local.datadir reset`` (``make reset``) runs before the
 virtual environment exists.
@@ -12,6 +13,7 @@ virtual environment exists.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import secrets
 import shutil
@@ -19,6 +21,7 @@ import stat
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import IO
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DIR = REPO_ROOT / ".vigil"
@@ -26,6 +29,8 @@ MARKER = "README.txt"
 SNAPSHOT_FILE = "state.snapshot"
 ACK_SECRET_FILE = "ack-secret"  # noqa: S105  # the file's name, not a secret
 ADMIN_KEY_FILE = "admin-key"
+# Held (flock) by the stack using the directory: a second one, or make reset, is refused meanwhile.
+IN_USE_FILE = ".in-use"
 # tokens.MIN_SECRET_BYTES (32) is the floor; 48 random bytes give 64 characters.
 SECRET_RANDOM_BYTES = 48
 MIN_SECRET_BYTES = 32
@@ -63,6 +68,21 @@ def prepare(directory: Path) -> Path:
     for leftover in directory.glob(f".{SNAPSHOT_FILE}.*.tmp"):
         leftover.unlink(missing_ok=True)
     return directory
+
+
+def claim(directory: Path) -> IO[str]:
+    """Mark the directory as this process's until the returned file is closed (or the process
+    ends, however it ends); DataDirError when another process holds it."""
+    handle = (directory / IN_USE_FILE).open("a", encoding="utf-8")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise DataDirError(
+            f"another local stack is using {directory}: stop it first, or give this one its own "
+            "VIGIL_DATA_DIR"
+        ) from None
+    return handle
 
 
 def check_private(path: Path) -> None:
@@ -105,6 +125,10 @@ def reset(directory: Path) -> str:
         return f"Nothing to delete: {directory} does not exist. The next make run starts empty."
     if not directory.is_dir() or (any(directory.iterdir()) and not (directory / MARKER).is_file()):
         raise DataDirError(f"{directory} is not a Vigil data directory (no {MARKER}); not deleting it")
+    try:
+        claim(directory).close()
+    except DataDirError:
+        raise DataDirError(f"a local stack is using {directory}: stop it (Ctrl-C) first") from None
     shutil.rmtree(directory)
     return (
         f"Deleted {directory}: subscribers, keys, notices, the outbox, the link-signing secret and "

@@ -33,7 +33,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType, TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import boto3
@@ -148,6 +148,7 @@ class LocalStack:
         self.state_lock = StateLock()
         self.gate = StartupGate()
         self._ack_secret: str | None = None
+        self._claim: IO[str] | None = None
         self._emulator: EmulatorServer | None = None
         self._api: Any = None
         self._api_thread: threading.Thread | None = None
@@ -198,6 +199,9 @@ class LocalStack:
             logger.info("local_stack.stopped")
         bootstrap.use(None)
         outbox.clear_records()
+        if self._claim is not None:
+            self._claim.close()  # the data directory is free for the next stack
+            self._claim = None
         self._owns_lock = False
         _running.release()
 
@@ -283,6 +287,7 @@ class LocalStack:
         if self.data_dir is None:
             return None
         directory = datadir.prepare(self.data_dir)
+        self._claim = datadir.claim(directory)
         env = os.environ if self._env is None else self._env
         if not env.get("VIGIL_ACK_SECRET"):
             self._ack_secret = datadir.ack_secret(directory)

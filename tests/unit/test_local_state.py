@@ -251,6 +251,20 @@ def test_reset_refuses_a_directory_that_is_not_one(tmp_path: Path) -> None:
     assert (tmp_path / "precious.txt").exists()
 
 
+def test_one_stack_at_a_time_uses_a_data_directory_and_reset_waits_for_it(tmp_path: Path) -> None:
+    directory = datadir.prepare(tmp_path / "data")
+    held = datadir.claim(directory)
+    try:
+        with pytest.raises(datadir.DataDirError, match="another local stack is using"):
+            datadir.claim(directory)
+        with pytest.raises(datadir.DataDirError, match="stop it"):
+            datadir.reset(directory)
+    finally:
+        held.close()
+    datadir.claim(directory).close()
+    assert datadir.reset(directory).startswith("Deleted")
+
+
 def test_make_reset_runs_with_the_standard_library_alone() -> None:
     source = Path(datadir.__file__).read_text(encoding="utf-8")
     imported = {
@@ -258,7 +272,7 @@ def test_make_reset_runs_with_the_standard_library_alone() -> None:
         for line in source.splitlines()
         if line.startswith(("import ", "from ")) and "__future__" not in line
     }
-    assert imported <= {"os", "secrets", "shutil", "stat", "sys", "collections", "pathlib"}
+    assert imported <= {"fcntl", "os", "secrets", "shutil", "stat", "sys", "collections", "pathlib", "typing"}
 
 
 # ------------------------------------------------------------------ the keeper
