@@ -309,6 +309,8 @@ class LocalStack:
         except SnapshotUnusable as exc:
             self._give_up_restoring(exc.reason)
             return None
+        except datadir.DataDirError:
+            raise  # a file others may write is not read, nor moved: the user decides
         except Exception as exc:
             self._give_up_restoring(f"it could not be put back ({type(exc).__name__}: {exc})")
             return None
