@@ -33,7 +33,7 @@ KILLS = 3
 # margin leaves room for a loaded machine.
 MARGIN_SECONDS = 1.5
 LOAD_SECONDS = (2.0, 4.5)  # how long the client works before each kill, drawn per kill
-PAUSE_SECONDS = 0.05  # between the client's actions
+PAUSE_SECONDS = 0.1  # between the client's actions
 DRAIN_TIMEOUT_SECONDS = 45.0
 TOWNS = ("New Haven", "Hartford", "Bridgeport", "Stamford", "Norwalk", "Danbury", "Waterbury")
 ADVISER = "cj.adviser@governor.example.gov"  # statewide: every rollout reaches the adviser
