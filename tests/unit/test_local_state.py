@@ -7,16 +7,18 @@ import json
 import stat
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
 from vigil_local import datadir, persistence, snapshot
 from vigil_local.emulator import action_of
 from vigil_local.persistence import StateKeeper
+from vigil_local.pump import IDLE_SECONDS, QueueBinding, QueuePump
 from vigil_local.snapshot import FORMAT, MAGIC, SnapshotUnusable
 from vigil_local.state_lock import StateLock
 
@@ -375,3 +377,78 @@ def test_a_demo_that_cannot_be_seeded_is_logged_and_the_stack_serves_on(
 
     assert stack.demo_failure == "DemoSeedFailed: POST /verify/x answered 429"
     assert stack.demo_subscribers == {}
+
+
+# ------------------------------------------------------------------ the pump under the lock
+
+
+class FakeSqs:
+    """The two SQS calls the pump makes, on one in-memory queue."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.waiting: list[dict[str, Any]] = []
+        self.deleted: list[str] = []
+
+    def send(self, message_id: str) -> None:
+        with self._lock:
+            self.waiting.append({"MessageId": message_id, "ReceiptHandle": f"rh-{message_id}", "Body": "{}"})
+
+    def receive_message(self, **_: Any) -> dict[str, Any]:
+        with self._lock:
+            batch, self.waiting = self.waiting[:10], self.waiting[10:]
+        return {"Messages": batch}
+
+    # boto3's parameter names.
+    def delete_message_batch(self, *, QueueUrl: str, Entries: list[dict[str, str]]) -> dict[str, Any]:
+        self.deleted += [entry["ReceiptHandle"] for entry in Entries]
+        return {}
+
+
+def pump_of(sqs: FakeSqs, handler: Callable[[dict[str, Any], Any], Any], lock: StateLock) -> QueuePump:
+    binding = QueueBinding(name="vigil-local-send", url="url", arn="arn", handler=handler, function_name="f")
+    return QueuePump(cast(Any, sqs), [binding], region="us-east-1", lock=lock).start()
+
+
+def test_an_idle_pump_takes_a_sent_message_at_once_when_woken() -> None:
+    sqs, handled = FakeSqs(), threading.Event()
+    pump = pump_of(sqs, lambda _event, _context: handled.set(), StateLock())
+    try:
+        time.sleep(0.1)  # the queue was empty: the pump waits, outside the lock
+        sqs.send("m1")
+        woken = time.monotonic()
+        pump.wake()
+        assert handled.wait(IDLE_SECONDS)
+        assert time.monotonic() - woken < IDLE_SECONDS / 2
+    finally:
+        pump.stop()
+    assert sqs.deleted == ["rh-m1"]
+
+
+def test_a_pump_invocation_is_one_reader_from_receive_to_delete() -> None:
+    sqs, lock = FakeSqs(), StateLock()
+    inside, release = threading.Event(), threading.Event()
+
+    def handler(_event: dict[str, Any], _context: Any) -> None:
+        inside.set()
+        release.wait(5)
+
+    sqs.send("m1")
+    pump = pump_of(sqs, handler, lock)
+    try:
+        assert inside.wait(5)
+        assert lock.readers == 1
+        saved = threading.Event()
+
+        def snapshot() -> None:
+            with lock.writing():
+                saved.set()
+
+        threading.Thread(target=snapshot, daemon=True).start()
+        assert not saved.wait(0.2)  # the snapshot waits for the invocation...
+        release.set()
+        assert saved.wait(5)  # ...and comes after its delete
+        assert sqs.deleted == ["rh-m1"]
+    finally:
+        release.set()
+        pump.stop()
