@@ -64,8 +64,8 @@ def prepare(directory: Path) -> Path:
     marker = directory / MARKER
     if not marker.exists():
         marker.write_text(_README, encoding="utf-8")
-    # A save cut off by a kill leaves its temporary file (snapshot.write_atomically's name for it).
-    for leftover in directory.glob(f".{SNAPSHOT_FILE}.*.tmp"):
+    # A write cut off by a kill leaves its temporary file (".<name>.<random>.tmp").
+    for leftover in directory.glob(".*.tmp"):
         leftover.unlink(missing_ok=True)
     return directory
 
@@ -103,9 +103,18 @@ def kept_secret(path: Path, *, make: Callable[[], str], what: str) -> str:
             raise DataDirError(f"{path} is empty: delete it to make a new {what}, or run make reset")
         return value
     value = make()
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-        file.write(value + "\n")
+    # Written whole under another name, then linked into place: a kill never leaves half a file,
+    # and the link fails rather than replace a value another process made meanwhile.
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            file.write(value + "\n")
+        os.link(temporary, path)
+    except FileExistsError:
+        return kept_secret(path, make=make, what=what)
+    finally:
+        temporary.unlink(missing_ok=True)
     return value
 
 

@@ -452,3 +452,15 @@ def test_a_pump_invocation_is_one_reader_from_receive_to_delete() -> None:
     finally:
         release.set()
         pump.stop()
+
+
+def test_a_kept_value_made_meanwhile_by_another_process_wins(tmp_path: Path) -> None:
+    path = datadir.prepare(tmp_path / "data") / datadir.ADMIN_KEY_FILE
+
+    def made_elsewhere_first() -> str:
+        path.write_text("vk_theirs_0123456789\n")
+        path.chmod(0o600)
+        return "vk_mine_0123456789"
+
+    assert datadir.kept_secret(path, make=made_elsewhere_first, what="admin key") == "vk_theirs_0123456789"
+    assert sorted(p.name for p in path.parent.iterdir()) == [datadir.MARKER, datadir.ADMIN_KEY_FILE]
