@@ -10,23 +10,35 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 STAGE ?= dev
 
-.PHONY: run test lint typecheck unit integration e2e browser bench screenshots package admin-key reindex clean
+.PHONY: run reset test lint typecheck unit integration e2e browser bench screenshots package admin-key reindex clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	@echo "==> Setting up $(VENV) with $(PYTHON): the first time downloads about 100 packages (a few"
+	@echo "    minutes); pip names each one as it goes. Later runs skip this until a requirements file changes."
 	@# A virtual environment made by another Python is made again: the runtime is 3.13.
 	@if [ -x $(BIN)/python ] && ! $(BIN)/python -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))'; then \
-		echo "Remaking $(VENV) with $(PYTHON) (it was made by another Python)"; rm -rf $(VENV); fi
+		echo "==> Remaking $(VENV) with $(PYTHON) (it was made by another Python)"; rm -rf $(VENV); fi
+	@echo "==> [1/4] Making the virtual environment $(VENV)"
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+	@echo "==> [2/4] Upgrading pip"
+	$(BIN)/pip install --disable-pip-version-check --upgrade pip
 	@# phonenumberslite replaced phonenumbers (same package directory): drop the old one from a venv
 	@# made before the switch, or both would own phonenumbers/.
-	$(BIN)/pip uninstall --quiet --yes phonenumbers 2>/dev/null || true
-	$(BIN)/pip install --quiet -r requirements-dev.txt
-	$(BIN)/pip install --quiet -e .
+	@$(BIN)/pip uninstall --quiet --yes phonenumbers 2>/dev/null || true
+	@echo "==> [3/4] Installing the packages of requirements-dev.txt (the service, moto, the test tools)"
+	$(BIN)/pip install --disable-pip-version-check -r requirements-dev.txt
+	@echo "==> [4/4] Installing the vigil command into $(VENV)/bin"
+	$(BIN)/pip install --disable-pip-version-check --quiet -e .
 	touch $(STAMP)
+	@echo "==> $(VENV) is ready"
 
 run: $(STAMP)
 	$(BIN)/python -m vigil_local
+
+# What `make run` keeps (.vigil, or VIGIL_DATA_DIR): deleted, so the next run starts empty. Standard
+# library only, so it needs no virtual environment.
+reset:
+	@$(PYTHON) -m vigil_local.datadir reset
 
 test: $(STAMP) lint typecheck
 	$(BIN)/python -m pytest

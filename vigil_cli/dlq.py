@@ -1,9 +1,14 @@
 """``vigil dlq``: list, redrive and purge the dead-letter queues, straight through SQS.
 
 Unlike the rest of ``vigil`` these commands do not go through the HTTP API: they call SQS with
-boto3, with the operator's own AWS credentials and region (``--endpoint-url`` or
-``AWS_ENDPOINT_URL`` for the local stack's moto). Queue names come from the stage exactly as in
-``chalicelib.config.resource_name``: ``vigil-<stage>-<route|send>`` and its ``-dlq``.
+boto3. Queue names come from the stage exactly as in ``chalicelib.config.resource_name``:
+``vigil-<stage>-<route|send>`` and its ``-dlq``.
+
+Which SQS: the stage ``local`` exists only in the local stack's moto, so for it (and when no stage
+is given and the API's URL is this machine's, as by default) the commands talk to that moto
+(``VIGIL_MOTO_PORT``, 5005 by default, on the API's host) in ``us-east-1`` with fake credentials:
+they never reach a real account. Any other stage is AWS, with the operator's own credentials and
+region (``--endpoint-url`` / ``AWS_ENDPOINT_URL`` for another endpoint).
 
 Exit codes are the CLI's: 0 done; 1 AWS refused (no such queue, access denied, a message not
 moved); 2 usage error; 3 the endpoint could not be reached.
@@ -11,13 +16,16 @@ moved); 2 usage error; 3 the endpoint could not be reached.
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol
+from urllib.parse import urlsplit
 
 import click
 
@@ -44,25 +52,48 @@ LIST_HOLD_SECONDS = 30
 COPY_HOLD_SECONDS = 60
 # ``list`` stops after this many receives in a row that bring no message it has not seen.
 STALE_RECEIVES = 3
+# The local stack (vigil_local): its stage, its moto's default port, its region, and the fake
+# credentials that keep its commands off any real account.
+LOCAL_STAGE = "local"
+LOCAL_MOTO_PORT = 5005
+LOCAL_REGION = "us-east-1"
+FAKE_CREDENTIAL = "testing"
 # What an endpoint says when it does not know StartMessageMoveTask (moto, older emulators).
 _UNSUPPORTED_CODES = frozenset(
     {"InvalidAction", "NotImplemented", "NotImplementedException", "UnknownOperationException"}
 )
 
 
-def default_sqs_client(region: str | None, endpoint_url: str | None) -> SQSClient:
-    """An SQS client from boto3's usual chain of credentials and configuration.
+class SqsClientFactory(Protocol):
+    def __call__(self, region: str | None, endpoint_url: str | None, *, local: bool = ...) -> SQSClient: ...
+
+
+def default_sqs_client(region: str | None, endpoint_url: str | None, *, local: bool = False) -> SQSClient:
+    """An SQS client from boto3's usual chain of credentials and configuration; for the local
+    stack (``local``), with fake credentials and no profile, whatever the environment holds.
 
     Tests replace :data:`sqs_client_factory` (or run under moto's ``mock_aws``, which this obeys).
     """
     import boto3  # noqa: PLC0415  # only ``vigil dlq`` needs boto3
+    import botocore.session  # noqa: PLC0415
     from botocore.config import Config  # noqa: PLC0415
 
     config = Config(connect_timeout=5, read_timeout=30, retries={"mode": "standard", "max_attempts": 3})
-    return boto3.client("sqs", region_name=region, endpoint_url=endpoint_url, config=config)
+    if not local:
+        return boto3.client("sqs", region_name=region, endpoint_url=endpoint_url, config=config)
+    # A session that reads no AWS_PROFILE (one naming a missing profile would fail), with the
+    # fake credentials given: the operator's own are never sent anywhere.
+    core = botocore.session.Session(session_vars={"profile": (None, None, None, None)})
+    session = boto3.session.Session(
+        botocore_session=core,
+        aws_access_key_id=FAKE_CREDENTIAL,
+        aws_secret_access_key=FAKE_CREDENTIAL,
+        region_name=region,
+    )
+    return session.client("sqs", endpoint_url=endpoint_url, config=config)
 
 
-sqs_client_factory: Callable[[str | None, str | None], SQSClient] = default_sqs_client
+sqs_client_factory: SqsClientFactory = default_sqs_client
 
 
 # --- plumbing ---------------------------------------------------------------------------------
@@ -176,15 +207,46 @@ def _aws_errors(endpoint_url: str | None) -> Iterator[None]:
         _fail(EXIT_REFUSED, str(exc))
 
 
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _local_moto_url(api_host: str) -> str:
+    """The local stack's moto: VIGIL_MOTO_PORT (5005) on the API's host when that is this machine."""
+    raw = os.environ.get("VIGIL_MOTO_PORT", "").strip() or str(LOCAL_MOTO_PORT)
+    if not raw.isdigit() or not 0 < int(raw) <= 65535:
+        _fail(EXIT_USAGE, f"VIGIL_MOTO_PORT must be a port from 1 to 65535, got {raw!r}")
+    host = api_host if _is_loopback(api_host) else "127.0.0.1"
+    return f"http://{f'[{host}]' if ':' in host else host}:{int(raw)}"
+
+
 @contextmanager
-def _target(stage: str, queue: str, region: str | None, endpoint_url: str | None) -> Iterator[Target]:
+def _target(stage: str | None, queue: str, region: str | None, endpoint_url: str | None) -> Iterator[Target]:
     try:
         import boto3  # noqa: F401, PLC0415  # checked here so the message is clear
     except ImportError:
         _fail(EXIT_USAGE, "vigil dlq needs boto3, which is not installed: pip install boto3")
+    api_host = urlsplit(str(click.get_current_context().find_root().params.get("url") or "")).hostname or ""
+    if stage is None:
+        if not _is_loopback(api_host):
+            _fail(EXIT_USAGE, "--stage (or VIGIL_STAGE) is required: the deployed stage whose queues to use")
+        stage = LOCAL_STAGE
+    local = stage == LOCAL_STAGE
+    if local:
+        region = LOCAL_REGION
+        endpoint_url = endpoint_url or _local_moto_url(api_host)
     with _aws_errors(endpoint_url):
         try:
-            client = sqs_client_factory(region, endpoint_url)
+            client = (
+                sqs_client_factory(region, endpoint_url, local=True)
+                if local
+                else sqs_client_factory(region, endpoint_url)
+            )
         except ValueError as exc:  # botocore's "Invalid endpoint: …"
             raise click.BadParameter(str(exc), param_hint="'--endpoint-url' / AWS_ENDPOINT_URL") from None
         yield Target(client=client, stage=stage, queue=queue, region=region, endpoint_url=endpoint_url)
@@ -197,9 +259,11 @@ def _aws_options(command: Callable[..., None]) -> Callable[..., None]:
             click.option(
                 "--stage",
                 envvar="VIGIL_STAGE",
-                required=True,
                 show_envvar=True,
-                help="The deployment stage whose queues to use (vigil-<stage>-…).",
+                help=(
+                    "The stage whose queues to use (vigil-<stage>-…); `local`, the local stack's, "
+                    "when not given and the API's URL is this machine's."
+                ),
             ),
             click.option(
                 "--queue",
@@ -212,13 +276,16 @@ def _aws_options(command: Callable[..., None]) -> Callable[..., None]:
                 "--region",
                 envvar="AWS_REGION",
                 show_envvar=True,
-                help="AWS region (otherwise boto3's own: AWS_DEFAULT_REGION, the profile).",
+                help=(
+                    "AWS region (otherwise boto3's own: AWS_DEFAULT_REGION, the profile); "
+                    "the local stack's is us-east-1."
+                ),
             ),
             click.option(
                 "--endpoint-url",
                 envvar="AWS_ENDPOINT_URL",
                 show_envvar=True,
-                help="Another SQS endpoint, e.g. the local stack's moto.",
+                help="Another SQS endpoint (the local stack's moto is found without it).",
             ),
         ]
     ):
@@ -231,12 +298,13 @@ def _aws_options(command: Callable[..., None]) -> Callable[..., None]:
 
 @click.group()
 def dlq() -> None:
-    """Dead-letter queues, through SQS directly (AWS credentials).
+    """Dead-letter queues, through SQS directly (AWS credentials, or the local stack's moto).
 
-    Not through the HTTP API: these use your own AWS credentials and region (boto3's usual
-    configuration; --endpoint-url / AWS_ENDPOINT_URL for the local stack). --queue send holds
-    deliveries that failed repeatedly or for good; --queue route holds notices stored but not fanned
-    out.
+    Not through the HTTP API. For a deployed stage (--stage prod) these use your own AWS
+    credentials and region (boto3's usual configuration). Without --stage, against the local
+    stack's URL (the default, or VIGIL_URL/VIGIL_PORT on this machine), they use the local stack's
+    moto with fake credentials (VIGIL_MOTO_PORT if it is not 5005). --queue send holds deliveries
+    that failed repeatedly or for good; --queue route holds notices stored but not fanned out.
     """
 
 
@@ -250,7 +318,9 @@ def dlq() -> None:
     show_default=True,
     help="Show at most this many messages.",
 )
-def dlq_list(*, stage: str, queue: str, region: str | None, endpoint_url: str | None, limit: int) -> None:
+def dlq_list(
+    *, stage: str | None, queue: str, region: str | None, endpoint_url: str | None, limit: int
+) -> None:
     """Show the dead letters without removing them.
 
     One JSON line per message on stdout (message_id, sent_at, receive_count, body), and a summary
@@ -384,7 +454,7 @@ which method was used.
 )
 def dlq_redrive(
     *,
-    stage: str,
+    stage: str | None,
     queue: str,
     region: str | None,
     endpoint_url: str | None,
@@ -524,7 +594,9 @@ def _copy(
 @dlq.command("purge")
 @_aws_options
 @click.option("--yes", is_flag=True, help="Really delete every message in the dead-letter queue.")
-def dlq_purge(*, stage: str, queue: str, region: str | None, endpoint_url: str | None, yes: bool) -> None:
+def dlq_purge(
+    *, stage: str | None, queue: str, region: str | None, endpoint_url: str | None, yes: bool
+) -> None:
     """Delete every message in the dead-letter queue (needs --yes).
 
     Purging loses the record of which deliveries failed: the messages cannot be redriven afterwards.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, NoReturn
@@ -28,6 +29,8 @@ from vigil_cli.client import (
 from vigil_cli.dlq import dlq
 
 DEFAULT_URL = "http://127.0.0.1:8000"
+# Where `make run` listens when VIGIL_PORT moves it (the local stack reads the same variable).
+LOCAL_URL_ON_PORT = "http://127.0.0.1:{port}"
 EXIT_REFUSED = 1
 EXIT_UNREACHABLE = 3
 KEY_ROLES = ("admin", "source", "reviewer", "viewer")
@@ -122,12 +125,25 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def default_url() -> str:
+    """The local stack's URL when VIGIL_URL is not set: on VIGIL_PORT if that is set, as ``make run``."""
+    raw = os.environ.get("VIGIL_PORT", "").strip()
+    if not raw:
+        return DEFAULT_URL
+    if not raw.isdigit() or not 0 < int(raw) <= 65535:
+        raise click.BadParameter(
+            f"VIGIL_PORT must be a port from 1 to 65535 (or set VIGIL_URL), got {raw!r}",
+            param_hint="VIGIL_PORT",
+        )
+    return LOCAL_URL_ON_PORT.format(port=int(raw))
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--url",
     envvar="VIGIL_URL",
-    default=DEFAULT_URL,
-    show_default=True,
+    default=default_url,
+    show_default=f"{DEFAULT_URL}, or the port in VIGIL_PORT",
     show_envvar=True,
     help="Base URL of the API (with the stage path, if any).",
 )

@@ -2,9 +2,11 @@
 
 Environment (the local runner's own settings; the app's come from ``Settings.from_env``):
 ``VIGIL_HOST`` (127.0.0.1), ``VIGIL_PORT`` (8000), ``VIGIL_MOTO_PORT`` (5005),
-``VIGIL_WEBHOOK_PORT`` (8001, the demo webhook receiver), ``VIGIL_ADMIN_KEY`` (made up and printed
-when unset), ``VIGIL_DEMO`` (1: seed the demo subscribers), ``VIGIL_TICK_SECONDS`` (60: how often
-the scheduled handlers run). A port of 0 means any free port.
+``VIGIL_WEBHOOK_PORT`` (8001, the demo webhook receiver), ``VIGIL_ADMIN_KEY`` (when unset: made up
+once, kept in the data directory and printed), ``VIGIL_DEMO`` (1: seed the demo subscribers into an
+empty stack), ``VIGIL_TICK_SECONDS`` (60: how often the scheduled handlers run), ``VIGIL_DATA_DIR``
+(``.vigil`` in the checkout: where the state, the link-signing secret and the admin key are kept;
+see datadir.py). A port of 0 means any free port.
 """
 
 from __future__ import annotations
@@ -15,12 +17,16 @@ import shlex
 import signal
 import sys
 import threading
+import urllib.parse
+from dataclasses import dataclass
+from pathlib import Path
 from types import FrameType
 
 import structlog
 
 from chalicelib import logs
 from chalicelib.config import Settings
+from vigil_local import datadir
 
 logger = structlog.get_logger()
 
@@ -48,27 +54,80 @@ def example_rollout() -> dict[str, object]:
     }
 
 
-def banner(*, api_url: str, moto_url: str, admin_key: str, receiver_url: str, demo_subscribers: int) -> str:
+@dataclass(frozen=True, slots=True)
+class BannerFacts:
+    """What the banner shows: the running stack's addresses, its key, and where its data is kept."""
+
+    api_url: str
+    moto_url: str
+    admin_key: str
+    receiver_url: str
+    demo_subscribers: int
+    data_dir: Path | None = None
+    # When the restored state was saved (None: started empty).
+    restored_at: str | None = None
+    # A snapshot that could not be used: why, and where it was put aside.
+    not_restored: str | None = None
+    set_aside: Path | None = None
+    demo_failure: str | None = None
+    vigil_command: str = "vigil"
+
+
+def vigil_command() -> str:
+    """How to run the ``vigil`` command of this environment, as short as it can be said."""
+    installed = Path(sys.executable).with_name("vigil")
+    if not installed.exists():
+        return f"{shlex.quote(sys.executable)} -m vigil_cli"
+    try:
+        return str(installed.relative_to(Path.cwd()))
+    except ValueError:
+        return shlex.quote(str(installed))
+
+
+def _state_line(facts: BannerFacts) -> str:
+    if facts.data_dir is None:
+        return "Nothing is kept: this stack starts empty and forgets everything when it stops."
+    if facts.not_restored:
+        kept = f" It is kept as {facts.set_aside}." if facts.set_aside else ""
+        return f"The saved state could not be restored: {facts.not_restored}.{kept} Started empty."
+    if facts.restored_at:
+        return f"Restored the state saved at {facts.restored_at} (make reset starts empty)."
+    return "Started empty; what you do is kept for the next make run (make reset starts empty)."
+
+
+def banner(facts: BannerFacts) -> str:
+    api_url, admin_key = facts.api_url, facts.admin_key
     auth = '-H "Authorization: Bearer $VIGIL_KEY"'
     rollout = shlex.quote(json.dumps(example_rollout()))
-    demo = (
-        f"{demo_subscribers} demo subscribers (governor's office, corrections, mayors, police chiefs, "
-        "county and regional offices, an advocacy group)"
-        if demo_subscribers
-        else "no demo data (VIGIL_DEMO=0)"
-    )
+    if facts.demo_failure:
+        demo = f"the demo data could not be seeded ({facts.demo_failure})"
+    elif facts.demo_subscribers:
+        demo = (
+            f"{facts.demo_subscribers} demo subscribers (governor's office, corrections, mayors, police "
+            "chiefs, county and regional offices, an advocacy group)"
+        )
+    else:
+        demo = "no demo data (VIGIL_DEMO=0)" if facts.restored_at is None else "no demo data"
+    # The key goes in the fragment: the browser never sends it, the page takes it and drops it.
+    dashboard = f"{api_url}/dashboard#key={urllib.parse.quote(admin_key, safe='')}"
     lines = [
         "",
-        f"Vigil is running locally (stage local; AWS is moto at {moto_url}); {demo}.",
+        f"Vigil is running locally (stage local; AWS is moto at {facts.moto_url}); {demo}.",
+        _state_line(facts),
         "",
         f"  API             {api_url}",
-        f"  Dashboard       {api_url}/dashboard",
+        f"  Dashboard       {dashboard}",
+        "                  (opens with the admin key; the key stays in that browser tab)",
         f"  Outbox          {api_url}/dev/outbox   (the emails, texts and webhooks sent; ack links inside)",
     ]
-    if receiver_url:
-        lines.append(f"  Demo receiver   {receiver_url}   (verifies the signed webhooks; GET lists them)")
+    if facts.receiver_url:
+        lines.append(
+            f"  Demo receiver   {facts.receiver_url}   (verifies the signed webhooks; GET lists them)"
+        )
+    lines.append(f"  Admin key       {admin_key}")
+    if facts.data_dir is not None:
+        lines.append(f"  Data            {facts.data_dir}   (VIGIL_DATA_DIR moves it; make reset deletes it)")
     lines += [
-        f"  Admin key       {admin_key}",
         "",
         "Try first:",
         f"  export VIGIL_KEY={shlex.quote(admin_key)}",
@@ -78,7 +137,12 @@ def banner(*, api_url: str, moto_url: str, admin_key: str, receiver_url: str, de
         f"  curl -s {api_url}/dev/outbox",
         f"  curl -s {api_url}/subscribers {auth}",
         "",
-        "Ctrl-C stops everything.",
+        "The vigil command (docs/cli.md):",
+        f"  export VIGIL_URL={shlex.quote(api_url)} VIGIL_KEY={shlex.quote(admin_key)}",
+        f"  {facts.vigil_command} subscribers list",
+        f"  {facts.vigil_command} dlq list",
+        "",
+        "Ctrl-C stops everything." + (" The state is saved first." if facts.data_dir is not None else ""),
         "",
     ]
     return "\n".join(lines)
@@ -96,6 +160,7 @@ def main() -> int:
         return 2
     demo = os.environ.get("VIGIL_DEMO", "1").strip().lower() not in FALSE_WORDS
     admin_key = os.environ.get("VIGIL_ADMIN_KEY", "").strip() or None
+    data_dir = datadir.data_dir()
 
     from vigil_local.runner import LocalStack, free_port  # noqa: PLC0415  # after the ports are known
 
@@ -135,26 +200,35 @@ def main() -> int:
             admin_key=admin_key,
             demo=demo,
             tick_seconds=tick_seconds,
+            data_dir=data_dir,
         )
     except ValueError as exc:
         logger.error("local_stack.misconfigured", reason=str(exc))
         return 2
+    logger.info("local_stack.starting", data_dir=str(data_dir))
     try:
         stack.start()
+    except datadir.DataDirError as exc:
+        logger.error("local_stack.misconfigured", reason=str(exc))
+        return 2
     except Exception:
         logger.exception("local_stack.start_failed")
         return 1
     try:
-        print(  # the one thing the local stack prints: what to try first
-            banner(
-                api_url=stack.api_url,
-                moto_url=stack.moto_url,
-                admin_key=stack.admin_key,
-                receiver_url=stack.webhook_receiver_url,
-                demo_subscribers=len(stack.demo_subscribers),
-            ),
-            flush=True,
+        facts = BannerFacts(
+            api_url=stack.api_url,
+            moto_url=stack.moto_url,
+            admin_key=stack.admin_key,
+            receiver_url=stack.webhook_receiver_url,
+            demo_subscribers=len(stack.demo_subscribers),
+            data_dir=stack.data_dir,
+            restored_at=stack.restoration.saved_at,
+            not_restored=stack.restoration.reason,
+            set_aside=stack.restoration.set_aside,
+            demo_failure=stack.demo_failure,
+            vigil_command=vigil_command(),
         )
+        print(banner(facts), flush=True)  # the one thing the local stack prints: what to try first
         while not stop.wait(1.0):
             pass
     finally:

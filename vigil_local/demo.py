@@ -11,6 +11,7 @@ import json
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -158,18 +159,26 @@ class DemoSeedFailed(RuntimeError):
     """The API refused a demo subscriber: the demo data and the API's rules disagree."""
 
 
-def seed_demo(api_url: str, admin_key: str, receiver: WebhookReceiver | None) -> dict[str, str]:
+def seed_demo(
+    api_url: str,
+    admin_key: str,
+    receiver: WebhookReceiver | None,
+    *,
+    headers: Mapping[str, str] | None = None,
+) -> dict[str, str]:
     """Create the demo subscribers through ``POST /subscribers``; returns their ids by office.
 
     The webhook secret the API returns (once) is registered with the demo receiver, so the receiver
-    can verify what Vigil signs.
+    can verify what Vigil signs. ``headers`` go with every request (the local stack's startup token:
+    the API serves only the stack itself until the demo is in).
     """
     created: dict[str, str] = {}
     receiver_url = receiver.url if receiver else None
+    http = _Http(dict(headers or {}))
     for subscriber in DEMO_SUBSCRIBERS:
-        answer = _post_json(f"{api_url}/subscribers", subscriber.body(receiver_url), admin_key)
+        answer = http.post_json(f"{api_url}/subscribers", subscriber.body(receiver_url), admin_key)
         created[subscriber.office] = str(answer["id"])
-        _confirm_channels(api_url, answer)
+        _confirm_channels(http, api_url, answer)
         if receiver is not None:
             for channel in answer.get("channels", []):
                 if channel.get("type") == "webhook" and channel.get("secret"):
@@ -178,20 +187,20 @@ def seed_demo(api_url: str, admin_key: str, receiver: WebhookReceiver | None) ->
     return created
 
 
-def _confirm_channels(api_url: str, subscriber: dict[str, Any]) -> None:
+def _confirm_channels(http: _Http, api_url: str, subscriber: dict[str, Any]) -> None:
     """Confirm each new address as its owner would: click the emailed link, reply the texted code."""
     for channel in subscriber.get("channels", []):
         if channel.get("state") != "unverified":
             continue
         address = str(channel.get("address") or channel.get("phone"))
-        sent = _get_json(f"{api_url}/dev/outbox?{urllib.parse.urlencode({'to': address})}")
+        sent = http.get_json(f"{api_url}/dev/outbox?{urllib.parse.urlencode({'to': address})}")
         if channel["type"] == "email":
             links = [
                 e["text"].split("/verify/")[1].split()[0] for e in sent["emails"] if "/verify/" in e["text"]
             ]
             if not links:
                 raise DemoSeedFailed(f"no confirmation email reached {address}")
-            _post_form(f"{api_url}/verify/{links[-1]}")
+            http.post_form(f"{api_url}/verify/{links[-1]}")
         else:
             codes = [
                 t["body"].split("reply ")[1].split()[0]
@@ -200,44 +209,53 @@ def _confirm_channels(api_url: str, subscriber: dict[str, Any]) -> None:
             ]
             if not codes:
                 raise DemoSeedFailed(f"no confirmation text reached {address}")
-            _post_json(f"{api_url}/dev/sms/inbound", {"from": address, "body": codes[-1]}, None)
+            http.post_json(f"{api_url}/dev/sms/inbound", {"from": address, "body": codes[-1]}, None)
 
 
-def _get_json(url: str) -> dict[str, Any]:
-    with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310  # the local stack's own http URL
-        answer = json.loads(response.read())
-    if not isinstance(answer, dict):
-        raise DemoSeedFailed(f"GET {url} answered {answer!r}, not an object")
-    return answer
+class _Http:
+    """The demo's requests to the local stack's own http URL, each with the same extra headers."""
 
+    def __init__(self, headers: dict[str, str]) -> None:
+        self._headers = headers
 
-def _post_form(url: str) -> None:
-    request = urllib.request.Request(  # noqa: S310  # the local stack's own http URL
-        url, data=b"", headers={"Content-Type": "application/x-www-form-urlencoded"}, method="POST"
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30):  # noqa: S310  # as above
-            return
-    except urllib.error.HTTPError as exc:
-        raise DemoSeedFailed(f"POST {url} answered {exc.code}") from exc
-
-
-def _post_json(url: str, body: dict[str, Any], api_key: str | None) -> dict[str, Any]:
-    request = urllib.request.Request(  # noqa: S310  # the local stack's own http URL
-        url,
-        data=json.dumps(body).encode(),
-        headers={
-            "Content-Type": "application/json",
-            **({"Authorization": f"Bearer {api_key}"} if api_key else {}),
-        },
-        method="POST",
-    )
-    try:
+    def get_json(self, url: str) -> dict[str, Any]:
+        request = urllib.request.Request(url, headers=self._headers)  # noqa: S310  # the stack's own http URL
         with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310  # as above
             answer = json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        detail = exc.read().decode("utf-8", errors="replace")[:2000]
-        raise DemoSeedFailed(f"POST {url} answered {exc.code}: {detail}") from exc
-    if not isinstance(answer, dict):
-        raise DemoSeedFailed(f"POST {url} answered {answer!r}, not an object")
-    return answer
+        if not isinstance(answer, dict):
+            raise DemoSeedFailed(f"GET {url} answered {answer!r}, not an object")
+        return answer
+
+    def post_form(self, url: str) -> None:
+        request = urllib.request.Request(  # noqa: S310  # as above
+            url,
+            data=b"",
+            headers={**self._headers, "Content-Type": "application/x-www-form-urlencoded"},
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30):  # noqa: S310  # as above
+                return
+        except urllib.error.HTTPError as exc:
+            raise DemoSeedFailed(f"POST {url} answered {exc.code}") from exc
+
+    def post_json(self, url: str, body: dict[str, Any], api_key: str | None) -> dict[str, Any]:
+        request = urllib.request.Request(  # noqa: S310  # as above
+            url,
+            data=json.dumps(body).encode(),
+            headers={
+                **self._headers,
+                "Content-Type": "application/json",
+                **({"Authorization": f"Bearer {api_key}"} if api_key else {}),
+            },
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310  # as above
+                answer = json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            detail = exc.read().decode("utf-8", errors="replace")[:2000]
+            raise DemoSeedFailed(f"POST {url} answered {exc.code}: {detail}") from exc
+        if not isinstance(answer, dict):
+            raise DemoSeedFailed(f"POST {url} answered {answer!r}, not an object")
+        return answer

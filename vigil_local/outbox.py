@@ -11,6 +11,9 @@ the rest itself, keyed by the provider's message id:
   send time (and the email's text part) under the message id the provider returned.
 - Webhooks never pass through moto: ``RecordingWebhookSender`` wraps the real HTTP sender and
   appends every attempt, successful or not, with the HTTP status, to a ``WebhookLog``.
+
+The local stack keeps these records with its state (``saved_records``, ``restore_records``), so the
+outbox after a restart is the outbox before it.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import html
 import re
 import threading
 import urllib.error
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -69,6 +72,14 @@ class SentLog:
         with self._lock:
             self._notes.clear()
 
+    def notes(self) -> dict[str, SentNote]:
+        with self._lock:
+            return dict(self._notes)
+
+    def replace(self, notes: Mapping[str, SentNote]) -> None:
+        with self._lock:
+            self._notes = dict(notes)
+
 
 @dataclass(frozen=True, slots=True)
 class WebhookRecord:
@@ -110,11 +121,33 @@ class WebhookLog:
         with self._lock:
             self._records.clear()
 
+    def replace(self, records: Sequence[WebhookRecord]) -> None:
+        with self._lock:
+            self._records = list(records)
+
 
 # One moto per process, so one set of notes per process.
 EMAILS = SentLog()
 SMS = SentLog()
 WEBHOOKS = WebhookLog()
+
+
+def saved_records() -> dict[str, Any]:
+    """What the outbox keeps beside moto's backends, for the local stack's snapshot."""
+    return {"emails": EMAILS.notes(), "sms": SMS.notes(), "webhooks": WEBHOOKS.records()}
+
+
+def restore_records(saved: Mapping[str, Any]) -> None:
+    """Put back what ``saved_records`` returned (moto's own messages come back with its backends)."""
+    EMAILS.replace(saved.get("emails", {}))
+    SMS.replace(saved.get("sms", {}))
+    WEBHOOKS.replace(saved.get("webhooks", []))
+
+
+def clear_records() -> None:
+    EMAILS.clear()
+    SMS.clear()
+    WEBHOOKS.clear()
 
 
 class RecordingEmailSender:

@@ -5,6 +5,12 @@ Lambda-shaped event; the messages it lists in ``batchItemFailures`` stay on the 
 after their visibility timeout (until the redrive policy moves them to the dead-letter queue); the
 others are deleted. A handler that raises, or answers with an identifier that is not in the batch,
 fails the whole batch, so nothing is deleted.
+
+Each invocation (receive → handle → delete) is one reader of the state lock, so a snapshot of the
+local stack never holds a batch received and not yet settled. To keep those readers short, the pump
+asks without waiting (a short poll) and, when a queue is empty, waits outside the lock until
+``wake()`` (the emulator calls it when a message is sent) or ``IDLE_SECONDS`` (for messages whose
+delay or visibility timeout ran out), instead of SQS's long poll held inside the lock.
 """
 
 from __future__ import annotations
@@ -13,10 +19,13 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import structlog
+
+from vigil_local.state_lock import StateLock
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -27,7 +36,8 @@ logger = structlog.get_logger()
 LambdaHandler = Callable[[dict[str, Any], Any], Any]
 
 BATCH_SIZE = 10
-WAIT_SECONDS = 1
+# An empty queue is asked again after this, or at once when wake() says a message was sent.
+IDLE_SECONDS = 1.0
 # Lambda's own limit for a function; the handlers may read it through the context.
 FUNCTION_TIMEOUT_MS = 60_000
 
@@ -116,14 +126,28 @@ def succeeded(messages: Sequence[MessageTypeDef], response: Any) -> list[Message
 
 
 class QueuePump:
-    """A thread per queue: long-poll, invoke, delete the successes. ``stop()`` ends within ~1 s."""
+    """A thread per queue: poll, invoke, delete the successes. ``stop()`` ends within ~1 s."""
 
-    def __init__(self, sqs: SQSClient, bindings: Sequence[QueueBinding], *, region: str) -> None:
+    def __init__(
+        self,
+        sqs: SQSClient,
+        bindings: Sequence[QueueBinding],
+        *,
+        region: str,
+        lock: StateLock | None = None,
+    ) -> None:
         self._sqs = sqs
         self._bindings = tuple(bindings)
         self._region = region
+        self._lock = lock
         self._stop = threading.Event()
+        self._wakeups = {binding.name: threading.Event() for binding in self._bindings}
         self._threads: list[threading.Thread] = []
+
+    def wake(self) -> None:
+        """A message may be waiting: ask the empty queues again now."""
+        for wakeup in self._wakeups.values():
+            wakeup.set()
 
     def start(self) -> QueuePump:
         self._stop.clear()
@@ -138,6 +162,7 @@ class QueuePump:
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
+        self.wake()
         for thread in self._threads:
             thread.join(timeout=timeout)
         self._threads.clear()
@@ -148,7 +173,7 @@ class QueuePump:
         response = self._sqs.receive_message(
             QueueUrl=binding.url,
             MaxNumberOfMessages=BATCH_SIZE,
-            WaitTimeSeconds=WAIT_SECONDS,
+            WaitTimeSeconds=0,
             AttributeNames=["All"],
             MessageAttributeNames=["All"],
         )
@@ -185,12 +210,21 @@ class QueuePump:
         if result.get("Failed"):
             logger.warning("queue_messages.not_deleted", queue=binding.name, failed=len(result["Failed"]))
 
+    def _invocation(self) -> AbstractContextManager[None]:
+        return self._lock.reading() if self._lock is not None else nullcontext()
+
     def _run(self, binding: QueueBinding) -> None:
+        wakeup = self._wakeups[binding.name]
         while not self._stop.is_set():
+            wakeup.clear()  # before the poll: a send during it wakes the wait after it
             try:
-                self.poll_once(binding)
+                with self._invocation():
+                    received = self.poll_once(binding)
             except Exception:
                 if self._stop.is_set():
                     return
                 logger.exception("queue_poll.failed", queue=binding.name)
                 self._stop.wait(1.0)
+                continue
+            if not received:
+                wakeup.wait(IDLE_SECONDS)

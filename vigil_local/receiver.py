@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -88,6 +89,17 @@ class WebhookReceiver:
     def received(self) -> list[ReceivedWebhook]:
         with self._lock:
             return list(self._received)
+
+    def saved(self) -> dict[str, Any]:
+        """The registered secrets and what was received, for the local stack's snapshot."""
+        with self._lock:
+            return {"secrets": dict(self._secrets), "received": list(self._received)}
+
+    def restore(self, saved: Mapping[str, Any]) -> None:
+        """Put back what ``saved`` returned: webhooks of restored subscribers verify again."""
+        with self._lock:
+            self._secrets = dict(saved.get("secrets", {}))
+            self._received = list(saved.get("received", []))
 
     def handle(self, path: str, headers: dict[str, str], body: str) -> int:
         """Verify one delivery; returns the status to answer with."""

@@ -1,16 +1,21 @@
-"""Stand-in for EventBridge schedules: invoke the registered scheduled handlers every N seconds."""
+"""Stand-in for EventBridge schedules: invoke the registered scheduled handlers every N seconds.
+
+Each handler's run is one reader of the state lock, when there is one (see state_lock.py).
+"""
 
 from __future__ import annotations
 
 import threading
 import uuid
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from typing import Any
 
 import structlog
 
 from vigil_local.pump import LambdaContext
+from vigil_local.state_lock import StateLock
 
 logger = structlog.get_logger()
 
@@ -38,12 +43,17 @@ class Ticker:
     """A thread calling each registered handler every ``interval_seconds`` (the first call after one)."""
 
     def __init__(
-        self, *, interval_seconds: float = DEFAULT_INTERVAL_SECONDS, region: str = "us-east-1"
+        self,
+        *,
+        interval_seconds: float = DEFAULT_INTERVAL_SECONDS,
+        region: str = "us-east-1",
+        lock: StateLock | None = None,
     ) -> None:
         if interval_seconds <= 0:
             raise ValueError("interval_seconds must be positive")
         self.interval_seconds = interval_seconds
         self._region = region
+        self._lock = lock
         self._handlers: dict[str, ScheduledHandler] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -70,9 +80,13 @@ class Ticker:
         now = datetime.now(UTC)
         for name, handler in list(self._handlers.items()):
             try:
-                handler(scheduled_event(name, region=self._region, now=now), LambdaContext(name))
+                with self._invocation():
+                    handler(scheduled_event(name, region=self._region, now=now), LambdaContext(name))
             except Exception:
                 logger.exception("scheduled_handler.failed", handler=name)
+
+    def _invocation(self) -> AbstractContextManager[None]:
+        return self._lock.reading() if self._lock is not None else nullcontext()
 
     def start(self) -> Ticker:
         self._stop.clear()

@@ -319,3 +319,17 @@ def test_page_works_at_phone_width(dashboard: Dashboard) -> None:
     row = dashboard.row('[data-testid="open-notice-row"]', notice_id)
     assert row is not None
     assert row.value_of_css_property("display") == "block"
+
+
+def test_a_link_with_the_key_in_its_fragment_opens_the_dashboard_and_drops_the_key_from_the_address(
+    dashboard: Dashboard,
+) -> None:
+    """make run prints /dashboard#key=…: a fragment is never sent to the server."""
+    key = dashboard.stack.admin_key
+    dashboard.open(f"#key={key}")
+
+    dashboard.wait_until_loaded("open")
+    assert stored_key(dashboard) == key
+    assert key not in dashboard.driver.current_url
+    assert dashboard.script("return location.hash") == ""
+    assert not dashboard.testid("key-section").is_displayed()

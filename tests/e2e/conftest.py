@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -137,6 +138,12 @@ class StackNotReady(RuntimeError):
     """The local stack exited, or was not healthy and seeded in time; the message holds its output."""
 
 
+def printed_admin_key(output: str) -> str | None:
+    """The admin key the banner printed."""
+    found = re.search(r"^  Admin key\s+(\S+)$", output, re.MULTILINE)
+    return found.group(1) if found else None
+
+
 @contextmanager
 def launched_stack(
     log_path: Path,
@@ -144,13 +151,16 @@ def launched_stack(
     env: Mapping[str, str] | None = None,
     command: Sequence[str] | None = None,
     base_path: str = "",
+    ports: Sequence[int] | None = None,
 ) -> Iterator[RunningStack]:
     """``python -m vigil_local`` (or ``command``) on free ports, as ``make run`` starts it;
-    ready once healthy and seeded, stopped (SIGTERM, then kill) on the way out. ``env`` adds to or
-    overrides the stack's settings; ``base_path`` ("/api") serves it under that path, as API
-    Gateway's stage path serves a deployed one. Shared by the e2e and browser tests, the screenshots
-    and benches."""
-    api_port, moto_port, webhook_port = free_ports(3)
+    ready once healthy (which it is once seeded), stopped (SIGTERM, then kill) on the way out.
+    ``env`` adds to or overrides the stack's settings; its data directory is a new one beside
+    ``log_path`` unless ``env`` names one (``VIGIL_DATA_DIR``); ``ports`` (API, moto, webhook
+    receiver) starts it again where a stopped one listened. ``base_path`` ("/api") serves it under
+    that path, as API Gateway's stage path serves a deployed one. Shared by the e2e and browser
+    tests, the screenshots and benches."""
+    api_port, moto_port, webhook_port = ports or free_ports(3)
     settings = {
         **os.environ,
         "VIGIL_HOST": "127.0.0.1",
@@ -159,6 +169,7 @@ def launched_stack(
         "VIGIL_WEBHOOK_PORT": str(webhook_port),
         "VIGIL_ADMIN_KEY": ADMIN_KEY,
         "VIGIL_DEMO": "1",
+        "VIGIL_DATA_DIR": str(log_path.parent / "vigil-data"),
         "PYTHONUNBUFFERED": "1",
     }
     for name in ("VIGIL_PUBLIC_URL", "VIGIL_STAGE", "AWS_ENDPOINT_URL", "AWS_PROFILE"):
@@ -185,7 +196,7 @@ def launched_stack(
     )
     try:
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
-        # Healthy answers as soon as the API serves; the banner comes once the demo data is in.
+        # Healthy once the stack can serve (resources made, demo seeded); the banner follows.
         while not (_health_ok(stack.api_url) and READY_MARK in stack.output()):
             if process.poll() is not None:
                 raise StackNotReady(
@@ -196,6 +207,8 @@ def launched_stack(
                     f"the local stack was not ready in {START_TIMEOUT_SECONDS:g}s:\n{stack.output()[-5000:]}"
                 )
             time.sleep(0.2)
+        if not settings["VIGIL_ADMIN_KEY"]:
+            stack.admin_key = printed_admin_key(stack.output()) or ""
         yield stack
     finally:
         _stop(process)

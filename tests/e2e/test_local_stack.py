@@ -269,7 +269,9 @@ def test_startup_text_shows_the_admin_key_and_where_to_look(local_stack: Running
     text = local_stack.output()
 
     assert f"Admin key       {ADMIN_KEY}" in text
-    assert f"{local_stack.api_url}/dashboard" in text
+    assert f"Dashboard       {local_stack.api_url}/dashboard#key={ADMIN_KEY}" in text
+    assert "  Data            " in text
+    assert f"export VIGIL_URL={local_stack.api_url} VIGIL_KEY={ADMIN_KEY}" in text
     assert f"{local_stack.api_url}/dev/outbox" in text
     assert f"curl -s {local_stack.api_url}/health" in text
     assert '"jurisdiction": "New Haven"' in text

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import json
 import socket
+import urllib.request
 from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import boto3
 import pytest
 from click.testing import CliRunner, Result
+from moto import mock_aws
+from moto.server import ThreadedMotoServer
 
 from tests.integration.conftest import STAGE, Aws
 from vigil_cli import dlq
@@ -300,3 +306,112 @@ def test_an_endpoint_that_cannot_be_reached_exits_3(monkeypatch: pytest.MonkeyPa
 
     assert result.exit_code == 3
     assert f"cannot reach http://127.0.0.1:{port}" in result.stderr
+
+
+# --- the local stack --------------------------------------------------------------------------
+
+
+@dataclass
+class Made:
+    """What the CLI asked the client factory for, and the client it got."""
+
+    region: str | None
+    endpoint_url: str | None
+    local: bool
+    client: Any
+
+
+@pytest.fixture
+def made(monkeypatch: pytest.MonkeyPatch) -> list[Made]:
+    calls: list[Made] = []
+
+    def recording(region: str | None, endpoint_url: str | None, *, local: bool = False) -> Any:
+        client = dlq.default_sqs_client(region, endpoint_url, local=local)
+        calls.append(Made(region, endpoint_url, local, client))
+        return client
+
+    monkeypatch.setattr(dlq, "sqs_client_factory", recording)
+    return calls
+
+
+@pytest.fixture
+def local_moto() -> Iterator[tuple[int, SQSClient]]:
+    """A moto server on a free port, as the local stack runs one, with the local stage's send DLQ."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        sqs: SQSClient = boto3.client(
+            "sqs",
+            endpoint_url=f"http://127.0.0.1:{port}",
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        sqs.create_queue(QueueName="vigil-local-send-dlq")
+        yield port, sqs
+    finally:
+        # moto's backends are process-wide: the next test's moto starts empty.
+        reset = urllib.request.Request(f"http://127.0.0.1:{port}/moto-api/reset", method="POST")
+        urllib.request.urlopen(reset, timeout=10).close()  # noqa: S310  # the test's own local http URL
+        server.stop()
+
+
+def test_with_no_settings_dlq_reads_the_local_stacks_moto_with_fake_credentials(
+    local_moto: tuple[int, SQSClient], made: list[Made]
+) -> None:
+    port, sqs = local_moto
+    fill(sqs, "vigil-local-send-dlq", [dead_letter(1), dead_letter(2)])
+    # Whatever the shell holds for AWS, none of it is used against the local stack.
+    shell = {
+        "VIGIL_URL": None,
+        "VIGIL_PORT": None,
+        "VIGIL_STAGE": None,
+        "AWS_ENDPOINT_URL": None,
+        "VIGIL_MOTO_PORT": str(port),
+        "AWS_PROFILE": "no-such-profile",
+        "AWS_ACCESS_KEY_ID": "AKIAREALLOOKINGKEY00",
+        "AWS_SECRET_ACCESS_KEY": "real-looking-secret",
+        "AWS_REGION": "eu-west-1",
+    }
+
+    result = vigil("list", env=shell)
+
+    assert result.exit_code == 0, result.stderr
+    assert sorted(m["body"]["notice_id"] for m in lines(result)) == ["ntc_0001", "ntc_0002"]
+    assert "vigil-local-send-dlq: listed 2" in result.stderr
+    [call] = made
+    assert (call.region, call.endpoint_url, call.local) == ("us-east-1", f"http://127.0.0.1:{port}", True)
+    # botocore keeps the signing credentials here; nothing public shows them.
+    assert call.client._request_signer._credentials.access_key == "testing"
+
+
+def test_the_local_stacks_moto_is_found_beside_an_api_on_vigil_port(made: list[Made]) -> None:
+    env: dict[str, str | None] = {"VIGIL_URL": None, "VIGIL_PORT": "18000", "VIGIL_STAGE": None}
+    vigil("list", env={**env, "VIGIL_MOTO_PORT": "1"})  # nothing listens there: only the call is looked at
+
+    assert [(c.endpoint_url, c.local) for c in made] == [("http://127.0.0.1:1", True)]
+
+
+def test_a_deployed_stage_never_goes_to_the_local_moto(
+    made: list[Made], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    with mock_aws():
+        result = vigil("list", "--stage", "prod", "--region", "us-east-1", env={"VIGIL_URL": None})
+
+    assert result.exit_code == 1  # no such queue in (mocked) AWS
+    assert [(c.endpoint_url, c.local) for c in made] == [(None, False)]
+
+
+def test_without_a_stage_against_a_deployed_api_is_a_usage_error(made: list[Made]) -> None:
+    result = vigil("list", env={"VIGIL_URL": "https://api.example.org/api", "VIGIL_STAGE": None})
+
+    assert result.exit_code == 2
+    assert "--stage (or VIGIL_STAGE) is required" in result.stderr
+    assert made == []

@@ -50,7 +50,6 @@ from tests.integration.test_handlers import (  # noqa: F401  # pipeline is the f
     sent_sms,
     subscriber_body,
 )
-from vigil_local import pump as pump_module
 from vigil_local.pump import LambdaHandler, QueueBinding
 
 pytestmark = pytest.mark.integration
@@ -297,7 +296,7 @@ class Faulty:
 
 
 @pytest.fixture
-def faulty(pipeline: Pipeline, aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Iterator[Faulty]:  # noqa: F811
+def faulty(pipeline: Pipeline, aws: Aws) -> Iterator[Faulty]:  # noqa: F811
     # botocore copies a session's handlers into each client it makes: the injector goes on first,
     # then every adapter is built again from the session, as bootstrap.build does in a Lambda.
     faults = FaultInjector(seed=20120217).install(aws.session)
@@ -310,7 +309,6 @@ def faulty(pipeline: Pipeline, aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Ite
     )
     clock = Clock(datetime.now(UTC).replace(microsecond=0))
     bootstrap.use(deps, clock=clock)
-    monkeypatch.setattr(pump_module, "WAIT_SECONDS", 0)  # an empty queue answers at once
     harness = Faulty(base=replace(pipeline, deps=deps), faults=faults, clock=clock)
     yield harness
     for server in harness.receivers:

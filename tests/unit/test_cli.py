@@ -716,3 +716,36 @@ def test_module_runs_as_python_dash_m() -> None:
 
     assert done.returncode == 0
     assert "Usage: vigil" in done.stdout
+
+
+def test_without_vigil_url_the_local_stack_is_found_on_vigil_port(api: FakeApi) -> None:
+    port = api.url.rsplit(":", 1)[1]
+    env = {**NO_PROXY_ENV, "VIGIL_URL": None, "VIGIL_PORT": port, "VIGIL_KEY": KEY}
+
+    result = CliRunner().invoke(cli, ["health"], env=env, catch_exceptions=False)
+
+    assert result.exit_code == 0, result.stderr
+    assert api.only.path == "/health"
+
+
+def test_vigil_url_wins_over_vigil_port(api: FakeApi) -> None:
+    env = {**NO_PROXY_ENV, "VIGIL_URL": api.url, "VIGIL_PORT": "9", "VIGIL_KEY": KEY}
+
+    result = CliRunner().invoke(cli, ["health"], env=env, catch_exceptions=False)
+
+    assert result.exit_code == 0, result.stderr
+    assert api.only.path == "/health"
+
+
+@pytest.mark.parametrize("port", ["eighty", "0", "70000"])
+def test_a_vigil_port_that_is_not_a_port_is_a_usage_error(port: str) -> None:
+    result = CliRunner().invoke(cli, ["health"], env={"VIGIL_URL": None, "VIGIL_PORT": port})
+
+    assert result.exit_code == 2
+    assert "VIGIL_PORT must be a port from 1 to 65535" in result.stderr
+
+
+def test_the_help_says_where_the_url_comes_from() -> None:
+    result = CliRunner().invoke(cli, ["--help"], env={"VIGIL_URL": None, "VIGIL_PORT": None})
+
+    assert "VIGIL_PORT" in result.stdout
