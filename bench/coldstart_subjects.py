@@ -231,6 +231,8 @@ class Sample:
 
 _NUMBERS = (
     "seconds",
+    "cpu_seconds",
+    "first_cpu_seconds",
     "maxrss_kib",
     "hwm_kib",
     "modules",
