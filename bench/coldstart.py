@@ -322,6 +322,7 @@ def requests_table(rows: Sequence[tuple[Subject, Sample]]) -> str:
             subject.label,
             _ms(s.of("seconds")),
             _ms(s.of("first_seconds")),
+            _ms(s.of("first_cpu_seconds")),
             _ms(s.plus("seconds", "first_seconds")),
             _ms(s.plus("cpu_seconds", "first_cpu_seconds")),
             _ms(s.of("second_seconds"), digits=2),
@@ -335,6 +336,7 @@ def requests_table(rows: Sequence[tuple[Subject, Sample]]) -> str:
             "app",
             "import ms",
             "first request ms",
+            "first request CPU ms",
             "import + first request ms",
             "the same, CPU ms",
             "second request ms",
@@ -342,7 +344,7 @@ def requests_table(rows: Sequence[tuple[Subject, Sample]]) -> str:
             "modules after",
         ],
         out,
-        right=[False, True, True, True, True, True, True, True],
+        right=[False, True, True, True, True, True, True, True, True],
     )
 
 
@@ -396,6 +398,7 @@ def snapstart_table(plain: Sample, hooked: Sample) -> str:
             _ms(hooked.of("after_restore_seconds"), digits=2),
         ],
         ["first GET /health", _ms(plain.of("first_seconds")), _ms(hooked.of("first_seconds"))],
+        ["first GET /health, CPU", _ms(plain.of("first_cpu_seconds")), _ms(hooked.of("first_cpu_seconds"))],
         [
             "second GET /health (ms, 2 decimals)",
             f"{plain.median('second_seconds') * 1000:.2f}",
@@ -405,6 +408,11 @@ def snapstart_table(plain: Sample, hooked: Sample) -> str:
             "cold start measurable here: import + first request / after_restore + first request",
             _ms(plain.plus("seconds", "first_seconds")),
             _ms(hooked.plus("after_restore_seconds", "first_seconds")),
+        ],
+        [
+            "the same, CPU (after_restore left out: tens of microseconds)",
+            _ms(plain.plus("cpu_seconds", "first_cpu_seconds")),
+            _ms(hooked.of("first_cpu_seconds")),
         ],
         [
             "modules loaded before the first request",
