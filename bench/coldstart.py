@@ -9,7 +9,8 @@ docs/benchmarks.md §2 runs it with ``--runs 30 --python /tmp/venv311/bin/python
 3.11 can import (b325d8b moved to 3.13 and PEP 695 generics).
 
 Every figure comes from a fresh interpreter (``bench/coldstart_probe.py``, run with ``-c``), and the
-subjects are taken in turn, round after round, so that a shared machine's drift touches them alike.
+subjects take turns, one run of each before the next run of any, so that a shared machine's drift
+touches them alike.
 The environment is a deployed stage's (``VIGIL_STAGE=prod``, ``AWS_LAMBDA_FUNCTION_NAME``: JSON
 logs; sender, admins and secret ARN as the template sets them) with credentials that reach no
 account; no network is needed, and a check run before the timed ones proves none is used.
@@ -537,7 +538,8 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0915  # one repo
             probe(subject, subject.mode)
         checks = [network_check(s) for s in subjects if s.mode == "requests"]
         print(
-            f"{len(subjects)} subjects, {args.runs} rounds; load average {os.getloadavg()[0]:.2f}", flush=True
+            f"{len(subjects)} subjects, {args.runs} runs each; load average {os.getloadavg()[0]:.2f}",
+            flush=True,
         )
         samples = sample(subjects, runs=args.runs)
     repo_lines = importtime(cwd=REPO_ROOT, env=lambda_env(trees[0]))
