@@ -573,7 +573,11 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0915  # one repo
     print("\n".join(checks))
     hooked = [s for s in subjects if s.mode == "snapstart"]
     if hooked:
-        plain = next(s for s in subjects if s.mode == "requests" and s.cwd == hooked[0].cwd)
+        plain = next(
+            s
+            for s in subjects
+            if s.mode == "requests" and s.cwd == hooked[0].cwd and s.python == hooked[0].python
+        )
         print()
         print(
             f"SnapStart hooks, {hooked[0].setting}, Python {hooked[0].python.version} "
