@@ -11,6 +11,7 @@ from chalicelib.domain.acklog import EntryKind, LogEntry
 from chalicelib.domain.acknowledgments import Acknowledgment
 from chalicelib.domain.auth import ApiKey
 from chalicelib.domain.deliveries import Delivery
+from chalicelib.domain.mail_trust import TrustedSender
 from chalicelib.domain.messages import OutgoingEmail, OutgoingSms, OutgoingWebhook
 from chalicelib.domain.notices import Notice
 from chalicelib.domain.policies import EscalationPolicy
@@ -225,6 +226,22 @@ class MailStore(Protocol):
         """Keep a raw message; returns where (an s3:// URI)."""
 
     def get(self, key: str) -> bytes: ...
+
+
+class TrustedSenderStore(Protocol):
+    """The addresses and domains admins trust to send or forward notices (dozens of rows)."""
+
+    def add(self, entry: TrustedSender) -> None:
+        """Raises Conflict if the sender is listed already."""
+
+    def remove(self, sender: str) -> TrustedSender:
+        """Unlist the sender, returning what was listed; raises NotFound."""
+
+    def find(self, senders: Sequence[str]) -> list[TrustedSender]:
+        """Those of ``senders`` that are listed (one batch read, never a scan)."""
+
+    def list(self) -> list[TrustedSender]:
+        """Every trusted sender, by name."""
 
 
 class Links(Protocol):

@@ -44,6 +44,7 @@ TABLES = (
     "ack-codes",
     "contacts",
     "rate-limits",
+    "trusted-senders",
 )
 TABLES_WITH_INDEXES = frozenset({"notices", "subscriptions"})  # open-by-due, by-subscriber
 QUEUES = ("route", "send", "send-dlq")
@@ -67,7 +68,8 @@ API_TABLE_ACTIONS = (
     "BatchWriteItem",
     "ConditionCheckItem",
 )
-API_SCANNED_TABLES = frozenset({"notices", "subscribers", "api-keys", "policies"})  # admin list pages
+# admin list pages
+API_SCANNED_TABLES = frozenset({"notices", "subscribers", "api-keys", "policies", "trusted-senders"})
 
 
 @dataclass(frozen=True)
@@ -156,9 +158,14 @@ NEEDS: dict[str, Needs] = {
             "subscriptions": ("Query",),
             "subscribers": ("GetItem", "BatchGetItem"),  # ingest reports coverage gaps by role
             "policies": ("GetItem",),
+            # Who may alarm anyone: trusted senders, and subscribers' confirmed addresses (contacts),
+            # which also tell whether a notice's original recipients included anyone who must act.
+            "trusted-senders": ("BatchGetItem",),
+            "contacts": ("GetItem",),
         },
         queues={"route": SQS_SEND},
         inbound_mail=("GetObject",),
+        ses=("SendEmail",),  # the admins' email about a message held for triage
     ),
 }
 

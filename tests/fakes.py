@@ -16,6 +16,7 @@ from chalicelib.domain.acknowledgments import Acknowledgment
 from chalicelib.domain.auth import ApiKey
 from chalicelib.domain.deliveries import Delivery, DeliveryStatus
 from chalicelib.domain.errors import Conflict, FieldError, InvalidInput, NotFound
+from chalicelib.domain.mail_trust import TrustedSender
 from chalicelib.domain.messages import OutgoingEmail, OutgoingSms, OutgoingWebhook
 from chalicelib.domain.notices import Notice, NoticeStatus
 from chalicelib.domain.policies import DEFAULT_POLICIES, EscalationPolicy
@@ -275,6 +276,27 @@ class InMemoryMailStore:
 
 
 @dataclass
+class InMemoryTrustedSenderStore:
+    senders: dict[str, TrustedSender] = field(default_factory=dict)
+
+    def add(self, entry: TrustedSender) -> None:
+        if entry.sender in self.senders:
+            raise Conflict(f"{entry.sender} is a trusted sender already")
+        self.senders[entry.sender] = entry
+
+    def remove(self, sender: str) -> TrustedSender:
+        if sender not in self.senders:
+            raise NotFound(f"{sender!r} is not a trusted sender")
+        return self.senders.pop(sender)
+
+    def find(self, senders: Sequence[str]) -> list[TrustedSender]:
+        return [self.senders[s] for s in dict.fromkeys(senders) if s in self.senders]
+
+    def list(self) -> list[TrustedSender]:
+        return sorted(self.senders.values(), key=lambda entry: entry.sender)
+
+
+@dataclass
 class InMemoryRateLimiter:
     hits: dict[str, int] = field(default_factory=dict)
 
@@ -388,6 +410,7 @@ class FakeWorld:
     contacts: InMemoryContactStore = field(default_factory=InMemoryContactStore)
     limits: InMemoryRateLimiter = field(default_factory=InMemoryRateLimiter)
     mail: InMemoryMailStore = field(default_factory=InMemoryMailStore)
+    trusted_senders: InMemoryTrustedSenderStore = field(default_factory=InMemoryTrustedSenderStore)
     # A deployed stage by default, so the unit tests see production rules (https-only webhooks, no
     # /dev routes); tests of the local stage's routes set their own.
     settings: Settings = field(
@@ -415,6 +438,7 @@ class FakeWorld:
             contacts=self.contacts,
             limits=self.limits,
             mail=self.mail,
+            trusted_senders=self.trusted_senders,
             webhook_guard=lambda url: (
                 "resolves to 127.0.0.1, a loopback address" if "localhost" in url else None
             ),

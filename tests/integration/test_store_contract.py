@@ -17,6 +17,7 @@ from chalicelib.domain.acknowledgments import Acknowledgment, AckVia
 from chalicelib.domain.auth import ApiRole, new_key
 from chalicelib.domain.deliveries import DeliveryStatus
 from chalicelib.domain.errors import Conflict, NotFound
+from chalicelib.domain.mail_trust import SenderKind, TrustedSender
 from chalicelib.domain.notices import Notice, NoticeStatus
 from chalicelib.domain.policies import DEFAULT_POLICIES, Audience, EscalationPolicy, Step
 from chalicelib.domain.routing import plan_deliveries, recipients_for
@@ -32,6 +33,7 @@ from chalicelib.ports import (
     StoreUnavailable,
     SubscriberStore,
     SubscriptionIndex,
+    TrustedSenderStore,
 )
 from tests.builders import NOW, subscriber
 from tests.fakes import (
@@ -41,6 +43,7 @@ from tests.fakes import (
     InMemoryNoticeStore,
     InMemoryPolicyStore,
     InMemorySubscriberStore,
+    InMemoryTrustedSenderStore,
 )
 from tests.integration.conftest import STAGE, Aws
 
@@ -56,6 +59,7 @@ class Stores:
     keys: KeyStore
     policies: PolicyStore
     codes: AckCodeStore
+    trusted: TrustedSenderStore
 
 
 @pytest.fixture(params=["fake", "dynamodb"])
@@ -70,13 +74,21 @@ def stores(request: pytest.FixtureRequest) -> Iterator[Stores]:
             InMemoryKeyStore(),
             InMemoryPolicyStore(),
             InMemoryAckCodeStore(),
+            InMemoryTrustedSenderStore(),
         )
         return
     aws: Aws = request.getfixturevalue("aws")
     request.getfixturevalue("stack")
     deps = build(Settings.from_env({"VIGIL_STAGE": STAGE}), session=aws.session)
     yield Stores(
-        deps.notices, deps.subscribers, deps.index, deps.deliveries, deps.keys, deps.policies, deps.codes
+        deps.notices,
+        deps.subscribers,
+        deps.index,
+        deps.deliveries,
+        deps.keys,
+        deps.policies,
+        deps.codes,
+        deps.trusted_senders,
     )
 
 
@@ -402,3 +414,40 @@ def test_codes_that_stay_taken_are_refused_after_eight_draws(
     with pytest.raises(StoreUnavailable, match="no free reply code"):
         dynamo_codes.issue_many([("+18605550100", AckTarget("ntc_contract", "001#s0#sms-1"))], now=NOW)
     assert next(draws, None) is None  # one draw for the first code, eight for the refused one
+
+
+def a_trusted(sender: str, kind: SenderKind = SenderKind.DOMAIN, note: str = "") -> TrustedSender:
+    return TrustedSender(sender=sender, kind=kind, note=note, added_by="key-1", added_at=NOW)
+
+
+def test_trusted_senders_round_trip_and_are_listed_by_name(stores: Stores) -> None:
+    agency = a_trusted("ice.dhs.gov", note="ICE, the federal agency")
+    forwarder = a_trusted("desk.sergeant@example.gov", SenderKind.ADDRESS)
+    stores.trusted.add(agency)
+    stores.trusted.add(forwarder)
+    assert stores.trusted.list() == [forwarder, agency]
+
+
+def test_a_sender_listed_twice_is_a_conflict_and_the_first_entry_stays(stores: Stores) -> None:
+    stores.trusted.add(a_trusted("ice.dhs.gov", note="first"))
+    with pytest.raises(Conflict):
+        stores.trusted.add(a_trusted("ice.dhs.gov", note="second"))
+    assert [entry.note for entry in stores.trusted.list()] == ["first"]
+
+
+def test_find_returns_only_the_listed_among_the_candidates(stores: Stores) -> None:
+    stores.trusted.add(a_trusted("example.gov"))
+    stores.trusted.add(a_trusted("desk.sergeant@example.gov", SenderKind.ADDRESS))
+    found = stores.trusted.find(
+        ["patrol@police.example.gov", "police.example.gov", "example.gov", "example.gov"]
+    )
+    assert [entry.sender for entry in found] == ["example.gov"]
+    assert stores.trusted.find([]) == []
+
+
+def test_removing_a_sender_returns_it_and_a_second_removal_is_not_found(stores: Stores) -> None:
+    stores.trusted.add(a_trusted("ice.dhs.gov", note="ICE"))
+    assert stores.trusted.remove("ice.dhs.gov").note == "ICE"
+    assert stores.trusted.list() == []
+    with pytest.raises(NotFound):
+        stores.trusted.remove("ice.dhs.gov")
