@@ -162,6 +162,7 @@ class Deps:
             senders=self.senders,
             admins=self.admins,
             ack_log=self.ack_log,
+            trusted=self.trusted_senders,
         )
 
     @property

@@ -95,6 +95,16 @@ class NoticeStore(Protocol):
     def close_triage(self, notice_id: str, *, routed_as: str, at: datetime) -> bool:
         """Close a notice in triage once an admin has completed it; False if it was not in triage."""
 
+    def dismiss_triage(self, notice_id: str, *, reason: str, by: str, at: datetime) -> bool:
+        """Close a notice in triage without routing it; False if it was not in triage."""
+
+    def held(self, *, limit: int, cursor: str | None) -> Page[Notice]:
+        """Notices in triage, oldest first (their own partition of an index, never a scan)."""
+
+    def add_report(self, notice_id: str, report: Mapping[str, Any]) -> bool:
+        """Count another copy of the notice's original message, keeping the first ``MAX_REPORTS_KEPT``
+        in full; False when ``report["id"]`` was counted before. Raises NotFound."""
+
     def mark_acknowledged(self, notice_id: str, *, at: datetime) -> bool:
         """Open → acknowledged, and off the escalation index; False if it was not open."""
 

@@ -18,7 +18,7 @@ from chalicelib.domain.deliveries import Delivery, DeliveryStatus
 from chalicelib.domain.errors import Conflict, FieldError, InvalidInput, NotFound
 from chalicelib.domain.mail_trust import TrustedSender
 from chalicelib.domain.messages import OutgoingEmail, OutgoingSms, OutgoingWebhook
-from chalicelib.domain.notices import Notice, NoticeStatus
+from chalicelib.domain.notices import MAX_REPORTS_KEPT, Notice, NoticeStatus
 from chalicelib.domain.policies import DEFAULT_POLICIES, EscalationPolicy
 from chalicelib.domain.subscribers import ChannelRef, EventType, Subscriber, SubscriptionEntry, index_entries
 from chalicelib.domain.tokens import AckTarget
@@ -30,6 +30,7 @@ from tests.fake_acklog import InMemoryAckLog
 @dataclass
 class InMemoryNoticeStore:
     notices: dict[str, Notice] = field(default_factory=dict)
+    report_ids: dict[str, set[str]] = field(default_factory=dict)
 
     def add(self, notice: Notice) -> None:
         if notice.id in self.notices:
@@ -108,6 +109,36 @@ class InMemoryNoticeStore:
             return False
         extra = {**notice.extra, "routed_as": routed_as, "triaged_at": at.isoformat()}
         self.notices[notice_id] = replace(notice, status=NoticeStatus.CLOSED, extra=extra)
+        return True
+
+    def dismiss_triage(self, notice_id: str, *, reason: str, by: str, at: datetime) -> bool:
+        notice = self.notices.get(notice_id)
+        if notice is None or notice.status is not NoticeStatus.TRIAGE:
+            return False
+        dismissed = {"reason": reason, "by": by, "at": at.isoformat()}
+        self.notices[notice_id] = replace(
+            notice, status=NoticeStatus.CLOSED, extra={**notice.extra, "dismissed": dismissed}
+        )
+        return True
+
+    def held(self, *, limit: int, cursor: str | None) -> Page[Notice]:
+        ordered = sorted(
+            (n for n in self.notices.values() if n.status is NoticeStatus.TRIAGE),
+            key=lambda n: (n.received_at, n.id),
+        )
+        start = next((i + 1 for i, n in enumerate(ordered) if n.id == cursor), 0) if cursor else 0
+        chunk = ordered[start : start + limit]
+        more = start + limit < len(ordered)
+        return Page(items=chunk, cursor=chunk[-1].id if more and chunk else None)
+
+    def add_report(self, notice_id: str, report: Mapping[str, Any]) -> bool:
+        notice = self.get(notice_id)
+        seen = self.report_ids.setdefault(notice_id, set())
+        if report["id"] in seen:
+            return False
+        seen.add(report["id"])
+        kept = notice.reports + ((dict(report),) if len(notice.reports) < MAX_REPORTS_KEPT else ())
+        self.notices[notice_id] = replace(notice, reports=kept, report_count=notice.report_count + 1)
         return True
 
     def mark_acknowledged(self, notice_id: str, *, at: datetime) -> bool:

@@ -146,9 +146,16 @@ ROUTE_CASES: dict[Route, RouteCase] = {
     ("DELETE", "/keys/{key_id}"): RouteCase(),
     # Inbound mail. A forwarded message is raw bytes (message/rfc822), not JSON.
     ("POST", "/inbound/email"): RouteCase(),
-    # Reads a JSON body, but a valid one completes a message held for triage and the seeded world holds
-    # none: the fuzz sends it arbitrary JSON only.
+    ("GET", "/inbound/triage"): RouteCase(query=("limit", "cursor")),
+    # Read a JSON body, but a valid one completes or dismisses a message held for triage and the seeded
+    # world holds none: the fuzz sends them arbitrary JSON only.
     ("POST", "/inbound/triage/{notice_id}"): RouteCase(),
+    ("POST", "/inbound/triage/{notice_id}/dismiss"): RouteCase(),
+    ("GET", "/inbound/senders"): RouteCase(),
+    ("POST", "/inbound/senders"): RouteCase(
+        JsonBody(({"sender": "desk.sergeant@example.gov", "note": "the desk's forwarder"},), limit=4096)
+    ),
+    ("DELETE", "/inbound/senders/{sender}"): RouteCase(),
     # Dev routes, for the local stack.
     ("GET", "/dev/outbox"): RouteCase(query=("to",), local_only=True),
     ("POST", "/dev/sms/inbound"): RouteCase(

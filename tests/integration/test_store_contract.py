@@ -18,7 +18,7 @@ from chalicelib.domain.auth import ApiRole, new_key
 from chalicelib.domain.deliveries import DeliveryStatus
 from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.mail_trust import SenderKind, TrustedSender
-from chalicelib.domain.notices import Notice, NoticeStatus
+from chalicelib.domain.notices import MAX_REPORTS_KEPT, Notice, NoticeStatus
 from chalicelib.domain.policies import DEFAULT_POLICIES, Audience, EscalationPolicy, Step
 from chalicelib.domain.routing import plan_deliveries, recipients_for
 from chalicelib.domain.subscribers import Channel, ChannelRef, ChannelType, EventType, Role, index_entries
@@ -451,3 +451,60 @@ def test_removing_a_sender_returns_it_and_a_second_removal_is_not_found(stores: 
     assert stores.trusted.list() == []
     with pytest.raises(NotFound):
         stores.trusted.remove("ice.dhs.gov")
+
+
+def a_report(copy: str, reporter: str = "desk.sergeant@example.gov") -> dict[str, Any]:
+    return {
+        "id": copy,
+        "at": NOW.isoformat(),
+        "reporter": reporter,
+        "verified": True,
+        "via": "email",
+        "forwarded": True,
+        "raw": f"s3://bucket/{copy}",
+    }
+
+
+def test_reports_of_a_notice_are_counted_once_each_and_read_back(stores: Stores) -> None:
+    stores.notices.add(a_notice())
+    assert stores.notices.add_report("ntc_contract", a_report("c1"))
+    assert stores.notices.add_report("ntc_contract", a_report("c2", "patrol@example.gov"))
+    assert not stores.notices.add_report("ntc_contract", a_report("c1"))  # the same copy again
+    notice = stores.notices.get("ntc_contract")
+    assert notice.report_count == 2
+    assert list(notice.reports) == [a_report("c1"), a_report("c2", "patrol@example.gov")]
+    with pytest.raises(NotFound):
+        stores.notices.add_report("ntc_nothing", a_report("c3"))
+
+
+def test_reports_past_the_kept_ones_are_still_counted_once(stores: Stores) -> None:
+    stores.notices.add(a_notice())
+    for n in range(MAX_REPORTS_KEPT + 2):
+        assert stores.notices.add_report("ntc_contract", a_report(f"c{n}"))
+    assert not stores.notices.add_report("ntc_contract", a_report(f"c{MAX_REPORTS_KEPT + 1}"))
+    notice = stores.notices.get("ntc_contract")
+    assert (len(notice.reports), notice.report_count) == (MAX_REPORTS_KEPT, MAX_REPORTS_KEPT + 2)
+
+
+def test_held_notices_are_queued_oldest_first_and_leave_the_queue_when_dismissed_or_completed(
+    stores: Stores,
+) -> None:
+    for n, minutes in enumerate((30, 10, 20)):
+        held = a_notice(
+            id=f"ntc_held{n}", status=NoticeStatus.TRIAGE, received_at=NOW + timedelta(minutes=minutes)
+        )
+        stores.notices.add(held)
+    stores.notices.add(a_notice(id="ntc_open", next_step_at=NOW))
+    first = stores.notices.held(limit=2, cursor=None)
+    assert [n.id for n in first.items] == ["ntc_held1", "ntc_held2"]
+    assert first.cursor is not None
+    assert [n.id for n in stores.notices.held(limit=2, cursor=first.cursor).items] == ["ntc_held0"]
+    assert stores.notices.dismiss_triage("ntc_held1", reason="a newsletter", by="key-1", at=NOW)
+    assert not stores.notices.dismiss_triage("ntc_held1", reason="again", by="key-1", at=NOW)
+    assert stores.notices.close_triage("ntc_held2", routed_as="ntc_open", at=NOW)
+    assert [n.id for n in stores.notices.held(limit=10, cursor=None).items] == ["ntc_held0"]
+    dismissed = stores.notices.get("ntc_held1")
+    assert dismissed.status is NoticeStatus.CLOSED
+    assert dismissed.extra["dismissed"] == {"reason": "a newsletter", "by": "key-1", "at": NOW.isoformat()}
+    due = stores.notices.due(NOW + timedelta(days=1), limit=10)
+    assert [n.id for n in due] == ["ntc_open"]  # the sweep never sees the queue
