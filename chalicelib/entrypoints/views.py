@@ -9,7 +9,7 @@ from chalicelib.domain.acklog import LogEntry
 from chalicelib.domain.acknowledgments import Acknowledgment
 from chalicelib.domain.deliveries import Delivery
 from chalicelib.domain.jurisdictions import Jurisdiction
-from chalicelib.domain.messages import decision_for, detainer_event_for
+from chalicelib.domain.messages import decision_for, detainer_event_for, low_key_sentence, mail_view
 from chalicelib.domain.notices import Notice, NoticeStatus
 from chalicelib.domain.policies import EscalationPolicy
 from chalicelib.domain.subscribers import EventType, Role, Subscriber, subscriber_record
@@ -64,6 +64,8 @@ def notice_json(
         "coverage_gaps": list(notice.coverage_gaps),
         "step": notice.step,
         "low_key": notice.low_key,
+        "low_key_note": low_key_sentence(notice, limit=20) if notice.type is EventType.ROLLOUT else None,
+        "mail": mail_view(notice),
         "report_count": notice.report_count,
         "reports": [dict(r) for r in notice.reports],
         "next_step_at": notice.next_step_at.isoformat() if notice.next_step_at else None,

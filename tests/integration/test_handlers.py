@@ -585,7 +585,8 @@ def test_ses_mail_is_routed_once_per_original_and_a_forged_copy_is_held(pipeline
         "desk.sergeant@example.gov",
         "patrol.supervisors@example.gov",
     ]
-    [_alert] = [m for m in sent_emails() if m.destinations["ToAddresses"] == ["adviser@example.gov"]]
+    [alert] = [m for m in sent_emails() if m.destinations["ToAddresses"] == ["adviser@example.gov"]]
+    assert alert.subject.startswith("[Vigil] Rollout notice, low-key (only lower-level staff were told")
     held = pipeline.deps.notices.held(limit=10, cursor=None).items
     assert [[r["code"] for r in n.extra["held"]] for n in held] == [["dmarc-failed"]]
     admin_alert = next(m for m in sent_emails() if m.destinations["ToAddresses"] == ["ops@vigil.example.gov"])
