@@ -9,8 +9,10 @@
 
 from __future__ import annotations
 
+import base64
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 from app import app
@@ -20,6 +22,7 @@ Route = tuple[str, str]
 """A method and a path template, e.g. ``("GET", "/notices/{notice_id}")``."""
 
 PARAM = re.compile(r"\{(\w+)\}")
+STORY = (Path(__file__).resolve().parents[1] / "corpus" / "mail" / "story-inline-forward.eml").read_bytes()
 
 
 # -- valid bodies, for the fuzz to mutate and the targeted cases to aim at ----------------------------
@@ -158,6 +161,13 @@ ROUTE_CASES: dict[Route, RouteCase] = {
     ("DELETE", "/inbound/senders/{sender}"): RouteCase(),
     # Dev routes, for the local stack.
     ("GET", "/dev/outbox"): RouteCase(query=("to",), local_only=True),
+    ("POST", "/dev/mail/inbound"): RouteCase(
+        JsonBody(
+            ({"raw": base64.b64encode(STORY).decode(), "verdicts": {"spf": "PASS", "dmarc": "PASS"}},),
+            limit=14 * 1024 * 1024,
+        ),
+        local_only=True,
+    ),
     ("POST", "/dev/sms/inbound"): RouteCase(
         JsonBody(({"from": "+18605550100", "body": "100000"},), limit=4096), local_only=True
     ),

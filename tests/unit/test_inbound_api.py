@@ -6,6 +6,7 @@ refused and kept."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 from collections.abc import Iterator
@@ -625,3 +626,74 @@ def test_trusted_senders_are_for_admins_only(client: Client, keys: Keys) -> None
         assert call(client, "GET", "/inbound/senders", keys[role])[0] == 403
         assert call(client, "POST", "/inbound/senders", keys[role], {"sender": "ice.dhs.gov"})[0] == 403
         assert call(client, "DELETE", "/inbound/senders/ice.dhs.gov", keys[role])[0] == 403
+
+
+# --- the local stack's stand-in for SES --------------------------------------------------------------
+
+
+@pytest.fixture
+def local(world: FakeWorld) -> Iterator[Client]:
+    bootstrap.use(world.deps(Settings.from_env({"VIGIL_STAGE": "local", "VIGIL_ADMIN_EMAILS": ADMIN_EMAIL})))
+    world.subscribers.add(subscriber("adviser", Role.STATE_EXECUTIVE, "us-ct"))
+    with Client(app) as test_client:
+        yield test_client
+
+
+def dev_mail(client: Client, name: str, verdicts: dict[str, Any] | None = None) -> tuple[int, Any]:
+    body: dict[str, Any] = {"raw": base64.b64encode(message(name)).decode()}
+    if verdicts is not None:
+        body["verdicts"] = verdicts
+    return call(client, "POST", "/dev/mail/inbound", None, body)
+
+
+def test_dev_mail_goes_through_the_ses_handler_stored_in_the_bucket_as_ses_would(
+    local: Client, world: FakeWorld
+) -> None:
+    trust(world, "example.gov")
+    status, answer = dev_mail(local, "story-inline-forward", ALL_PASS)
+    assert status == 202, answer
+    [accepted] = answer["notices"]
+    assert answer["sender"] == {"reporter": "desk.sergeant@example.gov", "verified": True, "via": "email"}
+    assert answer["raw"].startswith("s3://fake-bucket/inbound/")
+    assert list(world.mail.objects.values()) == [message("story-inline-forward")]
+    assert world.notices.get(accepted["notice_id"]).submitted_by == "ses-inbound"
+    status, again = dev_mail(local, "story-outlook-forward-second-officer", ALL_PASS)
+    assert status == 202
+    assert (again["notices"], again["reported"][0]["report_count"]) == ([], 2)
+
+
+def test_dev_mail_without_verdicts_counts_them_as_none_and_holds_the_message(
+    local: Client, world: FakeWorld
+) -> None:
+    trust(world, "example.gov")
+    status, answer = dev_mail(local, "story-inline-forward")
+    assert status == 202
+    assert [r["code"] for r in answer["triage"]["held"]] == ["unauthenticated"]
+
+
+@pytest.mark.parametrize(
+    ("body", "fields"),
+    [
+        ({}, {"raw"}),
+        ({"raw": "not base64!"}, {"raw"}),
+        ({"raw": "Zm9v", "verdicts": {"dmarc": "MAYBE", "arc": "PASS"}}, {"verdicts.dmarc", "verdicts.arc"}),
+        ({"raw": "Zm9v", "verdicts": []}, {"verdicts"}),
+    ],
+)
+def test_dev_mail_names_each_bad_field(local: Client, body: dict[str, Any], fields: set[str]) -> None:
+    status, answer = call(local, "POST", "/dev/mail/inbound", None, body)
+    assert status == 400
+    assert {d["field"] for d in answer["details"]} == fields
+
+
+def test_dev_mail_that_is_not_email_is_400_and_kept(local: Client, world: FakeWorld) -> None:
+    body = {"raw": base64.b64encode(message("malformed-not-an-email")).decode(), "verdicts": ALL_PASS}
+    status, answer = call(local, "POST", "/dev/mail/inbound", None, body)
+    assert status == 400
+    assert answer["details"][0]["field"] == "raw"
+    assert len(world.mail.objects) == 1
+
+
+def test_dev_mail_is_not_served_outside_the_local_stage(client: Client, world: FakeWorld) -> None:
+    assert dev_mail(client, "story-inline-forward", ALL_PASS)[0] == 404
+    assert world.mail.objects == {}
