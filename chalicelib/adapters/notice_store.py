@@ -107,7 +107,8 @@ def item_to_notice(item: dict[str, Any]) -> Notice:
         coverage_gaps=tuple(item.get("coverage_gaps", [])),
         routed_at=parse_iso(item.get("routed_at")),
         step=int(item.get("step", 0)),
-        next_step_at=parse_iso(item.get("next_step_at")),
+        # The triage partition's sort key is when the message was held, not a step of escalation.
+        next_step_at=parse_iso(item.get("next_step_at")) if item.get("open_shard") != TRIAGE_SHARD else None,
         deadline=parse_iso(item.get("deadline")),
         acknowledged_at=parse_iso(item.get("acknowledged_at")),
         decision=json.loads(item["decision_json"]) if item.get("decision_json") else None,

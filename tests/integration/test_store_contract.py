@@ -497,6 +497,7 @@ def test_held_notices_are_queued_oldest_first_and_leave_the_queue_when_dismissed
     stores.notices.add(a_notice(id="ntc_open", next_step_at=NOW))
     first = stores.notices.held(limit=2, cursor=None)
     assert [n.id for n in first.items] == ["ntc_held1", "ntc_held2"]
+    assert [n.next_step_at for n in first.items] == [None, None]  # held: no escalation step to come
     assert first.cursor is not None
     assert [n.id for n in stores.notices.held(limit=2, cursor=first.cursor).items] == ["ntc_held0"]
     assert stores.notices.dismiss_triage("ntc_held1", reason="a newsletter", by="key-1", at=NOW)
