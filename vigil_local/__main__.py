@@ -64,6 +64,7 @@ def banner(*, api_url: str, moto_url: str, admin_key: str, receiver_url: str, de
         f"  API             {api_url}",
         f"  Dashboard       {api_url}/dashboard",
         f"  Outbox          {api_url}/dev/outbox   (the emails, texts and webhooks sent; ack links inside)",
+        f"  Mail, as SES    POST {api_url}/dev/mail/inbound   (a raw message and its verdicts: README)",
     ]
     if receiver_url:
         lines.append(f"  Demo receiver   {receiver_url}   (verifies the signed webhooks; GET lists them)")
