@@ -50,7 +50,7 @@ def test_a_forged_copy_claiming_ice_waits_in_triage_until_an_admin_dismisses_it(
     assert "URGENT: Secure Communities - Connecticut (corrected date)" in card.text
     reasons = card.find_element(By.CSS_SELECTOR, '[data-testid="triage-reasons"]')
     assert "fails DMARC" in reasons.text
-    # (untrusted-sender too, unless an earlier test of the session trusted example.gov)
+    # (untrusted-sender too, unless an earlier test on the same stack trusted example.gov)
     assert "dmarc-failed" in [
         li.get_attribute("data-code") for li in reasons.find_elements(By.TAG_NAME, "li")
     ]

@@ -50,7 +50,7 @@ def trust(stack: RunningStack, sender: str) -> None:
     answer = stack.call(
         "POST", "/inbound/senders", {"sender": sender, "note": "an officer who forwards notices"}
     )
-    assert answer.status in (201, 409), answer  # 409: listed by an earlier test of the session
+    assert answer.status in (201, 409), answer  # 409: listed by an earlier test on the same stack
 
 
 def test_the_storys_forwards_make_one_low_key_statewide_rollout_quoting_its_sentence(

@@ -366,7 +366,7 @@ def within_budget(action: Callable[[], Answer], seconds: float = BUDGET_SECONDS)
             sender.send(Timed(None, f"{type(exc).__name__}: {exc}"[:500]))
 
     process = context.Process(target=child, daemon=True)
-    # The child inherits the test session's whole heap: frozen, its garbage collections skip it instead
+    # The child inherits the test run's whole heap: frozen, its garbage collections skip it instead
     # of touching (and so copying) every page of it, which would be timed as the request's own work.
     gc.freeze()
     try:
