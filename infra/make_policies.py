@@ -68,7 +68,7 @@ API_TABLE_ACTIONS = (
     "BatchWriteItem",
     "ConditionCheckItem",
 )
-# admin list pages
+# Tables an admin list page reads whole (a Scan): subscribers, keys, policies, trusted senders, notices.
 API_SCANNED_TABLES = frozenset({"notices", "subscribers", "api-keys", "policies", "trusted-senders"})
 
 
