@@ -26,6 +26,7 @@ from chalicelib.adapters.ses import SesEmailSender
 from chalicelib.adapters.sns import SnsSmsSender
 from chalicelib.adapters.sqs import SqsWorkQueue
 from chalicelib.adapters.subscriber_store import DynamoSubscriberStore
+from chalicelib.adapters.trusted_sender_store import DynamoTrustedSenderStore
 from chalicelib.adapters.url_guard import UnsafeUrl, check_webhook_url
 from chalicelib.adapters.webhooks import HttpWebhookSender
 from chalicelib.config import Settings, SettingsError
@@ -54,6 +55,7 @@ from chalicelib.ports import (
     Senders,
     SubscriberStore,
     SubscriptionIndex,
+    TrustedSenderStore,
     WebhookSender,
     WorkQueue,
 )
@@ -96,6 +98,8 @@ class Deps:
     contacts: ContactStore
     limits: RateLimiter
     mail: MailStore
+    # The addresses and domains trusted to send or forward notices by email.
+    trusted_senders: TrustedSenderStore
     # Why a webhook URL may not be used (it reaches a private network), or None.
     webhook_guard: Callable[[str], str | None] = lambda _url: None
     # Where the link-signing secret is kept: Secrets Manager on a deployed stage; None takes the
@@ -165,6 +169,7 @@ class Deps:
             senders=self.senders,
             admins=self.admins,
             ack_log=self.ack_log,
+            trusted=self.trusted_senders,
         )
 
     @property
@@ -230,6 +235,7 @@ def build(
             settings.inbound_mail_bucket or f"vigil-{settings.stage}-inbound-mail",
             _client(session, "s3", settings),
         ),
+        trusted_senders=DynamoTrustedSenderStore(name("trusted-senders"), dynamodb),
         webhook_guard=functools.partial(webhook_refusal, allow_private=settings.allows_local_webhooks),
         signing=(
             SecretsManagerSigningKeys(settings.ack_secret_arn, _client(session, "secretsmanager", settings))

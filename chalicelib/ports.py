@@ -11,6 +11,7 @@ from chalicelib.domain.acklog import EntryKind, LogEntry
 from chalicelib.domain.acknowledgments import Acknowledgment
 from chalicelib.domain.auth import ApiKey
 from chalicelib.domain.deliveries import Delivery
+from chalicelib.domain.mail_trust import TrustedSender
 from chalicelib.domain.messages import OutgoingEmail, OutgoingSms, OutgoingWebhook
 from chalicelib.domain.notices import Notice
 from chalicelib.domain.policies import EscalationPolicy
@@ -98,6 +99,16 @@ class NoticeStore(Protocol):
 
     def close_triage(self, notice_id: str, *, routed_as: str, at: datetime) -> bool:
         """Close a notice in triage once an admin has completed it; False if it was not in triage."""
+
+    def dismiss_triage(self, notice_id: str, *, reason: str, by: str, at: datetime) -> bool:
+        """Close a notice in triage without routing it; False if it was not in triage."""
+
+    def held(self, *, limit: int, cursor: str | None) -> Page[Notice]:
+        """Notices in triage, oldest first (their own partition of an index, never a scan)."""
+
+    def add_report(self, notice_id: str, report: Mapping[str, Any]) -> bool:
+        """Count another copy of the notice's original message, keeping the first ``MAX_REPORTS_KEPT``
+        in full; False when ``report["id"]`` was counted before. Raises NotFound."""
 
     def mark_acknowledged(self, notice_id: str, *, at: datetime) -> bool:
         """Open → acknowledged, and off the escalation index; False if it was not open."""
@@ -241,6 +252,22 @@ class MailStore(Protocol):
         """Keep a raw message; returns where (an s3:// URI)."""
 
     def get(self, key: str) -> bytes: ...
+
+
+class TrustedSenderStore(Protocol):
+    """The addresses and domains admins trust to send or forward notices (dozens of rows)."""
+
+    def add(self, entry: TrustedSender) -> None:
+        """Raises Conflict if the sender is listed already."""
+
+    def remove(self, sender: str) -> TrustedSender:
+        """Unlist the sender, returning what was listed; raises NotFound."""
+
+    def find(self, senders: Sequence[str]) -> list[TrustedSender]:
+        """Those of ``senders`` that are listed (one batch read, never a scan)."""
+
+    def list(self) -> list[TrustedSender]:
+        """Every trusted sender, by name."""
 
 
 class Links(Protocol):

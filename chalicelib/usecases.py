@@ -25,12 +25,14 @@ if TYPE_CHECKING:
     from chalicelib.bootstrap import Deps
     from chalicelib.domain.deliveries import Delivery
     from chalicelib.domain.jurisdictions import JurisdictionRegistry
+    from chalicelib.domain.mail_trust import TrustedSender
     from chalicelib.domain.notices import Notice
     from chalicelib.domain.policies import EscalationPolicy
     from chalicelib.domain.subscribers import Subscriber
     from chalicelib.ports import Page
     from chalicelib.schemas.decisions import DecisionRequest
     from chalicelib.schemas.events import SubmittedEvent
+    from chalicelib.schemas.inbound import SenderEntry, StoredMail
     from chalicelib.schemas.notices import NoticeFilter
     from chalicelib.schemas.subscribers import SubscriberDraft, SubscriberPatch
     from chalicelib.services.acknowledgment import AckResult
@@ -105,16 +107,50 @@ class UseCases:
 
         return inbound.receive(raw, caller=caller, desk=self._deps.desk, now=self._clock())
 
-    def receive_stored_mail(self, bucket: str, key: str) -> Inbound | None:
+    def receive_stored_mail(self, stored: StoredMail) -> Inbound | None:
         from chalicelib.services import inbound
 
-        return inbound.receive_stored(bucket, key, desk=self._deps.desk, now=self._clock())
+        return inbound.receive_stored(
+            stored.bucket, stored.key, receipt=stored.receipt, desk=self._deps.desk, now=self._clock()
+        )
+
+    def triage_queue(self, *, limit: int, cursor: str | None) -> Page[Notice]:
+        from chalicelib.services import triage
+
+        return triage.queue(notices=self._deps.notices, limit=limit, cursor=cursor)
 
     def complete_triage(self, notice_id: str, body: Any, *, caller: Caller) -> list[Accepted]:
-        from chalicelib.services import inbound
+        from chalicelib.services import triage
 
-        return inbound.complete_triage(
-            notice_id, body, caller=caller, desk=self._deps.desk, now=self._clock()
+        return triage.complete(notice_id, body, caller=caller, desk=self._deps.desk, now=self._clock())
+
+    def dismiss_triage(self, notice_id: str, reason: str, *, caller: Caller) -> Notice:
+        from chalicelib.services import triage
+
+        d = self._deps
+        return triage.dismiss(
+            notice_id, reason, caller=caller, notices=d.notices, ack_log=d.ack_log, now=self._clock()
+        )
+
+    def trusted_senders(self) -> list[TrustedSender]:
+        from chalicelib.services import senders
+
+        return senders.listing(trusted=self._deps.trusted_senders)
+
+    def trust_sender(self, entry: SenderEntry, *, caller: Caller) -> TrustedSender:
+        from chalicelib.services import senders
+
+        d = self._deps
+        return senders.add(
+            entry, trusted=d.trusted_senders, ack_log=d.ack_log, actor=caller.key_id, now=self._clock()
+        )
+
+    def distrust_sender(self, sender: str, *, caller: Caller) -> TrustedSender:
+        from chalicelib.services import senders
+
+        d = self._deps
+        return senders.remove(
+            sender, trusted=d.trusted_senders, ack_log=d.ack_log, actor=caller.key_id, now=self._clock()
         )
 
     def recent_notices(self, wanted: NoticeFilter) -> Page[Notice]:

@@ -52,6 +52,7 @@ TABLES = (
     "ack-codes",
     "contacts",
     "rate-limits",
+    "trusted-senders",
 )
 TABLES_WITH_INDEXES = frozenset({"notices", "subscriptions"})  # open-by-due, by-subscriber
 QUEUES = ("route", "send", "send-dlq")
@@ -83,6 +84,8 @@ API_TABLES: dict[str, tuple[str, ...]] = {
     "ack-codes": ("PutItem",),  # a new phone's confirmation code (a conditional put in a transaction)
     "contacts": ("GetItem", "PutItem", "DeleteItem"),  # claim, release, who forwarded a message
     "rate-limits": ("GetItem", "UpdateItem"),  # failed link guesses by source address
+    # the admins' list (a Scan), add and remove; whether a forwarder is trusted
+    "trusted-senders": ("GetItem", "BatchGetItem", "PutItem", "DeleteItem", "Scan"),
 }
 LINK_SIGNING = "link-signing"  # vigil-<stage>-link-signing: the template's LinkSigningSecret
 # Secrets Manager appends "-" and six random characters to a secret's name to make its ARN.
@@ -183,11 +186,14 @@ NEEDS: dict[str, Needs] = {
             "subscriptions": ("Query",),
             "subscribers": ("GetItem", "BatchGetItem"),  # ingest reports coverage gaps by role
             "policies": ("GetItem",),
-            "contacts": ("GetItem",),  # whether the forwarder is a subscriber who must acknowledge
+            # Who may alarm anyone: trusted senders, and subscribers' confirmed addresses (contacts),
+            # which also tell whether a notice's original recipients included anyone who must act.
+            "trusted-senders": ("BatchGetItem",),
+            "contacts": ("GetItem",),
         },
         queues={"route": SQS_SEND},
         inbound_mail=("GetObject",),
-        ses=("SendEmail",),  # a message that needs triage is announced to the admins
+        ses=("SendEmail",),  # the admins' email about a message held for triage
     ),
 }
 

@@ -17,8 +17,9 @@ from chalicelib.domain.auth import ApiKey
 from chalicelib.domain.deliveries import Delivery, DeliveryStatus
 from chalicelib.domain.errors import Conflict, FieldError, InvalidInput, NotFound
 from chalicelib.domain.jurisdictions import JurisdictionRegistry
+from chalicelib.domain.mail_trust import TrustedSender
 from chalicelib.domain.messages import OutgoingEmail, OutgoingSms, OutgoingWebhook
-from chalicelib.domain.notices import Notice, NoticeStatus
+from chalicelib.domain.notices import MAX_REPORTS_KEPT, Notice, NoticeStatus
 from chalicelib.domain.policies import DEFAULT_POLICIES, EscalationPolicy
 from chalicelib.domain.routing import Reach
 from chalicelib.domain.subscribers import ChannelRef, EventType, Subscriber, SubscriptionEntry, index_entries
@@ -31,6 +32,7 @@ from tests.fake_acklog import InMemoryAckLog
 @dataclass
 class InMemoryNoticeStore:
     notices: dict[str, Notice] = field(default_factory=dict)
+    report_ids: dict[str, set[str]] = field(default_factory=dict)
 
     def add(self, notice: Notice) -> None:
         if notice.id in self.notices:
@@ -116,6 +118,36 @@ class InMemoryNoticeStore:
             return False
         extra = {**notice.extra, "routed_as": routed_as, "triaged_at": at.isoformat()}
         self.notices[notice_id] = replace(notice, status=NoticeStatus.CLOSED, extra=extra)
+        return True
+
+    def dismiss_triage(self, notice_id: str, *, reason: str, by: str, at: datetime) -> bool:
+        notice = self.notices.get(notice_id)
+        if notice is None or notice.status is not NoticeStatus.TRIAGE:
+            return False
+        dismissed = {"reason": reason, "by": by, "at": at.isoformat()}
+        self.notices[notice_id] = replace(
+            notice, status=NoticeStatus.CLOSED, extra={**notice.extra, "dismissed": dismissed}
+        )
+        return True
+
+    def held(self, *, limit: int, cursor: str | None) -> Page[Notice]:
+        ordered = sorted(
+            (n for n in self.notices.values() if n.status is NoticeStatus.TRIAGE),
+            key=lambda n: (n.received_at, n.id),
+        )
+        start = next((i + 1 for i, n in enumerate(ordered) if n.id == cursor), 0) if cursor else 0
+        chunk = ordered[start : start + limit]
+        more = start + limit < len(ordered)
+        return Page(items=chunk, cursor=chunk[-1].id if more and chunk else None)
+
+    def add_report(self, notice_id: str, report: Mapping[str, Any]) -> bool:
+        notice = self.get(notice_id)
+        seen = self.report_ids.setdefault(notice_id, set())
+        if report["id"] in seen:
+            return False
+        seen.add(report["id"])
+        kept = notice.reports + ((dict(report),) if len(notice.reports) < MAX_REPORTS_KEPT else ())
+        self.notices[notice_id] = replace(notice, reports=kept, report_count=notice.report_count + 1)
         return True
 
     def mark_acknowledged(self, notice_id: str, *, at: datetime) -> bool:
@@ -298,6 +330,27 @@ class InMemoryMailStore:
 
 
 @dataclass
+class InMemoryTrustedSenderStore:
+    senders: dict[str, TrustedSender] = field(default_factory=dict)
+
+    def add(self, entry: TrustedSender) -> None:
+        if entry.sender in self.senders:
+            raise Conflict(f"{entry.sender} is a trusted sender already")
+        self.senders[entry.sender] = entry
+
+    def remove(self, sender: str) -> TrustedSender:
+        if sender not in self.senders:
+            raise NotFound(f"{sender!r} is not a trusted sender")
+        return self.senders.pop(sender)
+
+    def find(self, senders: Sequence[str]) -> list[TrustedSender]:
+        return [self.senders[s] for s in dict.fromkeys(senders) if s in self.senders]
+
+    def list(self) -> list[TrustedSender]:
+        return sorted(self.senders.values(), key=lambda entry: entry.sender)
+
+
+@dataclass
 class InMemoryRateLimiter:
     hits: dict[str, int] = field(default_factory=dict)
 
@@ -411,6 +464,7 @@ class FakeWorld:
     contacts: InMemoryContactStore = field(default_factory=InMemoryContactStore)
     limits: InMemoryRateLimiter = field(default_factory=InMemoryRateLimiter)
     mail: InMemoryMailStore = field(default_factory=InMemoryMailStore)
+    trusted_senders: InMemoryTrustedSenderStore = field(default_factory=InMemoryTrustedSenderStore)
     # A deployed stage by default, so the unit tests see production rules (https-only webhooks, no
     # /dev routes); tests of the local stage's routes set their own.
     settings: Settings = field(
@@ -438,6 +492,7 @@ class FakeWorld:
             contacts=self.contacts,
             limits=self.limits,
             mail=self.mail,
+            trusted_senders=self.trusted_senders,
             webhook_guard=lambda url: (
                 "resolves to 127.0.0.1, a loopback address" if "localhost" in url else None
             ),

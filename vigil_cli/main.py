@@ -390,6 +390,85 @@ def notices_verify(notice_id: str) -> None:
     _exit(EXIT_REFUSED)
 
 
+# --- inbound mail: triage and trusted senders -------------------------------------------------
+
+
+@cli.group()
+def triage() -> None:
+    """Received messages held rather than routed (admin).
+
+    A message is held when its sender cannot be trusted or its program, date or place cannot be told.
+    """
+
+
+@triage.command("list")
+@click.option("--limit", type=click.IntRange(1, 100), help="Held messages per page (API default 50).")
+@click.option("--cursor", help="Start at this page (the previous answer's cursor).")
+def triage_list(limit: int | None, cursor: str | None) -> None:
+    """List held messages, oldest first (GET /inbound/triage)."""
+    show(call("GET", "/inbound/triage", query={"limit": limit, "cursor": cursor}))
+
+
+@triage.command("complete")
+@click.argument("notice_id")
+@click.option("--program", required=True, help="The program, e.g. secure-communities.")
+@click.option("--jurisdiction", required=True, help="A place: 'statewide', 'Fairfield County', 'New Haven'.")
+@click.option("--effective-at", required=True, help="When it takes effect: ISO 8601 with its UTC offset.")
+@click.option("--summary", help="A summary; the message's subject if not given.")
+def triage_complete(
+    notice_id: str, program: str, jurisdiction: str, effective_at: str, summary: str | None
+) -> None:
+    """Route a held message as a rollout (POST /inbound/triage/{id}).
+
+    Read it first (triage list, or the email the admins were sent): completing it alarms everyone the
+    place's notices reach.
+    """
+    body = {"program": program, "jurisdiction": jurisdiction, "effective_at": effective_at}
+    if summary:
+        body["summary"] = summary
+    show(call("POST", f"/inbound/triage/{path_segment(notice_id)}", body))
+
+
+@triage.command("dismiss")
+@click.argument("notice_id")
+@click.option("--reason", required=True, help="Why it is not routed, e.g. 'a newsletter' (audited).")
+def triage_dismiss(notice_id: str, reason: str) -> None:
+    """Close a held message without routing it (POST /inbound/triage/{id}/dismiss)."""
+    show(call("POST", f"/inbound/triage/{path_segment(notice_id)}/dismiss", {"reason": reason}))
+
+
+@cli.group()
+def senders() -> None:
+    """Who may send or forward notices by email (admin).
+
+    Trusted addresses and domains; subscribers' own confirmed addresses are trusted too.
+    """
+
+
+@senders.command("list")
+def senders_list() -> None:
+    """List trusted senders (GET /inbound/senders)."""
+    show(call("GET", "/inbound/senders"))
+
+
+@senders.command("add")
+@click.argument("sender")
+@click.option("--note", help="Who it is, e.g. 'ICE, the federal agency'.")
+def senders_add(sender: str, note: str | None) -> None:
+    """Trust an address or a domain and its subdomains (POST /inbound/senders)."""
+    body = {"sender": sender}
+    if note:
+        body["note"] = note
+    show(call("POST", "/inbound/senders", body))
+
+
+@senders.command("remove")
+@click.argument("sender")
+def senders_remove(sender: str) -> None:
+    """Stop trusting an address or a domain (DELETE /inbound/senders/{sender})."""
+    show(call("DELETE", f"/inbound/senders/{path_segment(sender)}"), done=f"no longer trusted: {sender}")
+
+
 # --- policies, sweep, jurisdictions, audit ----------------------------------------------------
 
 

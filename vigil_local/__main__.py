@@ -119,6 +119,7 @@ def banner(facts: BannerFacts) -> str:
         f"  Dashboard       {dashboard}",
         "                  (opens with the admin key; the key stays in that browser tab)",
         f"  Outbox          {api_url}/dev/outbox   (the emails, texts and webhooks sent; ack links inside)",
+        f"  Mail, as SES    POST {api_url}/dev/mail/inbound   (a raw message and its verdicts: README)",
     ]
     if facts.receiver_url:
         lines.append(

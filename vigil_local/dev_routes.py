@@ -4,7 +4,10 @@ what the stack "sent". Not part of the Lambda bundle: the local stack adds them 
 
 from __future__ import annotations
 
-from chalice.app import Chalice, Response
+import hashlib
+import json
+
+from chalice.app import Chalice, Response, SNSEvent
 
 from chalicelib import bootstrap
 from chalicelib.domain.errors import FieldError, InvalidInput, NotFound
@@ -54,3 +57,33 @@ def dev_sms_inbound(req: Incoming, vigil: UseCases) -> Response:
         raise InvalidInput("an inbound text needs from and body", problems)
     handled = vigil.reply_to_text(body["from"], body["body"])
     return json_response({"outcome": str(handled.reply), "answer": handled.answer})
+
+
+# Base64 makes a message a third longer: room for the 10 MiB SES and the mail reader take.
+MAIL_BODY_BYTES = 14 * 1024 * 1024
+
+
+@routes.post("/dev/mail/inbound", status=202, body=True, refuses=(404,))
+def dev_mail_inbound(req: Incoming, vigil: UseCases) -> Response:
+    """What SES would do with a message received for Vigil: store it in the inbound-mail bucket and
+    publish its notification, with the verdicts given, to the same handler (``on_inbound_email``'s
+    work, ``pipeline.mail_received``). Answers what became of it, as ``POST /inbound/email`` does."""
+    from chalicelib.entrypoints import pipeline
+    from chalicelib.schemas.inbound import parse_dev_mail
+    from vigil_local.ses import received_notification, sns_event
+
+    _local_only(vigil)
+    mail = parse_dev_mail(req.json(max_bytes=MAIL_BODY_BYTES), max_bytes=10 * 1024 * 1024)
+    deps = bootstrap.deps()
+    stage = deps.settings.stage
+    key = f"inbound/{hashlib.sha256(mail.raw).hexdigest()}"
+    uri = deps.mail.put(key, mail.raw)
+    bucket = uri.removeprefix("s3://").split("/", 1)[0]
+    notification = received_notification(
+        mail.raw, bucket=bucket, key=key, verdicts=mail.verdicts, stage=stage
+    )
+    result = pipeline.mail_received(SNSEvent(sns_event(json.dumps(notification), stage=stage), None), vigil)
+    if result is None:
+        reason = "not readable email (it stays in the inbound-mail bucket, as SES would leave it)"
+        raise InvalidInput(f"the message is {reason}", [FieldError("raw", f"is {reason}")])
+    return json_response(result.as_json(), 202)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +20,7 @@ from chalicelib.adapters.dynamodb import (
     written,
 )
 from chalicelib.domain.errors import FieldError, InvalidInput, NotFound
-from chalicelib.domain.notices import Notice, NoticeStatus
+from chalicelib.domain.notices import MAX_REPORTS_KEPT, Notice, NoticeStatus
 from chalicelib.domain.subscribers import EventType
 from chalicelib.ports import NoticeExists, Page
 
@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 
 # One partition of the escalation index: open notices are few (hundreds), read once a minute.
 OPEN_SHARD = "open"
+# A second partition of the same index holds the triage queue, oldest first (its sort key is when the
+# message was held): held messages are fewer still, and the sweep never reads this partition.
+TRIAGE_SHARD = "triage"
 DUE_INDEX = "open-by-due"
 BY_TYPE_INDEX = "by-type-received"
 # The key of an item in that index: what a cursor of recent() holds.
@@ -59,8 +62,21 @@ def notice_to_item(notice: Notice) -> dict[str, Any]:
         "decision_json": json.dumps(notice.decision, sort_keys=True) if notice.decision else None,
         "duties_json": json.dumps(list(notice.duties), sort_keys=True),
         "extra_json": json.dumps(notice.extra, sort_keys=True),
-        **_schedule(notice.status, notice.next_step_at),
+        # Each copy of a mailed notice's original (a list of string maps), how many, and their ids.
+        "reports": [dict(r) for r in notice.reports],
+        "report_count": notice.report_count,
+        "report_ids": {str(r["id"]) for r in notice.reports} or None,
+        **(
+            _queue(notice)
+            if notice.status is NoticeStatus.TRIAGE
+            else _schedule(notice.status, notice.next_step_at)
+        ),
     }
+
+
+def _queue(notice: Notice) -> dict[str, Any]:
+    """A notice in triage waits in the index's triage partition, by when it was held."""
+    return {"open_shard": TRIAGE_SHARD, "next_step_at": _utc(notice.received_at)}
 
 
 def _utc(value: datetime) -> str:
@@ -93,12 +109,15 @@ def item_to_notice(item: dict[str, Any]) -> Notice:
         coverage_gaps=tuple(item.get("coverage_gaps", [])),
         routed_at=parse_iso(item.get("routed_at")),
         step=int(item.get("step", 0)),
-        next_step_at=parse_iso(item.get("next_step_at")),
+        # The triage partition's sort key is when the message was held, not a step of escalation.
+        next_step_at=parse_iso(item.get("next_step_at")) if item.get("open_shard") != TRIAGE_SHARD else None,
         deadline=parse_iso(item.get("deadline")),
         acknowledged_at=parse_iso(item.get("acknowledged_at")),
         decision=json.loads(item["decision_json"]) if item.get("decision_json") else None,
         duties=tuple(json.loads(item.get("duties_json", "[]"))),
         extra=json.loads(item.get("extra_json", "{}")),
+        reports=tuple(item.get("reports", [])),
+        report_count=int(item.get("report_count", 0)),
     )
 
 
@@ -249,17 +268,81 @@ class DynamoNoticeStore:
         )
 
     def close_triage(self, notice_id: str, *, routed_as: str, at: datetime) -> bool:
+        return self._leave_triage(notice_id, {"routed_as": routed_as, "triaged_at": at.isoformat()})
+
+    def dismiss_triage(self, notice_id: str, *, reason: str, by: str, at: datetime) -> bool:
+        return self._leave_triage(
+            notice_id, {"dismissed": {"reason": reason, "by": by, "at": at.isoformat()}}
+        )
+
+    def _leave_triage(self, notice_id: str, outcome: dict[str, Any]) -> bool:
         notice = self.get(notice_id)
-        extra = {**notice.extra, "routed_as": routed_as, "triaged_at": at.isoformat()}
+        if notice.status is not NoticeStatus.TRIAGE:
+            return False
         return self._conditional_update(
             notice_id,
-            "SET #s = :closed, extra_json = :x",
+            "SET #s = :closed, extra_json = :x REMOVE open_shard, next_step_at",
             "#s = :triage",
             {
                 ":closed": str(NoticeStatus.CLOSED),
                 ":triage": str(NoticeStatus.TRIAGE),
-                ":x": json.dumps(extra, sort_keys=True),
+                ":x": json.dumps({**notice.extra, **outcome}, sort_keys=True),
             },
+        )
+
+    def held(self, *, limit: int, cursor: str | None) -> Page[Notice]:
+        """The triage partition of the open-by-due index, oldest first, a page at a time."""
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": DUE_INDEX,
+            "KeyConditionExpression": "open_shard = :shard",
+            "ExpressionAttributeValues": {":shard": {"S": TRIAGE_SHARD}},
+            "ScanIndexForward": True,
+            "Limit": limit,
+        }
+        start = decode_cursor(cursor)
+        if start:
+            request["ExclusiveStartKey"] = encode(start)
+        response = call(self._client.query, **request)
+        last = response.get("LastEvaluatedKey")
+        return Page(
+            items=[item_to_notice(decode(i)) for i in response.get("Items", [])],
+            cursor=encode_cursor(decode(last)) if last else None,
+        )
+
+    def add_report(self, notice_id: str, report: Mapping[str, Any]) -> bool:
+        """Kept in full while the list is short; counted (and its id remembered) either way."""
+        values = {
+            ":one": 1,
+            ":zero": 0,
+            ":id": str(report["id"]),
+            ":ids": {str(report["id"])},
+            ":r": [dict(report)],
+            ":empty": [],
+            ":max": MAX_REPORTS_KEPT,
+        }
+        counted = "report_count = if_not_exists(report_count, :zero) + :one"
+        fresh = "attribute_exists(notice_id) AND NOT contains(report_ids, :id)"
+        if written(
+            self._client.update_item,
+            TableName=self._table,
+            Key={"notice_id": {"S": notice_id}},
+            UpdateExpression=f"SET {counted}, reports = list_append(if_not_exists(reports, :empty), :r) "
+            "ADD report_ids :ids",
+            ConditionExpression=f"{fresh} AND (attribute_not_exists(reports) OR size(reports) < :max)",
+            ExpressionAttributeValues=encode(values),
+        ):
+            return True
+        notice = self.get(notice_id)  # NotFound when there is no such notice
+        if len(notice.reports) < MAX_REPORTS_KEPT:
+            return False  # counted before (the list has room, so the id was the condition)
+        return written(
+            self._client.update_item,
+            TableName=self._table,
+            Key={"notice_id": {"S": notice_id}},
+            UpdateExpression=f"SET {counted} ADD report_ids :ids",
+            ConditionExpression=fresh,
+            ExpressionAttributeValues=encode({k: values[k] for k in (":one", ":zero", ":id", ":ids")}),
         )
 
     def mark_acknowledged(self, notice_id: str, *, at: datetime) -> bool:

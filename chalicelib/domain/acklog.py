@@ -32,6 +32,8 @@ class EntryKind(StrEnum):
     ESCALATED = "escalated"
     DECIDED = "decided"
     CLOSED = "closed"
+    # Another copy of a mailed notice's original message arrived (another forward, or the original itself).
+    REPORTED = "reported"
     # The admin audit trail is a chain of its own (stream "audit"), one entry per admin action.
     AUDITED = "audited"
 

@@ -6,6 +6,7 @@ import html
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from chalicelib.domain.notices import Notice
 from chalicelib.domain.subscribers import EventType, Role
@@ -127,13 +128,115 @@ def notice_view(notice: Notice, role: Role, subscriber_id: str | None = None) ->
     decision = decision_for(notice, role)
     if decision is not None:
         view["decision"] = decision
+    if notice.type is EventType.ROLLOUT:
+        view["low_key"] = notice.low_key
+        view["low_key_note"] = low_key_sentence(notice, limit=20)
+        view["mail"] = mail_view(notice)
     return view
+
+
+# --- notices made from mail: low-key, and the evidence -----------------------------------------------
+
+_NEW_YORK = ZoneInfo("America/New_York")
+_SHOWN_RECIPIENTS = 5
+
+
+def _when(iso: Any) -> str | None:
+    try:
+        moment = datetime.fromisoformat(str(iso))
+    except ValueError:
+        return None
+    return moment.astimezone(_NEW_YORK).strftime("%a %-d %b %Y, %-I:%M %p %Z")
+
+
+def _original(notice: Notice) -> dict[str, Any]:
+    mail = notice.extra.get("mail") or {}
+    original = dict(mail.get("original") or {})
+    source = notice.event.get("source") or {}
+    original.setdefault("recipients", source.get("original_recipients") or [])
+    original.setdefault("sent_at", source.get("sent_at"))
+    return original
+
+
+def _listed(addresses: list[Any], limit: int = _SHOWN_RECIPIENTS) -> str:
+    shown = ", ".join(str(a) for a in addresses[:limit])
+    return shown + (f" and {len(addresses) - limit} more" if len(addresses) > limit else "")
+
+
+def low_key_sentence(notice: Notice, *, limit: int = _SHOWN_RECIPIENTS) -> str | None:
+    """For a low-key notice: that the original went only to lower-level staff (to whom and when, when
+    known) and that nobody above them was told. None for any other notice."""
+    if not notice.low_key:
+        return None
+    original = _original(notice)
+    recipients = [str(a) for a in original.get("recipients") or []]
+    to_whom = f" ({_listed(recipients, limit)})" if recipients else ""
+    when = _when(original.get("sent_at")) if original.get("sent_at") else None
+    on = f" on {when}" if when else ""
+    return f"LOW-KEY: the original went only to lower-level staff{to_whom}{on}; nobody above them was told."
+
+
+def mail_evidence(notice: Notice) -> list[tuple[str, str]]:
+    """Where a notice made from mail came from: the sentences its program, date and place were read
+    from, quoted as written; the original's sender (claimed unless verified), date and recipients; who
+    forwarded it, and how many reported it. Empty for a notice that did not come by mail."""
+    mail = notice.extra.get("mail")
+    if not isinstance(mail, dict):
+        return []
+    labels = {"program": "program", "effective_at": "date", "jurisdiction": "place"}
+    read_from: dict[str, list[str]] = {}
+    for entry in mail.get("read_from") or []:
+        for sentence in entry.get("sentences") or []:
+            read_from.setdefault(str(sentence), []).append(
+                labels.get(entry.get("field"), str(entry.get("field")))
+            )
+    shown = []
+    for sentence, fields in read_from.items():
+        what = ", ".join(fields[:-1]) + (" and " if len(fields) > 1 else "") + fields[-1]
+        shown.append((f"The {what}, as written", f"“{sentence}”"))
+    original = _original(notice)
+    if original.get("sender"):
+        how = "verified" if original.get("sender_verified") else "claimed, not verified"
+        shown.append(("Original sender", f"{original['sender']} ({how})"))
+    if original.get("sent_at") and (when := _when(original["sent_at"])):
+        shown.append(("Original sent", when))
+    if original.get("recipients"):
+        shown.append(("Original recipients", _listed(list(original["recipients"]), 20)))
+    forwarders = [
+        f"{f.get('address')} ({'verified' if f.get('verified') else 'claimed, not verified'})"
+        for f in mail.get("forwarders") or []
+    ]
+    if forwarders:
+        shown.append(("Forwarded by", ", ".join(forwarders)))
+    if notice.report_count:
+        reporters = ", ".join(
+            f"{r.get('reporter')} ({'verified' if r.get('verified') else 'not verified'})"
+            for r in notice.reports[:5]
+        )
+        more = f" and {notice.report_count - 5} more" if notice.report_count > 5 else ""
+        shown.append(("Reported to Vigil by", f"{notice.report_count}: {reporters}{more}"))
+    return shown
+
+
+def mail_view(notice: Notice) -> dict[str, Any] | None:
+    """A notice's mail evidence as data (webhooks, the API): None for a notice that did not come by mail."""
+    mail = notice.extra.get("mail")
+    if not isinstance(mail, dict):
+        return None
+    return {
+        "original": _original(notice),
+        "forwarders": list(mail.get("forwarders") or []),
+        "read_from": list(mail.get("read_from") or []),
+        "report_count": notice.report_count,
+    }
 
 
 def facts(notice: Notice, role: Role, subscriber_id: str | None = None) -> list[tuple[str, str]]:
     event = notice.event
     shown = [("Jurisdiction", str(event.get("jurisdiction_name", notice.jurisdiction_id)))]
     if notice.type is EventType.ROLLOUT:
+        if low_key := low_key_sentence(notice):
+            shown.insert(0, ("Low-key", low_key))
         shown += [
             ("Program", str(event.get("program", ""))),
             ("Effective", str(event.get("effective_at", ""))),
@@ -141,6 +244,7 @@ def facts(notice: Notice, role: Role, subscriber_id: str | None = None) -> list[
         source = event.get("source") or {}
         if source.get("agency"):
             shown.append(("Announced by", f"{source['agency']} ({source.get('channel', 'unknown channel')})"))
+        shown += mail_evidence(notice)
     else:
         shown += _detainer_facts(notice, role, subscriber_id)
     shown.append(("Reference", notice.id))
@@ -201,7 +305,10 @@ def render_email(
     # A detainer's free-text summary may name the person: only for those entitled to know.
     public = notice.type is EventType.ROLLOUT or may_see_personal_data(role)
     summary = str(notice.event.get("summary", "")) if public else ""
-    text_lines = [notice.title, "", summary, "", *(f"{k}: {v}" for k, v in shown), ""]
+    low_key = low_key_sentence(notice, limit=20) if notice.type is EventType.ROLLOUT else None
+    # A low-key notice says so first: the subject, and the text's first line.
+    text_lines = [*([low_key, ""] if low_key else []), notice.title, "", summary, ""]
+    text_lines += [*(f"{k}: {v}" for k, v in shown), ""]
     if summary_note:
         text_lines += [summary_note, ""]
     text_lines += ["Acknowledge that you have seen this notice:", ack_url, ""]
@@ -209,12 +316,15 @@ def render_email(
         f"<tr><th align='left'>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in shown
     )
     note = f"<p><strong>{html.escape(summary_note)}</strong></p>" if summary_note else ""
+    warning = f"<p><strong>{html.escape(low_key)}</strong></p>" if low_key else ""
     body = (
-        f"<html><body><h1>{html.escape(notice.title)}</h1><p>{html.escape(summary)}</p>"
+        f"<html><body>{warning}<h1>{html.escape(notice.title)}</h1><p>{html.escape(summary)}</p>"
         f"<table>{rows}</table>{note}"
         f"<p><a href='{html.escape(ack_url, quote=True)}'>Acknowledge this notice</a></p></body></html>"
     )
     prefix = "Rollout notice" if notice.type is EventType.ROLLOUT else "Detainer request"
+    if low_key:
+        prefix = "Rollout notice, low-key (only lower-level staff were told; nobody above them)"
     if notice.decision:
         prefix = f"Detainer decision ({notice.decision.get('decision')})"
     # Folded to one line: a line break in a subject is a header injection.
@@ -229,6 +339,11 @@ def render_sms(notice: Notice, *, to: str, reply_code: str | None = None) -> Out
     when = str(event.get("effective_at") or event.get("release_due_at") or "")[:16].replace("T", " ")
     tail = f" Reply {reply_code} to acknowledge." if reply_code else " Details and acknowledgment by email."
     head = f"VIGIL {notice.type.upper()}: {where}, {when}. Ref {notice.id[-8:]}."
+    if notice.type is EventType.ROLLOUT and (low_key := low_key_sentence(notice, limit=1)):
+        head = f"VIGIL ROLLOUT, {low_key} {where}, {when}. Ref {notice.id[-8:]}."
+        if len(head) + len(tail) > SMS_MAX_CHARS - 40:  # long addresses: say it without them
+            short = "LOW-KEY: only lower-level staff were told; nobody above them."
+            head = f"VIGIL ROLLOUT, {short} {where}, {when}. Ref {notice.id[-8:]}."
     room = SMS_MAX_CHARS - len(head) - len(tail) - 1
     title = notice.title if len(notice.title) <= room else notice.title[: max(room - 3, 0)] + "..."
     return OutgoingSms(to=to, body=f"{head} {title}{tail}"[:SMS_MAX_CHARS])

@@ -11,12 +11,16 @@ from typing import Any
 
 from chalicelib.domain.subscribers import EventType
 
+# The reports a notice keeps in full (each copy of its original received); later ones are counted only.
+MAX_REPORTS_KEPT = 50
+
 
 class NoticeStatus(StrEnum):
     OPEN = "open"
     ACKNOWLEDGED = "acknowledged"
     CLOSED = "closed"
-    # Arrived by email without a program, a date or a place: held for an admin, never routed on a guess.
+    # Arrived by email that could not be trusted, or without a program, a date or a place: held for an
+    # admin, never routed on a guess.
     TRIAGE = "triage"
 
 
@@ -46,6 +50,10 @@ class Notice:
     decision: dict[str, Any] | None = None
     duties: tuple[dict[str, Any], ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
+    # Notices made from mail: each copy of the original message received (who forwarded or sent it,
+    # when, whether verified), the first ``MAX_REPORTS_KEPT`` of them, and how many there were.
+    reports: tuple[dict[str, Any], ...] = ()
+    report_count: int = 0
 
     @property
     def low_key(self) -> bool:

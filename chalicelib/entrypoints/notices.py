@@ -1,12 +1,12 @@
-"""Events and notices: submitting rollouts and detainers (as JSON or as forwarded mail), triage,
-reading notices and their logs, and finding places."""
+"""Events and notices: submitting rollouts and detainers, reading notices and their logs, and finding
+places (forwarded mail and its triage: ``inbound.py``)."""
 
 from __future__ import annotations
 
 from chalice.app import Response
 
 from chalicelib.domain.auth import ApiRole
-from chalicelib.entrypoints.contract import ADMINS, MAIL, READERS, SOURCES, Incoming, Routes
+from chalicelib.entrypoints.contract import READERS, SOURCES, Incoming, Routes
 from chalicelib.entrypoints.http import json_response
 from chalicelib.entrypoints.views import jurisdiction_json, log_entry_json, notice_detail_json, notice_json
 from chalicelib.usecases import UseCases
@@ -26,31 +26,6 @@ def post_event(req: Incoming, vigil: UseCases) -> Response:
         req.json(), idempotency_header=req.header("idempotency-key"), registry=vigil.registry
     )
     return json_response(vigil.accept_event(submitted, caller=req.who).as_json(), 202)
-
-
-@routes.post(
-    "/inbound/email",
-    roles=SOURCES,
-    status=202,
-    refuses=(400, 413),
-    content_types=MAIL,
-    api_only="a forwarded message is posted by a mail system or a script, as raw bytes",
-)
-def post_inbound_email(req: Incoming, vigil: UseCases) -> Response:
-    """A raw RFC 822 message (a forwarded notice): routed, or held for triage."""
-    return json_response(vigil.receive_mail(req.raw_body, caller=req.who).as_json(), 202)
-
-
-@routes.post(
-    "/inbound/triage/{notice_id}",
-    roles=ADMINS,
-    status=202,
-    body=True,
-    api_only="completing a held message means reading it first, in the API's answer or the outbox",
-)
-def post_triage(req: Incoming, vigil: UseCases, notice_id: str) -> Response:
-    accepted = vigil.complete_triage(notice_id, req.json(), caller=req.who)
-    return json_response({"notices": [a.as_json() for a in accepted]}, 202)
 
 
 @routes.get("/notices", roles=READERS, refuses=(400,))

@@ -10,13 +10,16 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from chalice.app import SNSEvent, SQSEvent, SQSRecord
 
 from chalicelib import logs
 from chalicelib.usecases import UseCases
+
+if TYPE_CHECKING:
+    from chalicelib.services.inbound import Inbound
 
 logger = structlog.get_logger()
 
@@ -97,14 +100,21 @@ def ses_feedback(event: SNSEvent, vigil: UseCases) -> None:
     logger.info("ses_feedback.handled", outcome=vigil.handle_ses_feedback(notification))
 
 
-def mail_received(event: SNSEvent, vigil: UseCases) -> None:
-    """SES received a message, stored it in the inbound-mail bucket and announced it."""
+def mail_received(event: SNSEvent, vigil: UseCases) -> Inbound | None:
+    """SES received a message, stored it in the inbound-mail bucket and announced it with its verdicts."""
+    from chalicelib.schemas.inbound import parse_ses_notification
+
     try:
-        action = json.loads(event.message)["receipt"]["action"]
-        bucket, key = str(action["bucketName"]), str(action["objectKey"])
-    except (ValueError, KeyError, TypeError):
+        stored = parse_ses_notification(json.loads(event.message))
+    except ValueError:
         logger.warning("inbound_mail.unreadable_notification")
-        return
-    result = vigil.receive_stored_mail(bucket, key)
+        return None
+    result = vigil.receive_stored_mail(stored)
     if result is not None:
-        logger.info("inbound_mail.handled", notices=len(result.notices), triage=result.triage is not None)
+        logger.info(
+            "inbound_mail.handled",
+            notices=len(result.notices),
+            reported=len(result.reported),
+            triage=result.triage is not None,
+        )
+    return result

@@ -9,7 +9,7 @@ from chalicelib.domain.acklog import LogEntry
 from chalicelib.domain.acknowledgments import Acknowledgment
 from chalicelib.domain.deliveries import Delivery
 from chalicelib.domain.jurisdictions import Jurisdiction
-from chalicelib.domain.messages import decision_for, detainer_event_for
+from chalicelib.domain.messages import decision_for, detainer_event_for, low_key_sentence, mail_view
 from chalicelib.domain.notices import Notice, NoticeStatus
 from chalicelib.domain.policies import EscalationPolicy
 from chalicelib.domain.subscribers import EventType, Role, Subscriber, subscriber_record
@@ -64,6 +64,10 @@ def notice_json(
         "coverage_gaps": list(notice.coverage_gaps),
         "step": notice.step,
         "low_key": notice.low_key,
+        "low_key_note": low_key_sentence(notice, limit=20) if notice.type is EventType.ROLLOUT else None,
+        "mail": mail_view(notice),
+        "report_count": notice.report_count,
+        "reports": [dict(r) for r in notice.reports],
         "next_step_at": notice.next_step_at.isoformat() if notice.next_step_at else None,
         "deadline": notice.deadline.isoformat() if notice.deadline else None,
         "event": event,
@@ -145,3 +149,29 @@ def log_entry_json(entry: LogEntry) -> dict[str, Any]:
 
 def jurisdiction_json(jurisdiction: Jurisdiction) -> dict[str, Any]:
     return jurisdiction.as_json()
+
+
+def held_json(notice: Notice) -> dict[str, Any]:
+    """A held message as the admins' triage queue shows it: why, SES's verdicts, who sent it, its
+    subject and an excerpt, and what the reader made of it (to start the completion from)."""
+    extra = notice.extra
+    read = notice.event.get("extraction") or {}
+    return {
+        "notice_id": notice.id,
+        "held_at": notice.received_at.isoformat(),
+        "reasons": list(extra.get("held") or [{"code": "incomplete", "text": "held for triage"}]),
+        "missing": list(extra.get("missing", [])),
+        "verdicts": extra.get("receipt"),
+        "sender": extra.get("sender"),
+        "original_sender": (read.get("original_sender") or {}).get("value"),
+        "subject": extra.get("subject", notice.event.get("summary", "")),
+        "excerpt": extra.get("excerpt", ""),
+        "read_as": {
+            "program": (read.get("program") or {}).get("value"),
+            "effective_at": (read.get("effective_at") or {}).get("value"),
+            "jurisdictions": list((read.get("jurisdictions") or {}).get("value") or []),
+        },
+        "report_count": notice.report_count,
+        "quiet": bool(extra.get("quiet")),
+        "raw": extra.get("raw"),
+    }

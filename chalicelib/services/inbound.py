@@ -1,10 +1,17 @@
-"""Low-key notices by email: what arrives in an inbox becomes a routed, tracked notice, or goes to
-the admins for triage when the program, date or place cannot be told from it."""
+"""Notices by email: what arrives in an inbox becomes a routed, tracked notice, once per original
+message, when it can be trusted and read; otherwise it is held in triage with the reasons.
+
+A message is first read (``domain/inbound_mail``), then judged (``services/senders.judge``: SES's
+verdicts and the trusted senders), then matched against the notices already made of the same
+original (``Extraction.original_id``): a later copy is a further report of those notices and alarms
+nobody. Only then is a new original routed, one notice per place named, or held when the reader
+could not tell its program, date or place.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-import html
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -12,28 +19,26 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from chalicelib.domain.acklog import EntryKind
 from chalicelib.domain.auth import ApiRole, Caller
-from chalicelib.domain.errors import FieldError, InvalidInput, NotFound, TooLarge, VigilError
+from chalicelib.domain.errors import Conflict, FieldError, InvalidInput, NotFound, TooLarge, VigilError
 from chalicelib.domain.jurisdictions import STATE_ID, JurisdictionRegistry
-from chalicelib.domain.messages import OutgoingEmail
-from chalicelib.domain.notices import Notice, NoticeStatus, fingerprint, notice_id_for
+from chalicelib.domain.mail_trust import Assessment, HoldCode, HoldReason, Receipt
+from chalicelib.domain.notices import Notice, notice_id_for
 from chalicelib.domain.subscribers import Channel, EventType
 from chalicelib.ports import (
     AckLog,
     ContactStore,
     MailStore,
-    NoticeExists,
     NoticeStore,
     PolicyStore,
     Senders,
-    SendFailed,
     SubscriberStore,
     SubscriptionIndex,
+    TrustedSenderStore,
     WorkQueue,
 )
 from chalicelib.schemas.events import SubmittedEvent, parse_event
-from chalicelib.services import audit, ingest
+from chalicelib.services import ingest, senders, triage
 
 if TYPE_CHECKING:
     # The mail reader is imported by receive(), not at module level: its parser and regular expressions
@@ -48,23 +53,41 @@ MAX_NOTICES_PER_MESSAGE = 10  # one per place named; more than this is a list to
 
 @dataclass(frozen=True, slots=True)
 class Inbound:
+    """What became of one received message."""
+
     raw_uri: str
     extraction: Extraction
+    assessment: Assessment
+    # Notices this copy made (or, sent again, found it had made).
     notices: list[ingest.Accepted] = field(default_factory=list)
+    # Notices made earlier of the same original, to which this copy was added as a further report.
+    reported: list[Notice] = field(default_factory=list)
     triage: Notice | None = None
 
     def as_json(self) -> dict[str, Any]:
-        x = self.extraction
         return {
             "raw": self.raw_uri,
             "notices": [{**a.as_json(), "low_key": a.notice.low_key} for a in self.notices],
+            "reported": [
+                {"notice_id": n.id, "status": str(n.status), "report_count": n.report_count}
+                for n in self.reported
+            ],
             "triage": (
-                {"notice_id": self.triage.id, "missing": list(self.triage.extra.get("missing", []))}
+                {
+                    "notice_id": self.triage.id,
+                    "missing": list(self.triage.extra.get("missing", [])),
+                    "held": list(self.triage.extra.get("held", [])),
+                }
                 if self.triage
                 else None
             ),
-            "extraction": extraction_json(x),
+            "sender": assessment_json(self.assessment),
+            "extraction": extraction_json(self.extraction),
         }
+
+
+def assessment_json(a: Assessment) -> dict[str, Any]:
+    return {"reporter": a.reporter, "verified": a.verified, "via": a.via}
 
 
 def _found(found: Found[Any]) -> dict[str, Any]:
@@ -111,16 +134,25 @@ class MailDesk:
     senders: Senders
     admins: Sequence[Channel]
     ack_log: AckLog
+    trusted: TrustedSenderStore
 
 
 def receive(
-    raw: bytes, *, caller: Caller, desk: MailDesk, now: datetime, stored_at: str | None = None
+    raw: bytes,
+    *,
+    caller: Caller,
+    desk: MailDesk,
+    now: datetime,
+    stored_at: str | None = None,
+    receipt: Receipt | None = None,
 ) -> Inbound:
-    """``stored_at``: the S3 URI when SES already stored the message (the S3 path); else it is stored here."""
+    """``stored_at``: the S3 URI when SES already stored the message (the S3 path); else it is stored
+    here. ``receipt``: SES's verdicts on it (None: posted to the API by ``caller``, who vouches for it)."""
     from chalicelib.domain.inbound_mail import (  # noqa: PLC0415  # cold start: see TYPE_CHECKING above
         MAX_MESSAGE_BYTES,
         MalformedMessage,
         MessageTooLarge,
+        looks_unrelated,
         needs_triage,
         parse_message,
     )
@@ -142,22 +174,150 @@ def receive(
             f"the message is not readable email: {exc.reason}", [FieldError("body", exc.reason)]
         ) from None
     uri = stored_at or desk.mail.put(raw_key(raw, now, folder="inbound"), raw)
-    key = _idempotency_key(raw)
+    judged = senders.judge(
+        extraction,
+        raw,
+        receipt=receipt,
+        caller=caller,
+        trusted=desk.trusted,
+        contacts=desk.contacts,
+        subscribers=desk.subscribers,
+    )
+    copy = _Copy(
+        x=extraction,
+        judged=judged,
+        receipt=receipt,
+        report=_report(raw, extraction, judged, uri, now),
+        uri=uri,
+        caller=caller,
+        now=now,
+    )
+    if not judged.may_route:
+        # Each untrusted copy is held by itself: a trusted copy of the same original still goes out.
+        held = triage.hold(
+            copy.held_as(key=f"{extraction.original_id}:held:{copy.report['id']}", reasons=judged.held),
+            desk=desk,
+        )
+        return Inbound(uri, extraction, judged, triage=held)
+    earlier = _notices_of(extraction, desk)
+    if earlier:
+        for notice in earlier:
+            triage.attach(notice.id, copy.report, desk=desk, actor=caller.key_id, now=now)
+        logger.info("inbound_mail.reported_again", notices=[n.id for n in earlier])
+        return Inbound(uri, extraction, judged, reported=[desk.notices.get(n.id) for n in earlier])
     if needs_triage(extraction):
-        triage = _triage(extraction, key=key, uri=uri, caller=caller, desk=desk, now=now)
-        return Inbound(uri, extraction, triage=triage)
-    low_key = _low_key(extraction, desk)
-    accepted = [
-        _accept(extraction, place, key=key, uri=uri, low_key=low_key, caller=caller, desk=desk, now=now)
-        for place in _places(extraction)
-    ]
-    logger.info("inbound_mail.accepted", notices=len(accepted), low_key=low_key)
-    return Inbound(uri, extraction, notices=accepted)
+        unrelated = looks_unrelated(extraction)
+        reason = (
+            HoldReason(HoldCode.UNRELATED, "nothing in it reads as a rollout: no program, date or place")
+            if unrelated
+            else HoldReason(
+                HoldCode.INCOMPLETE, "its " + ", ".join(_missing(extraction)) + " could not be told"
+            )
+        )
+        held = triage.hold(
+            copy.held_as(key=extraction.original_id, reasons=(reason,), quiet=unrelated), desk=desk
+        )
+        return Inbound(uri, extraction, judged, triage=held)
+    accepted = [_accept(copy, place, desk=desk) for place in _places(extraction)]
+    logger.info("inbound_mail.accepted", notices=len(accepted), low_key=accepted[0].notice.low_key)
+    return Inbound(uri, extraction, judged, notices=accepted)
 
 
-def _idempotency_key(raw: bytes) -> str:
-    # The same bytes forwarded twice are the same notice; so is the same message relayed twice by SES.
-    return "email:" + hashlib.sha256(raw).hexdigest()[:32]
+@dataclass(frozen=True, slots=True)
+class _Copy:
+    """One received copy of a message, read and judged."""
+
+    x: Extraction
+    judged: Assessment
+    receipt: Receipt | None
+    report: dict[str, Any]
+    uri: str
+    caller: Caller
+    now: datetime
+
+    def held_as(self, *, key: str, reasons: Sequence[HoldReason], quiet: bool = False) -> triage.Held:
+        return triage.Held(
+            key=key,
+            extraction=self.x,
+            reasons=tuple(reasons),
+            missing=tuple(_missing(self.x)),
+            receipt=self.receipt,
+            assessment=self.judged,
+            report=self.report,
+            mail=evidence(self.x, self.judged),
+            uri=self.uri,
+            caller=self.caller,
+            now=self.now,
+            quiet=quiet,
+        )
+
+
+def _missing(x: Extraction) -> list[str]:
+    fields = (("program", x.program), ("effective_at", x.effective_at), ("jurisdiction", x.jurisdictions))
+    return [name for name, found in fields if not found.value]
+
+
+def _report(raw: bytes, x: Extraction, judged: Assessment, uri: str, now: datetime) -> dict[str, Any]:
+    """Who reported the original this time, and how: one copy, named by the hash of its bytes (SES or a
+    retry delivering the same copy again counts once)."""
+    return {
+        "id": hashlib.sha256(raw).hexdigest()[:32],
+        "at": now.isoformat(),
+        "reporter": judged.reporter,
+        "verified": judged.verified,
+        "via": judged.via,
+        "forwarded": bool(x.forwarders),
+        "raw": uri,
+    }
+
+
+def evidence(x: Extraction, judged: Assessment) -> dict[str, Any]:
+    """What a notice made from mail shows of where it came from: the original's sender (claimed unless
+    SES verified it as the sender of the message itself), date and recipients, the forwarders, and the
+    sentences each value was read from, as written."""
+    direct_by_email = not x.forwarders and judged.via == "email"
+    sent = x.sent_at.value
+    return {
+        "original_id": x.original_id,
+        "original": {
+            "sender": x.original_sender.value,
+            "sender_verified": direct_by_email and judged.verified,
+            "sent_at": sent.isoformat() if sent else None,
+            "recipients": list(x.original_recipients.value or ()),
+            "subject": x.subject.value,
+            "message_id": x.message_id,
+        },
+        "forwarders": [
+            {"address": address, "verified": i == 0 and judged.via == "email" and judged.verified}
+            for i, address in enumerate(x.forwarders)
+        ],
+        "read_from": [
+            {"field": name, "sentences": list(found.sentences), "certain": found.certain}
+            for name, found in (
+                ("program", x.program),
+                ("effective_at", x.effective_at),
+                ("jurisdiction", x.jurisdictions),
+            )
+            if found.value is not None and found.sentences
+        ],
+    }
+
+
+def _notices_of(x: Extraction, desk: MailDesk) -> list[Notice]:
+    """Notices already made of this original: held for triage, or routed per place (and what a
+    completed triage notice was routed as)."""
+    found: list[Notice] = []
+    for key in [x.original_id, *(f"{x.original_id}:{place}" for place in _places(x))]:
+        try:
+            notice = desk.notices.get(notice_id_for(EventType.ROLLOUT, key))
+        except NotFound:
+            continue
+        found.append(notice)
+        routed_as = notice.extra.get("routed_as")
+        if isinstance(routed_as, str) and routed_as not in {n.id for n in found}:
+            with contextlib.suppress(NotFound):
+                found.append(desk.notices.get(routed_as))
+    return found
 
 
 def _places(x: Extraction) -> list[str]:
@@ -167,10 +327,10 @@ def _places(x: Extraction) -> list[str]:
     return places[:MAX_NOTICES_PER_MESSAGE]
 
 
-def _low_key(x: Extraction, desk: MailDesk) -> bool:
+def low_key(recipients: Sequence[str], desk: MailDesk) -> bool:
     """Nobody of the roles a rollout requires was among the original recipients."""
     required = set(desk.policies.get(EventType.ROLLOUT).required_roles)
-    for address in x.original_recipients.value or ():
+    for address in recipients:
         owner = desk.contacts.owner(address)
         if owner is None:
             continue
@@ -194,7 +354,7 @@ def _event_body(x: Extraction, place: str, key: str) -> dict[str, Any]:
     summary = (x.subject.value or "Forwarded notice").strip()
     return {
         "type": "rollout",
-        "external_id": f"{key}:{place}",
+        "external_id": key,
         "program": x.program.value,
         "jurisdiction": place,
         "effective_at": effective.isoformat(),
@@ -203,158 +363,56 @@ def _event_body(x: Extraction, place: str, key: str) -> dict[str, Any]:
     }
 
 
-def _accept(
-    x: Extraction,
-    place: str,
-    *,
-    key: str,
-    uri: str,
-    low_key: bool,
-    caller: Caller,
-    desk: MailDesk,
-    now: datetime,
-) -> ingest.Accepted:
+def _accept(copy: _Copy, place: str, *, desk: MailDesk) -> ingest.Accepted:
+    x = copy.x
+    key = f"{x.original_id}:{place}"
     submitted: SubmittedEvent = parse_event(
         _event_body(x, place, key), idempotency_header=None, registry=desk.registry
     )
-    submitted = replace(submitted, extra={"low_key": low_key, "raw": uri, "extraction": extraction_json(x)})
-    return ingest.accept(
-        submitted,
-        caller=caller,
-        notices=desk.notices,
-        index=desk.index,
-        registry=desk.registry,
-        policies=desk.policies,
-        route_queue=desk.route_queue,
-        ack_log=desk.ack_log,
-        now=now,
-    )
-
-
-def _triage(x: Extraction, *, key: str, uri: str, caller: Caller, desk: MailDesk, now: datetime) -> Notice:
-    """Kept as a notice in triage (never routed on a guess) and the admins told what is missing."""
-    missing = [
-        name
-        for name, found in (
-            ("program", x.program),
-            ("effective_at", x.effective_at),
-            ("jurisdiction", x.jurisdictions),
-        )
-        if not found.value
-    ]
-    event = {
-        "type": "rollout",
-        "external_id": key,
-        "summary": x.subject.value or "",
+    extra = {
+        "low_key": low_key(x.original_recipients.value or (), desk),
+        "raw": copy.uri,
         "extraction": extraction_json(x),
+        "mail": evidence(x, copy.judged),
     }
-    notice = Notice(
-        id=notice_id_for(EventType.ROLLOUT, key),
-        type=EventType.ROLLOUT,
-        status=NoticeStatus.TRIAGE,
-        idempotency_key=key,
-        fingerprint=fingerprint(event),
-        jurisdiction_id=STATE_ID,
-        title=f"Needs triage: {x.subject.value or 'forwarded notice'}"[:200],
-        received_at=now,
-        event=event,
-        submitted_by=caller.key_id,
-        extra={"raw": uri, "missing": missing, "low_key": _low_key(x, desk)},
-    )
     try:
-        desk.notices.add(notice)
-    except NoticeExists as exists:
-        return exists.existing
-    desk.ack_log.append(
-        notice.id, EntryKind.CREATED, at=now, actor=caller.key_id, data={"triage": missing, "raw": uri}
-    )
-    unknown = ", ".join(missing)
-    text = (
-        f"A forwarded email could not be turned into a notice: {unknown} could not be determined.\n"
-        f"Complete it: POST /inbound/triage/{notice.id} with program, effective_at and jurisdiction.\n"
-        f"Raw message: {uri}\n"
-    )
-    for admin in desk.admins:
-        try:
-            desk.senders.email.send(
-                OutgoingEmail(
-                    to=admin.address,
-                    subject=f"[Vigil] A forwarded notice needs triage ({unknown} unknown)",
-                    text=text,
-                    html="<pre>" + html.escape(text) + "</pre>",
-                )
-            )
-        except SendFailed as exc:
-            logger.error("admin_alert.failed", reason=exc.reason)
-    logger.warning("inbound_mail.triage", notice_id=notice.id, missing=missing)
-    return notice
+        accepted = ingest.accept(
+            replace(submitted, extra=extra),
+            caller=copy.caller,
+            notices=desk.notices,
+            index=desk.index,
+            registry=desk.registry,
+            policies=desk.policies,
+            route_queue=desk.route_queue,
+            ack_log=desk.ack_log,
+            now=copy.now,
+        )
+    except Conflict:
+        # Another copy of the same original made this notice a moment ago, read a little differently
+        # (a forwarder's note filled in what the original left out): it is this copy's notice too.
+        accepted = ingest.Accepted(desk.notices.get(notice_id_for(EventType.ROLLOUT, key)), duplicate=True)
+    triage.attach(accepted.notice.id, copy.report, desk=desk, actor=copy.caller.key_id, now=copy.now)
+    return replace(accepted, notice=desk.notices.get(accepted.notice.id))
 
 
 # The caller recorded for mail that SES received: it arrives with no API key behind it.
 SES_RECEIVER = Caller(key_id="ses-inbound", role=ApiRole.SOURCE)
 
 
-def receive_stored(bucket: str, key: str, *, desk: MailDesk, now: datetime) -> Inbound | None:
-    """A message SES received and stored in the inbound-mail bucket; None when it is malformed or too
-    large (it stays in the bucket for inspection: nothing to retry)."""
+def receive_stored(
+    bucket: str, key: str, *, receipt: Receipt, desk: MailDesk, now: datetime
+) -> Inbound | None:
+    """A message SES received and stored in the inbound-mail bucket, with SES's verdicts on it; None
+    when it is malformed or too large (it stays in the bucket for inspection: nothing to retry)."""
     try:
         return receive(
-            desk.mail.get(key), caller=SES_RECEIVER, desk=desk, now=now, stored_at=f"s3://{bucket}/{key}"
+            desk.mail.get(key),
+            caller=SES_RECEIVER,
+            desk=desk,
+            now=now,
+            stored_at=f"s3://{bucket}/{key}",
+            receipt=receipt,
         )
     except VigilError as exc:
         logger.warning("inbound_mail.refused", reason=exc.message)
         return None
-
-
-def complete_triage(
-    notice_id: str,
-    body: Any,
-    *,
-    caller: Caller,
-    desk: MailDesk,
-    now: datetime,
-) -> list[ingest.Accepted]:
-    """An admin supplies what the message did not say; the notice is then routed like any other."""
-    held = desk.notices.get(notice_id)
-    if held.status is not NoticeStatus.TRIAGE:
-        raise NotFound(f"no notice in triage {notice_id!r}")
-    if not isinstance(body, dict):
-        raise InvalidInput("triage is invalid", [FieldError("body", "expected a JSON object")])
-    event = {
-        "type": "rollout",
-        "external_id": f"{held.idempotency_key}:triaged",
-        "program": body.get("program"),
-        "jurisdiction": body.get("jurisdiction"),
-        "effective_at": body.get("effective_at"),
-        "summary": body.get("summary") or held.event.get("summary") or held.title,
-        "title": body.get("title"),
-    }
-    submitted = parse_event(
-        {k: v for k, v in event.items() if v is not None}, idempotency_header=None, registry=desk.registry
-    )
-    submitted = replace(submitted, extra={**held.extra, "triaged_from": held.id})
-    accepted = ingest.accept(
-        submitted,
-        caller=caller,
-        notices=desk.notices,
-        index=desk.index,
-        registry=desk.registry,
-        policies=desk.policies,
-        route_queue=desk.route_queue,
-        ack_log=desk.ack_log,
-        now=now,
-    )
-    if desk.notices.close_triage(held.id, routed_as=accepted.notice.id, at=now):
-        desk.ack_log.append(
-            held.id, EntryKind.CLOSED, at=now, actor=caller.key_id, data={"routed_as": accepted.notice.id}
-        )
-        audit.record(
-            desk.ack_log,
-            actor=caller.key_id,
-            action="triage.completed",
-            target=held.id,
-            before={"status": str(held.status)},
-            after={"status": "closed", "routed_as": accepted.notice.id},
-            now=now,
-        )
-    return [accepted]

@@ -9,8 +9,10 @@
 
 from __future__ import annotations
 
+import base64
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 from app import app
@@ -20,6 +22,7 @@ Route = tuple[str, str]
 """A method and a path template, e.g. ``("GET", "/notices/{notice_id}")``."""
 
 PARAM = re.compile(r"\{(\w+)\}")
+STORY = (Path(__file__).resolve().parents[1] / "corpus" / "mail" / "story-inline-forward.eml").read_bytes()
 
 
 # -- valid bodies, for the fuzz to mutate and the targeted cases to aim at ----------------------------
@@ -149,11 +152,25 @@ ROUTE_CASES: dict[Route, RouteCase] = {
     ("DELETE", "/keys/{key_id}"): RouteCase(),
     # Inbound mail. A forwarded message is raw bytes (message/rfc822), not JSON.
     ("POST", "/inbound/email"): RouteCase(),
-    # Reads a JSON body, but a valid one completes a message held for triage and the seeded world holds
-    # none: the fuzz sends it arbitrary JSON only.
+    ("GET", "/inbound/triage"): RouteCase(query=("limit", "cursor")),
+    # Read a JSON body, but a valid one completes or dismisses a message held for triage and the seeded
+    # world holds none: the fuzz sends them arbitrary JSON only.
     ("POST", "/inbound/triage/{notice_id}"): RouteCase(),
+    ("POST", "/inbound/triage/{notice_id}/dismiss"): RouteCase(),
+    ("GET", "/inbound/senders"): RouteCase(),
+    ("POST", "/inbound/senders"): RouteCase(
+        JsonBody(({"sender": "desk.sergeant@example.gov", "note": "the desk's forwarder"},), limit=4096)
+    ),
+    ("DELETE", "/inbound/senders/{sender}"): RouteCase(),
     # Dev routes, for the local stack.
     ("GET", "/dev/outbox"): RouteCase(query=("to",), local_only=True),
+    ("POST", "/dev/mail/inbound"): RouteCase(
+        JsonBody(
+            ({"raw": base64.b64encode(STORY).decode(), "verdicts": {"spf": "PASS", "dmarc": "PASS"}},),
+            limit=14 * 1024 * 1024,
+        ),
+        local_only=True,
+    ),
     ("POST", "/dev/sms/inbound"): RouteCase(
         JsonBody(({"from": "+18605550100", "body": "100000"},), limit=4096), local_only=True
     ),

@@ -38,11 +38,13 @@ from chalicelib.adapters.ses import SesEmailSender
 from chalicelib.adapters.sns import SnsSmsSender
 from chalicelib.adapters.sqs import QueueUnavailable, SqsWorkQueue
 from chalicelib.adapters.subscriber_store import DynamoSubscriberStore
+from chalicelib.adapters.trusted_sender_store import DynamoTrustedSenderStore
 from chalicelib.data import load_registry
 from chalicelib.domain.acklog import EntryKind
 from chalicelib.domain.acknowledgments import Acknowledgment, AckVia
 from chalicelib.domain.auth import ApiRole, new_key
 from chalicelib.domain.errors import Conflict, NotFound
+from chalicelib.domain.mail_trust import SenderKind, TrustedSender
 from chalicelib.domain.messages import OutgoingEmail, OutgoingSms
 from chalicelib.domain.policies import DEFAULT_POLICIES
 from chalicelib.domain.routing import plan_deliveries, reach, recipients_for
@@ -87,6 +89,7 @@ class Adapters:
     limits: DynamoRateLimiter
     mail: S3MailStore
     queue: SqsWorkQueue
+    trusted: DynamoTrustedSenderStore
 
 
 def adapters(client: Callable[[str], Any]) -> Adapters:
@@ -105,6 +108,7 @@ def adapters(client: Callable[[str], Any]) -> Adapters:
         limits=DynamoRateLimiter(table("rate-limits"), dynamodb),
         mail=S3MailStore(BUCKET, client("s3")),
         queue=SqsWorkQueue(table("send"), client("sqs")),
+        trusted=DynamoTrustedSenderStore(table("trusted-senders"), dynamodb),
     )
 
 
@@ -150,6 +154,25 @@ STORE_CALLS: dict[str, tuple[Callable[[Adapters], object], str]] = {
     "notices.advance_step": (
         lambda a: a.notices.advance_step("ntc_contract", from_step=0, to_step=1, next_step_at=None),
         "UpdateItem on vigil-test-notices",
+    ),
+    "notices.held": (lambda a: a.notices.held(limit=5, cursor=None), "Query on vigil-test-notices"),
+    "notices.add_report": (
+        lambda a: a.notices.add_report("ntc_contract", {"id": "c1", "reporter": EMAIL}),
+        "UpdateItem on vigil-test-notices",
+    ),
+    "notices.dismiss_triage": (
+        lambda a: a.notices.dismiss_triage("ntc_contract", reason="a newsletter", by="k", at=NOW),
+        "GetItem on vigil-test-notices",
+    ),
+    "trusted.add": (
+        lambda a: a.trusted.add(TrustedSender("ice.dhs.gov", SenderKind.DOMAIN, "", "k", NOW)),
+        "PutItem on vigil-test-trusted-senders",
+    ),
+    "trusted.remove": (lambda a: a.trusted.remove("ice.dhs.gov"), "DeleteItem on vigil-test-trusted-senders"),
+    "trusted.list": (lambda a: a.trusted.list(), "Scan on vigil-test-trusted-senders"),
+    "trusted.find": (
+        lambda a: a.trusted.find([EMAIL, "example.gov"]),
+        "BatchGetItem on vigil-test-trusted-senders",
     ),
     "subscribers.add": (
         lambda a: a.subscribers.add(subscriber("s1", Role.ADVOCATE, "us-ct")),

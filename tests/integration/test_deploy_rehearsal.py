@@ -64,6 +64,7 @@ TABLES = (
     "ack-codes",
     "contacts",
     "rate-limits",
+    "trusted-senders",
 )
 ENVIRONMENT = {
     "VIGIL_STAGE",

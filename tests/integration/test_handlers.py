@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -20,15 +21,19 @@ from chalicelib import bootstrap
 from chalicelib.bootstrap import Deps, build
 from chalicelib.config import Settings
 from chalicelib.domain import deliveries as deliveries_module
-from chalicelib.domain.acklog import verify_chain
+from chalicelib.domain.acklog import EntryKind, verify_chain
 from chalicelib.domain.acknowledgments import AckVia
 from chalicelib.domain.auth import ApiRole, new_key
+from chalicelib.domain.notices import NoticeStatus
+from chalicelib.domain.subscribers import EventType
 from chalicelib.domain.tokens import AckTarget, read_ack_token
 from chalicelib.services.acknowledgment import acknowledge
 from tests.builders import NOW, rollout_body
 from tests.integration.conftest import REGION, STAGE, Aws
 from vigil_local.pump import QueueBinding, QueuePump, sqs_event
 from vigil_local.receiver import WebhookReceiver
+from vigil_local.ses import received_notification
+from vigil_local.ses import sns_event as ses_sns_event
 from vigil_local.stack import deploy_template
 
 if TYPE_CHECKING:
@@ -537,3 +542,55 @@ def test_delivery_refused_for_good_goes_to_the_dead_letter_queue_without_retries
     assert pipeline.depth("send-dlq") == 1
     [failed] = pipeline.deps.deliveries.for_notice(accepted["notice_id"])
     assert (str(failed.status), failed.attempts, failed.last_error) == ("failed", 1, "webhook: HTTP 410")
+
+
+CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "mail"
+ALL_PASS = {"spf": "PASS", "dkim": "PASS", "dmarc": "PASS", "spam": "PASS", "virus": "PASS"}
+
+
+def ses_receives(pipeline: Pipeline, aws: Aws, name: str, verdicts: dict[str, str]) -> None:
+    """As SES does: the message into the inbound-mail bucket, then its notification to on_inbound_email."""
+    raw = (CORPUS / f"{name}.eml").read_bytes()
+    bucket = pipeline.deps.settings.inbound_mail_bucket
+    assert bucket is not None
+    key = f"inbound/{name}"
+    aws.client("s3").put_object(Bucket=bucket, Key=key, Body=raw)
+    notification = received_notification(raw, bucket=bucket, key=key, verdicts=verdicts, stage=STAGE)
+    app.on_inbound_email(ses_sns_event(json.dumps(notification), stage=STAGE), None)
+
+
+def test_ses_mail_is_routed_once_per_original_and_a_forged_copy_is_held(pipeline: Pipeline, aws: Aws) -> None:
+    status, _ = pipeline.post(
+        "/subscribers",
+        subscriber_body(
+            "Adviser", "state-executive", "statewide", [{"type": "email", "address": "adviser@example.gov"}]
+        ),
+        pipeline.admin,
+    )
+    assert status == 201
+    status, _ = pipeline.post("/inbound/senders", {"sender": "example.gov"}, pipeline.admin)
+    assert status == 201
+
+    ses_receives(pipeline, aws, "story-inline-forward", ALL_PASS)
+    ses_receives(pipeline, aws, "story-outlook-forward-second-officer", ALL_PASS)
+    ses_receives(
+        pipeline, aws, "story-forged-ice", {**ALL_PASS, "spf": "FAIL", "dkim": "GRAY", "dmarc": "FAIL"}
+    )
+    pipeline.drain()
+
+    rollouts = pipeline.deps.notices.recent(EventType.ROLLOUT, limit=10, cursor=None).items
+    [routed] = [n for n in rollouts if n.status is NoticeStatus.OPEN]
+    assert (routed.jurisdiction_id, routed.low_key, routed.report_count) == ("us-ct", True, 2)
+    assert [r["reporter"] for r in routed.reports] == [
+        "desk.sergeant@example.gov",
+        "patrol.supervisors@example.gov",
+    ]
+    [alert] = [m for m in sent_emails() if m.destinations["ToAddresses"] == ["adviser@example.gov"]]
+    assert alert.subject.startswith("[Vigil] Rollout notice, low-key (only lower-level staff were told")
+    held = pipeline.deps.notices.held(limit=10, cursor=None).items
+    assert [[r["code"] for r in n.extra["held"]] for n in held] == [["dmarc-failed"]]
+    admin_alert = next(m for m in sent_emails() if m.destinations["ToAddresses"] == ["ops@vigil.example.gov"])
+    assert "dmarc-failed" in admin_alert.subject
+    log = pipeline.deps.ack_log.entries(routed.id)
+    assert [e.kind for e in log].count(EntryKind.REPORTED) == 2
+    assert verify_chain(routed.id, log).verified

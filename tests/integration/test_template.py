@@ -58,6 +58,7 @@ TABLES: dict[str, TableSpec] = {
     "ack-codes": TableSpec(keys=[("phone", "S", "HASH"), ("code", "S", "RANGE")]),
     "contacts": TableSpec(keys=[("address", "S", "HASH")]),
     "rate-limits": TableSpec(keys=[("bucket", "S", "HASH")]),
+    "trusted-senders": TableSpec(keys=[("sender", "S", "HASH")]),
 }
 WORK_QUEUES = {"route": "route-dlq", "send": "send-dlq"}
 FOURTEEN_DAYS = 14 * 24 * 60 * 60

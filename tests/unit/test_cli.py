@@ -616,6 +616,71 @@ def test_audit_refuses_a_limit_outside_1_to_100(api: FakeApi, limit: str) -> Non
     assert api.requests == []
 
 
+# --- triage and trusted senders ---------------------------------------------------------------
+
+
+def test_triage_list_gets_the_queue_with_limit_and_cursor(api: FakeApi) -> None:
+    result = vigil(api.url, "triage", "list", "--limit", "10", "--cursor", "c1")
+
+    assert result.exit_code == 0
+    assert (api.only.method, api.only.path) == ("GET", "/inbound/triage")
+    assert api.only.query == {"limit": ["10"], "cursor": ["c1"]}
+
+
+def test_triage_complete_posts_program_place_and_date(api: FakeApi) -> None:
+    result = vigil(
+        api.url,
+        "triage",
+        "complete",
+        "ntc/1",
+        "--program",
+        "secure-communities",
+        "--jurisdiction",
+        "statewide",
+        "--effective-at",
+        "2012-02-22T00:00:00-05:00",
+    )
+
+    assert result.exit_code == 0
+    assert (api.only.method, api.only.path) == ("POST", "/inbound/triage/ntc%2F1")
+    assert api.only.json() == {
+        "program": "secure-communities",
+        "jurisdiction": "statewide",
+        "effective_at": "2012-02-22T00:00:00-05:00",
+    }
+
+
+def test_triage_dismiss_posts_the_reason(api: FakeApi) -> None:
+    result = vigil(api.url, "triage", "dismiss", "ntc_1", "--reason", "a newsletter")
+
+    assert result.exit_code == 0
+    assert (api.only.method, api.only.path) == ("POST", "/inbound/triage/ntc_1/dismiss")
+    assert api.only.json() == {"reason": "a newsletter"}
+
+
+def test_triage_dismiss_without_a_reason_is_a_usage_error(api: FakeApi) -> None:
+    assert vigil(api.url, "triage", "dismiss", "ntc_1").exit_code == 2
+    assert api.requests == []
+
+
+def test_senders_list_add_and_remove(api: FakeApi) -> None:
+    assert vigil(api.url, "senders", "list").exit_code == 0
+    assert vigil(api.url, "senders", "add", "ice.dhs.gov", "--note", "ICE").exit_code == 0
+    api.answer(204)
+    removed = vigil(api.url, "senders", "remove", "desk.sergeant@example.gov")
+
+    assert removed.exit_code == 0
+    assert removed.stderr == "no longer trusted: desk.sergeant@example.gov\n"
+    listed, added, deleted = api.requests
+    assert (listed.method, listed.path) == ("GET", "/inbound/senders")
+    assert (added.method, added.path, added.json()) == (
+        "POST",
+        "/inbound/senders",
+        {"sender": "ice.dhs.gov", "note": "ICE"},
+    )
+    assert (deleted.method, deleted.path) == ("DELETE", "/inbound/senders/desk.sergeant%40example.gov")
+
+
 # --- refusals and failures --------------------------------------------------------------------
 
 

@@ -159,6 +159,12 @@ def _held_for_triage(client: Client, keys: Keys, world: FakeWorld) -> str:
     return str(response.json_body["triage"]["notice_id"])
 
 
+def _a_trusted_sender(client: Client, keys: Keys) -> str:
+    status, _ = call(client, "POST", "/inbound/senders", keys[ApiRole.ADMIN], {"sender": "ice.dhs.gov"})
+    assert status == 201
+    return "ice.dhs.gov"
+
+
 def _a_subscriber(world: FakeWorld) -> str:
     return next(iter(world.subscribers.list(limit=10, cursor=None).items)).id
 
@@ -189,6 +195,15 @@ WRITES: dict[tuple[str, str], Callable[[Client, Keys, FakeWorld], Write]] = {
             "jurisdiction": "statewide",
             "effective_at": "2012-02-22T00:00:00-05:00",
         },
+    ),
+    ("POST", "/inbound/triage/{notice_id}/dismiss"): lambda c, k, w: Write(
+        ApiRole.ADMIN, f"/inbound/triage/{_held_for_triage(c, k, w)}/dismiss", {"reason": "a newsletter"}
+    ),
+    ("POST", "/inbound/senders"): lambda c, k, w: Write(
+        ApiRole.ADMIN, "/inbound/senders", {"sender": "ice.dhs.gov", "note": "ICE"}
+    ),
+    ("DELETE", "/inbound/senders/{sender}"): lambda c, k, w: Write(
+        ApiRole.ADMIN, f"/inbound/senders/{_a_trusted_sender(c, k)}"
     ),
     ("POST", "/detainers/{notice_id}/decision"): lambda c, k, w: Write(
         ApiRole.REVIEWER,

@@ -27,6 +27,7 @@ from chalicelib.domain.inbound_mail import (
     MalformedMessage,
     MessageTooLarge,
     html_to_text,
+    looks_unrelated,
     needs_triage,
     parse_message,
 )
@@ -92,7 +93,10 @@ def test_corpus_message_is_extracted_as_written_by_hand(path: Path) -> None:
     x = parse(raw)
     _check_who_and_when(x, expected)
     _check_what_where_and_from_when(x, expected)
+    _check_copies_and_evidence(x, expected)
     assert needs_triage(x) is expected["needs_triage"]
+    if "unrelated" in expected:
+        assert looks_unrelated(x) is expected["unrelated"]
     for field, certain in expected.get("certain", {}).items():
         assert getattr(x, field).certain is certain, field
     if "problems" in expected:
@@ -112,9 +116,25 @@ def _check_who_and_when(x: Extraction, expected: dict[str, Any]) -> None:
         if field in expected:
             assert getattr(x, field).value == expected[field], field
     if "original_recipients" in expected:
-        assert x.original_recipients.value == tuple(expected["original_recipients"])
+        want = expected["original_recipients"]
+        assert x.original_recipients.value == (tuple(want) if want is not None else None)
     if "sent_at" in expected:
         _instant(x.sent_at.value, expected["sent_at"])
+
+
+def _check_copies_and_evidence(x: Extraction, expected: dict[str, Any]) -> None:
+    if "forwarders" in expected:
+        assert list(x.forwarders) == expected["forwarders"]
+    if "message_id" in expected:
+        assert x.message_id == expected["message_id"]
+    assert x.original_id.startswith("mail:")
+    for other in [expected.get("same_original_as")] if expected.get("same_original_as") else []:
+        assert parse((CORPUS / f"{other}.eml").read_bytes()).original_id == x.original_id, other
+    for other in expected.get("different_original_from", []):
+        assert parse((CORPUS / f"{other}.eml").read_bytes()).original_id != x.original_id, other
+    for field, sentence in expected.get("evidence_includes", {}).items():
+        found: Found[Any] = getattr(x, field)
+        assert any(sentence in s for s in found.sentences), (field, found.sentences)
 
 
 def _check_what_where_and_from_when(x: Extraction, expected: dict[str, Any]) -> None:
@@ -148,6 +168,10 @@ def test_every_value_found_says_where_it_came_from(path: Path) -> None:
             assert found.source != NOT_FOUND
         else:
             assert not found.certain
+    for found in (x.program, x.effective_at, x.jurisdictions):
+        if found.value is not None:  # read from the text: the sentence it was read from is its evidence
+            assert found.sentences
+            assert all(sentence.strip() == sentence and "\n" not in sentence for sentence in found.sentences)
 
 
 # --- forwards ------------------------------------------------------------------------------------
@@ -238,6 +262,112 @@ def test_the_forwarders_note_is_used_only_when_the_original_names_nothing_and_th
     assert not x.effective_at.certain
 
 
+def test_a_reply_quotation_is_unwrapped_like_a_forward_and_apple_writes_its_time_after_a_comma() -> None:
+    body = (
+        "Passing this on.\n\n"
+        "On Feb 17, 2012, at 4:05 PM, ICE ERO Hartford <ero.hartford@example.gov> wrote:\n\n"
+        "> Secure Communities will be activated statewide on Wednesday.\n"
+        ">\n"
+        "> ICE ERO Hartford\n\n"
+        "Sent from my phone\n"
+    )
+    x = parse(message(body, subject="Re: notice", sender="Desk Sergeant <desk.sergeant@example.gov>"))
+    assert x.forwarders == ("desk.sergeant@example.gov",)
+    assert x.original_sender.value == "ero.hartford@example.gov"
+    assert x.original_sender.source == "'On … wrote:' line of the quoted message"
+    _instant(x.sent_at.value, "2012-02-17T16:05:00-05:00")
+    assert x.effective_at.source.startswith("body of the quoted message:")
+    assert "Sent from my phone" not in x.effective_at.sentences[0]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "The chief wrote:\nSecure Communities will be activated statewide on Wednesday.",
+        "On Monday the chief wrote:\n\nSecure Communities will be activated statewide on Wednesday.",
+    ],
+)
+def test_wrote_without_quoted_lines_below_is_only_a_sentence(body: str) -> None:
+    x = parse(message(body))
+    assert x.forwarded_by is None
+    assert x.original_sender.value == "ero.hartford@example.gov"
+    assert x.jurisdictions.value == ("us-ct",)
+
+
+def test_an_attached_original_keeps_its_message_id_and_an_inline_one_has_none() -> None:
+    inner = message(
+        "Secure Communities will be activated statewide on Wednesday.",
+        subject="Secure Communities - Connecticut",
+    ).replace(b"MIME-Version", b"Message-ID: <Orig.42@Example.gov>\r\nMIME-Version")
+    attached = message(
+        "--b1\r\nContent-Type: text/plain\r\n\r\nSee attached.\r\n"
+        f"--b1\r\nContent-Type: message/rfc822\r\n\r\n{inner.decode()}\r\n--b1--\r\n",
+        subject="FW: Secure Communities - Connecticut",
+        sender="Records Unit <records.unit@example.gov>",
+        content_type='multipart/mixed; boundary="b1"',
+    )
+    assert parse(attached).message_id == "orig.42@example.gov"
+    assert parse(inner).message_id == "orig.42@example.gov"
+    assert parse(attached).original_id == parse(inner).original_id
+    assert parse(message(_GMAIL_FORWARD)).message_id is None
+
+
+# --- copies of one original ------------------------------------------------------------------------
+
+_ORIGINAL = "Secure Communities will be activated statewide on Wednesday.\n\nICE ERO Hartford\n"
+
+
+def _forward_of(original: str, *, date: str = "Fri, Feb 17, 2012 at 4:05 PM", note: str = "FYI.") -> bytes:
+    return message(
+        f"{note}\n\n---------- Forwarded message ---------\n"
+        f"From: ICE ERO Hartford <ero.hartford@example.gov>\nDate: {date}\n"
+        f"Subject: Secure Communities\nTo: <desk.sergeant@example.gov>\n\n{original}",
+        subject="Fwd: Secure Communities",
+        date="Sat, 18 Feb 2012 08:00:00 -0500",
+        sender="Desk Sergeant <desk.sergeant@example.gov>",
+    )
+
+
+def test_copies_of_one_original_have_one_id_however_they_were_forwarded_or_quoted() -> None:
+    direct = parse(message(_ORIGINAL, date="Fri, 17 Feb 2012 16:05:37 -0500")).original_id
+    rewrapped = _ORIGINAL.replace("activated statewide", "activated\nstatewide").replace(
+        "Wednesday.", "Wednesday. "
+    )
+    attribution = "On Fri, Feb 17, 2012 at 4:05 PM, ICE ERO Hartford <ero.hartford@example.gov> wrote:"
+    quoted = message(
+        f"Passing it on.\n\n{attribution}\n" + "".join(f"> {line}\n" for line in _ORIGINAL.splitlines()),
+        sender="Patrol Supervisors <patrol.supervisors@example.gov>",
+    )
+    assert parse(_forward_of(_ORIGINAL)).original_id == direct
+    assert parse(_forward_of(rewrapped, note="Another officer's note.")).original_id == direct
+    assert parse(quoted).original_id == direct
+    footer = "\nThis e-mail may contain confidential information intended for the addressee only.\n"
+    assert parse(_forward_of(_ORIGINAL + footer)).original_id == direct  # a server's footer at the end
+    assert parse(_forward_of(_ORIGINAL + "\n-- \nDesk Sergeant\n")).original_id == direct
+
+
+@pytest.mark.parametrize(
+    "changed",
+    [
+        {"date": "Fri, Feb 17, 2012 at 4:06 PM"},  # another minute: another message
+        {"original": _ORIGINAL.replace("statewide", "in Fairfield County")},  # other words
+    ],
+)
+def test_two_different_messages_have_two_ids(changed: dict[str, str]) -> None:
+    first = parse(_forward_of(_ORIGINAL)).original_id
+    other = _forward_of(
+        changed.get("original", _ORIGINAL), date=changed.get("date", "Fri, Feb 17, 2012 at 4:05 PM")
+    )
+    assert parse(other).original_id != first
+
+
+def test_an_original_without_a_date_of_its_own_is_named_by_its_sender_and_words() -> None:
+    undated = _GMAIL_FORWARD.replace("Date: Fri, Feb 17, 2012 at 4:05 PM\n", "")
+    on_saturday = parse(message(undated, date="Sat, 18 Feb 2012 08:00:00 -0500"))
+    on_monday = parse(message(undated, date="Mon, 20 Feb 2012 08:00:00 -0500"))
+    assert on_saturday.original_id == on_monday.original_id
+
+
 # --- dates ---------------------------------------------------------------------------------------
 
 
@@ -279,6 +409,24 @@ def test_dates_resolve_against_the_message_date_as_documented(
     assert x.effective_at.value is not None
     assert x.effective_at.value.isoformat() == expected
     assert x.effective_at.certain is certain
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        (
+            "entrará en vigor en todo el estado de Connecticut el 22 de febrero de 2012",
+            "2012-02-22T00:00:00-05:00",
+        ),
+        ("se activará en todo Connecticut a partir del 22 de febrero", "2012-02-22T00:00:00-05:00"),
+        ("comenzará en todo el estado el 5 de marzo a las 12:01 a.m.", "2012-03-05T00:01:00-05:00"),
+    ],
+)
+def test_a_notice_in_spanish_is_read_in_spanish(sentence: str, expected: str) -> None:
+    x = parse(message(f"El programa Comunidades Seguras {sentence}."))
+    assert x.program.value == "secure-communities"
+    assert x.jurisdictions.value == ("us-ct",)
+    _instant(x.effective_at.value, expected)
 
 
 def test_without_a_date_header_received_at_is_the_reference_and_the_date_is_uncertain() -> None:
@@ -401,6 +549,11 @@ def test_town_names_that_are_common_words_are_not_matched_out_of_context(
 ) -> None:
     x = parse(message(f"Secure Communities will be {sentence}."))
     assert x.jurisdictions.value == expected
+
+
+def test_an_office_named_after_its_town_is_not_the_town_whatever_its_case() -> None:
+    body = "Secure Communities goes live in Fairfield County on Wednesday; call the Hartford field office."
+    assert parse(message(body)).jurisdictions.value == ("us-ct/county/fairfield",)
 
 
 def test_places_in_history_clauses_and_addresses_are_not_the_notices_places() -> None:

@@ -15,8 +15,23 @@ The rules below are decisions, written down so that admins can predict what Vigi
 "Begin forwarded message:" with ``>``-quoted lines) and ``message/rfc822`` attachments are unwrapped,
 and the innermost original counts: its sender, recipients, date, subject and body. The program, date
 and places are looked for in the original first; the forwarder's own note is used only when the
-original names nothing, and then the value is marked uncertain. Replies ("On …, X wrote:") are not
-unwrapped.
+original names nothing, and then the value is marked uncertain. A reply's quotation ("On …, X
+wrote:" followed by ``>``-quoted lines, as Gmail and Apple Mail write it) counts as a forward of the
+quoted message: its sender and date come from that line, its text from the quoted lines, and a
+quotation inside it ("``>>``") is unwrapped in turn. Outlook's "-----Original Message-----" blocks
+nest the same way. The senders of the layers around the original are the ``forwarders``, outermost
+first.
+
+**Copies of one original.** ``original_id`` names the original, not the copy: its sender, the
+minute it was sent (UTC) and its own words (up to a signature delimiter or a footer such as a
+server's disclaimer; letters and digits only, case-folded), so the same message forwarded by two
+officers, forwarded inline and attached, or sent to Vigil directly and forwarded as well, has one
+id; two messages differing in sender, minute or words have two. A date the original does not give
+is left out of it.
+
+**Evidence.** Each value read from the text keeps the whole sentences it was read from
+(``Found.sentences``), as written with line breaks joined, so those told of a notice can read the
+words themselves.
 
 **Dates.** Relative phrases are resolved against the original's own date (its Date header, or the
 "Date:"/"Sent:" line of an inline forward), never against the forward's; ``received_at`` is used only
@@ -71,7 +86,8 @@ Within such sentences:
   in …", "since 2010 …") are skipped.
 
 **Triage.** ``needs_triage`` is true when the program, the effective date or the places are
-missing. A value that was found but is uncertain is still returned, with ``certain=False`` and a
+missing; ``looks_unrelated`` when all three are (a newsletter that mentions fingerprints). A value
+that was found but is uncertain is still returned, with ``certain=False`` and a
 line in ``problems`` saying why, so the notice is routed at once and the doubt travels with it.
 
 **Safety.** At most ``MAX_MESSAGE_BYTES`` (checked before parsing), ``MAX_PARTS`` MIME parts and
@@ -86,8 +102,9 @@ raises anything else.
 
 **Layout.** A module per step, each importing only those named before it here: ``results``,
 ``text``, ``vocabulary`` and ``dates`` (calendar reading; it uses ``text``) come first; ``mime`` →
-``forwards`` → ``sentences`` turn the message into layers and sentences; ``programs``,
-``effective_date`` and ``places`` each find one field in those sentences; this module runs them.
+``forwards`` → ``sentences`` turn the message into layers and sentences; ``identity`` names the
+original a layer is; ``programs``, ``effective_date`` and ``places`` each find one field in those
+sentences; this module runs them.
 
 Standard library only; no I/O and no clock.
 """
@@ -96,12 +113,14 @@ from __future__ import annotations
 
 import email.policy
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from email.parser import BytesParser
 
 from chalicelib.domain.inbound_mail.dates import NEW_YORK, parse_date_text
 from chalicelib.domain.inbound_mail.effective_date import find_effective_at
 from chalicelib.domain.inbound_mail.forwards import FORWARD_SUBJECT, MAX_TEXT_CHARS, read_layers
+from chalicelib.domain.inbound_mail.identity import original_id
 from chalicelib.domain.inbound_mail.mime import MAX_DEPTH, MAX_PARTS, MimeReader
 from chalicelib.domain.inbound_mail.places import COMMON_WORD_TOWNS, find_places, place_index
 from chalicelib.domain.inbound_mail.programs import PROGRAMS, Program, find_program
@@ -111,6 +130,7 @@ from chalicelib.domain.inbound_mail.results import (
     Found,
     MalformedMessage,
     MessageTooLarge,
+    looks_unrelated,
     missing,
     needs_triage,
 )
@@ -133,6 +153,7 @@ __all__ = [
     "MessageTooLarge",
     "Program",
     "html_to_text",
+    "looks_unrelated",
     "needs_triage",
     "parse_date_text",
     "parse_message",
@@ -190,9 +211,10 @@ def _parse(
     sender = original.sender
     if len(layers) == 1 and original.subject.value and FORWARD_SUBJECT.match(original.subject.value):
         problems.append("the subject says it was forwarded, but no forwarded message was found in it")
-        sender = Found(sender.value, sender.source, False)
+        sender = replace(sender, certain=False)
     return Extraction(
         forwarded_by=layers[0].sender.value if len(layers) > 1 else None,
+        forwarders=tuple(layer.sender.value or "(no sender)" for layer in layers[:-1]),
         original_sender=sender,
         original_recipients=original.recipients,
         sent_at=original.sent_at,
@@ -203,6 +225,8 @@ def _parse(
         text=text,
         attachments=tuple(reader.attachments),
         problems=tuple(dict.fromkeys(problems)),
+        message_id=original.message_id,
+        original_id=original_id(original),
     )
 
 
@@ -215,7 +239,7 @@ def _search[T](
         found, notes = find(view)
         if found.value is not None:
             if rank:
-                return Found(found.value, found.source, False), notes
+                return replace(found, certain=False), notes
             return found, notes
         if first_notes is None:
             first_notes = notes

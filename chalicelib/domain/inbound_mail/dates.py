@@ -25,6 +25,14 @@ MONTH = (
     r"|Sept?(?:ember)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)(?![a-z])"
 )
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+# Spanish month names, as advocates' notices and Spanish mail clients write them ("22 de febrero de 2012").
+_SPANISH_MONTHS = (
+    "enero", "febrero", "marzo", "abril", "mayo", "junio",
+    "julio", "agosto", "septiembre", "octubre", "noviembre", "diciembre",
+)  # fmt: skip
+SPANISH_MONTH = (
+    r"(?:enero|febrero|marzo|abril|mayo|junio|julio|agosto|sep?tiembre|octubre|noviembre|diciembre)"
+)
 
 
 EXPLICIT_DATE = re.compile(
@@ -37,6 +45,7 @@ EXPLICIT_DATE = re.compile(
             (?:,?\s+(?P<year2>(?:19|20)\d\d)(?!\d))?
       | (?P<m3>\d{{1,2}})/(?P<d3>\d{{1,2}})/(?P<y3>(?:19|20)?\d\d)(?![\d/])
       | (?P<y4>(?:19|20)\d\d)-(?P<m4>\d\d)-(?P<d4>\d\d)(?!\d)
+      | (?P<d5>\d{{1,2}})\s+de\s+(?P<m5>{SPANISH_MONTH})(?:\s+(?:de|del)\s+(?P<y5>(?:19|20)\d\d)(?!\d))?
     )""",
     re.IGNORECASE | re.VERBOSE,
 )
@@ -111,6 +120,9 @@ def explicit_date(match: re.Match[str], today: date) -> tuple[date | None, bool,
         if month > 12 >= day:
             month, day = day, month
             certain, note = False, f"'{match.group()}' read as day/month/year"
+    elif g["m5"]:
+        month = _SPANISH_MONTHS.index(g["m5"].lower().replace("setiembre", "septiembre")) + 1
+        day, year_text = int(g["d5"]), g["y5"]
     else:
         month, day, year_text = int(g["m4"]), int(g["d4"]), g["y4"]
     found: date | None
@@ -189,6 +201,12 @@ def _next_weekday(today: date, target: int) -> tuple[date, bool, str | None]:
             f"took {following_week.isoformat()}, the {name} of the following week"
         ),
     )
+
+
+def find_date_text(value: str) -> re.Match[str] | None:
+    """Where a date (and its time and zone, if given) is written in a line of text, such as the
+    attribution "On Fri, Feb 17, 2012 at 4:05 PM, ICE ERO <ero@example.gov> wrote:"."""
+    return _HEADER_DATE.search(value)
 
 
 def parse_date_text(value: str) -> tuple[datetime | None, bool]:

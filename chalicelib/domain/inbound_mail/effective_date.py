@@ -27,7 +27,7 @@ from chalicelib.domain.inbound_mail.dates import (
     weekday_date,
 )
 from chalicelib.domain.inbound_mail.results import Found, missing
-from chalicelib.domain.inbound_mail.sentences import Sentence, View, source_of
+from chalicelib.domain.inbound_mail.sentences import Sentence, View, found_in
 from chalicelib.domain.inbound_mail.text import blank_spans, one_line
 from chalicelib.domain.inbound_mail.vocabulary import ACTIVATION, SUPERSEDED
 
@@ -71,7 +71,7 @@ def find_effective_at(view: View) -> tuple[Found[datetime], list[str]]:
         notes.append(f"'{chosen.phrase}' was resolved against {view.layer.sent_at.source}")
     if len(days) > 1:
         notes.append(_conflict(mentions, chosen, tie))
-    return Found(chosen.value, source_of(chosen.sentence, chosen.start, chosen.end), certain), notes
+    return found_in(chosen.value, chosen.sentence, chosen.start, chosen.end, certain=certain), notes
 
 
 def _conflict(mentions: list[_Mention], chosen: _Mention, tie: bool) -> str:

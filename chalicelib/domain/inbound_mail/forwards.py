@@ -1,6 +1,7 @@
-"""The layers of a message: the forward, and the original inside it (a message/rfc822 attachment or
-an inline block after "---------- Forwarded message ---------" and the like), each with its own
-sender, recipients, date and subject (**Forwards.** in the package docstring).
+"""The layers of a message: the forward, and the original inside it (a message/rfc822 attachment, an
+inline block after "---------- Forwarded message ---------" and the like, or the ``>``-quoted text
+under "On …, X wrote:"), each with its own sender, recipients, date and subject (**Forwards.** in the
+package docstring).
 
 Separate because unwrapping is about message structure only: it turns a parsed message into layers
 of plain text, and the steps after it read those layers without knowing how they were found.
@@ -11,11 +12,11 @@ from __future__ import annotations
 import email.utils
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from email.message import Message
 
-from chalicelib.domain.inbound_mail.dates import parse_date_text
+from chalicelib.domain.inbound_mail.dates import find_date_text, parse_date_text
 from chalicelib.domain.inbound_mail.mime import MimeReader
 from chalicelib.domain.inbound_mail.results import Found, missing
 from chalicelib.domain.inbound_mail.text import one_line
@@ -23,34 +24,70 @@ from chalicelib.domain.inbound_mail.text import one_line
 MAX_FORWARDS = 10
 MAX_TEXT_CHARS = 200_000
 MAX_RECIPIENTS = 200
+MAX_QUOTED_LINES = 20_000  # a quotation is read line by line; the text is already cut to MAX_TEXT_CHARS
 
 _FORWARD_START = re.compile(
     r"^[ \t]*(?:>[ \t]?)*(?:"
-    r"(?P<marker>-{2,}[ \t]*(?:Forwarded[ \t]+message|Original[ \t]+message|Forwarded[ \t]+by\b[^\n]*?)"
+    r"(?P<marker>-{2,}[ \t]*(?:Forwarded[ \t]+message|Original[ \t]+message|Forwarded[ \t]+by\b[^\n]*?"
+    r"|Mensaje[ \t]+(?:reenviado|original))"
     r"[ \t]*-*|Begin[ \t]+forwarded[ \t]+message:)"
     r"|(?P<rule>_{8,})"
     r"|(?P<from>(?-i:\*{0,2}From\*{0,2})[ \t]*:))",
     re.IGNORECASE | re.MULTILINE,
 )
 _HEADER_LINE = re.compile(
-    r"\*{0,2}(From|Sent|Date|To|Cc|Bcc|Subject|Reply-To|Importance|Attachments)\*{0,2}[ \t]*:[ \t]*(.*)",
+    r"\*{0,2}(From|Sent|Date|To|Cc|Bcc|Subject|Reply-To|Importance|Attachments"
+    r"|De|Enviado(?:[ \t]+el)?|Fecha|Para|CC|CCO|Asunto)\*{0,2}[ \t]*:[ \t]*(.*)",
     re.IGNORECASE,
 )
+# Header lines by what they mean: Outlook's "Sent", and Spanish mail clients' names.
+_HEADER_KEYS = {
+    "sent": "date",
+    "de": "from",
+    "enviado": "date",
+    "enviado el": "date",
+    "fecha": "date",
+    "para": "to",
+    "cco": "bcc",
+    "asunto": "subject",
+}
 _MAX_HEADER_LINES = 16  # a forwarded header block is short; reading on would make a hostile body slow
 _QUOTE_PREFIX = re.compile(r"[ \t]*(?:>[ \t]?)+")
-FORWARD_SUBJECT = re.compile(r"\s*(?:fwd?|fw)\s*:", re.IGNORECASE)
+FORWARD_SUBJECT = re.compile(r"\s*(?:fwd?|fw|rv|reenv)\s*:", re.IGNORECASE)
+# "On Fri, Feb 17, 2012 at 4:05 PM, ICE ERO <ero@example.gov> wrote:" (Gmail, Apple Mail, Thunderbird),
+# which mail clients may wrap over two or three lines; what it introduces is the ">"-quoted text below.
+_WROTE = re.compile(
+    r"^[ \t]*(?:>[ \t]?)*On[ \t]+(?P<attribution>[^\n]{4,300}?(?:\n[ \t]*(?:>[ \t]?)*[^\n]{1,200}?){0,2})"
+    r"[ \t]+wrote[ \t]*:[ \t]*$",
+    re.MULTILINE,
+)
+_QUOTED_LINE = re.compile(r"[ \t]*>")
 _EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 
 
 @dataclass(frozen=True)
 class Layer:
-    kind: str  # "outer", "attached" (a message/rfc822 part) or "forwarded" (inline)
+    # "outer", "attached" (a message/rfc822 part), "forwarded" (inline) or "quoted" ("On … wrote:")
+    kind: str
     sender: Found[str]
     recipients: Found[tuple[str, ...]]
     sent_at: Found[datetime]
     dated: bool  # sent_at is this message's own date, not a fallback
     subject: Found[str]
     body: str
+    # The Message-ID header, when the layer came with its own headers (the outer or an attached message).
+    message_id: str | None = None
+
+
+@dataclass(frozen=True)
+class _Block:
+    """A forwarded or quoted message found inside a body: where it starts, its header lines, and its
+    own text (unquoted one level when it was quoted)."""
+
+    start: int
+    kind: str
+    headers: dict[str, tuple[str, str]]
+    inner: str
 
 
 def read_layers(message: Message, reader: MimeReader, received_at: datetime) -> tuple[list[Layer], str]:
@@ -72,15 +109,16 @@ def read_layers(message: Message, reader: MimeReader, received_at: datetime) -> 
         own, inline = _split_forwards(body)
         where = "" if kind == "outer" else " of the attached message"
         layer = _layer_from(kind, headers, own, fallback, ("header {}" + where).format)
+        layer = replace(layer, message_id=_message_id(current))
         layers.append(layer)
         fallback = layer.sent_at
-        for inline_headers, inline_body in inline:
+        for block_kind, inline_headers, inline_body in inline:
             forwarded = _layer_from(
-                "forwarded",
+                block_kind,
                 inline_headers,
                 inline_body,
                 fallback,
-                "'{}:' line of the forwarded message".format,
+                f"'{{}}:' line of the {block_kind} message".format,
             )
             layers.append(forwarded)
             fallback = forwarded.sent_at
@@ -135,6 +173,16 @@ def _layer_from(
     return Layer(kind, sender, recipients, sent_at, dated, subject, body)
 
 
+def _message_id(message: Message) -> str | None:
+    """The Message-ID without its angle brackets, lower-cased (ids are compared, never shown as sent)."""
+    value = _header(message, "Message-ID")
+    if not value:
+        return None
+    match = re.search(r"<([^<>\s]{1,400})>", value)
+    found = match.group(1) if match else value.strip().split()[0][:400]
+    return found.lower() or None
+
+
 def _header(message: Message, name: str) -> str | None:
     try:
         value = message.get(name)
@@ -172,40 +220,87 @@ def _recipients(headers: dict[str, tuple[str, str]], label: Callable[[str], str]
     return Found(tuple(addresses), source, True)
 
 
-def _split_forwards(body: str) -> tuple[str, list[tuple[dict[str, tuple[str, str]], str]]]:
-    """The text before the first forwarded block, then each block's headers and body, outermost first."""
-    found = _find_forward(body)
+def _split_forwards(body: str) -> tuple[str, list[tuple[str, dict[str, tuple[str, str]], str]]]:
+    """The text before the first forwarded or quoted block, then each block's kind, headers and body,
+    outermost first."""
+    found = _find_block(body)
     if found is None:
         return body, []
-    own = body[: found[0]]
-    blocks: list[tuple[dict[str, tuple[str, str]], str]] = []
-    current = body
+    own = body[: found.start]
+    blocks: list[tuple[str, dict[str, tuple[str, str]], str]] = []
     while found is not None and len(blocks) < MAX_FORWARDS:
-        _, end, headers, quoted = found
-        rest = current[end:]
-        if quoted:
-            rest = re.sub(r"^[ \t]*>[ \t]?", "", rest, flags=re.MULTILINE)
-        found = _find_forward(rest)
-        blocks.append((headers, rest[: found[0]] if found else rest))
-        current = rest
+        rest = found.inner
+        following = _find_block(rest)
+        blocks.append((found.kind, found.headers, rest[: following.start] if following else rest))
+        found = following
     return own, blocks
 
 
-def _find_forward(text: str) -> tuple[int, int, dict[str, tuple[str, str]], bool] | None:
+def _find_block(text: str) -> _Block | None:
+    """The first forwarded block or "On … wrote:" quotation of the text, whichever comes first."""
+    forward = _find_forward(text)
+    quote = _find_quotation(text, before=forward.start if forward else len(text))
+    return quote or forward
+
+
+def _find_forward(text: str) -> _Block | None:
     examined = 0  # a "From:" inside a block that did not qualify starts a block that cannot either
     for match in _FORWARD_START.finditer(text):
         if match.group("marker"):
             headers, end, quoted = _header_block(text, match.end())
-            return match.start(), end, headers, quoted
+            return _Block(match.start(), "forwarded", headers, _unquote(text[end:]) if quoted else text[end:])
         if match.start() < examined:
             continue
         start = match.start() if match.group("from") else match.end()
         headers, end, quoted = _header_block(text, start)
         # Without a marker, only a block that looks like Outlook's counts, so a memo's "From:" does not.
         if "from" in headers and "date" in headers and ("subject" in headers or "to" in headers):
-            return match.start(), end, headers, quoted
+            return _Block(match.start(), "forwarded", headers, _unquote(text[end:]) if quoted else text[end:])
         examined = end
     return None
+
+
+def _unquote(text: str) -> str:
+    return re.sub(r"^[ \t]*>[ \t]?", "", text, flags=re.MULTILINE)
+
+
+def _find_quotation(text: str, *, before: int) -> _Block | None:
+    """ "On <date>, <sender> wrote:" followed by ">"-quoted lines: the quoted message, its sender and
+    date from the attribution line, its text the quoted lines (one level of ">" removed)."""
+    for match in _WROTE.finditer(text, 0, min(len(text), before + 2000)):
+        if match.start() >= before:
+            return None
+        quoted, end = [], match.end()
+        for line in _lines(text, end + 1 if text[end : end + 1] == "\n" else end, MAX_QUOTED_LINES):
+            if _QUOTED_LINE.match(line):
+                quoted.append(line)
+            elif line.strip() and quoted:
+                break
+            elif line.strip():
+                quoted = []
+                break
+            else:
+                quoted.append(line)
+        inner = _unquote("".join(quoted)).strip("\n")
+        if not inner.strip():
+            continue  # a sentence that happens to end in "wrote:", not a quotation
+        return _Block(match.start(), "quoted", _attribution(match.group("attribution")), inner + "\n")
+    return None
+
+
+def _attribution(text: str) -> dict[str, tuple[str, str]]:
+    """The date and sender of "On Fri, Feb 17, 2012 at 4:05 PM, ICE ERO <ero@example.gov> wrote:"."""
+    # Apple Mail writes "Feb 17, 2012, at 4:05 PM": the comma before "at" would part date and time.
+    text = re.sub(r",\s+at\s+", " at ", one_line(_unquote(text)))
+    label = "On … wrote"
+    dated = find_date_text(text)
+    if dated is None:
+        return {"from": (label, text.strip(" ,"))}
+    sender = (text[dated.end() :] or text[: dated.start()]).strip(" ,")
+    headers = {"date": (label, dated.group().strip(" ,"))}
+    if sender:
+        headers["from"] = (label, sender)
+    return headers
 
 
 def _lines(text: str, start: int, limit: int) -> Iterator[str]:
@@ -234,7 +329,7 @@ def _header_block(text: str, start: int) -> tuple[dict[str, tuple[str, str]], in
                 break
         elif len(content) <= 2000 and (match := _HEADER_LINE.fullmatch(content.strip())):
             name = match.group(1)
-            key = "date" if name.lower() == "sent" else name.lower()
+            key = _HEADER_KEYS.get(" ".join(name.lower().split()), name.lower())
             headers.setdefault(key, (name, match.group(2).strip()))
             last, quoted = key, quoted or prefix is not None
         elif last in ("to", "cc") and content[:1] in (" ", "\t"):

@@ -46,10 +46,13 @@ _STATEWIDE = re.compile(
     r"|municipalities|counties|law\s+enforcement\s+agencies|police\s+departments|agencies)"
     r"|(?:all|every)\s+(?:(?:\d+|remaining|other)\s+)?(?:jurisdictions?|towns?|municipalit(?:y|ies)"
     r"|count(?:y|ies)|cities\s+and\s+towns|law\s+enforcement\s+agenc(?:y|ies)|police\s+departments?)"
-    r"\s+(?:in|of|across|throughout)\s+(?:the\s+state|Connecticut|CT))\b",
+    r"\s+(?:in|of|across|throughout)\s+(?:the\s+state|Connecticut|CT)"
+    # Spanish: "en todo el estado (de Connecticut)", "en todo Connecticut", "todas las jurisdicciones de …"
+    r"|en\s+todo\s+el\s+estado|(?:en\s+)?todo\s+(?:el\s+estado\s+de\s+)?Connecticut"
+    r"|todas\s+las\s+(?:jurisdicciones|ciudades|localidades|agencias)\s+(?:de|del\s+estado\s+de)\s+Connecticut)\b",
     re.IGNORECASE,
 )
-_OFFICE_AFTER = re.compile(r"\s+(?:(?:Field|Area|Resident|Satellite|Sub)[\s-]*)?[Oo]ffice\b")
+_OFFICE_AFTER = re.compile(r"\s+(?:(?i:field|area|resident|satellite|sub)[\s-]*)?[Oo]ffice\b")
 _OFFICE_BEFORE = re.compile(r"\b(?:ICE|ERO|HSI|DHS)\s+$")
 _ADDRESS_AFTER = re.compile(r",?\s*(?:(?:CT|Conn\.?|Connecticut),?\s*)?0\d{4}\b")
 _TOWN_OF_BEFORE = re.compile(r"\b(?:[Tt]owns?|[Cc]ity|[Cc]ities|[Bb]orough|[Vv]illage)\s+of\s+$")
@@ -61,6 +64,8 @@ _WHEN_AFTER = re.compile(
     rf"|{WEEKDAY}|{MONTH})\b",
     re.IGNORECASE,
 )
+# The sentences naming the places that are kept as their evidence: the subject and a body sentence or two.
+MAX_EVIDENCE_SENTENCES = 3
 _LIST_SEPARATOR = re.compile(r"\s*(?:[,;&/•·*]|-(?=\s))\s*(?:(?:and|or)\s+)?|\s+(?:and|or)\s+", re.IGNORECASE)
 
 
@@ -169,6 +174,7 @@ def _listed(text: str, raw: list[tuple[re.Match[str], tuple[str, JurisdictionKin
 def find_places(view: View, index: PlaceIndex) -> tuple[Found[tuple[str, ...]], list[str]]:
     ids: list[str] = []
     source = ""
+    read_from: list[str] = []
     elsewhere: list[str] = []
     for sentence in view.sentences:
         places = _places_in(sentence.text, index)
@@ -180,8 +186,10 @@ def find_places(view: View, index: PlaceIndex) -> tuple[Found[tuple[str, ...]], 
                 source = source_of(sentence, start, end)
             if node_id not in ids:
                 ids.append(node_id)
+        if places and len(read_from) < MAX_EVIDENCE_SENTENCES:
+            read_from.append(sentence.text)
     if ids:
-        return Found(tuple(ids), source, True), []
+        return Found(tuple(ids), source, True, tuple(read_from)), []
     if elsewhere:
         named = ", ".join(dict.fromkeys(" ".join(w.split()) for w in elsewhere))
         return missing(), [f"places named outside the sentences about the activation were not used: {named}"]

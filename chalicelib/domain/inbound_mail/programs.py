@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from chalicelib.domain.inbound_mail.results import Found, missing
-from chalicelib.domain.inbound_mail.sentences import Sentence, View, source_of
+from chalicelib.domain.inbound_mail.sentences import Sentence, View, found_in
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,7 @@ PROGRAMS: tuple[Program, ...] = (
         (
             re.compile(r"\bsecure[\s-]+communities\b", re.IGNORECASE),
             re.compile(rf"\bS{_DASH}?\s?Comm\b", re.IGNORECASE),
+            re.compile(r"\bcomunidades\s+seguras\b", re.IGNORECASE),  # as Spanish notices name it
         ),
     ),
     Program(
@@ -56,6 +57,6 @@ def find_program(view: View, programs: Sequence[Program]) -> tuple[Found[str], l
     ranked = sorted(hits.items(), key=lambda item: (not any(s.activation for s, _ in item[1]), -len(item[1])))
     slug, mentions = ranked[0]
     sentence, match = next(((s, m) for s, m in mentions if s.activation), mentions[0])
-    found = Found(slug, source_of(sentence, match.start(), match.end()), len(hits) == 1)
+    found = found_in(slug, sentence, match.start(), match.end(), certain=len(hits) == 1)
     notes = [] if len(hits) == 1 else [f"several programs named: {', '.join(hits)}; took {slug}"]
     return found, notes

@@ -34,6 +34,9 @@ class Found[T]:
     value: T | None
     source: str
     certain: bool
+    # The sentences the value was read from, whole and as written (line breaks joined): the evidence
+    # shown to the people a notice reaches. Empty for values read from headers.
+    sentences: tuple[str, ...] = ()
 
 
 def missing(source: str = NOT_FOUND) -> Found[Any]:
@@ -45,6 +48,9 @@ class Extraction:
     """What a forwarded notice says, field by field, with the reasons a person should look at it."""
 
     forwarded_by: str | None
+    # The sender of each message around the original, outermost first (the forwarders; the first is
+    # ``forwarded_by``); empty when the message is the original itself.
+    forwarders: tuple[str, ...]
     original_sender: Found[str]
     original_recipients: Found[tuple[str, ...]]
     sent_at: Found[datetime]
@@ -55,8 +61,18 @@ class Extraction:
     text: str
     attachments: tuple[str, ...]
     problems: tuple[str, ...]
+    # The original's Message-ID, when it came with its own headers (sent directly or attached).
+    message_id: str | None = None
+    # Which original message this is, whoever forwarded it (``identity.original_id``).
+    original_id: str = ""
 
 
 def needs_triage(x: Extraction) -> bool:
     """A notice without a program, an effective date or a place cannot be routed; admins decide."""
     return x.program.value is None or x.effective_at.value is None or not x.jurisdictions.value
+
+
+def looks_unrelated(x: Extraction) -> bool:
+    """Nothing of a rollout at all (no program, no activation date, no place of one): a newsletter
+    about fingerprint cards, say. Still held, never dropped, but no admin is emailed about it."""
+    return x.program.value is None and x.effective_at.value is None and not x.jurisdictions.value

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from chalicelib.domain.inbound_mail.forwards import Layer
+from chalicelib.domain.inbound_mail.results import Found
 from chalicelib.domain.inbound_mail.text import one_line, snippet
 from chalicelib.domain.inbound_mail.vocabulary import ACTIVATION, SCOPE
 
@@ -44,6 +45,7 @@ class View:
             "outer": "",
             "attached": " of the attached message",
             "forwarded": " of the forwarded message",
+            "quoted": " of the quoted message",
         }
         where = of_what[layer.kind]
         body_label = f"forwarder's note{where}" if container else f"body{where}"
@@ -69,3 +71,8 @@ class View:
 
 def source_of(sentence: Sentence, start: int, end: int) -> str:
     return f"{sentence.label}: '{snippet(sentence.text, start, end)}'"
+
+
+def found_in[T](value: T, sentence: Sentence, start: int, end: int, *, certain: bool) -> Found[T]:
+    """A value read from ``sentence[start:end]``: where, with the words around it, and the whole sentence."""
+    return Found(value, source_of(sentence, start, end), certain, (sentence.text,))

@@ -1,4 +1,5 @@
-"""Words that carry meaning in a notice: the activation ("effective", "go live", …), its scope
+"""Words that carry meaning in a notice (in English, and the activation in Spanish too): the
+activation ("effective", "go live", "entrará en vigor", …), its scope
 ("applies to", "the following towns", …), a superseded plan ("originally scheduled for", …) and what
 is already so ("currently operating in", "since 2010", …).
 
@@ -13,7 +14,10 @@ import re
 ACTIVATION = re.compile(
     r"\b(?:effective|activat\w*|go(?:es|ing)?\s+live|went\s+live|live\s+on|begin\w*|began|deploy\w*"
     r"|statewide\s+on|start\w*|commenc\w*|takes?\s+effect|go(?:es)?\s+into\s+effect|implement\w*"
-    r"|roll(?:s|ed|ing)?[\s-]*out|launch\w*|switch\w*\s+on|turn\w*\s+on|expand\w*|extend\w*)\b",
+    r"|roll(?:s|ed|ing)?[\s-]*out|launch\w*|switch\w*\s+on|turn\w*\s+on|expand\w*|extend\w*"
+    # Spanish: "se activará", "entrará en vigor", "comenzará", "a partir del"
+    r"|activar[áa]n?|activad[oa]s?|entrar[áa]n?\s+en\s+vigor|entra\s+en\s+vigor|comenzar[áa]n?|empezar[áa]n?"
+    r"|a\s+partir\s+del?|implementar[áa]n?)\b",
     re.IGNORECASE,
 )
 SCOPE = re.compile(
