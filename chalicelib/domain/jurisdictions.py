@@ -40,6 +40,10 @@ class Jurisdiction:
     fips: str | None
     parents: tuple[str, ...]
 
+    def as_alternative(self) -> dict[str, str]:
+        """This place as one the words did not choose, with what to say to choose it instead."""
+        return {"id": self.id, "name": self.name, "kind": str(self.kind), "say": self.name}
+
     def as_json(self) -> dict[str, object]:
         return {
             "id": self.id,
@@ -180,6 +184,14 @@ class JurisdictionRegistry:
         self._children = {key: tuple(value) for key, value in children.items()}
         self._ancestors = {node.id: self._walk_up(node) for node in nodes}
         self._names = self._index_names(nodes)
+        # Short names a node answers to that another node's own name took ("Tolland": the town,
+        # not Tolland County): said beside the answer, so a person can name the other.
+        self._shadowed: dict[str, tuple[str, ...]] = {}
+        for node in nodes:
+            for alias in _aliases(node.kind, normalize_name(node.name)):
+                winners = self._names.get(alias, ())
+                if winners and node.id not in winners:
+                    self._shadowed[alias] = (*self._shadowed.get(alias, ()), node.id)
         self._towns = {normalize_name(n.name): n.id for n in self._by_kind[JurisdictionKind.TOWN]}
         self._fips = self._index_fips(nodes)
         self._suggestion_keys = self._index_suggestions()
@@ -225,6 +237,13 @@ class JurisdictionRegistry:
                 if town_name in self._towns:
                     return self._by_id[self._towns[town_name]]
         raise UnknownJurisdiction(text, self._suggest(bare))
+
+    def also_named(self, text: str, chosen: Jurisdiction) -> tuple[Jurisdiction, ...]:
+        """Other places that ``text`` could have meant but did not: a county that shares its name
+        with the town chosen ("Tolland", "Windham"). Empty when the words were unambiguous."""
+        key = normalize_name(text.strip())
+        others = self._shadowed.get(key, ())
+        return tuple(self._by_id[i] for i in others if i != chosen.id)
 
     def ancestors(self, id: str) -> tuple[Jurisdiction, ...]:
         """The node first, then each ancestor once, nearest first: what a notice for ``id`` reaches."""

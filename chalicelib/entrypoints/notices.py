@@ -77,5 +77,9 @@ def find_jurisdiction(req: Incoming, vigil: UseCases) -> Response:
 
     place = vigil.find_place(parse_place_query(req.query("q")))
     return json_response(
-        {"jurisdiction": jurisdiction_json(place.jurisdiction), "ancestors": [j.id for j in place.ancestors]}
+        {
+            "jurisdiction": jurisdiction_json(place.jurisdiction),
+            "ancestors": [j.id for j in place.ancestors],
+            "also_named": [j.as_alternative() for j in place.also_named],
+        }
     )

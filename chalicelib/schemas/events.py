@@ -10,7 +10,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.domain.jurisdictions import JurisdictionKind, JurisdictionRegistry
+from chalicelib.domain.jurisdictions import Jurisdiction, JurisdictionKind, JurisdictionRegistry
 from chalicelib.domain.subscribers import EventType
 from chalicelib.schemas.fields import (
     Problems,
@@ -56,6 +56,9 @@ class SubmittedEvent:
     detainer: DetainerFacts | None = None
     # What the notice keeps beside the event (an inbound email's raw message, low-key flag, extraction).
     extra: dict[str, Any] = field(default_factory=dict)
+    # Other places the words of "jurisdiction" could have meant ("Tolland": the town was chosen, not
+    # Tolland County), so the answer can say how to name them.
+    also_named: tuple[Jurisdiction, ...] = ()
 
 
 _COMMON = {"type", "external_id"}
@@ -123,12 +126,15 @@ def parse_event(
     problems = Problems()
     event_type = choice(body, "type", EventType, problems)
     key = _idempotency_key(body, idempotency_header, problems)
+    also_named: tuple[Jurisdiction, ...] = ()
+    result: tuple[str, str, dict[str, Any]] | None = None
     if event_type is EventType.ROLLOUT:
-        result = _rollout(body, problems, registry)
+        rollout = _rollout(body, problems, registry)
+        if rollout is not None:
+            place_id, title, rollout_event, also_named = rollout
+            result = (place_id, title, rollout_event)
     elif event_type is EventType.DETAINER:
         result = _detainer(body, problems, registry)
-    else:
-        result = None
     problems.raise_if_any("event")
     assert event_type is not None and key is not None and result is not None  # noqa: PT018  # narrowed by raise_if_any
     jurisdiction_id, title, event = result
@@ -149,6 +155,7 @@ def parse_event(
         title=title,
         event=event,
         detainer=detainer,
+        also_named=also_named,
     )
 
 
@@ -172,12 +179,11 @@ def _idempotency_key(body: Mapping[str, Any], header: str | None, problems: Prob
 
 def _rollout(
     body: Mapping[str, Any], problems: Problems, registry: JurisdictionRegistry
-) -> tuple[str, str, dict[str, Any]] | None:
+) -> tuple[str, str, dict[str, Any], tuple[Jurisdiction, ...]] | None:
     reject_unknown(body, _ROLLOUT, problems)
     program = text(body, "program", problems, max_len=100, single_line=True)
-    place = jurisdiction(
-        registry, text(body, "jurisdiction", problems, max_len=200), "jurisdiction", problems
-    )
+    named = text(body, "jurisdiction", problems, max_len=200)
+    place = jurisdiction(registry, named, "jurisdiction", problems)
     effective_at = timestamp(body, "effective_at", problems)
     summary = text(body, "summary", problems, max_len=2000)
     title = text(body, "title", problems, required=False, max_len=200, single_line=True)
@@ -195,7 +201,7 @@ def _rollout(
     }
     if source:
         event["source"] = source
-    return place.id, title, event
+    return place.id, title, event, registry.also_named(named or "", place)
 
 
 def _source(value: Any, problems: Problems) -> dict[str, Any] | None:

@@ -15,7 +15,7 @@ import structlog
 from chalicelib.domain.acklog import EntryKind
 from chalicelib.domain.auth import Caller
 from chalicelib.domain.errors import Conflict
-from chalicelib.domain.jurisdictions import JurisdictionRegistry
+from chalicelib.domain.jurisdictions import Jurisdiction, JurisdictionRegistry
 from chalicelib.domain.notices import Notice, NoticeStatus, fingerprint, notice_id_for
 from chalicelib.domain.routing import coverage_gaps, reach, recipients_for
 from chalicelib.ports import AckLog, NoticeExists, NoticeStore, PolicyStore, SubscriptionIndex, WorkQueue
@@ -31,6 +31,8 @@ logger = structlog.get_logger()
 class Accepted:
     notice: Notice
     duplicate: bool
+    # Places the event's words could also have meant, not chosen ("Tolland": the town, not the county).
+    also_named: tuple[Jurisdiction, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -39,6 +41,8 @@ class Accepted:
             "status": str(self.notice.status),
             "recipients": self.notice.recipients,
             "coverage_gaps": list(self.notice.coverage_gaps),
+            "jurisdiction_id": self.notice.jurisdiction_id,
+            "also_named": [j.as_alternative() for j in self.also_named],
         }
 
 
@@ -95,7 +99,7 @@ def accept(
             _record_created(existing, ack_log=ack_log)
             route_queue.send_many([{"notice_id": existing.id}])
         logger.info("notice.duplicate_received", notice_id=existing.id)
-        return Accepted(existing, duplicate=True)
+        return Accepted(existing, duplicate=True, also_named=submitted.also_named)
     _record_created(notice, ack_log=ack_log)
     route_queue.send_many([{"notice_id": notice.id}])
     logger.info(
@@ -108,7 +112,7 @@ def accept(
     )
     if gaps:
         logger.warning("notice.coverage_gap", notice_id=notice.id, roles=[str(g) for g in gaps])
-    return Accepted(notice, duplicate=False)
+    return Accepted(notice, duplicate=False, also_named=submitted.also_named)
 
 
 def _detainer_review(facts: DetainerFacts) -> tuple[dict[str, Any], datetime | None]:

@@ -13,6 +13,8 @@ class Place:
     jurisdiction: Jurisdiction
     # From the place itself up to the state: whose subscribers a notice there reaches.
     ancestors: tuple[Jurisdiction, ...]
+    # What else the words could have meant: "Tolland" chose the town; Tolland County is named so.
+    also_named: tuple[Jurisdiction, ...] = ()
 
 
 def find(query: str, *, registry: JurisdictionRegistry) -> Place:
@@ -20,4 +22,4 @@ def find(query: str, *, registry: JurisdictionRegistry) -> Place:
         found = registry.resolve(query)
     except UnknownJurisdiction as exc:
         raise NotFound(str(exc), [FieldError("q", str(exc))]) from None
-    return Place(found, registry.ancestors(found.id))
+    return Place(found, registry.ancestors(found.id), registry.also_named(query, found))

@@ -333,3 +333,39 @@ def test_a_link_with_the_key_in_its_fragment_opens_the_dashboard_and_drops_the_k
     assert key not in dashboard.driver.current_url
     assert dashboard.script("return location.hash") == ""
     assert not dashboard.testid("key-section").is_displayed()
+
+
+def test_dates_carry_their_year_old_deadlines_read_as_dates_and_each_notice_says_its_state(
+    dashboard: Dashboard,
+) -> None:
+    """A detainer of 2013 and one of this year must not look alike; a deadline years past is a date,
+    not "passed 4533 d 18 h ago"; the open list says what each notice waits for."""
+    stack = dashboard.stack
+    old_id = submit(
+        stack,
+        {
+            "type": "detainer",
+            "external_id": f"I247-2013-{uuid.uuid4().hex[:8]}",
+            "form": "I-247",
+            "issued_at": "2013-03-04T10:00:00-05:00",
+            "facility": "Bridgeport Correctional Center",
+            "subject": {"name": "Old Case", "date_of_birth": "1980-01-01", "a_number": "A012345670"},
+            "release_due_at": "2013-03-05T17:00:00-05:00",
+            "judicial_warrant": False,
+            "summary": "An I-247 of 2013",
+        },
+    )
+    dashboard.sign_in()
+    dashboard.show(f"detail={old_id}")
+    text = dashboard.wait(dashboard.text, what="the 2013 dates", done=lambda shown: "2013" in shown)
+    assert "Mar 4, 2013" in text
+    assert "passed on Mar" in text
+    assert " d " not in text.split("Hold deadline", 1)[1].split("\n", 1)[0]  # a date, not thousands of days
+    assert "waiting for a reviewer's decision" in dashboard.testid("detail-state").text
+
+    dashboard.show("open")
+    row = dashboard.wait(lambda: dashboard.row('[data-testid="open-notice-row"]', old_id), what="the row")
+    assert row is not None
+    state = row.find_element(By.CSS_SELECTOR, '[data-testid="notice-state"]').text
+    assert state.startswith("Open: waiting for a reviewer's decision")
+    assert "on Mar 4, 2013" in row.text  # received long ago: a date, not an age

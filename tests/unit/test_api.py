@@ -450,3 +450,22 @@ def test_dev_outbox_does_not_exist_outside_the_local_stage(client: Client) -> No
     status, body = call(client, "GET", "/dev/outbox")
     assert status == 404
     assert_error(body, "not_found")
+
+
+def test_a_name_shared_by_a_town_and_a_county_says_which_was_chosen_and_how_to_name_the_other(
+    client: Client, keys: Keys
+) -> None:
+    status, body = call(client, "GET", "/jurisdictions?q=Tolland", keys[ApiRole.VIEWER])
+    assert status == 200
+    assert body["jurisdiction"]["id"] == "us-ct/town/tolland"
+    assert body["also_named"] == [
+        {"id": "us-ct/county/tolland", "name": "Tolland County", "kind": "county", "say": "Tolland County"}
+    ]
+    status, accepted = call(
+        client, "POST", "/events", keys[ApiRole.SOURCE], rollout_body(jurisdiction="Windham")
+    )
+    assert status == 202
+    assert accepted["jurisdiction_id"] == "us-ct/town/windham"
+    assert [p["say"] for p in accepted["also_named"]] == ["Windham County"]
+    _, county = call(client, "GET", "/jurisdictions?q=Tolland County", keys[ApiRole.VIEWER])
+    assert county["also_named"] == []
