@@ -46,7 +46,7 @@ The figures, each as median / p90 (nearest rank) over the runs:
   because tracing slows the import it would be timing;
 - before_snapshot / after_restore ms: the hooks' own time, in the SnapStart runs.
 
-The target (DESIGN): ``import app`` under 1.3x ``import boto3``. Then ``python -X importtime -c
+The target: ``import app`` under 1.3x ``import boto3``. Then ``python -X importtime -c
 "import app"`` says which imports dominate, and the package's ten largest top-level entries say what
 the zip carries.
 """

@@ -1,4 +1,4 @@
-"""Issue 3 on the local stack: acknowledge through the emailed link, and escalate what nobody acknowledged."""
+"""On the local stack: acknowledge through the emailed link, and escalate what nobody acknowledged."""
 
 from __future__ import annotations
 

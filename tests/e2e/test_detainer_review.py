@@ -1,4 +1,4 @@
-"""Issue 5 on the local stack: a detainer at New Haven Correctional Center reaches the reviewers in
+"""On the local stack: a detainer at New Haven Correctional Center reaches the reviewers in
 full and the advocates redacted; a reviewer decides; the report counts it."""
 
 from __future__ import annotations
