@@ -14,7 +14,12 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import RunningStack, wait_for
-from tests.e2e.test_local_stack import DELIVERY_TIMEOUT_SECONDS, emails_for
+from tests.e2e.test_local_stack import (
+    DELIVERY_TIMEOUT_SECONDS,
+    STATEWIDE_ROLLOUT_EMAILS,
+    emails_for,
+    recipients,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -66,10 +71,19 @@ def test_the_storys_forwards_make_one_low_key_statewide_rollout_quoting_its_sent
     notice_id = accepted["notice_id"]
     emails = wait_for(
         lambda: emails_for(local_stack, notice_id),
-        lambda found: {a for e in found for a in e["to"]} >= STATE_OFFICIALS,
+        lambda found: {a for e in found for a in e["to"]} >= STATE_OFFICIALS | STATEWIDE_ROLLOUT_EMAILS,
         timeout=DELIVERY_TIMEOUT_SECONDS,
-        what="the state officials' emails",
+        what="the statewide rollout's emails",
     )
+    # The forwarded statewide notice reaches the places inside the state too, each person once.
+    addresses = recipients(emails_for(local_stack, notice_id))
+    for one in (
+        "mayor@newhaven.example.gov",  # a town mayor
+        "public.safety@fairfieldcounty.example.gov",  # a county coordinator
+        "director@southcentral-cog.example.gov",  # a planning region's council
+        "cj.adviser@governor.example.gov",  # the governor's office
+    ):
+        assert addresses.count(one) == 1, one
     to_adviser = next(e for e in emails if "cj.adviser@governor.example.gov" in e["to"])
     assert "low-key" in to_adviser["subject"]
     assert to_adviser["text"].startswith(
