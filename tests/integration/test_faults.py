@@ -34,7 +34,7 @@ from moto.backends import get_backend
 from chalicelib import bootstrap
 from chalicelib.adapters.webhooks import HttpWebhookSender
 from chalicelib.domain.acklog import EntryKind, verify_chain
-from chalicelib.domain.deliveries import Delivery, DeliveryStatus
+from chalicelib.domain.deliveries import Delivery, DeliveryStatus, attempts_allowed
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.notices import Notice
 from chalicelib.domain.subscribers import ChannelType
@@ -57,9 +57,9 @@ pytestmark = pytest.mark.integration
 # The sender's timeout for webhooks, and how long a hanging receiver hangs (well past it).
 WEBHOOK_TIMEOUT = 1.0
 HANG = 2 * WEBHOOK_TIMEOUT
-# infra/template.yaml's SendVisibilityTimeout and MaxReceiveCount defaults: what AWS runs with.
+WEBHOOK_ATTEMPTS = attempts_allowed(ChannelType.WEBHOOK)
+# infra/template.yaml's SendVisibilityTimeout default: what AWS runs with.
 VISIBILITY = timedelta(seconds=360)
-MAX_RECEIVES = 5
 MAX_ROUNDS = 30
 
 # Delivery ids are unique within a notice: (notice id, delivery id) names one.
@@ -709,7 +709,8 @@ def test_webhooks_failing_timing_out_and_hanging(faulty: Faulty) -> None:
     """Four receivers of one notice, so one send message with four webhook deliveries: one answers
     500 for ever, one answers only after the sender's timeout (once), one sends its status line
     and then stalls, one hangs without answering (twice). Only the failing ones are retried, each
-    attempt with the same webhook-id; after maxReceiveCount receives the message is dead-lettered."""
+    attempt with the same webhook-id; after the webhook schedule's last attempt the delivery that
+    never succeeded is dead-lettered."""
     error = faulty.receiver(then=Answer.ERROR)
     late = faulty.receiver([Answer.LATE])
     stall = faulty.receiver([Answer.STALL])
@@ -725,7 +726,7 @@ def test_webhooks_failing_timing_out_and_hanging(faulty: Faulty) -> None:
         for name, r in [("error", error), ("late", late), ("stall", stall), ("silent", silent)]
     }
     assert outcomes == {
-        "error": (DeliveryStatus.FAILED, MAX_RECEIVES, MAX_RECEIVES),
+        "error": (DeliveryStatus.FAILED, WEBHOOK_ATTEMPTS, WEBHOOK_ATTEMPTS),
         "late": (DeliveryStatus.SENT, 2, 2),
         "stall": (DeliveryStatus.SENT, 1, 1),
         "silent": (DeliveryStatus.SENT, 3, 3),
@@ -735,7 +736,7 @@ def test_webhooks_failing_timing_out_and_hanging(faulty: Faulty) -> None:
     assert [p.answer for p in late.posts] == [Answer.LATE, Answer.OK]
     assert len({p.webhook_id for p in late.posts}) == 1
     [dead] = [json.loads(b) for b in faulty.dead_letters("send-dlq")]
-    assert dead["channel"] == "webhook"
+    assert (dead["channel"], dead["delivery_ids"]) == ("webhook", [by_url[error.url].delivery_id])
     assert (len(sent_emails()), len(sent_sms())) == (2, 2)  # not held up by the webhooks
 
 
