@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from chalicelib.domain.subscribers import ChannelType, Role
+from chalicelib.domain.subscribers import ChannelType, FailureLimit, Role
 
 
 class DeliveryStatus(StrEnum):
@@ -130,6 +130,13 @@ def attempts_left(channel: ChannelType, *, attempts: int, receives: int) -> int:
     redriven from the dead-letter queue (a new message to SQS) gives its deliveries the schedule
     again."""
     return max(0, attempts_allowed(channel) - min(attempts, receives))
+
+
+# A webhook endpoint is disabled once it has failed every attempt of a delivery's schedule, over the
+# whole of it: 8 failures in a row, the first 27 h 35 min ago or more.
+WEBHOOK_FAILURE_LIMIT = FailureLimit(
+    attempts=attempts_allowed(ChannelType.WEBHOOK), window=retry_window(ChannelType.WEBHOOK)
+)
 
 
 def retry_delay(

@@ -13,6 +13,7 @@ import structlog
 from chalicelib.domain.acklog import EntryKind, LogConflict
 from chalicelib.domain.deliveries import (
     FINAL_STATUSES,
+    WEBHOOK_FAILURE_LIMIT,
     Delivery,
     DeliveryStatus,
     attempts_allowed,
@@ -192,8 +193,9 @@ def _track_webhook_health(
     admins: Sequence[Channel],
     now: datetime,
 ) -> None:
-    """Remember when an endpoint started failing; one failing for the whole window is switched off
-    and the admins told, rather than retried into the dead-letter queue for ever."""
+    """Keep each webhook endpoint's record of failures (since when, how many in a row); one that has
+    failed every attempt of a whole retry schedule is switched off and the admins told, rather than
+    retried into the dead-letter queue for ever."""
     for d in outcomes:
         owner = owners.get(d.subscriber_id)
         channel = owner.channel(d.channel_id) if owner else None
@@ -201,7 +203,7 @@ def _track_webhook_health(
             continue
         if d.status not in (DeliveryStatus.SENT, DeliveryStatus.FAILED):
             continue
-        health = channel.after_send(ok=d.status is DeliveryStatus.SENT, now=now)
+        health = channel.after_send(ok=d.status is DeliveryStatus.SENT, now=now, limit=WEBHOOK_FAILURE_LIMIT)
         if health == channel:
             continue
         owner = owner.with_channel(health)
@@ -215,10 +217,10 @@ def _track_webhook_health(
 def _tell_admins(
     subscriber: Subscriber, channel: Channel, *, senders: Senders, admins: Sequence[Channel]
 ) -> None:
-    since = channel.failing_since.isoformat() if channel.failing_since else "a day ago"
+    since = channel.failing_since.isoformat() if channel.failing_since else "more than a day ago"
     text = (
-        f"The webhook endpoint of {subscriber.name} ({subscriber.organization}) has failed every "
-        f"delivery since {since} and is now disabled.\n"
+        f"The webhook endpoint of {subscriber.name} ({subscriber.organization}) has failed "
+        f"{channel.consecutive_failures} attempts in a row since {since} and is now disabled.\n"
         f"Channel {channel.id}, subscriber {subscriber.id}. Fix the receiver, then re-enable it with\n"
         f'PATCH /subscribers/{subscriber.id} {{"enable_channels": ["{channel.id}"]}}\n'
     )
@@ -227,7 +229,8 @@ def _tell_admins(
             senders.email.send(
                 OutgoingEmail(
                     to=admin.address,
-                    subject=f"[Vigil] Webhook of {subscriber.name} disabled after failing for a day",
+                    subject=f"[Vigil] Webhook of {subscriber.name} disabled after "
+                    f"{channel.consecutive_failures} failed attempts in a row",
                     text=text,
                     html="<pre>" + html.escape(text) + "</pre>",
                 )
