@@ -78,6 +78,7 @@ def _channels_to_item(channels: Sequence[Channel], *, with_secrets: bool) -> lis
                 "previous_secret": channel.previous_secret,
                 "previous_secret_until": iso(channel.previous_secret_until),
                 "failing_since": iso(channel.failing_since),
+                "consecutive_failures": channel.consecutive_failures or None,
             }
         out.append({k: v for k, v in value.items() if v is not None})
     return out
@@ -96,6 +97,8 @@ def _channels_from_item(values: list[dict[str, Any]]) -> tuple[Channel, ...]:
             previous_secret=v.get("previous_secret"),
             previous_secret_until=parse_iso(v.get("previous_secret_until")),
             failing_since=parse_iso(v.get("failing_since")),
+            # Stored before the count was kept: none yet (the endpoint gets a whole schedule again).
+            consecutive_failures=int(v.get("consecutive_failures", 0)),
         )
         for v in values
     )

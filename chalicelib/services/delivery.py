@@ -11,7 +11,15 @@ from typing import Any
 import structlog
 
 from chalicelib.domain.acklog import EntryKind, LogConflict
-from chalicelib.domain.deliveries import FINAL_STATUSES, Delivery, DeliveryStatus, retry_delay
+from chalicelib.domain.deliveries import (
+    FINAL_STATUSES,
+    WEBHOOK_FAILURE_LIMIT,
+    Delivery,
+    DeliveryStatus,
+    attempts_allowed,
+    attempts_left,
+    retry_delay,
+)
 from chalicelib.domain.messages import (
     OutgoingEmail,
     render_email,
@@ -70,6 +78,8 @@ class DeliveryReport:
     retry_after: float | None = None
     # Log entries the log refused, to be written by a message of their own.
     unlogged: tuple[dict[str, Any], ...] = ()
+    # How many times each delivery still to be sent (failed, or in flight) has been attempted.
+    attempts: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def needs_retry(self) -> bool:
@@ -160,14 +170,17 @@ def deliver(
     _track_webhook_health(outcomes, owners, subscribers=subscribers, senders=senders, admins=admins, now=now)
     claimed_ids = {d.delivery_id for d in claimed}
     unclaimed = [d for d in wanted if d.delivery_id not in claimed_ids]
+    in_flight = [d for d in unclaimed if d.status not in FINAL_STATUSES]
+    to_retry = [d for d in outcomes if d.delivery_id in set(failed)] + in_flight
     return DeliveryReport(
         sent=sum(d.status is DeliveryStatus.SENT for d in outcomes),
         done_before=sum(d.status in FINAL_STATUSES for d in unclaimed),
-        in_flight=tuple(d.delivery_id for d in unclaimed if d.status not in FINAL_STATUSES),
+        in_flight=tuple(d.delivery_id for d in in_flight),
         failed=tuple(failed),
         permanent=tuple(permanent),
         retry_after=max(waits) if waits else None,
         unlogged=tuple(unlogged),
+        attempts={d.delivery_id: d.attempts for d in to_retry},
     )
 
 
@@ -180,8 +193,9 @@ def _track_webhook_health(
     admins: Sequence[Channel],
     now: datetime,
 ) -> None:
-    """Remember when an endpoint started failing; one failing for the whole window is switched off
-    and the admins told, rather than retried into the dead-letter queue for ever."""
+    """Keep each webhook endpoint's record of failures (since when, how many in a row); one that has
+    failed every attempt of a whole retry schedule is switched off and the admins told, rather than
+    retried into the dead-letter queue for ever."""
     for d in outcomes:
         owner = owners.get(d.subscriber_id)
         channel = owner.channel(d.channel_id) if owner else None
@@ -189,7 +203,7 @@ def _track_webhook_health(
             continue
         if d.status not in (DeliveryStatus.SENT, DeliveryStatus.FAILED):
             continue
-        health = channel.after_send(ok=d.status is DeliveryStatus.SENT, now=now)
+        health = channel.after_send(ok=d.status is DeliveryStatus.SENT, now=now, limit=WEBHOOK_FAILURE_LIMIT)
         if health == channel:
             continue
         owner = owner.with_channel(health)
@@ -203,10 +217,10 @@ def _track_webhook_health(
 def _tell_admins(
     subscriber: Subscriber, channel: Channel, *, senders: Senders, admins: Sequence[Channel]
 ) -> None:
-    since = channel.failing_since.isoformat() if channel.failing_since else "a day ago"
+    since = channel.failing_since.isoformat() if channel.failing_since else "more than a day ago"
     text = (
-        f"The webhook endpoint of {subscriber.name} ({subscriber.organization}) has failed every "
-        f"delivery since {since} and is now disabled.\n"
+        f"The webhook endpoint of {subscriber.name} ({subscriber.organization}) has failed "
+        f"{channel.consecutive_failures} attempts in a row since {since} and is now disabled.\n"
         f"Channel {channel.id}, subscriber {subscriber.id}. Fix the receiver, then re-enable it with\n"
         f'PATCH /subscribers/{subscriber.id} {{"enable_channels": ["{channel.id}"]}}\n'
     )
@@ -215,7 +229,8 @@ def _tell_admins(
             senders.email.send(
                 OutgoingEmail(
                     to=admin.address,
-                    subject=f"[Vigil] Webhook of {subscriber.name} disabled after failing for a day",
+                    subject=f"[Vigil] Webhook of {subscriber.name} disabled after "
+                    f"{channel.consecutive_failures} failed attempts in a row",
                     text=text,
                     html="<pre>" + html.escape(text) + "</pre>",
                 )
@@ -378,36 +393,64 @@ def settle(
     report: DeliveryReport,
     message: Mapping[str, Any],
     *,
-    attempt: int,
+    receives: int,
     dead_letters: WorkQueue,
     retry_scale: float,
     jitter: float,
 ) -> int | None:
-    """After a send message: hand deliveries that failed for good to the dead-letter queue (where
-    the alarm sees them and a redrive can retry them once mended), and say how long to wait before
-    the message comes back, or None when it is done."""
+    """After a send message received ``receives`` times: hand deliveries that failed for good, and
+    those that failed every attempt of their channel's schedule, to the dead-letter queue (where the
+    alarm sees them and a redrive can retry them once mended), and say how long to wait before the
+    message comes back (the schedule's next wait for its least-tried delivery), or None when it is
+    done."""
+    channel = ChannelType(message["channel"])
+
+    def tried(delivery_id: str) -> int:  # unknown: the message's receives stand in for its attempts
+        return min(report.attempts.get(delivery_id, receives), receives)
+
+    spent = [i for i in report.failed if not attempts_left(channel, attempts=tried(i), receives=receives)]
     if report.permanent:
-        dead_letters.send_many(
-            [
-                {
-                    "notice_id": message["notice_id"],
-                    "channel": message["channel"],
-                    "delivery_ids": list(report.permanent),
-                    "reason": "failed permanently; redrive after mending the channel",
-                }
-            ]
+        _dead_letter(
+            dead_letters,
+            message,
+            report.permanent,
+            reason="failed permanently; redrive after mending the channel",
         )
-        logger.warning(
-            "deliveries.dead_lettered", notice_id=message["notice_id"], count=len(report.permanent)
+    if spent:
+        _dead_letter(
+            dead_letters,
+            message,
+            spent,
+            reason=f"failed all {attempts_allowed(channel)} attempts of the {channel} retry schedule; "
+            "redrive after mending the channel",
         )
-    if not report.needs_retry:
+    waiting = [i for i in (*report.failed, *report.in_flight) if i not in spent]
+    if not waiting:
         return None
     return retry_delay(
-        ChannelType(message["channel"]),
-        attempt,
+        channel,
+        min(tried(i) for i in waiting),
         retry_after=report.retry_after,
         jitter=jitter,
         scale=retry_scale,
+    )
+
+
+def _dead_letter(
+    dead_letters: WorkQueue, message: Mapping[str, Any], delivery_ids: Sequence[str], *, reason: str
+) -> None:
+    dead_letters.send_many(
+        [
+            {
+                "notice_id": message["notice_id"],
+                "channel": message["channel"],
+                "delivery_ids": list(delivery_ids),
+                "reason": reason,
+            }
+        ]
+    )
+    logger.warning(
+        "deliveries.dead_lettered", notice_id=message["notice_id"], count=len(delivery_ids), reason=reason
     )
 
 
@@ -423,7 +466,7 @@ class SendInvocation:
 def handle_send_message(
     body: Mapping[str, Any],
     *,
-    attempt: int,
+    receives: int,
     receipt_handle: str,
     invocation: SendInvocation,
     deliveries: DeliveryStore,
@@ -440,8 +483,8 @@ def handle_send_message(
     jitter: float,
     now: datetime,
 ) -> bool:
-    """One send-queue message: True when it is done, False to have the queue bring it back (after the
-    delay set on it: the retry schedule of its channel)."""
+    """One send-queue message, received ``receives`` times: True when it is done, False to have the
+    queue bring it back (after the delay set on it: the retry schedule of its channel)."""
     if "log_entries" in body:  # entries a refusing log deferred: written now, retried by SQS until they are
         append_entries(body["log_entries"], ack_log=ack_log)
         return True
@@ -462,7 +505,7 @@ def handle_send_message(
     )
     invocation.unlogged.extend(report.unlogged)
     delay = settle(
-        report, body, attempt=attempt, dead_letters=dead_letters, retry_scale=retry_scale, jitter=jitter
+        report, body, receives=receives, dead_letters=dead_letters, retry_scale=retry_scale, jitter=jitter
     )
     if delay is None:
         return True

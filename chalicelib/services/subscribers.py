@@ -245,7 +245,11 @@ def update(
             "enable_channels names a channel the subscriber does not have",
             [FieldError("enable_channels", f"no channel {i!r}") for i in unknown],
         )
-    channels = tuple(replace(c, disabled=False) if c.id in patch.enable_channels else c for c in channels)
+    # Re-enabled, an endpoint starts with a clean record: it is switched off again only after failing
+    # a whole retry schedule anew.
+    channels = tuple(
+        replace(c.healthy(), disabled=False) if c.id in patch.enable_channels else c for c in channels
+    )
     subscriptions = _merge_subscriptions(before.subscriptions, patch)
     if not subscriptions:
         raise InvalidInput(

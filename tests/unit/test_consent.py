@@ -19,7 +19,8 @@ from chalicelib.adapters.webhooks import signed_headers
 from chalicelib.bootstrap import webhook_refusal
 from chalicelib.config import Settings
 from chalicelib.domain.auth import ApiRole
-from chalicelib.domain.subscribers import WEBHOOK_FAILURE_WINDOW, ChannelRef
+from chalicelib.domain.deliveries import RETRY_SCHEDULES
+from chalicelib.domain.subscribers import ChannelRef, ChannelType
 from chalicelib.domain.tokens import Purpose, make_channel_token
 from chalicelib.ports import SendFailed
 from tests.builders import rollout_body
@@ -468,7 +469,7 @@ def test_rotating_the_secret_of_an_email_channel_is_400(client: Client, keys: Ke
     assert body["details"][0]["field"] == "channel_id"
 
 
-def test_endpoint_failing_for_a_day_is_disabled_admins_told_and_can_be_re_enabled(
+def test_endpoint_failing_every_attempt_of_a_schedule_is_disabled_admins_told_and_can_be_re_enabled(
     client: Client, keys: Keys, world: FakeWorld
 ) -> None:
     created = create(client, keys, {**ADVISER, "channels": ADVISER["channels"][2:]})
@@ -483,16 +484,21 @@ def test_endpoint_failing_for_a_day_is_disabled_admins_told_and_can_be_re_enable
 
     route_all(world)
     [message] = world.send_queue.take()
-    deliver(world, message)
-    assert state(world, created["id"], "webhook") == "active"
-    deliver(world, message, after=WEBHOOK_FAILURE_WINDOW + timedelta(minutes=1))
+    at = timedelta(0)
+    for wait in RETRY_SCHEDULES[ChannelType.WEBHOOK]:  # each attempt when the schedule brings it back
+        assert state(world, created["id"], "webhook") == "active"
+        at += timedelta(seconds=wait)
+        deliver(world, message, after=at)
     assert state(world, created["id"], "webhook") == "disabled"
-    assert "disabled" in world.email.sent[-1].subject
+    assert world.email.sent[-1].subject.endswith("disabled after 8 failed attempts in a row")
     status, changed = call(
         client, "PATCH", f"/subscribers/{created['id']}", keys[ApiRole.ADMIN], {"enable_channels": [hook_id]}
     )
     assert status == 200
     assert channel(changed, "webhook")["state"] == "active"
+    enabled = world.subscribers.get(created["id"]).channel(hook_id)
+    assert enabled is not None
+    assert (enabled.failing_since, enabled.consecutive_failures) == (None, 0)  # a whole schedule anew
 
 
 # ---------------------------------------------------------------- keys and audit
