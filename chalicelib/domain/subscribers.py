@@ -166,6 +166,11 @@ class Subscriber:
     created_at: datetime
     escalation_contact: bool = False
     tags: tuple[str, ...] = field(default_factory=tuple)
+    # How many times the stored record has been written. A write carries the revision it was based on
+    # and the store refuses it if the record moved on (ChangedMeanwhile): the send, reply and feedback
+    # functions and an admin may change one subscriber at the same moment. Storage bookkeeping, not
+    # part of what a subscriber is, so equality ignores it.
+    revision: int = field(default=0, compare=False)
 
     def channel(self, channel_id: str) -> Channel | None:
         return next((c for c in self.channels if c.id == channel_id), None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -20,6 +21,7 @@ from chalicelib.domain.deliveries import (
     attempts_left,
     retry_delay,
 )
+from chalicelib.domain.errors import ChangedMeanwhile, NotFound
 from chalicelib.domain.messages import (
     OutgoingEmail,
     render_email,
@@ -42,6 +44,7 @@ from chalicelib.ports import (
     SubscriberStore,
     WorkQueue,
 )
+from chalicelib.services import subscribers as subscriber_service
 
 logger = structlog.get_logger()
 
@@ -186,7 +189,7 @@ def deliver(
 
 def _track_webhook_health(
     outcomes: Sequence[Delivery],
-    owners: dict[str, Subscriber],
+    owners: Mapping[str, Subscriber],
     *,
     subscribers: SubscriberStore,
     senders: Senders,
@@ -203,15 +206,30 @@ def _track_webhook_health(
             continue
         if d.status not in (DeliveryStatus.SENT, DeliveryStatus.FAILED):
             continue
-        health = channel.after_send(ok=d.status is DeliveryStatus.SENT, now=now, limit=WEBHOOK_FAILURE_LIMIT)
-        if health == channel:
+        ok = d.status is DeliveryStatus.SENT
+        # The copy read when the batch was claimed answers the common case (a healthy endpoint that
+        # answered) without a read; any change is made on the stored record, which an admin or
+        # another invocation may have changed since.
+        if channel.after_send(ok=ok, now=now, limit=WEBHOOK_FAILURE_LIMIT) == channel:
             continue
-        owner = owner.with_channel(health)
-        owners[d.subscriber_id] = owner
-        subscribers.replace(owner)
-        if health.disabled and not channel.disabled:
-            logger.warning("webhook.disabled", subscriber_id=owner.id, channel_id=channel.id)
-            _tell_admins(owner, health, senders=senders, admins=admins)
+        try:
+            changed = subscriber_service.change_channel(
+                ChannelRef(d.subscriber_id, d.channel_id),
+                functools.partial(Channel.after_send, ok=ok, now=now, limit=WEBHOOK_FAILURE_LIMIT),
+                subscribers=subscribers,
+            )
+        except NotFound:  # deleted meanwhile, channel and all
+            continue
+        except ChangedMeanwhile:
+            # The sends are done and must not be repeated for a bookkeeping write: this attempt goes
+            # uncounted, and the endpoint's next attempt is counted as usual.
+            logger.warning(
+                "webhook.health_unrecorded", subscriber_id=d.subscriber_id, channel_id=d.channel_id
+            )
+            continue
+        if changed and changed.after.disabled and not changed.before.disabled:
+            logger.warning("webhook.disabled", subscriber_id=d.subscriber_id, channel_id=d.channel_id)
+            _tell_admins(changed.subscriber, changed.after, senders=senders, admins=admins)
 
 
 def _tell_admins(
