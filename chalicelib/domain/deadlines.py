@@ -255,7 +255,7 @@ class HoldDeadlines:
     """The form's deadline, the state's, and the earlier of the two, which escalations are timed against.
 
     ``form_rule`` and ``state_rule`` say which rule produced each ("I-247A: 48 hours"); ``state_rule``
-    is None when no regime of the state was in force on the issue date (or none is on file). A
+    is None when no regime of the state is in force on the issue date (or none is on file). A
     deadline is None when its rule sets no clock or the release time is not known yet.
     """
 
@@ -325,7 +325,7 @@ def _line(
 def describe(d: HoldDeadlines, state: StateClocks = CONNECTICUT) -> list[str]:
     """Short lines for messages, e.g. "Form I-247A: hold ends 2026-11-29 17:00 EST (48 hours)".
 
-    ``state`` is the one the deadlines were computed under: it names the state and its rules' clocks.
+    ``state`` is the state whose clocks gave the deadlines: it names the state and its rules' clocks.
     """
     lines = [_line("Form ", d.form_rule, d.form_deadline, sets_clock=_form_sets_clock(d.form_rule))]
     if d.state_rule is None:

@@ -2,7 +2,7 @@
 
 A **suggestion**, never a decision: a reviewer decides. The law is data, not code: each state's
 regimes, their dates, criteria, duties, hold clocks, whether each item is "confirmed" or only
-"reported" and where it was read live in ``chalicelib/data/regimes/<state>.json`` (see
+"reported" and its source live in ``chalicelib/data/regimes/<state>.json`` (see
 ``docs/detainer-rules.md``), which a lawyer can correct. The package knows only a small, fixed
 vocabulary of tests and how to combine their outcomes:
 

@@ -42,7 +42,7 @@ __all__ = ["RegimeDataError", "load_regimes"]
 
 class RegimeDataError(ValueError):
     """The regimes file cannot be used; ``problems`` lists every reason, each with its JSON path, and
-    ``source`` names the file when the reader was told it."""
+    ``source`` names the file when the reader is given it."""
 
     def __init__(self, problems: Sequence[str], *, source: str | None = None) -> None:
         self.problems = tuple(problems)
@@ -67,7 +67,7 @@ _REGIME_KEYS = {
     "notes",
 }
 _REGIME_REQUIRED = _REGIME_KEYS - {"notes"}
-# Every criterion, duty and hold clock says where it was read ("source") and how surely ("status").
+# Every criterion, duty and hold clock names its source and how sure it is ("status").
 _CRITERION_KEYS = {"id", "text", "status", "source", "test", "note"}
 _DUTY_KEYS = {"id", "text", "status", "source", "note"}
 _CLOCK_KEYS = {"clock", "text", "status", "source", "note"}

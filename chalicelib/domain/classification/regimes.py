@@ -180,7 +180,7 @@ class Criterion:
     status: Status
     test: Test
     note: str | None = None
-    source: str = ""  # where it was read: section and address, or the rules file
+    source: str = ""  # the section and address read, or the rules file
 
     @property
     def discretionary(self) -> bool:
