@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import types
-from collections.abc import Iterator
 from datetime import date, datetime
 from importlib import resources
 from pathlib import Path
@@ -18,7 +17,7 @@ from typing import Any
 import pytest
 
 from chalicelib.data import regimes as regime_files
-from chalicelib.data.regimes import load_ct_regimes, load_state_regimes, state_law
+from chalicelib.data.regimes import load_ct_regimes, load_state_regimes, read_state_regimes, state_law
 from chalicelib.domain.classification import (
     Classification,
     Conviction,
@@ -363,15 +362,13 @@ def test_the_hold_clocks_of_california_and_illinois() -> None:
 
 
 @pytest.fixture
-def bundled(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
-    """The loader reading from a scratch copy of the bundled files, its cache emptied before and after."""
+def bundled(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """The reader reading a scratch copy of the bundled files (the process's cache is left alone)."""
     folder = resources.files("chalicelib.data").joinpath(regime_files.REGIMES_DIR)
     for name in _files():
         (tmp_path / f"{name}.json").write_text(folder.joinpath(f"{name}.json").read_text(encoding="utf-8"))
     monkeypatch.setattr(regime_files, "resources", types.SimpleNamespace(files=lambda _package: tmp_path))
-    load_state_regimes.cache_clear()
-    yield tmp_path
-    load_state_regimes.cache_clear()
+    return tmp_path
 
 
 def test_a_malformed_state_file_is_refused_at_load_with_the_file_named(bundled: Path) -> None:
@@ -380,12 +377,12 @@ def test_a_malformed_state_file_is_refused_at_load_with_the_file_named(bundled: 
     data["regimes"][0]["hold_clock"]["clock"] = "72-hours"
     (bundled / "us-ca.json").write_text(json.dumps(data))
     with pytest.raises(RegimeDataError) as caught:
-        state_law("us-ca/facility/x")
+        read_state_regimes("us-ca")
     assert caught.value.source == "chalicelib/data/regimes/us-ca.json"
     assert "in chalicelib/data/regimes/us-ca.json" in str(caught.value)
     assert "$.regimes[1].criteria[0].source: is required" in caught.value.problems
     assert any(p.startswith("$.regimes[0].hold_clock.clock: must be one of") for p in caught.value.problems)
-    assert load_state_regimes("us-il") is not None  # another state's file is not affected
+    assert read_state_regimes("us-il") is not None  # another state's file is not affected
 
 
 def test_a_file_that_is_not_json_is_refused_with_its_name(bundled: Path) -> None:
@@ -393,18 +390,18 @@ def test_a_file_that_is_not_json_is_refused_with_its_name(bundled: Path) -> None
     with pytest.raises(
         RegimeDataError, match=r"in chalicelib/data/regimes/us-il\.json:\n- \$: not valid JSON"
     ):
-        load_state_regimes("us-il")
+        read_state_regimes("us-il")
 
 
 def test_a_file_for_another_state_is_refused(bundled: Path) -> None:
     (bundled / "us-tx.json").write_text((bundled / "us-ca.json").read_text(encoding="utf-8"))
     with pytest.raises(RegimeDataError, match=r"\$\.state: is 'us-ca', but the file is for 'us-tx'"):
-        load_state_regimes("us-tx")
+        read_state_regimes("us-tx")
 
 
 def test_a_state_without_a_file_and_an_unknown_state_have_no_regimes(bundled: Path) -> None:
-    assert load_state_regimes("us-tx") is None
-    assert load_state_regimes("../us-ct") is None  # only a known state id ever names a file
+    assert read_state_regimes("us-tx") is None
+    assert read_state_regimes("../us-ct") is None  # only a known state id ever names a file
 
 
 # -- the vocabulary California needed ---------------------------------------------------------------

@@ -21,6 +21,7 @@ __all__ = [
     "REGIMES_FILE",
     "load_ct_regimes",
     "load_state_regimes",
+    "read_state_regimes",
     "regimes_file",
     "state_law",
 ]
@@ -35,9 +36,8 @@ def regimes_file(state_id: str) -> str:
     return f"{REGIMES_DIR}/{state_id}.json"
 
 
-@functools.cache
-def load_state_regimes(state_id: str) -> tuple[Regime, ...] | None:
-    """A state's regimes in date order, or None when Vigil has no file for the state.
+def read_state_regimes(state_id: str) -> tuple[Regime, ...] | None:
+    """A state's regimes in date order, read from its file, or None when Vigil has no file for the state.
 
     Raises RegimeDataError naming the file if a correction made it unusable (bad JSON included).
     """
@@ -53,6 +53,12 @@ def load_state_regimes(state_id: str) -> tuple[Regime, ...] | None:
     except (UnicodeDecodeError, json.JSONDecodeError) as bad:
         raise RegimeDataError([f"$: not valid JSON ({bad})"], source=where) from None
     return load_regimes(data, source=where, state=state_id)
+
+
+@functools.cache
+def load_state_regimes(state_id: str) -> tuple[Regime, ...] | None:
+    """``read_state_regimes``, once per process and state: a warm Lambda reuses what it read."""
+    return read_state_regimes(state_id)
 
 
 def load_ct_regimes() -> tuple[Regime, ...]:
