@@ -1,12 +1,17 @@
-"""Detainer hold deadlines: when a hold asked for by ICE must end, by the form and by Connecticut law.
+"""Detainer hold deadlines: when a hold asked for by ICE must end, by the form and by the state's law.
 
-The facts are in ``docs/detainer-rules.md`` ("Forms", "Hold clock", "Connecticut regimes"):
+The facts are in ``docs/detainer-rules.md`` ("Forms", "Hold clock", and each state's regimes):
 
 - the clock starts when the person would otherwise be released (``release_due_at``);
 - the old I-247 (8 CFR 287.7) and Connecticut's PA 13-155 (2014-01-01 to 2019-09-30) allow 48 hours
   **excluding Saturdays, Sundays and federal holidays**: release due Thursday 17:00 → Monday 17:00;
 - the I-247A (and, reported, the I-247D and I-247X) allow a plain 48 hours; the I-247N asks for no hold;
+- a state whose law keeps no one in custody on the request itself (California from 2018, Illinois)
+  ends the state's clock at the release time;
 - both deadlines are shown when they differ, and escalations are timed against the earlier one.
+
+Each state's clocks come with its regimes (``StateClocks``, built from its regime file by
+``chalicelib.domain.classification``); ``CONNECTICUT`` is the default for callers that name no state.
 
 Business hours are counted in America/New_York local days and are *elapsed* hours: a local day
 is a business day or not as a whole, and a business day contributes however long it really is.
@@ -31,7 +36,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from enum import Enum
+from enum import StrEnum
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -143,71 +148,105 @@ def plain_hold_end(release_due_at: datetime) -> datetime:
 # -- which clock applies ------------------------------------------------------------------------
 
 
-class _Clock(Enum):
-    NONE = "none"  # no hold at all, or no statutory clock
-    PLAIN = "plain"  # 48 elapsed hours
-    BUSINESS = "business"  # 48 hours excluding Saturdays, Sundays and federal holidays
+class HoldClock(StrEnum):
+    """The kinds of hold clock a form or a state's regime sets; regime files name them by value."""
+
+    NONE = "none"  # no hold at all, or no clock of the state's own (the form's applies)
+    PLAIN = "48-hours"  # 48 elapsed hours
+    BUSINESS = "48-hours-business-days"  # 48 hours excluding Saturdays, Sundays and federal holidays
+    # The request itself keeps no one in custody: the state's clock ends when the release is due.
+    RELEASE = "release-when-due"
 
 
 _BUSINESS_TEXT = "48 hours excluding Saturdays, Sundays and federal holidays"
 
 # Rule texts read "<name>: <clock>"; describe() relies on the first ": " separating the two.
-_FORMS: dict[str, tuple[_Clock, str]] = {
-    "I-247": (_Clock.BUSINESS, f"I-247: {_BUSINESS_TEXT}, 8 CFR 287.7"),
-    "I-247D": (_Clock.PLAIN, "I-247D: 48 hours, reported"),
-    "I-247X": (_Clock.PLAIN, "I-247X: 48 hours, reported"),
-    "I-247N": (_Clock.NONE, "I-247N: no hold, notification of release only"),
-    "I-247A": (_Clock.PLAIN, "I-247A: 48 hours"),
+_FORMS: dict[str, tuple[HoldClock, str]] = {
+    "I-247": (HoldClock.BUSINESS, f"I-247: {_BUSINESS_TEXT}, 8 CFR 287.7"),
+    "I-247D": (HoldClock.PLAIN, "I-247D: 48 hours, reported"),
+    "I-247X": (HoldClock.PLAIN, "I-247X: 48 hours, reported"),
+    "I-247N": (HoldClock.NONE, "I-247N: no hold, notification of release only"),
+    "I-247A": (HoldClock.PLAIN, "I-247A: 48 hours"),
 }
 
 FORMS = tuple(_FORMS)
 
 
 @dataclass(frozen=True, slots=True)
-class _Regime:
+class StateClock:
+    """One regime's hold clock, from ``starts`` to ``until`` (both inclusive; None: still in force)."""
+
     starts: date
-    clock: _Clock
-    rule: str
+    until: date | None
+    clock: HoldClock
+    rule: str  # "<regime name> (<period>): <what the clock is>"
+
+    def in_force_on(self, day: date) -> bool:
+        return self.starts <= day and (self.until is None or day <= self.until)
 
 
-# Connecticut (General Statutes § 54-192h) by the issue date of the detainer; each runs to the next.
-# Before the first, no state regime applies.
-_CT_REGIMES = (
-    _Regime(
-        date(2012, 2, 22),
-        _Clock.NONE,
-        "Governor's case-by-case review (2012-02-22 to 2013-12-31): no statutory hold clock",
-    ),
-    _Regime(date(2014, 1, 1), _Clock.BUSINESS, f"PA 13-155 (2014-01-01 to 2019-09-30): {_BUSINESS_TEXT}"),
-    _Regime(
-        date(2019, 10, 1),
-        _Clock.NONE,
-        "PA 19-20 and PA 19-23 (2019-10-01 to 2025-09-30): no separate hold clock, the form's applies",
-    ),
-    _Regime(
-        date(2025, 10, 1),
-        _Clock.NONE,
-        "HB 7259 (from 2025-10-01): no separate hold clock, the form's applies",
+@dataclass(frozen=True)
+class StateClocks:
+    """A state's hold clocks by the detainer's issue date, and the state's name for messages.
+
+    ``on_file`` is false for a state whose detainer law Vigil does not have: no state clock applies,
+    and messages say so rather than "no regime in force".
+    """
+
+    name: str
+    clocks: tuple[StateClock, ...]
+    on_file: bool = True
+
+    def on(self, issued_at: datetime) -> StateClock | None:
+        """The clock in force on the issue date (a New York calendar date), if any."""
+        day = issued_at.astimezone(NEW_YORK).date()
+        return next((c for c in self.clocks if c.in_force_on(day)), None)
+
+    def sets_clock(self, rule: str) -> bool:
+        return any(c.rule == rule and c.clock is not HoldClock.NONE for c in self.clocks)
+
+
+# Connecticut's clocks (General Statutes § 54-192h) by the issue date of the detainer, as
+# chalicelib/data/regimes/us-ct.json gives them (a test keeps the two equal): the clocks of callers
+# that name no state. Ingest always passes the clocks of the detainer's own state.
+CONNECTICUT = StateClocks(
+    "Connecticut",
+    (
+        StateClock(
+            date(2012, 2, 22),
+            date(2013, 12, 31),
+            HoldClock.NONE,
+            "Governor's case-by-case review (2012-02-22 to 2013-12-31): no statutory hold clock",
+        ),
+        StateClock(
+            date(2014, 1, 1),
+            date(2019, 9, 30),
+            HoldClock.BUSINESS,
+            f"PA 13-155 (2014-01-01 to 2019-09-30): {_BUSINESS_TEXT}",
+        ),
+        StateClock(
+            date(2019, 10, 1),
+            date(2025, 9, 30),
+            HoldClock.NONE,
+            "PA 19-20 and PA 19-23 (2019-10-01 to 2025-09-30): no separate hold clock, the form's applies",
+        ),
+        StateClock(
+            date(2025, 10, 1),
+            None,
+            HoldClock.NONE,
+            "HB 7259 (from 2025-10-01): no separate hold clock, the form's applies",
+        ),
     ),
 )
 
 
-_CLOCK_OF_RULE: dict[str, _Clock] = {rule: clock for clock, rule in _FORMS.values()} | {
-    regime.rule: regime.clock for regime in _CT_REGIMES
-}
-
-
-def _ct_regime(issued_at: datetime) -> _Regime | None:
-    issued_on = issued_at.astimezone(NEW_YORK).date()
-    in_force = [regime for regime in _CT_REGIMES if regime.starts <= issued_on]
-    return in_force[-1] if in_force else None
-
-
-def _deadline(clock: _Clock, release_due_at: datetime | None) -> datetime | None:
-    if release_due_at is None or clock is _Clock.NONE:
+def _deadline(clock: HoldClock, release_due_at: datetime | None) -> datetime | None:
+    if release_due_at is None or clock is HoldClock.NONE:
         return None
-    if clock is _Clock.BUSINESS:
+    if clock is HoldClock.BUSINESS:
         return business_hold_end(release_due_at)
+    if clock is HoldClock.RELEASE:
+        return release_due_at.astimezone(NEW_YORK)
     return plain_hold_end(release_due_at)
 
 
@@ -216,8 +255,8 @@ class HoldDeadlines:
     """The form's deadline, the state's, and the earlier of the two, which escalations are timed against.
 
     ``form_rule`` and ``state_rule`` say which rule produced each ("I-247A: 48 hours"); ``state_rule``
-    is None when no Connecticut regime was in force on the issue date. A deadline is None when its
-    rule sets no clock or the release time is not known yet.
+    is None when no regime of the state is in force on the issue date (or none is on file). A
+    deadline is None when its rule sets no clock or the release time is not known yet.
     """
 
     form_deadline: datetime | None
@@ -227,8 +266,11 @@ class HoldDeadlines:
     state_rule: str | None
 
 
-def hold_deadlines(form: str, issued_at: datetime, release_due_at: datetime | None) -> HoldDeadlines:
-    """The hold deadlines of a detainer on ``form`` issued at ``issued_at`` for a release due then.
+def hold_deadlines(
+    form: str, issued_at: datetime, release_due_at: datetime | None, state: StateClocks = CONNECTICUT
+) -> HoldDeadlines:
+    """The hold deadlines of a detainer on ``form`` issued at ``issued_at`` for a release due then,
+    under the clocks of ``state`` (the detainer's state).
 
     The state's clock caps a hold, so a form that asks for none (I-247N) has no state deadline either;
     ``state_rule`` still names the regime in force. Raises ValueError for a form that is not one of
@@ -241,10 +283,10 @@ def hold_deadlines(form: str, issued_at: datetime, release_due_at: datetime | No
     if key not in _FORMS:
         raise ValueError(f"unknown detainer form {form!r}; expected one of {', '.join(FORMS)}")
     form_clock, form_rule = _FORMS[key]
-    regime = _ct_regime(issued_at)
+    regime = state.on(issued_at)
     form_deadline = _deadline(form_clock, release_due_at)
     # A state clock caps a hold; a form that asks for no hold (I-247N) leaves nothing for it to cap.
-    state_clock = regime.clock if regime and form_clock is not _Clock.NONE else _Clock.NONE
+    state_clock = regime.clock if regime and form_clock is not HoldClock.NONE else HoldClock.NONE
     state_deadline = _deadline(state_clock, release_due_at)
     known = [d for d in (form_deadline, state_deadline) if d is not None]
     return HoldDeadlines(
@@ -263,29 +305,45 @@ def _when(value: datetime) -> str:
     return value.astimezone(NEW_YORK).strftime("%Y-%m-%d %H:%M %Z")
 
 
-def _sets_clock(rule: str) -> bool:
-    return _CLOCK_OF_RULE.get(rule, _Clock.NONE) is not _Clock.NONE
+def _form_sets_clock(rule: str) -> bool:
+    return any(text == rule and clock is not HoldClock.NONE for clock, text in _FORMS.values())
 
 
-def _line(prefix: str, rule: str, deadline: datetime | None, *, hold_asked: bool = True) -> str:
+def _line(
+    prefix: str, rule: str, deadline: datetime | None, *, sets_clock: bool, hold_asked: bool = True
+) -> str:
     name, _, clock = rule.partition(": ")
     if deadline is not None:
         return f"{prefix}{name}: hold ends {_when(deadline)} ({clock})"
-    if not _sets_clock(rule):
+    if not sets_clock:
         return f"{prefix}{name}: {clock}"
     if not hold_asked:
         return f"{prefix}{name}: no hold asked for, so its limit does not apply ({clock})"
     return f"{prefix}{name}: hold end not known until the release time is ({clock})"
 
 
-def describe(d: HoldDeadlines) -> list[str]:
-    """Short lines for messages, e.g. "Form I-247A: hold ends 2026-11-29 17:00 EST (48 hours)"."""
-    lines = [_line("Form ", d.form_rule, d.form_deadline)]
+def describe(d: HoldDeadlines, state: StateClocks = CONNECTICUT) -> list[str]:
+    """Short lines for messages, e.g. "Form I-247A: hold ends 2026-11-29 17:00 EST (48 hours)".
+
+    ``state`` is the state whose clocks gave the deadlines: it names the state and its rules' clocks.
+    """
+    lines = [_line("Form ", d.form_rule, d.form_deadline, sets_clock=_form_sets_clock(d.form_rule))]
     if d.state_rule is None:
-        lines.append("Connecticut: no state regime in force on the issue date")
+        lines.append(
+            f"{state.name}: no state regime in force on the issue date"
+            if state.on_file
+            else f"{state.name}: no detainer regime on file, so no state clock applies"
+        )
     else:
-        hold_asked = _sets_clock(d.form_rule)
-        lines.append(_line("Connecticut ", d.state_rule, d.state_deadline, hold_asked=hold_asked))
+        lines.append(
+            _line(
+                f"{state.name} ",
+                d.state_rule,
+                d.state_deadline,
+                sets_clock=state.sets_clock(d.state_rule),
+                hold_asked=_form_sets_clock(d.form_rule),
+            )
+        )
     if d.form_deadline is not None and d.state_deadline is not None:
         if d.form_deadline == d.state_deadline:
             lines.append(f"Both clocks end at {_when(d.form_deadline)}")

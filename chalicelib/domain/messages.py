@@ -266,7 +266,8 @@ def _detainer_facts(notice: Notice, role: Role, subscriber_id: str | None) -> li
         shown.append(
             (
                 "Suggestion",
-                f"{classification.get('suggestion')} under {classification.get('regime_name')} "
+                f"{classification.get('suggestion')} under "
+                f"{classification.get('regime_name') or 'no state regime'} "
                 "(a suggestion for the reviewer, never a decision)",
             )
         )

@@ -1,7 +1,8 @@
 """Accept an event: store it as a notice (once per idempotency key) and hand it to routing.
 
-A detainer is pre-classified against the Connecticut regimes and its hold clocks are computed here,
-before the notice is built: the notice keeps both in its event and is timed against the earlier clock.
+A detainer is pre-classified against the regimes of its place's state and its hold clocks are computed
+here, before the notice is built: the notice keeps both in its event and is timed against the earlier
+clock. A state with no regime on file gets needs-judgment and no state clock, never another state's law.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ def accept(
     event: dict[str, Any] = submitted.event
     deadline: datetime | None = None
     if submitted.detainer is not None:
-        review, deadline = _detainer_review(submitted.detainer)
+        review, deadline = _detainer_review(submitted.detainer, submitted.jurisdiction_id)
         event = {**submitted.event, **review}
     # Recipients and gaps are previewed here so the source learns at once whether anyone
     # accountable will hear of it; the route step re-reads the index when it fans out, the same way.
@@ -115,21 +116,26 @@ def accept(
     return Accepted(notice, duplicate=False, also_named=submitted.also_named)
 
 
-def _detainer_review(facts: DetainerFacts) -> tuple[dict[str, Any], datetime | None]:
+def _detainer_review(facts: DetainerFacts, place_id: str) -> tuple[dict[str, Any], datetime | None]:
     """What a detainer's notice keeps beside its facts (``classification`` and ``hold``), and the
-    legal deadline escalations are timed against: the earlier hold clock, None while unknown."""
+    legal deadline escalations are timed against: the earlier hold clock, None while unknown.
+
+    The law is that of the state ``place_id`` (the facility) is in; only that state's file is read.
+    """
     # Imported here, not at module level: the hold clocks, the classifier and the regime data are
     # large and only detainers need them, while POST /events of a rollout loads this module too
     # (cold start, docs/benchmarks.md §2).
-    from chalicelib.data.regimes import load_ct_regimes  # noqa: PLC0415  # detainers only
-    from chalicelib.domain.classification import classify, issued_on  # noqa: PLC0415  # detainers only
+    from chalicelib.data.regimes import state_law  # noqa: PLC0415  # detainers only
+    from chalicelib.domain.classification import issued_on  # noqa: PLC0415  # detainers only
     from chalicelib.domain.deadlines import describe, hold_deadlines  # noqa: PLC0415  # detainers only
 
     if facts.form is None or facts.issued_at is None:
         raise ValueError("a detainer needs its form and issue time to be classified and timed")
-    clocks = hold_deadlines(facts.form, facts.issued_at, facts.release_due_at)
+    law = state_law(place_id)
+    state_clocks = law.clocks
+    clocks = hold_deadlines(facts.form, facts.issued_at, facts.release_due_at, state_clocks)
     # A suggestion for the reviewer, from the law in force on the request's date; never a decision.
-    classification = classify(facts, load_ct_regimes(), on=issued_on(facts.issued_at))
+    classification = law.classify(facts, on=issued_on(facts.issued_at))
     review = {
         "classification": classification.as_json(),
         "hold": {
@@ -137,7 +143,7 @@ def _detainer_review(facts: DetainerFacts) -> tuple[dict[str, Any], datetime | N
             "state_deadline": clocks.state_deadline.isoformat() if clocks.state_deadline else None,
             "form_rule": clocks.form_rule,
             "state_rule": clocks.state_rule,
-            "explained": describe(clocks),
+            "explained": describe(clocks, state_clocks),
         },
     }
     return review, clocks.earliest

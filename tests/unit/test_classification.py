@@ -1,6 +1,6 @@
 """Pre-classification of a detainer against the Connecticut regime in force on its issue date.
 
-The regimes are data (chalicelib/data/ct_detainer_regimes.json); these tests hold that data to
+The regimes are data (chalicelib/data/regimes/us-ct.json); these tests hold that data to
 docs/detainer-rules.md, and the engine to its rules: a suggestion, never a decision, always
 naming its regime and criteria, with reported criteria shown as such.
 """

@@ -101,3 +101,42 @@ def test_the_deferred_services_are_still_built_on_demand(world: FakeWorld) -> No
     assert deps.desk.mail is deps.mail
     assert deps.inbox.limits is deps.limits
     assert deps.consent.links is deps
+
+
+def test_regime_files_are_read_one_state_at_a_time_and_never_at_import() -> None:
+    """Which regime files ``import app`` opens (none), then one California detainer's law (its own)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VIGIL_", "PYTHON"))}
+    env |= {
+        "VIGIL_STAGE": "prod",
+        "VIGIL_ACK_SECRET": "packaging-test-link-signing-secret-0123456789",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    # Opening a file is what an audit hook sees of importlib.resources reading it.
+    done = subprocess.run(  # our own interpreter importing our own entry point
+        [
+            sys.executable,
+            "-c",
+            """
+import json, sys
+opened = []
+def hook(event, args):
+    path = args[0] if event == "open" and isinstance(args[0], str) else ""
+    if "/chalicelib/data/regimes/" in path and path.endswith(".json"):
+        opened.append(path.rsplit("/", 1)[-1])
+sys.addaudithook(hook)
+import app
+at_import = list(opened)
+from chalicelib.data.regimes import state_law
+state_law("us-ca/facility/x").clocks
+state_law("us-ca/town/y")
+print(json.dumps({"import": at_import, "classify": opened[len(at_import):]}))
+""",
+        ],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    read = json.loads(done.stdout.strip().splitlines()[-1])
+    assert read == {"import": [], "classify": ["us-ca.json"]}  # once: the second lookup is cached

@@ -14,8 +14,10 @@ A **suggestion**, never a decision: a reviewer decides. How each test's outcome 
 only when ``final`` is true.
 
 Every classification names its regime and every criterion with its status and outcome, and says in
-its explanation when a suggestion rests only on reported criteria. Standard library only; no I/O, no
-clock. The regime is chosen by the detainer's issue date in America/New_York, as for the hold clocks.
+its explanation when a suggestion rests only on reported criteria. A state with no regime on file
+gets needs-judgment and says so (``no_regime_on_file``): another state's rules are never applied.
+Standard library only; no I/O, no clock. The regime is chosen by the detainer's issue date in
+America/New_York, as for the hold clocks.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from chalicelib.domain.classification.regimes import (
     Duty,
     FactTest,
     Mode,
+    NeedsJudgment,
     Outcome,
     PendingChargeTest,
     Regime,
@@ -51,6 +54,7 @@ from chalicelib.domain.classification.regimes import (
     regime_on,
     statute_section,
 )
+from chalicelib.domain.deadlines import HoldClock
 
 __all__ = [
     "NOTIFICATION_ONLY_FORMS",
@@ -60,6 +64,7 @@ __all__ = [
     "classify",
     "classify_event",
     "no_criterion_met",
+    "no_regime_on_file",
     "undetermined",
 ]
 
@@ -93,7 +98,7 @@ def _label(c: Conviction | PendingCharge) -> str:
 def _matches(test: ConvictionTest, c: Conviction) -> Outcome:  # noqa: PLR0911  # one return per case
     """Whether one conviction is of the kind the test names, leaving finality aside."""
     if test.statutes:
-        section = statute_section(c.statute) if c.statute else None
+        section = statute_section(c.statute, decimal=test.decimal_sections) if c.statute else None
         if section is None:
             return Outcome.UNKNOWN
         if section not in test.statutes:
@@ -108,6 +113,11 @@ def _matches(test: ConvictionTest, c: Conviction) -> Outcome:  # noqa: PLR0911  
     lesser = any(word in cls for word in ("misdemeanor", "infraction", "violation"))
     if test.felony:
         return Outcome.MET if "felony" in cls else Outcome.NOT_MET if lesser else Outcome.UNKNOWN
+    if test.misdemeanor:
+        if "misdemeanor" in cls:
+            return Outcome.MET
+        other = "felony" in cls or any(word in cls for word in ("infraction", "violation"))
+        return Outcome.NOT_MET if other else Outcome.UNKNOWN
     if cls in test.classes:
         return Outcome.MET
     if cls == "unclassified felony":
@@ -160,7 +170,7 @@ def _pending_outcome(test: PendingChargeTest, facts: DetainerFacts) -> tuple[Out
     return Outcome.NOT_MET, f"no pending charge with {wanted}"
 
 
-def _evaluate(test: Test, facts: DetainerFacts) -> tuple[Outcome, str]:
+def _evaluate(test: Test, facts: DetainerFacts) -> tuple[Outcome, str]:  # noqa: PLR0911  # one return per test kind
     if isinstance(test, FactTest | Discretionary):
         table = YES_NO_FACTS if isinstance(test, FactTest) else DISCRETIONARY_JUDGMENTS
         name = test.fact if isinstance(test, FactTest) else test.name
@@ -173,6 +183,11 @@ def _evaluate(test: Test, facts: DetainerFacts) -> tuple[Outcome, str]:
         return _conviction_outcome(test, facts)
     if isinstance(test, PendingChargeTest):
         return _pending_outcome(test, facts)
+    if isinstance(test, NeedsJudgment):
+        outcome, detail = _evaluate(test.test, facts)
+        if outcome is Outcome.MET:
+            return Outcome.UNKNOWN, f"may apply, for the reviewer to judge ({detail})"
+        return outcome, detail
     parts = [_evaluate(t, facts) for t in test.tests]
     outcomes = {outcome for outcome, _ in parts}
     combined = (
@@ -192,6 +207,8 @@ def _facts_used(test: Test) -> set[str]:
         return {test.name}
     if isinstance(test, AnyOf):
         return set().union(*(_facts_used(t) for t in test.tests))
+    if isinstance(test, NeedsJudgment):
+        return _facts_used(test.test)
     if isinstance(test, PendingChargeTest):
         return {"pending_charges"}
     return {"convictions"}
@@ -340,6 +357,8 @@ def _unused_facts(regime: Regime, facts: DetainerFacts) -> list[str]:
             f"Not a criterion under {regime.name}: pending charges (arrest or charge, not conviction) do not "
             "change the suggestion."
         )
+    if "convictions" not in used and facts.convictions:
+        lines.append(f"Not a criterion under {regime.name}: convictions do not change the suggestion.")
     return lines
 
 
@@ -352,18 +371,10 @@ def classify(facts: DetainerFacts, regimes: Sequence[Regime], *, on: date) -> Cl
     if regime is None:
         first = min((r.in_force_from for r in regimes), default=None)
         starts = f" (the first began on {first.isoformat()})" if first and on < first else ""
-        return Classification(
-            regime_id=None,
-            regime_name=None,
-            citation=None,
-            suggestion=Suggestion.NEEDS_JUDGMENT,
-            criteria=(),
-            duties=(),
-            explanation=(
-                f"No Connecticut regime was in force on {on.isoformat()}{starts}: no state criteria apply, "
-                "so there is nothing to suggest; a human must judge.",
-                _CLOSING,
-            ),
+        state = next((f"{r.state} " for r in regimes if r.state), "")
+        return _no_regime(
+            f"No {state}regime was in force on {on.isoformat()}{starts}: no state criteria apply, "
+            "so there is nothing to suggest; a human must judge.",
             on=on,
         )
     results = _evaluate_regime(regime, facts)
@@ -382,6 +393,11 @@ def classify(facts: DetainerFacts, regimes: Sequence[Regime], *, on: date) -> Cl
     if regime.mode is Mode.ANY_CRITERION:
         explanation += _unused_facts(regime, facts)
     form = (facts.form or "").strip().upper()
+    if regime.hold_clock.clock is HoldClock.RELEASE and form not in NOTIFICATION_ONLY_FORMS:
+        explanation.append(
+            f"Under {regime.name} the request itself keeps no one in custody ({regime.hold_clock.text}): "
+            "a met criterion allows only the cooperation the regime names, never a longer stay."
+        )
     if (
         form in NOTIFICATION_ONLY_FORMS
         and not regime.notification_only_requests_limited
@@ -406,6 +422,29 @@ def classify(facts: DetainerFacts, regimes: Sequence[Regime], *, on: date) -> Cl
         explanation=tuple(explanation),
         on=on,
         mode=regime.mode,
+    )
+
+
+def _no_regime(reason: str, *, on: date) -> Classification:
+    return Classification(
+        regime_id=None,
+        regime_name=None,
+        citation=None,
+        suggestion=Suggestion.NEEDS_JUDGMENT,
+        criteria=(),
+        duties=(),
+        explanation=(reason, _CLOSING),
+        on=on,
+    )
+
+
+def no_regime_on_file(state: str, *, on: date) -> Classification:
+    """The classification of a detainer in a state whose detainer law Vigil does not have: always
+    needs-judgment, saying so; no other state's criteria stand in for the missing ones."""
+    return _no_regime(
+        f"Needs judgment: no regime on file for {state}, so no state criteria are applied and there is "
+        "nothing to suggest; a human must judge.",
+        on=on,
     )
 
 

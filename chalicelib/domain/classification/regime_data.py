@@ -24,27 +24,34 @@ from chalicelib.domain.classification.regimes import (
     Duty,
     FactTest,
     Mode,
+    NeedsJudgment,
     Outcome,
     PendingChargeTest,
     Regime,
+    RegimeClock,
     Status,
     Test,
     normal_class,
     statute_section,
 )
+from chalicelib.domain.classification.states import STATE_NAMES
+from chalicelib.domain.deadlines import HoldClock
 
 __all__ = ["RegimeDataError", "load_regimes"]
 
 
 class RegimeDataError(ValueError):
-    """The regimes file cannot be used; ``problems`` lists every reason, each with its JSON path."""
+    """The regimes file cannot be used; ``problems`` lists every reason, each with its JSON path, and
+    ``source`` names the file when the reader is given it."""
 
-    def __init__(self, problems: Sequence[str]) -> None:
+    def __init__(self, problems: Sequence[str], *, source: str | None = None) -> None:
         self.problems = tuple(problems)
-        super().__init__("invalid detainer regimes data:\n- " + "\n- ".join(self.problems))
+        self.source = source
+        where = f" in {source}" if source else ""
+        super().__init__(f"invalid detainer regimes data{where}:\n- " + "\n- ".join(self.problems))
 
 
-_TOP_KEYS = {"version", "description", "sources", "regimes"}
+_TOP_KEYS = {"version", "state", "description", "sources", "regimes"}
 _REGIME_KEYS = {
     "id",
     "name",
@@ -54,14 +61,18 @@ _REGIME_KEYS = {
     "mode",
     "notification_only_requests_limited",
     "administrative_warrant_insufficient",
+    "hold_clock",
     "criteria",
     "duties",
     "notes",
 }
 _REGIME_REQUIRED = _REGIME_KEYS - {"notes"}
-_CRITERION_KEYS = {"id", "text", "status", "test", "note"}
-_DUTY_KEYS = {"id", "text", "status", "note"}
-_CONVICTION_KEYS = {"felony", "classes", "statutes", "description_any", "unclassified_felony"}
+# Every criterion, duty and hold clock names its source and how sure it is ("status").
+_CRITERION_KEYS = {"id", "text", "status", "source", "test", "note"}
+_DUTY_KEYS = {"id", "text", "status", "source", "note"}
+_CLOCK_KEYS = {"clock", "text", "status", "source", "note"}
+_CONVICTION_KEYS = {"felony", "misdemeanor", "classes", "statutes", "description_any", "unclassified_felony"}
+_GRADES = ("felony", "misdemeanor", "classes", "statutes")
 _E = TypeVar("_E", bound=StrEnum)
 
 
@@ -123,7 +134,7 @@ class _Reader:
         return tuple(self.text(v, f"{path}[{i}]") for i, v in enumerate(value))
 
     def test(self, value: Any, path: str) -> Test | None:  # noqa: PLR0911  # one return per test kind
-        kinds = {"fact", "conviction", "pending_charge", "discretionary", "any"}
+        kinds = {"fact", "conviction", "pending_charge", "discretionary", "any", "needs_judgment"}
         if not isinstance(value, Mapping) or len(value) != 1:
             self.fail(path, f"must be an object with exactly one of {', '.join(sorted(kinds))}")
             return None
@@ -151,33 +162,43 @@ class _Reader:
                 return None
             tests = [self.test(t, f"{path}.any[{i}]") for i, t in enumerate(arg)]
             return AnyOf(tuple(t for t in tests if t is not None))
+        if kind == "needs_judgment":
+            inner = self.test(arg, f"{path}.needs_judgment")
+            return None if inner is None else NeedsJudgment(inner)
         return self.conviction(arg, f"{path}.conviction")
 
     def conviction(self, arg: Any, path: str) -> ConvictionTest | None:
         spec = self.mapping(arg, path, _CONVICTION_KEYS, set())
-        chosen = [key for key in ("felony", "classes", "statutes") if key in spec]
+        chosen = [key for key in _GRADES if key in spec]
         if len(chosen) != 1:
-            self.fail(path, "must have exactly one of felony, classes, statutes")
+            self.fail(path, f"must have exactly one of {', '.join(_GRADES)}")
             return None
         if "description_any" in spec and "statutes" not in spec:
             self.fail(f"{path}.description_any", "is allowed only with statutes")
         if "unclassified_felony" in spec and "classes" not in spec:
             self.fail(f"{path}.unclassified_felony", "is allowed only with classes")
-        if "felony" in spec:
-            if spec["felony"] is not True:
-                self.fail(f"{path}.felony", "must be true")
-            return ConvictionTest(felony=True)
+        for grade in ("felony", "misdemeanor"):
+            if grade in spec:
+                if spec[grade] is not True:
+                    self.fail(f"{path}.{grade}", "must be true")
+                return ConvictionTest(felony=grade == "felony", misdemeanor=grade == "misdemeanor")
         if "classes" in spec:
             classes = frozenset(normal_class(c) for c in self.texts(spec["classes"], f"{path}.classes"))
             unclassified = self.choice(
                 spec.get("unclassified_felony", "unknown"), f"{path}.unclassified_felony", Outcome
             )
             return ConvictionTest(classes=classes, unclassified_felony=unclassified or Outcome.UNKNOWN)
+        raws = self.texts(spec["statutes"], f"{path}.statutes")
+        # Hyphenated sections (Connecticut's 53a-71) or decimal ones (California's 667.5), never both.
+        decimal = not any("-" in raw for raw in raws)
         statutes: set[str] = set()
-        for i, raw in enumerate(self.texts(spec["statutes"], f"{path}.statutes")):
-            section = statute_section(raw)
+        for i, raw in enumerate(raws):
+            section = statute_section(raw, decimal=decimal)
             if section is None or section != raw.casefold():
-                self.fail(f"{path}.statutes[{i}]", f"must be a bare section number like 53a-71, got {raw!r}")
+                self.fail(
+                    f"{path}.statutes[{i}]",
+                    f"must be a bare section number like 53a-71 or 667.5 (not both kinds), got {raw!r}",
+                )
             else:
                 statutes.add(section)
         phrases: tuple[str, ...] = ()
@@ -185,7 +206,7 @@ class _Reader:
             phrases = tuple(
                 p.casefold() for p in self.texts(spec["description_any"], f"{path}.description_any")
             )
-        return ConvictionTest(statutes=frozenset(statutes), description_any=phrases)
+        return ConvictionTest(statutes=frozenset(statutes), description_any=phrases, decimal_sections=decimal)
 
     def unique_ids(self, items: Iterable[Mapping[str, Any]], path: str) -> None:
         seen: set[Any] = set()
@@ -200,19 +221,32 @@ class _Reader:
         ident = self.text(spec.get("id"), f"{path}.id")
         text = self.text(spec.get("text"), f"{path}.text")
         status = self.choice(spec.get("status"), f"{path}.status", Status)
+        source = self.text(spec.get("source"), f"{path}.source")
         test = self.test(spec.get("test"), f"{path}.test") if "test" in spec else None
         note = self.opt_text(spec.get("note"), f"{path}.note")
         if status is None or test is None:
             return None
-        return Criterion(id=ident, text=text, status=status, test=test, note=note)
+        return Criterion(id=ident, text=text, status=status, test=test, note=note, source=source)
 
     def duty(self, value: Any, path: str) -> Duty | None:
         spec = self.mapping(value, path, _DUTY_KEYS, _DUTY_KEYS - {"note"})
         ident = self.text(spec.get("id"), f"{path}.id")
         text = self.text(spec.get("text"), f"{path}.text")
         status = self.choice(spec.get("status"), f"{path}.status", Status)
+        source = self.text(spec.get("source"), f"{path}.source")
         note = self.opt_text(spec.get("note"), f"{path}.note")
-        return None if status is None else Duty(id=ident, text=text, status=status, note=note)
+        return None if status is None else Duty(id=ident, text=text, status=status, note=note, source=source)
+
+    def hold_clock(self, value: Any, path: str) -> RegimeClock | None:
+        spec = self.mapping(value, path, _CLOCK_KEYS, _CLOCK_KEYS - {"note"})
+        clock = self.choice(spec.get("clock"), f"{path}.clock", HoldClock)
+        text = self.text(spec.get("text"), f"{path}.text")
+        status = self.choice(spec.get("status"), f"{path}.status", Status)
+        source = self.text(spec.get("source"), f"{path}.source")
+        note = self.opt_text(spec.get("note"), f"{path}.note")
+        if clock is None or status is None:
+            return None
+        return RegimeClock(clock=clock, text=text, status=status, source=source, note=note)
 
     def items(self, value: Any, path: str, *, allow_empty: bool) -> list[Any]:
         if not isinstance(value, list) or (not value and not allow_empty):
@@ -220,7 +254,7 @@ class _Reader:
             return []
         return value
 
-    def regime(self, value: Any, path: str) -> Regime | None:
+    def regime(self, value: Any, path: str, state: str) -> Regime | None:
         spec = self.mapping(value, path, _REGIME_KEYS, _REGIME_REQUIRED)
         mode = self.choice(spec.get("mode"), f"{path}.mode", Mode)
         starts = self.day(spec.get("in_force_from"), f"{path}.in_force_from")
@@ -235,6 +269,9 @@ class _Reader:
         criteria = [self.criterion(c, f"{path}.criteria[{i}]") for i, c in enumerate(raw_criteria)]
         duties = [self.duty(d, f"{path}.duties[{i}]") for i, d in enumerate(raw_duties)]
         notes = self.texts(spec["notes"], f"{path}.notes") if "notes" in spec else ()
+        clock = self.hold_clock(spec.get("hold_clock"), f"{path}.hold_clock")
+        if clock is None:
+            return None
         regime = Regime(
             id=self.text(spec.get("id"), f"{path}.id"),
             name=self.text(spec.get("name"), f"{path}.name"),
@@ -244,6 +281,8 @@ class _Reader:
             mode=mode or Mode.CASE_BY_CASE,
             criteria=tuple(c for c in criteria if c is not None),
             duties=tuple(d for d in duties if d is not None),
+            hold_clock=clock,
+            state=state,
             notes=notes,
             notification_only_requests_limited=self.flag(
                 spec.get("notification_only_requests_limited"), f"{path}.notification_only_requests_limited"
@@ -255,22 +294,31 @@ class _Reader:
         return regime if mode is not None and starts is not None else None
 
 
-def load_regimes(data: Mapping[str, Any]) -> tuple[Regime, ...]:
+def load_regimes(
+    data: Mapping[str, Any], *, source: str | None = None, state: str | None = None
+) -> tuple[Regime, ...]:
     """The regimes of a parsed regimes file, in date order. Raises RegimeDataError listing every problem.
 
     Strict: unknown fields, unknown test kinds or facts, bad statuses or dates, duplicate ids and
     overlapping date ranges are refused. Gaps between regimes are allowed (no regime applies then).
+    ``source`` names the file in the error; ``state``, when given, is the state id the file must be for.
     """
     reader = _Reader()
-    top = reader.mapping(data, "$", _TOP_KEYS, {"version", "sources", "regimes"})
+    top = reader.mapping(data, "$", _TOP_KEYS, {"version", "state", "sources", "regimes"})
     if "version" in top:
         reader.text(top["version"], "$.version")
+    state_id = top.get("state")
+    name = STATE_NAMES.get(state_id, "") if isinstance(state_id, str) else ""
+    if "state" in top and not name:
+        reader.fail("$.state", f"must be a state id like us-ct, got {state_id!r}")
+    elif "state" in top and state is not None and state_id != state:
+        reader.fail("$.state", f"is {state_id!r}, but the file is for {state!r}")
     raw = reader.items(top.get("regimes"), "$.regimes", allow_empty=False)
     reader.unique_ids((r for r in raw if isinstance(r, Mapping)), "$.regimes")
     regimes = sorted(
         (
             r
-            for r in (reader.regime(value, f"$.regimes[{i}]") for i, value in enumerate(raw))
+            for r in (reader.regime(value, f"$.regimes[{i}]", name) for i, value in enumerate(raw))
             if r is not None
         ),
         key=lambda r: r.in_force_from,
@@ -281,5 +329,5 @@ def load_regimes(data: Mapping[str, Any]) -> tuple[Regime, ...]:
                 "$.regimes", f"{earlier.id!r} ({earlier.period}) overlaps {later.id!r} ({later.period})"
             )
     if reader.problems:
-        raise RegimeDataError(reader.problems)
+        raise RegimeDataError(reader.problems, source=source)
     return tuple(regimes)

@@ -2,10 +2,11 @@
 
 A regime (``Regime``) names its period, its mode (``case-by-case`` or ``any-criterion``), its
 criteria (each a ``Criterion`` with a ``Test`` and a ``Status``: confirmed or only reported) and the
-duties that follow a request (``Duty``). The tests are a small, fixed vocabulary: a yes/no fact
-(``FactTest``), a final conviction (``ConvictionTest``), a pending charge (``PendingChargeTest``), a
-discretionary judgment (``Discretionary``) and any of several tests (``AnyOf``). Standard library
-only; no I/O, no clock.
+duties that follow a request (``Duty``) and its hold clock (``RegimeClock``); every item names its
+source. The tests are a small, fixed vocabulary: a yes/no fact (``FactTest``), a final conviction
+(``ConvictionTest``), a pending charge (``PendingChargeTest``), a discretionary judgment
+(``Discretionary``), any of several tests (``AnyOf``) and a test whose "met" can only say that the
+criterion may apply (``NeedsJudgment``). Standard library only; no I/O, no clock.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from enum import StrEnum
 from typing import Any
 
 from chalicelib.domain.classification.facts import DetainerFacts
+from chalicelib.domain.deadlines import HoldClock, StateClock, StateClocks
 
 __all__ = [
     "DISCRETIONARY_JUDGMENTS",
@@ -29,13 +31,16 @@ __all__ = [
     "Duty",
     "FactTest",
     "Mode",
+    "NeedsJudgment",
     "Outcome",
     "PendingChargeTest",
     "Regime",
+    "RegimeClock",
     "Status",
     "Test",
     "normal_class",
     "regime_on",
+    "state_clocks",
     "statute_section",
 ]
 
@@ -56,8 +61,10 @@ class Mode(StrEnum):
     ANY_CRITERION = "any-criterion"
 
 
-# A General Statutes section number in a citation, e.g. the 53a-71 of "C.G.S. § 53a-71(a)(1)".
+# A section number in a citation. Hyphenated like Connecticut's General Statutes: the 53a-71 of
+# "C.G.S. § 53a-71(a)(1)"; decimal like California's codes: the 667.5 of "Penal Code § 667.5(c)".
 _STATUTE = re.compile(r"(\d+[a-z]{0,3}-\d+[a-z]{0,3})")
+_DECIMAL_SECTION = re.compile(r"(\d+(?:\.\d+)?)")
 
 
 # -- the test vocabulary ------------------------------------------------------------------------
@@ -72,18 +79,23 @@ class FactTest:
 
 @dataclass(frozen=True, slots=True)
 class ConvictionTest:
-    """``{"conviction": {...}}``: some *final* conviction is a felony / of a class / under a statute.
+    """``{"conviction": {...}}``: some *final* conviction is a felony / a misdemeanor / of a class /
+    under a statute.
 
-    Exactly one of ``felony``, ``classes`` or ``statutes``. ``description_any`` (with ``statutes``)
-    also needs one of its phrases in the conviction's description, else the outcome is unknown.
-    ``unclassified_felony`` (with ``classes``) is the outcome for an "unclassified felony".
+    Exactly one of ``felony``, ``misdemeanor``, ``classes`` or ``statutes``. ``description_any`` (with
+    ``statutes``) also needs one of its phrases in the conviction's description, else the outcome is
+    unknown. ``unclassified_felony`` (with ``classes``) is the outcome for an "unclassified felony".
+    ``decimal_sections``: the statutes are decimal section numbers (California's "667.5"), not
+    hyphenated ones (Connecticut's "53a-71"); the listed sections themselves say which.
     """
 
     felony: bool = False
+    misdemeanor: bool = False
     classes: frozenset[str] = frozenset()
     statutes: frozenset[str] = frozenset()
     description_any: tuple[str, ...] = ()
     unclassified_felony: Outcome = Outcome.UNKNOWN
+    decimal_sections: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +119,19 @@ class AnyOf:
     tests: tuple[Test, ...]
 
 
-type Test = FactTest | ConvictionTest | PendingChargeTest | Discretionary | AnyOf
+@dataclass(frozen=True, slots=True)
+class NeedsJudgment:
+    """``{"needs_judgment": test}``: the facts can show only that the criterion *may* apply.
+
+    For a rule the facts cannot decide (a felony "punishable by imprisonment in the state prison", a
+    conviction "within the past five years" of an offence on a list "not limited to" its sections):
+    where ``test`` is met the outcome is unknown, for a human to judge; where it is not met, not met.
+    """
+
+    test: Test
+
+
+type Test = FactTest | ConvictionTest | PendingChargeTest | Discretionary | AnyOf | NeedsJudgment
 
 # The names a FactTest and a Discretionary may use: name → (how to read it, what met says, what
 # not-met says). The regimes file may name only these; the engine reads and words them.
@@ -156,6 +180,7 @@ class Criterion:
     status: Status
     test: Test
     note: str | None = None
+    source: str = ""  # the section and address read, or the rules file
 
     @property
     def discretionary(self) -> bool:
@@ -168,9 +193,21 @@ class Duty:
     text: str
     status: Status
     note: str | None = None
+    source: str = ""
 
     def as_json(self) -> dict[str, Any]:
         return {"id": self.id, "text": self.text, "status": str(self.status), "note": self.note}
+
+
+@dataclass(frozen=True, slots=True)
+class RegimeClock:
+    """The hold clock a regime sets (computed by ``chalicelib.domain.deadlines``) and what it says."""
+
+    clock: HoldClock
+    text: str  # "48 hours excluding Saturdays, Sundays and federal holidays"
+    status: Status
+    source: str
+    note: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +220,8 @@ class Regime:
     mode: Mode
     criteria: tuple[Criterion, ...]
     duties: tuple[Duty, ...]
+    hold_clock: RegimeClock
+    state: str  # the state's name, "Connecticut"
     notes: tuple[str, ...] = ()
     # Whether the criteria also limit notification-only requests (I-247N), not just holds.
     notification_only_requests_limited: bool = False
@@ -203,6 +242,17 @@ def regime_on(regimes: Iterable[Regime], day: date) -> Regime | None:
     return next((regime for regime in regimes if regime.in_force_on(day)), None)
 
 
+def state_clocks(state: str, regimes: Iterable[Regime]) -> StateClocks:
+    """The hold clocks of a state's regimes, each ruled "<name> (<period>): <clock>", for deadlines."""
+    clocks = []
+    for r in regimes:
+        start = r.in_force_from.isoformat()
+        period = f"{start} to {r.in_force_until.isoformat()}" if r.in_force_until else f"from {start}"
+        rule = f"{r.name} ({period}): {r.hold_clock.text}"
+        clocks.append(StateClock(r.in_force_from, r.in_force_until, r.hold_clock.clock, rule))
+    return StateClocks(state, tuple(clocks))
+
+
 # -- comparing offence classes and statutes ------------------------------------------------------
 
 
@@ -214,7 +264,8 @@ def normal_class(value: str) -> str:
     return " ".join(words)
 
 
-def statute_section(statute: str) -> str | None:
-    """The General Statutes section in a citation: "C.G.S. § 53a-71(a)(1)" → "53a-71"."""
-    found = _STATUTE.search(statute.casefold().replace(" ", ""))
+def statute_section(statute: str, *, decimal: bool = False) -> str | None:
+    """The section in a citation: "C.G.S. § 53a-71(a)(1)" → "53a-71"; with ``decimal``, "Penal Code
+    § 667.5(c)" → "667.5"."""
+    found = (_DECIMAL_SECTION if decimal else _STATUTE).search(statute.casefold().replace(" ", ""))
     return found.group(1) if found else None
