@@ -466,6 +466,6 @@ def test_a_name_shared_by_a_town_and_a_county_says_which_was_chosen_and_how_to_n
     )
     assert status == 202
     assert accepted["jurisdiction_id"] == "us-ct/town/windham"
-    assert [p["say"] for p in accepted["also_named"]] == ["Windham County"]
+    assert [p["say"] for p in accepted["also_named"]] == ["Windham County", "Windham County, VT"]
     _, county = call(client, "GET", "/jurisdictions?q=Tolland County", keys[ApiRole.VIEWER])
     assert county["also_named"] == []
