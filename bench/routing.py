@@ -75,6 +75,7 @@ from chalicelib.adapters.sqs import SqsWorkQueue
 from chalicelib.adapters.subscriber_store import entry_to_item
 from chalicelib.bootstrap import Deps, build
 from chalicelib.config import Settings
+from chalicelib.data import load_registry
 from chalicelib.domain.jurisdictions import STATE_ID, Jurisdiction, JurisdictionKind, JurisdictionRegistry
 from chalicelib.domain.notices import Notice, NoticeStatus, fingerprint, notice_id_for
 from chalicelib.domain.routing import Reach, covers, reach, recipients_for
@@ -670,6 +671,47 @@ def requests_table(results: Sequence[SizeResult]) -> str:
     )
 
 
+def prediction_table(sizes: Sequence[int], scenarios: Sequence[Scenario], seed: int, national: bool) -> str:
+    """What the routing query of each scenario must read at each size, by the rule and the rows
+    ``index_entries`` writes (``Coverage``): the figures a run checks moto's answers against, for
+    sizes too large to load into the emulator."""
+    registry = load_registry()
+    people = population(max(sizes), seed=seed, registry=registry, national=national)
+    rows = []
+    for size in sizes:
+        for scenario in scenarios:
+            place = registry.resolve(scenario.place)
+            wanted = reach(registry, place.id, scenario.event_type)
+            expected = coverage(people[:size], wanted, registry)
+            largest_id, largest_size = expected.largest
+            rows.append(
+                [
+                    f"{size:,}",
+                    scenario.label,
+                    str(wanted.reads),
+                    str(expected.pages),
+                    f"{expected.rows:,}",
+                    _kb(sum(expected.bytes_by_read.values())),
+                    f"{_kb(largest_size)} ({_short(largest_id)})",
+                    f"{expected.subscribers:,}",
+                ]
+            )
+    return table(
+        [
+            "subscriptions",
+            "notice",
+            "reads",
+            "Query requests",
+            "items read",
+            "kB read",
+            "largest read kB",
+            "subscribers covering",
+        ],
+        rows,
+        right=[True, False, True, True, True, True, True, True],
+    )
+
+
 def parse_scenarios(text: str) -> frozenset[str]:
     """``--scenarios`` as their keys (``town,state``): those of the population's scenarios."""
     wanted = frozenset(part.strip() for part in text.split(",") if part.strip())
@@ -717,6 +759,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="measure the routing query alone, creating no deliveries (a statewide rollout at 100,000)",
     )
     parser.add_argument(
+        "--predict-only",
+        action="store_true",
+        help="no emulator: what the routing query must read at each size (Query requests, items, kB), "
+        "from the rows index_entries writes; the runs check these against moto's answers",
+    )
+    parser.add_argument(
         "--seed", type=int, default=DEFAULT_SEED, help=f"population seed (default {DEFAULT_SEED})"
     )
     parser.add_argument(
@@ -743,6 +791,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"sizes {', '.join(f'{s:,}' for s in args.sizes)}; one subscription each ({model}); "
         f"seed {args.seed}; notices: {', '.join(s.key for s in scenarios)}{only}"
     )
+    if args.predict_only:
+        predicted = prediction_table(args.sizes, scenarios, args.seed, national)
+        print(f"\nPredicted from the population alone (no emulator)\n\n{predicted}")
+        return 0
     started, cpu = time.perf_counter(), time.process_time()
     results = run(
         args.sizes,
