@@ -67,14 +67,20 @@ class Jurisdiction:
     def state_id(self) -> str:
         return state_of(self.id)
 
-    def say(self) -> str:
-        """Words that name this place and no other: the name in the home state, elsewhere with the
-        state ("Harris County, TX"), and a state as "State of …" (a bare "Washington" is the town)."""
-        if self.state_id == STATE_ID:
+    @property
+    def full_name(self) -> str:
+        """The name a reader needs: a place of another state than Connecticut with its state
+        ("Harris County, TX"; there is one in Georgia too), a state or a Connecticut place alone."""
+        if self.state_id == STATE_ID or self.kind is JurisdictionKind.STATE:
             return self.name
-        if self.kind is JurisdictionKind.STATE:
-            return f"State of {self.name}"
         return f"{self.name}, {self.state_id.removeprefix('us-').upper()}"
+
+    def say(self) -> str:
+        """Words that name this place and no other: its full name, and another state as "State of …"
+        (a bare "Washington" is the Connecticut town)."""
+        if self.kind is JurisdictionKind.STATE and self.state_id != STATE_ID:
+            return f"State of {self.name}"
+        return self.full_name
 
     def as_alternative(self) -> dict[str, str]:
         """This place as one the words did not choose, with what to say to choose it instead."""
