@@ -391,7 +391,7 @@ class JurisdictionRegistry:
             _, bare = self._bare_home(rest) if state == STATE_ID else (None, rest)
             raise UnknownJurisdiction(text, self._suggest(bare, state=state))
         self._load_all()
-        tiers = [entry for names in self._names.values() if (entry := names.get(key))]
+        tiers = [entry for names in self._tables() if (entry := names.get(key))]
         if tiers:
             best = min(entry[0] for entry in tiers)
             return self._one(text, [i for tier, ids, _ in tiers if tier == best for i in ids])
@@ -408,7 +408,7 @@ class JurisdictionRegistry:
             self._load(state)
         others = [
             i
-            for names in self._names.values()
+            for names in self._tables()
             if (entry := names.get(key))
             for i in (*entry[1], *entry[2])
             if i != chosen.id
@@ -576,7 +576,7 @@ class JurisdictionRegistry:
         if state is None:
             self._load_all()
         keys: dict[str, list[str]] = {}
-        for place_state, names in self._names.items():
+        for place_state, names in list(self._names.items()):
             if state is not None and place_state != state:
                 continue
             for name, (_, ids, _) in names.items():
@@ -606,6 +606,10 @@ class JurisdictionRegistry:
                     raise ValueError(f"{node.id!r} was loaded as a place of {state!r}")
             self._add(nodes)
             self._pending.discard(state)
+
+    def _tables(self) -> list[_Names]:
+        """Every loaded state's name table, as a list: another thread may be adding a state's."""
+        return list(self._names.values())
 
     def _load_all(self) -> None:
         for state in sorted(self._pending):
