@@ -1,14 +1,28 @@
 """Routing scale: DynamoDB and SQS requests per routed event as the number of subscriptions grows.
 
     .venv/bin/python -m bench.routing [--sizes 1000,10000,100000] [--scenarios town,county,state,facility]
+                                      [--population connecticut|national]
                                       [--query-only] [--seed N] [--faithful-moto]
 
 Runs in process against moto (``mock_aws``), with the resources of ``infra/template.yaml`` and the
 real adapters from ``chalicelib.bootstrap.build``. Every AWS call is counted with a botocore event
 hook (``bench.counting.AwsCallCounter``). For each size it loads that many subscriptions (one
-jurisdiction each, most on towns: 85% towns, 5% counties, 5% planning regions, 5% statewide; seeded
-random), then routes one notice per representative scenario with ``services.routing.route`` and
-reports
+jurisdiction each, seeded random), then routes one notice per representative scenario with
+``services.routing.route`` and reports
+
+The populations (``--population``):
+
+- ``connecticut`` (the default): every subscription in Connecticut, most on towns: 85% towns, 5%
+  counties, 5% planning regions, 5% statewide. Scenarios: a town, a county, the state, a facility.
+- ``national``: subscribers spread over the country by population. A subscriber's state is drawn by
+  its 2020 Census population (``STATE_POPULATION``); within it 5% subscribe statewide and 95% to a
+  county (in Connecticut, the shares above instead). The Census lists ship no county populations,
+  so a state's counties take Zipf weights (the k-th gets 1/k) in a seeded order, the scenario's
+  county first (Harris County is Texas's most populous): a few large counties and a long tail, as
+  in the country. Scenarios (``county,state,facility``): a Harris County rollout (reaching Harris
+  County's and Texas's subscribers), a Texas statewide rollout (reaching every Texas county's
+  subscribers through the state's inside rows, and Texas's), and a detainer at Hartford
+  Correctional Center (Connecticut: the only state with facilities).
 
 - the routing query inside it: ``SubscriptionIndex.covering`` over the notice's reach (its own place,
   then each place above it: Query requests, items and kB read, the 1 MB pages), measured by wrapping
@@ -37,6 +51,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import inspect
+import itertools
 import math
 import random
 import time
@@ -60,7 +75,8 @@ from chalicelib.adapters.sqs import SqsWorkQueue
 from chalicelib.adapters.subscriber_store import entry_to_item
 from chalicelib.bootstrap import Deps, build
 from chalicelib.config import Settings
-from chalicelib.domain.jurisdictions import Jurisdiction, JurisdictionKind, JurisdictionRegistry
+from chalicelib.data import load_registry
+from chalicelib.domain.jurisdictions import STATE_ID, Jurisdiction, JurisdictionKind, JurisdictionRegistry
 from chalicelib.domain.notices import Notice, NoticeStatus, fingerprint, notice_id_for
 from chalicelib.domain.routing import Reach, covers, reach, recipients_for
 from chalicelib.domain.subscribers import (
@@ -119,6 +135,30 @@ class Scenario:
     event_type: EventType
     place: str  # as a source system would name it; resolved through the registry
 
+
+NATIONAL_SCENARIOS = (
+    Scenario("county", "county rollout (Harris County, TX)", EventType.ROLLOUT, "Harris County, Texas"),
+    Scenario("state", "statewide rollout (Texas)", EventType.ROLLOUT, "Texas"),
+    Scenario(
+        "facility", "facility detainer (Hartford CC)", EventType.DETAINER, "Hartford Correctional Center"
+    ),
+)
+# 2020 Census resident population, in thousands: the national population's weights (a model, not
+# data the service uses, so it lives here).
+STATE_POPULATION: dict[str, int] = {
+    "us-al": 5024, "us-ak": 733, "us-az": 7152, "us-ar": 3012, "us-ca": 39538, "us-co": 5774,
+    "us-ct": 3606, "us-de": 990, "us-dc": 690, "us-fl": 21538, "us-ga": 10712, "us-hi": 1455,
+    "us-id": 1839, "us-il": 12813, "us-in": 6786, "us-ia": 3190, "us-ks": 2938, "us-ky": 4506,
+    "us-la": 4658, "us-me": 1362, "us-md": 6177, "us-ma": 7030, "us-mi": 10077, "us-mn": 5706,
+    "us-ms": 2961, "us-mo": 6155, "us-mt": 1084, "us-ne": 1962, "us-nv": 3105, "us-nh": 1378,
+    "us-nj": 9289, "us-nm": 2118, "us-ny": 20201, "us-nc": 10439, "us-nd": 779, "us-oh": 11799,
+    "us-ok": 3959, "us-or": 4237, "us-pa": 13003, "us-ri": 1097, "us-sc": 5118, "us-sd": 887,
+    "us-tn": 6911, "us-tx": 29146, "us-ut": 3272, "us-vt": 643, "us-va": 8631, "us-wa": 7705,
+    "us-wv": 1794, "us-wi": 5894, "us-wy": 577, "us-pr": 3286, "us-gu": 154, "us-vi": 87,
+    "us-as": 50, "us-mp": 47,
+}  # fmt: skip
+NATIONAL_STATEWIDE_SHARE = 0.05
+LARGEST_FIRST = ("us-tx/county/harris",)  # the scenario's county leads its state's Zipf order
 
 SCENARIOS = (
     Scenario("town", "town rollout (New Haven)", EventType.ROLLOUT, "New Haven"),
@@ -194,10 +234,38 @@ def _pick[T](rng: random.Random, shares: Sequence[tuple[T, float]]) -> T:
     return rng.choices([value for value, _ in shares], weights=[weight for _, weight in shares])[0]
 
 
-def population(count: int, *, seed: int, registry: JurisdictionRegistry) -> list[Subscriber]:
+def national_weights(registry: JurisdictionRegistry, *, seed: int) -> tuple[list[Jurisdiction], list[float]]:
+    """Every place a national subscriber may subscribe to, and its share (``--population national``)."""
+    rng = random.Random(seed)
+    places: list[Jurisdiction] = []
+    weights: list[float] = []
+    for state in sorted(registry.states(), key=lambda s: s.id):
+        people = STATE_POPULATION[state.id]
+        inside = registry.within(state.id)
+        if state.id == STATE_ID:
+            for kind, share in SHARES:
+                of_kind = [p for p in inside if p.kind is kind]
+                places += of_kind
+                weights += [people * share / len(of_kind)] * len(of_kind)
+            continue
+        counties = [p for p in inside if p.kind is JurisdictionKind.COUNTY]
+        rng.shuffle(counties)
+        counties.sort(key=lambda c: c.id not in LARGEST_FIRST)
+        zipf = [1 / rank for rank in range(1, len(counties) + 1)]
+        places += [state, *counties]
+        weights += [people * NATIONAL_STATEWIDE_SHARE]
+        weights += [people * (1 - NATIONAL_STATEWIDE_SHARE) * z / sum(zipf) for z in zipf]
+    return places, weights
+
+
+def population(
+    count: int, *, seed: int, registry: JurisdictionRegistry, national: bool = False
+) -> list[Subscriber]:
     """``count`` subscribers, one subscription each; the first n are the same for every count >= n."""
     rng = random.Random(seed)
-    places = {kind: registry.of_kind(kind) for kind, _ in SHARES}
+    places = {kind: [p for p in registry.within(STATE_ID) if p.kind is kind] for kind, _ in SHARES}
+    everywhere, weights = national_weights(registry, seed=seed) if national else ([], [])
+    cumulative = list(itertools.accumulate(weights))
     seen: set[str] = set()
     out: list[Subscriber] = []
     while len(out) < count:
@@ -205,8 +273,12 @@ def population(count: int, *, seed: int, registry: JurisdictionRegistry) -> list
         if subscriber_id in seen:
             continue
         seen.add(subscriber_id)
-        kind = _pick(rng, SHARES)
-        place = rng.choice(places[kind])
+        if national:
+            place = rng.choices(everywhere, cum_weights=cumulative)[0]
+            kind = place.kind
+        else:
+            kind = _pick(rng, SHARES)
+            place = rng.choice(places[kind])
         role = rng.choice(ROLES[kind])
         n = len(out)
         channels = [Channel(ChannelType.EMAIL, f"office{n}@example.gov")]
@@ -421,7 +493,13 @@ def moto_query_reads_one_partition() -> Iterator[None]:
 
 
 def run(
-    sizes: Sequence[int], *, scenarios: Sequence[Scenario], seed: int, faithful_moto: bool, query_only: bool
+    sizes: Sequence[int],
+    *,
+    scenarios: Sequence[Scenario],
+    seed: int,
+    faithful_moto: bool,
+    query_only: bool,
+    national: bool = False,
 ) -> list[SizeResult]:
     fake_credentials()
     logs.configure(level="WARNING", json=False)  # route() logs every notice at INFO
@@ -440,7 +518,7 @@ def run(
         deps = build(settings, session=session)
         loader: DynamoDBClient = session.client("dynamodb", region_name=REGION)
         registry = deps.registry
-        people = population(max(sizes), seed=seed, registry=registry)
+        people = population(max(sizes), seed=seed, registry=registry, national=national)
         warm_up(deps, counter, loader, settings)
         loaded, index_rows = 0, 0
         for size in sorted(sizes):
@@ -593,14 +671,54 @@ def requests_table(results: Sequence[SizeResult]) -> str:
     )
 
 
-def parse_scenarios(text: str) -> tuple[Scenario, ...]:
-    """``--scenarios`` as their keys (``town,state``), in the order of SCENARIOS."""
-    wanted = {part.strip() for part in text.split(",") if part.strip()}
-    unknown = wanted - {s.key for s in SCENARIOS}
-    if unknown or not wanted:
-        keys = ", ".join(s.key for s in SCENARIOS)
-        raise argparse.ArgumentTypeError(f"scenarios are among {keys}; got {text!r}")
-    return tuple(s for s in SCENARIOS if s.key in wanted)
+def prediction_table(sizes: Sequence[int], scenarios: Sequence[Scenario], seed: int, national: bool) -> str:
+    """What the routing query of each scenario must read at each size, by the rule and the rows
+    ``index_entries`` writes (``Coverage``): the figures a run checks moto's answers against, for
+    sizes too large to load into the emulator."""
+    registry = load_registry()
+    people = population(max(sizes), seed=seed, registry=registry, national=national)
+    rows = []
+    for size in sizes:
+        for scenario in scenarios:
+            place = registry.resolve(scenario.place)
+            wanted = reach(registry, place.id, scenario.event_type)
+            expected = coverage(people[:size], wanted, registry)
+            largest_id, largest_size = expected.largest
+            rows.append(
+                [
+                    f"{size:,}",
+                    scenario.label,
+                    str(wanted.reads),
+                    str(expected.pages),
+                    f"{expected.rows:,}",
+                    _kb(sum(expected.bytes_by_read.values())),
+                    f"{_kb(largest_size)} ({_short(largest_id)})",
+                    f"{expected.subscribers:,}",
+                ]
+            )
+    return table(
+        [
+            "subscriptions",
+            "notice",
+            "reads",
+            "Query requests",
+            "items read",
+            "kB read",
+            "largest read kB",
+            "subscribers covering",
+        ],
+        rows,
+        right=[True, False, True, True, True, True, True, True],
+    )
+
+
+def parse_scenarios(text: str) -> frozenset[str]:
+    """``--scenarios`` as their keys (``town,state``): those of the population's scenarios."""
+    wanted = frozenset(part.strip() for part in text.split(",") if part.strip())
+    known = {s.key for s in (*SCENARIOS, *NATIONAL_SCENARIOS)}
+    if wanted - known or not wanted:
+        raise argparse.ArgumentTypeError(f"scenarios are among {', '.join(sorted(known))}; got {text!r}")
+    return wanted
 
 
 def parse_some_sizes(text: str) -> tuple[int, ...]:
@@ -625,13 +743,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--scenarios",
         type=parse_scenarios,
-        default=SCENARIOS,
-        help=f"which notices, comma-separated (default all: {','.join(s.key for s in SCENARIOS)})",
+        default=None,
+        help=f"which notices, comma-separated (default all: {','.join(s.key for s in SCENARIOS)}; "
+        f"national: {','.join(s.key for s in NATIONAL_SCENARIOS)})",
+    )
+    parser.add_argument(
+        "--population",
+        choices=("connecticut", "national"),
+        default="connecticut",
+        help="where subscribers are (default connecticut; national: over the country by population)",
     )
     parser.add_argument(
         "--query-only",
         action="store_true",
         help="measure the routing query alone, creating no deliveries (a statewide rollout at 100,000)",
+    )
+    parser.add_argument(
+        "--predict-only",
+        action="store_true",
+        help="no emulator: what the routing query must read at each size (Query requests, items, kB), "
+        "from the rows index_entries writes; the runs check these against moto's answers",
     )
     parser.add_argument(
         "--seed", type=int, default=DEFAULT_SEED, help=f"population seed (default {DEFAULT_SEED})"
@@ -642,20 +773,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="do not patch moto's Query, TransactWriteItems and reads for speed (same counts, far slower)",
     )
     args = parser.parse_args(argv)
+    national = args.population == "national"
+    offered = NATIONAL_SCENARIOS if national else SCENARIOS
+    if args.scenarios and args.scenarios - {s.key for s in offered}:
+        parser.error(f"the {args.population} population's scenarios are {','.join(s.key for s in offered)}")
+    scenarios = tuple(s for s in offered if args.scenarios is None or s.key in args.scenarios)
     print(f"Routing benchmark on {machine()}")
     shares = ", ".join(f"{kind} {share:.0%}" for kind, share in SHARES)
+    model = (
+        f"over the country by 2020 population, {NATIONAL_STATEWIDE_SHARE:.0%} statewide, counties by Zipf "
+        f"weights (Connecticut: {shares})"
+        if national
+        else shares
+    )
     only = "; routing query only" if args.query_only else ""
     print(
-        f"sizes {', '.join(f'{s:,}' for s in args.sizes)}; one subscription each ({shares}); "
-        f"seed {args.seed}; notices: {', '.join(s.key for s in args.scenarios)}{only}"
+        f"sizes {', '.join(f'{s:,}' for s in args.sizes)}; one subscription each ({model}); "
+        f"seed {args.seed}; notices: {', '.join(s.key for s in scenarios)}{only}"
     )
+    if args.predict_only:
+        predicted = prediction_table(args.sizes, scenarios, args.seed, national)
+        print(f"\nPredicted from the population alone (no emulator)\n\n{predicted}")
+        return 0
     started, cpu = time.perf_counter(), time.process_time()
     results = run(
         args.sizes,
-        scenarios=args.scenarios,
+        scenarios=scenarios,
         seed=args.seed,
         faithful_moto=args.faithful_moto,
         query_only=args.query_only,
+        national=national,
     )
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu
     sections = [

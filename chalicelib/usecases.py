@@ -24,7 +24,7 @@ from chalicelib.domain.subscribers import EventType
 if TYPE_CHECKING:
     from chalicelib.bootstrap import Deps
     from chalicelib.domain.deliveries import Delivery
-    from chalicelib.domain.jurisdictions import JurisdictionRegistry
+    from chalicelib.domain.jurisdictions import Jurisdiction, JurisdictionRegistry
     from chalicelib.domain.mail_trust import TrustedSender
     from chalicelib.domain.notices import Notice
     from chalicelib.domain.policies import EscalationPolicy
@@ -308,11 +308,13 @@ class UseCases:
 
         return reports.detainer_report(notices=self._deps.notices, start=start, end=end)
 
-    def coverage(self) -> dict[str, Any]:
+    def coverage(self, state: Jurisdiction) -> dict[str, Any]:
         from chalicelib.services import dashboard
 
         d = self._deps
-        return dashboard.coverage_report(registry=d.registry, subscribers=d.subscribers, policies=d.policies)
+        return dashboard.coverage_report(
+            state=state, registry=d.registry, subscribers=d.subscribers, policies=d.policies
+        )
 
     def acknowledgment_times(self, event_type: EventType, *, limit: int) -> dict[str, Any]:
         from chalicelib.services import dashboard

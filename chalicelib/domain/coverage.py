@@ -1,4 +1,4 @@
-"""Coverage: for each place, whether each role a policy requires has someone reachable there."""
+"""Coverage: for each place of a state, whether each role a policy requires has someone reachable there."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from chalicelib.domain.jurisdictions import Jurisdiction, JurisdictionRegistry
+from chalicelib.domain.jurisdictions import STATE_ID, Jurisdiction, JurisdictionRegistry, state_of
 from chalicelib.domain.subscribers import REACHES_INSIDE, EventType, Role, Scope, Subscriber, Subscription
 
 
@@ -22,11 +22,14 @@ def coverage(
     registry: JurisdictionRegistry,
     subscribers: Iterable[Subscriber],
     required: Mapping[EventType, tuple[Role, ...]],
+    *,
+    state: str = STATE_ID,
 ) -> list[PlaceCoverage]:
-    """Who a notice for each place would reach, by the rule routing follows (``routing.covers``):
-    a subscription covers its own place, with the contained scope also every place under it and,
-    for event types that reach inside, every place above it."""
-    places = registry.all()
+    """Who a notice for each place of ``state`` would reach, by the rule routing follows
+    (``routing.covers``): a subscription covers its own place, with the contained scope also every
+    place under it and, for event types that reach inside, every place above it. Containment never
+    crosses a state's border, so only the state's own subscriptions count."""
+    places = registry.within(state)
     under: dict[str, list[str]] = defaultdict(list)  # place → itself and every place under it
     for place in places:
         for above in registry.ancestors(place.id):
@@ -36,6 +39,8 @@ def coverage(
         if not any(c.active for c in subscriber.channels):
             continue  # unconfirmed, opted out or disabled everywhere: tells nobody
         for subscription in subscriber.subscriptions:
+            if state_of(subscription.jurisdiction_id) != state:
+                continue
             for event_type in subscription.event_types & required.keys():
                 for place_id in _covered(subscription, event_type, registry, under):
                     reached[(place_id, event_type)][subscriber.id] = subscriber.role

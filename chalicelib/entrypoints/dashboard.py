@@ -13,9 +13,12 @@ from chalicelib.usecases import UseCases
 routes = Routes("dashboard")
 
 
-@routes.get("/coverage", roles=READERS)
+@routes.get("/coverage", roles=READERS, refuses=(400,))
 def get_coverage(req: Incoming, vigil: UseCases) -> Response:
-    return json_response(vigil.coverage())
+    """One state's places (``?state=``, Connecticut's without it: the demo's)."""
+    from chalicelib.schemas.queries import parse_state
+
+    return json_response(vigil.coverage(parse_state(req.query("state"), registry=vigil.registry)))
 
 
 @routes.get("/stats/acknowledgments", roles=READERS, refuses=(400,))

@@ -190,11 +190,11 @@ def _rollout(
     source = _source(body.get("source"), problems)
     if problems.errors or place is None or effective_at is None:
         return None
-    title = title or f"{program} takes effect in {place.name} on {effective_at.date().isoformat()}"
+    title = title or f"{program} takes effect in {place.full_name} on {effective_at.date().isoformat()}"
     event: dict[str, Any] = {
         "program": program,
         "jurisdiction_id": place.id,
-        "jurisdiction_name": place.name,
+        "jurisdiction_name": place.full_name,
         "effective_at": effective_at.isoformat(),
         "summary": summary,
         "title": title,

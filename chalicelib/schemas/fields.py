@@ -138,14 +138,14 @@ def choice[S: StrEnum](
 def jurisdiction(
     registry: JurisdictionRegistry, value: str | None, field: str, problems: Problems
 ) -> Jurisdiction | None:
-    """Resolve a name, FIPS code or id; an unknown one is refused with the closest matches."""
+    """Resolve a name, FIPS code or id; an unknown one is refused with the closest matches, an
+    ambiguous one ("Washington County") with every place it could mean and its id."""
     if value is None:
         return None
     try:
         return registry.resolve(value)
     except UnknownJurisdiction as exc:
-        closest = f"; closest: {', '.join(exc.suggestions)}" if exc.suggestions else ""
-        problems.add(field, f"unknown jurisdiction {value!r}{closest}")
+        problems.add(field, exc.message)
         return None
 
 

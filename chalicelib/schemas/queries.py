@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 from chalicelib.domain.errors import FieldError, InvalidInput
+from chalicelib.domain.jurisdictions import (
+    STATE_ID,
+    Jurisdiction,
+    JurisdictionKind,
+    JurisdictionRegistry,
+    UnknownJurisdiction,
+)
 from chalicelib.schemas.fields import whole_number
 
 DEFAULT_LIMIT = 50
@@ -30,3 +37,22 @@ def parse_place_query(raw: str | None) -> str:
     if not query.strip():
         raise InvalidInput("q is required", [FieldError("q", "name a jurisdiction: a name, FIPS code or id")])
     return query
+
+
+def parse_state(raw: str | None, *, registry: JurisdictionRegistry) -> Jurisdiction:
+    """``?state=``: a state's id, name, postal code or FIPS code; Connecticut when absent."""
+    if raw is None or not raw.strip():
+        return registry.get(STATE_ID)
+    if len(raw) > MAX_PLACE_QUERY:
+        raise InvalidInput(
+            "state is too long", [FieldError("state", f"must be at most {MAX_PLACE_QUERY} characters")]
+        )
+    try:
+        found = registry.resolve(raw)
+    except UnknownJurisdiction as exc:
+        raise InvalidInput("state is invalid", [FieldError("state", exc.message)]) from None
+    if found.kind is not JurisdictionKind.STATE:
+        what = f"{raw!r} is {found.say()}, a {found.kind}"
+        message = f"must name a state, the District of Columbia or a territory; {what}"
+        raise InvalidInput("state is invalid", [FieldError("state", message)])
+    return found

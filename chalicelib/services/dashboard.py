@@ -7,7 +7,7 @@ from collections import defaultdict
 from typing import Any
 
 from chalicelib.domain.coverage import coverage
-from chalicelib.domain.jurisdictions import JurisdictionRegistry
+from chalicelib.domain.jurisdictions import Jurisdiction, JurisdictionRegistry
 from chalicelib.domain.subscribers import EventType, Subscriber
 from chalicelib.ports import DeliveryStore, NoticeStore, PolicyStore, SubscriberStore
 
@@ -28,11 +28,18 @@ def _all_subscribers(subscribers: SubscriberStore) -> list[Subscriber]:
 
 
 def coverage_report(
-    *, registry: JurisdictionRegistry, subscribers: SubscriberStore, policies: PolicyStore
+    *,
+    state: Jurisdiction,
+    registry: JurisdictionRegistry,
+    subscribers: SubscriberStore,
+    policies: PolicyStore,
 ) -> dict[str, Any]:
+    """Coverage of one state's places, and the states there are to ask about."""
     required = {t: policies.get(t).required_roles for t in EventType}
-    places = coverage(registry, _all_subscribers(subscribers), required)
+    places = coverage(registry, _all_subscribers(subscribers), required, state=state.id)
     return {
+        "state": {"id": state.id, "name": state.name},
+        "states": [{"id": s.id, "name": s.name} for s in sorted(registry.states(), key=lambda s: s.name)],
         "required_roles": {str(t): [str(r) for r in roles] for t, roles in required.items()},
         "jurisdictions": [
             {

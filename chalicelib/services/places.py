@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chalicelib.domain.errors import FieldError, NotFound
+from chalicelib.domain.errors import FieldError, InvalidInput, NotFound
 from chalicelib.domain.jurisdictions import Jurisdiction, JurisdictionRegistry, UnknownJurisdiction
 
 
@@ -21,5 +21,7 @@ def find(query: str, *, registry: JurisdictionRegistry) -> Place:
     try:
         found = registry.resolve(query)
     except UnknownJurisdiction as exc:
-        raise NotFound(str(exc), [FieldError("q", str(exc))]) from None
+        # Several places answer to the words: the request must say which (400), naming each.
+        refusal = InvalidInput if exc.ambiguous else NotFound
+        raise refusal(str(exc), [FieldError("q", str(exc))]) from None
     return Place(found, registry.ancestors(found.id), registry.also_named(query, found))

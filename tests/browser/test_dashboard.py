@@ -241,6 +241,29 @@ def test_coverage_grid_marks_gaps_in_text_not_only_colour(dashboard: Dashboard) 
     assert [r.get_attribute("data-jurisdiction-id") for r in rows] == ["us-ct/town/andover"]
 
 
+def test_the_coverage_state_picker_shows_another_state_s_places_by_keyboard(dashboard: Dashboard) -> None:
+    dashboard.sign_in()
+    dashboard.show("coverage")
+    picker = dashboard.testid("coverage-state")
+    assert picker.get_attribute("value") == "us-ct"
+    before = dashboard.refreshes()
+    picker.send_keys("Texas")  # a native select: typing a name picks it, as arrow keys would
+    dashboard.wait_until_loaded("coverage", after=before)
+
+    def texas_rows() -> list[str]:
+        if dashboard.testid("coverage-state").get_attribute("value") != "us-tx":
+            return []
+        return [
+            r.get_attribute("data-jurisdiction-id") or ""
+            for r in dashboard.all('[data-testid="coverage-row"]')
+        ]
+
+    rows = dashboard.wait(texas_rows, what="Texas's places")
+    assert "us-tx/county/harris" in rows
+    assert all(r.startswith("us-tx") for r in rows)
+    assert "of 255 places" in dashboard.testid("coverage-count").text
+
+
 def test_wrong_key_is_refused_and_asked_again(dashboard: Dashboard) -> None:
     dashboard.open()
     dashboard.enter_key("vk_nosuchkey_0123456789abcdefghijklmnop")

@@ -131,7 +131,7 @@ ROUTE_CASES: dict[Route, RouteCase] = {
         JsonBody(({"done": True, "note": "ICE told by fax."},), limit=4096)
     ),
     ("GET", "/reports/detainers"): RouteCase(query=("from", "to", "format")),
-    ("GET", "/coverage"): RouteCase(),
+    ("GET", "/coverage"): RouteCase(query=("state",)),
     ("GET", "/stats/acknowledgments"): RouteCase(query=("type", "limit")),
     ("GET", "/dashboard"): RouteCase(),
     ("GET", "/policies/{event_type}"): RouteCase(),

@@ -253,6 +253,28 @@ def test_statewide_rollout_reaches_town_county_and_region_subscribers(stores: St
     assert covering(stores, STATE) == ["county", "jail", "region", "state", "town"]
 
 
+TEXAS, HARRIS, DALLAS = "us-tx", "us-tx/county/harris", "us-tx/county/dallas"
+
+
+def test_a_county_rollout_in_another_state_reaches_the_county_and_that_state_s_subscribers(
+    stores: Stores,
+) -> None:
+    stores.subscribers.add(subscriber("harris", Role.LOCAL_OFFICIAL, HARRIS))
+    stores.subscribers.add(subscriber("texas", Role.STATE_EXECUTIVE, TEXAS))
+    stores.subscribers.add(subscriber("dallas", Role.LOCAL_OFFICIAL, DALLAS))
+    stores.subscribers.add(subscriber("connecticut", Role.STATE_EXECUTIVE, STATE))
+    assert covering(stores, HARRIS) == ["harris", "texas"]
+
+
+def test_a_statewide_rollout_in_another_state_reaches_its_counties_in_one_read(stores: Stores) -> None:
+    stores.subscribers.add(subscriber("harris", Role.LOCAL_OFFICIAL, HARRIS))
+    stores.subscribers.add(subscriber("dallas", Role.LAW_ENFORCEMENT, DALLAS))
+    stores.subscribers.add(subscriber("texas", Role.STATE_EXECUTIVE, TEXAS))
+    stores.subscribers.add(subscriber("new-haven", Role.LOCAL_OFFICIAL, NEW_HAVEN))
+    assert reach(load_registry(), TEXAS, EventType.ROLLOUT).reads == 1
+    assert covering(stores, TEXAS) == ["dallas", "harris", "texas"]
+
+
 def test_county_rollout_reaches_its_towns_not_the_neighbouring_county(stores: Stores) -> None:
     stores.subscribers.add(subscriber("new-haven", Role.LOCAL_OFFICIAL, NEW_HAVEN))
     stores.subscribers.add(subscriber("hartford", Role.LOCAL_OFFICIAL, HARTFORD))

@@ -466,6 +466,109 @@ def test_a_name_shared_by_a_town_and_a_county_says_which_was_chosen_and_how_to_n
     )
     assert status == 202
     assert accepted["jurisdiction_id"] == "us-ct/town/windham"
-    assert [p["say"] for p in accepted["also_named"]] == ["Windham County"]
+    assert [p["say"] for p in accepted["also_named"]] == ["Windham County", "Windham County, VT"]
     _, county = call(client, "GET", "/jurisdictions?q=Tolland County", keys[ApiRole.VIEWER])
     assert county["also_named"] == []
+
+
+# --- places of every state ---------------------------------------------------------------------
+
+
+def county_official(name: str, jurisdiction: str, url: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "role": "local-official",
+        "organization": name,
+        "channels": [{"type": "webhook", "url": url}],
+        "subscriptions": [{"jurisdiction": jurisdiction, "event_types": ["rollout"]}],
+    }
+
+
+def test_a_county_named_with_its_state_is_found_with_its_fips_code(client: Client, keys: Keys) -> None:
+    status, body = call(client, "GET", "/jurisdictions?q=Harris County, Texas", keys[ApiRole.VIEWER])
+    assert status == 200
+    assert body["jurisdiction"]["id"] == "us-tx/county/harris"
+    assert body["jurisdiction"]["fips"] == "48201"
+    assert body["ancestors"] == ["us-tx/county/harris", "us-tx"]
+
+
+def test_a_name_several_states_have_is_a_400_naming_each_place_with_its_id(
+    client: Client, keys: Keys
+) -> None:
+    status, body = call(client, "GET", "/jurisdictions?q=Washington County", keys[ApiRole.VIEWER])
+    assert status == 400
+    assert_error(body, "invalid_input")
+    assert "Washington County, TX (us-tx/county/washington)" in body["details"][0]["message"]
+    status, refused = call(
+        client, "POST", "/events", keys[ApiRole.SOURCE], rollout_body(jurisdiction="Washington County")
+    )
+    assert status == 400
+    [detail] = refused["details"]
+    assert detail["field"] == "jurisdiction"
+    assert detail["message"].startswith("ambiguous jurisdiction 'Washington County'; could mean: ")
+    assert "(us-al/county/washington)" in detail["message"]
+
+
+def test_a_harris_county_rollout_reaches_its_own_and_texas_statewide_subscribers_not_connecticut_s(
+    client: Client, keys: Keys
+) -> None:
+    for body in (
+        county_official("Harris County Judge", "Harris County, TX", "https://harris.example.gov/hook"),
+        county_official("Governor of Texas", "Texas", "https://texas.example.gov/hook"),
+        county_official("Dallas County Judge", "48113", "https://dallas.example.gov/hook"),
+        MAYOR,
+    ):
+        assert call(client, "POST", "/subscribers", keys[ApiRole.ADMIN], body)[0] == 201
+    _, county = call(
+        client,
+        "POST",
+        "/events",
+        keys[ApiRole.SOURCE],
+        rollout_body(jurisdiction="48201", external_id="harris"),
+    )
+    assert (county["jurisdiction_id"], county["recipients"]) == ("us-tx/county/harris", 2)
+    _, state = call(
+        client, "POST", "/events", keys[ApiRole.SOURCE], rollout_body(jurisdiction="TX", external_id="texas")
+    )
+    assert (state["jurisdiction_id"], state["recipients"]) == ("us-tx", 3)
+
+
+def test_coverage_is_connecticut_s_unless_another_state_is_asked_for(client: Client, keys: Keys) -> None:
+    call(
+        client,
+        "POST",
+        "/subscribers",
+        keys[ApiRole.ADMIN],
+        county_official("Harris County Judge", "Harris County, TX", "https://harris.example.gov/hook"),
+    )
+    _, connecticut = call(client, "GET", "/coverage", keys[ApiRole.VIEWER])
+    assert connecticut["state"] == {"id": "us-ct", "name": "Connecticut"}
+    assert {p["id"] for p in connecticut["jurisdictions"]} >= {"us-ct", "us-ct/town/new-haven"}
+    assert all(p["id"].startswith("us-ct") for p in connecticut["jurisdictions"])
+    assert {"id": "us-tx", "name": "Texas"} in connecticut["states"]
+    for asked in ("us-tx", "Texas", "TX", "48"):
+        status, texas = call(client, "GET", f"/coverage?state={asked}", keys[ApiRole.VIEWER])
+        assert status == 200
+        assert texas["state"] == {"id": "us-tx", "name": "Texas"}
+        places = {p["id"]: p for p in texas["jurisdictions"]}
+        assert len(places) == 1 + 254
+        assert places["us-tx"]["reachable"]["rollout"] == {"local-official": 1}
+        assert places["us-tx/county/harris"]["reachable"]["rollout"] == {"local-official": 1}
+        assert places["us-tx/county/dallas"]["reachable"]["rollout"] == {}
+
+
+@pytest.mark.parametrize(
+    ("asked", "message"),
+    [
+        ("Harris County, Texas", "must name a state"),
+        ("Atlantis", "unknown jurisdiction 'Atlantis'"),
+    ],
+)
+def test_coverage_of_something_that_is_not_a_state_is_a_400_naming_the_field(
+    client: Client, keys: Keys, asked: str, message: str
+) -> None:
+    status, body = call(client, "GET", f"/coverage?state={asked}", keys[ApiRole.VIEWER])
+    assert status == 400
+    [detail] = body["details"]
+    assert detail["field"] == "state"
+    assert message in detail["message"]

@@ -43,6 +43,29 @@ def test_statewide_rollout_coverage_counts_the_town_county_and_region_subscriber
     assert state.reachable[EventType.DETAINER] == {}  # a detainer does not go down
 
 
+def test_coverage_of_a_state_lists_its_places_and_counts_its_own_subscribers_only() -> None:
+    people = [
+        subscriber("harris", Role.LOCAL_OFFICIAL, "us-tx/county/harris"),
+        subscriber("governor", Role.STATE_EXECUTIVE, "us-tx"),
+        subscriber("connecticut", Role.STATE_EXECUTIVE, STATE),
+    ]
+    report = coverage(REGISTRY, people, REQUIRED, state="us-tx")
+    assert len(report) == 1 + 254
+    assert {p.jurisdiction.state_id for p in report} == {"us-tx"}
+    assert place(report, "us-tx").reachable[EventType.ROLLOUT] == {
+        Role.LOCAL_OFFICIAL: 1,
+        Role.STATE_EXECUTIVE: 1,
+    }
+    assert place(report, "us-tx/county/dallas").reachable[EventType.ROLLOUT] == {Role.STATE_EXECUTIVE: 1}
+    assert (EventType.ROLLOUT, Role.STATE_EXECUTIVE) not in place(report, "us-tx/county/harris").gaps
+
+
+def test_coverage_without_a_state_is_connecticut_s() -> None:
+    report = coverage(REGISTRY, [], REQUIRED)
+    assert {p.jurisdiction.state_id for p in report} == {STATE}
+    assert len(report) == 1 + 8 + 9 + 169 + 13
+
+
 def test_exact_scope_counts_only_at_its_own_place() -> None:
     people = [subscriber("adviser", Role.STATE_EXECUTIVE, NH_COUNTY, scope=Scope.EXACT)]
     report = coverage(REGISTRY, people, REQUIRED)
@@ -115,10 +138,11 @@ def demo(world: FakeWorld) -> FakeWorld:
 
 
 def places_for(event_type: EventType) -> list[str]:
-    """Every place a notice of this type can name: rollouts anywhere, detainers at a facility."""
+    """Every place of Connecticut (the demo's) a notice of this type can name: rollouts anywhere,
+    detainers at a facility."""
     if event_type is EventType.DETAINER:
         return [p.id for p in REGISTRY.of_kind(JurisdictionKind.FACILITY)]
-    return [p.id for p in REGISTRY.all()]
+    return [p.id for p in REGISTRY.within(STATE)]
 
 
 @pytest.mark.parametrize("event_type", list(EventType))

@@ -38,6 +38,21 @@ def test_rollout_for_a_town_name_resolves_to_the_town() -> None:
     assert event.jurisdiction_id == "us-ct/town/new-haven"
 
 
+def test_a_rollout_elsewhere_names_its_place_with_its_state_and_a_connecticut_one_as_before() -> None:
+    harris = parse_event(
+        rollout_body(jurisdiction="Harris County, Texas"), idempotency_header=None, registry=load_registry()
+    )
+    assert harris.jurisdiction_id == "us-tx/county/harris"
+    assert harris.event["jurisdiction_name"] == "Harris County, TX"  # Georgia has a Harris County too
+    assert harris.title.startswith("secure-communities takes effect in Harris County, TX on ")
+    texas = parse_event(rollout_body(jurisdiction="TX"), idempotency_header=None, registry=load_registry())
+    assert texas.event["jurisdiction_name"] == "Texas"
+    town = parse_event(
+        rollout_body(jurisdiction="New Haven"), idempotency_header=None, registry=load_registry()
+    )
+    assert town.event["jurisdiction_name"] == "New Haven"
+
+
 def test_every_bad_field_is_listed_at_once() -> None:
     refused = fields_refused(
         rollout_body(program="", jurisdiction="Gotham", effective_at="next week", summary=7, colour="red")

@@ -96,6 +96,35 @@ def test_region_rollout_reaches_its_towns_whatever_their_county() -> None:
     assert covering(store, SOUTH_CENTRAL, EventType.ROLLOUT) == ["new-haven"]
 
 
+TEXAS, HARRIS, DALLAS = "us-tx", "us-tx/county/harris", "us-tx/county/dallas"
+
+
+def test_a_county_rollout_in_any_state_reaches_the_county_and_the_state_subscribers() -> None:
+    store = InMemorySubscriberStore()
+    store.add(subscriber("harris", Role.LOCAL_OFFICIAL, HARRIS))
+    store.add(subscriber("texas", Role.STATE_EXECUTIVE, TEXAS))
+    store.add(subscriber("dallas", Role.LOCAL_OFFICIAL, DALLAS))
+    store.add(subscriber("connecticut", Role.STATE_EXECUTIVE, STATE))
+    store.add(subscriber("georgia-harris", Role.LOCAL_OFFICIAL, "us-ga/county/harris"))
+    assert covering(store, HARRIS, EventType.ROLLOUT) == ["harris", "texas"]
+
+
+def test_a_statewide_rollout_in_any_state_reaches_its_counties_not_another_state_s() -> None:
+    store = InMemorySubscriberStore()
+    store.add(subscriber("harris", Role.LOCAL_OFFICIAL, HARRIS))
+    store.add(subscriber("dallas", Role.LAW_ENFORCEMENT, DALLAS))
+    store.add(subscriber("texas", Role.STATE_EXECUTIVE, TEXAS))
+    store.add(subscriber("new-haven", Role.LOCAL_OFFICIAL, NEW_HAVEN))
+    store.add(subscriber("louisiana", Role.STATE_EXECUTIVE, "us-la"))
+    assert covering(store, TEXAS, EventType.ROLLOUT) == ["dallas", "harris", "texas"]
+    assert covering(store, TEXAS, EventType.DETAINER) == ["texas"]  # a detainer does not go down
+
+
+def test_reach_of_a_county_reads_the_county_then_its_state() -> None:
+    assert reach(REGISTRY, HARRIS, EventType.ROLLOUT) == Reach(EventType.ROLLOUT, HARRIS, (TEXAS,))
+    assert reach(REGISTRY, TEXAS, EventType.ROLLOUT) == Reach(EventType.ROLLOUT, TEXAS, ())
+
+
 def test_exact_scope_hears_only_its_own_place() -> None:
     store = InMemorySubscriberStore()
     store.add(subscriber("county-only", Role.LEGAL, NH_COUNTY, scope=Scope.EXACT))

@@ -33,7 +33,6 @@ from chalicelib.domain.classification import (
     Suggestion,
     load_regimes,
     state_clocks,
-    state_of,
 )
 from chalicelib.domain.deadlines import CONNECTICUT, NEW_YORK, HoldClock, hold_deadlines
 from chalicelib.domain.jurisdictions import JurisdictionRegistry
@@ -266,7 +265,7 @@ def test_a_texas_detainer_has_no_regime_on_file_never_connecticuts() -> None:
     ],
 )
 def test_the_state_is_the_prefix_of_the_place_id(place: str, state: str) -> None:
-    assert state_of(place) == state
+    assert state_law(place).state_id == state
 
 
 def _registry(*places: tuple[str, str]) -> JurisdictionRegistry:
@@ -431,7 +430,7 @@ def _one_criterion(test: dict[str, Any]) -> dict[str, Any]:
 )
 def test_a_misdemeanor_test(cls: str | None, expected: Outcome) -> None:
     (regime,) = load_regimes(_one_criterion({"conviction": {"misdemeanor": True}}))
-    c = StateLaw("us-ca", (regime,)).classify(
+    c = StateLaw("us-ca", "California", (regime,)).classify(
         facts(convictions=(ca_conviction("PC 1", cls),)), on=date(2022, 6, 1)
     )
     assert outcomes(c)["probe"] is expected
@@ -439,7 +438,7 @@ def test_a_misdemeanor_test(cls: str | None, expected: Outcome) -> None:
 
 def test_needs_judgment_turns_met_into_unknown_and_leaves_not_met_alone() -> None:
     (regime,) = load_regimes(_one_criterion({"needs_judgment": {"fact": "tsdb_match"}}))
-    law = StateLaw("us-ca", (regime,))
+    law = StateLaw("us-ca", "California", (regime,))
     met = law.classify(facts(tsdb_match=True), on=date(2022, 6, 1))
     assert (outcomes(met)["probe"], met.suggestion) == (Outcome.UNKNOWN, Suggestion.NEEDS_JUDGMENT)
     assert "may apply, for the reviewer to judge" in text_of(met)

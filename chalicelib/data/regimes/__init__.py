@@ -11,10 +11,11 @@ import functools
 import json
 from importlib import resources
 
+from chalicelib.data import load_registry
 from chalicelib.domain.classification.law import StateLaw
 from chalicelib.domain.classification.regime_data import RegimeDataError, load_regimes
 from chalicelib.domain.classification.regimes import Regime
-from chalicelib.domain.classification.states import STATE_NAMES, state_of
+from chalicelib.domain.jurisdictions import state_of
 
 __all__ = [
     "REGIMES_DIR",
@@ -41,7 +42,7 @@ def read_state_regimes(state_id: str) -> tuple[Regime, ...] | None:
 
     Raises RegimeDataError naming the file if a correction made it unusable (bad JSON included).
     """
-    if state_id not in STATE_NAMES:  # only a known state id ever becomes a file name
+    if state_id not in _state_names():  # only a known state id ever becomes a file name
         return None
     name = regimes_file(state_id)
     path = resources.files(__package__ or "chalicelib.data.regimes").joinpath(f"{state_id}.json")
@@ -52,7 +53,7 @@ def read_state_regimes(state_id: str) -> tuple[Regime, ...] | None:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as bad:
         raise RegimeDataError([f"$: not valid JSON ({bad})"], source=where) from None
-    return load_regimes(data, source=where, state=state_id)
+    return load_regimes(data, source=where, state=state_id, state_name=_state_names()[state_id])
 
 
 @functools.cache
@@ -69,7 +70,13 @@ def load_ct_regimes() -> tuple[Regime, ...]:
     return regimes
 
 
+@functools.cache
+def _state_names() -> dict[str, str]:
+    """State id → name, from the jurisdiction graph (the states only: no state's places are read)."""
+    return {s.id: s.name for s in load_registry().states()}
+
+
 def state_law(place_id: str) -> StateLaw:
     """The detainer law of the state a place is in (its id's prefix), with its regimes if on file."""
-    state_id = state_of(place_id)
-    return StateLaw(state_id, load_state_regimes(state_id))
+    state_id = state_of(place_id.strip().casefold())
+    return StateLaw(state_id, _state_names().get(state_id, state_id), load_state_regimes(state_id))

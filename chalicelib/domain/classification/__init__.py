@@ -57,12 +57,10 @@ from chalicelib.domain.classification.regimes import (
     regime_on,
     state_clocks,
 )
-from chalicelib.domain.classification.states import STATE_NAMES, state_name, state_of
 
 __all__ = [
     "NOTIFICATION_ONLY_FORMS",
     "PROBABLE_CAUSE_BOXES",
-    "STATE_NAMES",
     "AnyOf",
     "Classification",
     "Conviction",
@@ -94,7 +92,6 @@ __all__ = [
     "no_regime_on_file",
     "regime_on",
     "state_clocks",
-    "state_name",
     "state_of",
     "undetermined",
 ]

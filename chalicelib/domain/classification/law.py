@@ -14,7 +14,6 @@ from datetime import date
 from chalicelib.domain.classification.engine import Classification, classify, no_regime_on_file
 from chalicelib.domain.classification.facts import DetainerFacts
 from chalicelib.domain.classification.regimes import Regime, state_clocks
-from chalicelib.domain.classification.states import state_name
 from chalicelib.domain.deadlines import StateClocks
 
 __all__ = ["StateLaw"]
@@ -25,11 +24,8 @@ class StateLaw:
     """One state's detainer law: ``regimes`` in date order, or None when Vigil has no file for it."""
 
     state_id: str  # "us-ct"
+    name: str  # "Connecticut", as the jurisdiction graph names the state
     regimes: tuple[Regime, ...] | None
-
-    @property
-    def name(self) -> str:
-        return state_name(self.state_id)
 
     @property
     def on_file(self) -> bool:

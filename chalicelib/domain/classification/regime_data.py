@@ -8,6 +8,7 @@ only; no I/O, no clock.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from enum import StrEnum
@@ -34,8 +35,10 @@ from chalicelib.domain.classification.regimes import (
     normal_class,
     statute_section,
 )
-from chalicelib.domain.classification.states import STATE_NAMES
 from chalicelib.domain.deadlines import HoldClock
+
+# A state's id as the jurisdiction graph writes it: us- and its postal code.
+STATE_ID_FORM = re.compile(r"us-[a-z]{2}")
 
 __all__ = ["RegimeDataError", "load_regimes"]
 
@@ -295,21 +298,21 @@ class _Reader:
 
 
 def load_regimes(
-    data: Mapping[str, Any], *, source: str | None = None, state: str | None = None
+    data: Mapping[str, Any], *, source: str | None = None, state: str | None = None, state_name: str = ""
 ) -> tuple[Regime, ...]:
     """The regimes of a parsed regimes file, in date order. Raises RegimeDataError listing every problem.
 
     Strict: unknown fields, unknown test kinds or facts, bad statuses or dates, duplicate ids and
     overlapping date ranges are refused. Gaps between regimes are allowed (no regime applies then).
-    ``source`` names the file in the error; ``state``, when given, is the state id the file must be for.
+    ``source`` names the file in the error; ``state``, when given, is the state id the file must be for,
+    and ``state_name`` its name ("California", as the jurisdiction graph names it) for the explanations.
     """
     reader = _Reader()
     top = reader.mapping(data, "$", _TOP_KEYS, {"version", "state", "sources", "regimes"})
     if "version" in top:
         reader.text(top["version"], "$.version")
     state_id = top.get("state")
-    name = STATE_NAMES.get(state_id, "") if isinstance(state_id, str) else ""
-    if "state" in top and not name:
+    if "state" in top and not (isinstance(state_id, str) and STATE_ID_FORM.fullmatch(state_id)):
         reader.fail("$.state", f"must be a state id like us-ct, got {state_id!r}")
     elif "state" in top and state is not None and state_id != state:
         reader.fail("$.state", f"is {state_id!r}, but the file is for {state!r}")
@@ -318,7 +321,7 @@ def load_regimes(
     regimes = sorted(
         (
             r
-            for r in (reader.regime(value, f"$.regimes[{i}]", name) for i, value in enumerate(raw))
+            for r in (reader.regime(value, f"$.regimes[{i}]", state_name) for i, value in enumerate(raw))
             if r is not None
         ),
         key=lambda r: r.in_force_from,

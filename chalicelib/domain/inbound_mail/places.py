@@ -87,7 +87,7 @@ def place_index(registry: JurisdictionRegistry) -> PlaceIndex:
     entries: list[tuple[int, str]] = []
     ids: dict[str, tuple[str, JurisdictionKind, str]] = {}
     county_bases: list[str] = []
-    for node in registry.all():
+    for node in registry.within(STATE_ID):  # forwarded mail is about Connecticut
         if node.kind is JurisdictionKind.COUNTY:
             base = node.name.removesuffix(" County")
             county_bases.append(base)
