@@ -65,6 +65,12 @@ def on_sweep_tick(event: Any) -> dict[str, Any]:
     return pipeline.sweep_tick(bootstrap.usecases(), stage=STAGE)
 
 
+@app.schedule("rate(1 hour)")
+def on_digest_tick(event: Any) -> dict[str, Any]:
+    """Write the day's digest of every log's head, once a day (the first run of each UTC day)."""
+    return pipeline.digest_tick(bootstrap.usecases())
+
+
 @app.on_sns_message(topic=resource_name(STAGE, "sms-inbound"))
 def on_sms_inbound(event: SNSEvent) -> None:
     """Two-way SMS: replies with codes, STOP, START and HELP."""

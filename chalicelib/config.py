@@ -48,6 +48,9 @@ class Settings:
     log_json: bool
     # Where raw inbound messages are kept (the template's InboundMailBucket; its name holds the account id).
     inbound_mail_bucket: str | None = None
+    # Where the daily digests of the logs' heads are kept (the template's LogDigestBucket; its name
+    # holds the account id).
+    digest_bucket: str | None = None
     # SES configuration set whose event destination is the feedback topic (bounces, complaints).
     ses_configuration_set: str | None = None
     # Where the last escalation step of a policy ("notify": "admins") sends its email.
@@ -96,6 +99,7 @@ class Settings:
             log_json=env.get("VIGIL_LOG_FORMAT", "json" if LAMBDA_MARKER in env else "console") == "json",
             ses_configuration_set=env.get("VIGIL_SES_CONFIGURATION_SET") or None,
             inbound_mail_bucket=env.get("VIGIL_INBOUND_MAIL_BUCKET") or None,
+            digest_bucket=env.get("VIGIL_DIGEST_BUCKET") or None,
             admin_emails=tuple(a.strip() for a in env.get("VIGIL_ADMIN_EMAILS", "").split(",") if a.strip()),
             ack_secret_arn=secret_arn,
         )

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from chalicelib.domain.acklog import EntryKind, LogEntry
+from chalicelib.domain.acklog import EntryKind, LogEntry, LogHead
 from chalicelib.domain.acknowledgments import Acknowledgment
 from chalicelib.domain.auth import ApiKey
 from chalicelib.domain.deliveries import Delivery
@@ -227,9 +227,36 @@ class AckLog(Protocol):
     def append(
         self, notice_id: str, kind: EntryKind, *, at: datetime, actor: str, data: Mapping[str, Any]
     ) -> LogEntry:
-        """Chain a new entry after the newest, never overwriting one; LogConflict after too many races."""
+        """Chain a new entry after the newest, never overwriting one, and keep it as the chain's head
+        outside the chain in the same write; LogConflict after too many races. NotFound for the log
+        of a notice that does not exist."""
 
     def entries(self, notice_id: str) -> list[LogEntry]: ...
+
+    def head(self, notice_id: str) -> LogHead | None:
+        """The head kept outside the chain (the newest entry's seq and hash); None for a chain whose
+        entries all predate heads, or that has none."""
+
+    def heads(self) -> Iterator[tuple[str, LogHead]]:
+        """Every chain's head: the audit trail's and each notice's (for the daily digest)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDigest:
+    """A daily digest as stored: where, and its bytes exactly (its hash is over them)."""
+
+    key: str
+    body: bytes
+
+
+class DigestStore(Protocol):
+    """The daily digests of the chains' heads, in a bucket whose objects nobody can change or delete."""
+
+    def newest(self) -> StoredDigest | None:
+        """The digest of the latest date; None before the first."""
+
+    def put_new(self, key: str, body: bytes) -> bool:
+        """Store a digest where none is; False (and nothing written) when that key already holds one."""
 
 
 class PolicyStore(Protocol):

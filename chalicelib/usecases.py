@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from chalicelib.services.acknowledgment import AckResult
     from chalicelib.services.audit import AuditTrail
     from chalicelib.services.delivery import SendInvocation
+    from chalicelib.services.digests import DigestWritten
     from chalicelib.services.escalation import SweepReport
     from chalicelib.services.inbound import Inbound
     from chalicelib.services.ingest import Accepted
@@ -169,7 +170,10 @@ class UseCases:
     def notice_chain(self, notice_id: str) -> NoticeChain:
         from chalicelib.services import notice_queries
 
-        return notice_queries.chain(notice_id, notices=self._deps.notices, ack_log=self._deps.ack_log)
+        d = self._deps
+        return notice_queries.chain(
+            notice_id, notices=d.notices, ack_log=d.ack_log, digests=d.digests, now=self._clock()
+        )
 
     def find_place(self, query: str) -> Place:
         from chalicelib.services import places
@@ -358,7 +362,14 @@ class UseCases:
     def audit_trail(self, *, limit: int) -> AuditTrail:
         from chalicelib.services import audit
 
-        return audit.trail(ack_log=self._deps.ack_log, limit=limit)
+        d = self._deps
+        return audit.trail(ack_log=d.ack_log, digests=d.digests, limit=limit, now=self._clock())
+
+    def write_digest(self) -> DigestWritten:
+        """The day's digest of every chain's head, once a day (the digest schedule)."""
+        from chalicelib.services import digests
+
+        return digests.write_daily(ack_log=self._deps.ack_log, digests=self._deps.digests, now=self._clock())
 
     def create_key(self, name: str, role: ApiRole, *, caller: Caller) -> tuple[ApiKey, str]:
         from chalicelib.services import keys

@@ -15,6 +15,7 @@ from chalicelib.data import load_registry
 from chalicelib.domain.acknowledgments import Acknowledgment
 from chalicelib.domain.auth import ApiKey
 from chalicelib.domain.deliveries import Delivery, DeliveryStatus
+from chalicelib.domain.digests import day_of
 from chalicelib.domain.errors import Conflict, FieldError, InvalidInput, NotFound
 from chalicelib.domain.jurisdictions import JurisdictionRegistry
 from chalicelib.domain.mail_trust import TrustedSender
@@ -24,7 +25,15 @@ from chalicelib.domain.policies import DEFAULT_POLICIES, EscalationPolicy
 from chalicelib.domain.routing import Reach
 from chalicelib.domain.subscribers import ChannelRef, EventType, Subscriber, SubscriptionEntry, index_entries
 from chalicelib.domain.tokens import AckTarget
-from chalicelib.ports import NoticeExists, Page, Reindexed, Senders, SendFailed, StoreUnavailable
+from chalicelib.ports import (
+    NoticeExists,
+    Page,
+    Reindexed,
+    Senders,
+    SendFailed,
+    StoredDigest,
+    StoreUnavailable,
+)
 from tests.builders import UNIT_SECRET
 from tests.fake_acklog import InMemoryAckLog
 
@@ -330,6 +339,27 @@ class InMemoryMailStore:
 
 
 @dataclass
+class InMemoryDigestStore:
+    """The digest bucket: each key written once, as the bucket's Object Lock and policy keep it.
+    Tests may put an object directly in ``objects`` to play whoever can write the bucket."""
+
+    objects: dict[str, bytes] = field(default_factory=dict)
+
+    def newest(self) -> StoredDigest | None:
+        dated = [(day, key) for key in self.objects if (day := day_of(key)) is not None]
+        if not dated:
+            return None
+        _, key = max(dated)
+        return StoredDigest(key, self.objects[key])
+
+    def put_new(self, key: str, body: bytes) -> bool:
+        if key in self.objects:
+            return False
+        self.objects[key] = body
+        return True
+
+
+@dataclass
 class InMemoryTrustedSenderStore:
     senders: dict[str, TrustedSender] = field(default_factory=dict)
 
@@ -465,6 +495,7 @@ class FakeWorld:
     limits: InMemoryRateLimiter = field(default_factory=InMemoryRateLimiter)
     mail: InMemoryMailStore = field(default_factory=InMemoryMailStore)
     trusted_senders: InMemoryTrustedSenderStore = field(default_factory=InMemoryTrustedSenderStore)
+    digests: InMemoryDigestStore = field(default_factory=InMemoryDigestStore)
     # A deployed stage by default, so the unit tests see production rules (https-only webhooks, no
     # /dev routes); tests of the local stage's routes set their own.
     settings: Settings = field(
@@ -493,6 +524,7 @@ class FakeWorld:
             limits=self.limits,
             mail=self.mail,
             trusted_senders=self.trusted_senders,
+            digests=self.digests,
             webhook_guard=lambda url: (
                 "resolves to 127.0.0.1, a loopback address" if "localhost" in url else None
             ),

@@ -76,6 +76,10 @@ def sweep_tick(vigil: UseCases, *, stage: str) -> dict[str, Any]:
     return report.as_json()
 
 
+def digest_tick(vigil: UseCases) -> dict[str, Any]:
+    return vigil.write_digest().as_json()
+
+
 def sms_received(event: SNSEvent, vigil: UseCases) -> None:
     """AWS End User Messaging publishes each inbound text as JSON."""
     try:

@@ -120,6 +120,7 @@ def pipeline(aws: Aws) -> Iterator[Pipeline]:
         aws.client("cloudformation"),
         stage=STAGE,
         parameters={"SendVisibilityTimeout": "0", "RouteVisibilityTimeout": "0"},
+        s3=aws.client("s3"),
     )
     # Retry delays scaled to nothing, so a retried message is visible again at once.
     settings = Settings.from_env(
@@ -127,6 +128,7 @@ def pipeline(aws: Aws) -> Iterator[Pipeline]:
             "VIGIL_STAGE": STAGE,
             "VIGIL_RETRY_SCALE": "0",
             "VIGIL_INBOUND_MAIL_BUCKET": outputs["InboundMailBucketName"],
+            "VIGIL_DIGEST_BUCKET": outputs["LogDigestBucketName"],
             "VIGIL_ADMIN_EMAILS": "ops@vigil.example.gov",
         }
     )
