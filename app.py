@@ -61,7 +61,7 @@ def on_send_message(event: SQSEvent) -> dict[str, Any]:
 
 @app.schedule("rate(1 minute)")
 def on_sweep_tick(event: Any) -> dict[str, Any]:
-    """Escalate every notice whose next step is due."""
+    """Escalate every notice whose next step is due; remove personal data whose time has come."""
     return pipeline.sweep_tick(bootstrap.usecases(), stage=STAGE)
 
 

@@ -91,9 +91,30 @@ class NoticeStore(Protocol):
         (another sweep took the step, or the notice was acknowledged meanwhile)."""
 
     def record_decision(
-        self, notice_id: str, *, decision: dict[str, Any], duties: list[dict[str, Any]], at: datetime
+        self,
+        notice_id: str,
+        *,
+        decision: dict[str, Any],
+        duties: list[dict[str, Any]],
+        at: datetime,
+        personal_data_due: datetime | None = None,
     ) -> bool:
-        """Store a detainer's decision and close the notice; False if it was already decided or closed."""
+        """Store a detainer's decision and close the notice; False if it was already decided or closed.
+        ``personal_data_due``: when its personal data falls due for removal (a sparse index's key)."""
+
+    def personal_data_due(self, now: datetime, *, limit: int) -> list[str]:
+        """Ids of the notices whose personal data fell due by ``now``, longest due first (an index
+        query, never a scan)."""
+
+    def remove_personal_data(
+        self, notice_id: str, *, event: dict[str, Any], fields: list[str], at: datetime
+    ) -> bool:
+        """Replace a due notice's event with ``event`` (without the personal data) and record which
+        ``fields`` went and when, once; False if that was done before. It stays due until
+        ``retention_done``."""
+
+    def retention_done(self, notice_id: str) -> None:
+        """Take a notice whose personal data is removed off the retention index."""
 
     def save_duties(self, notice_id: str, duties: list[dict[str, Any]]) -> None: ...
 

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from chalicelib.services.notice_queries import NoticeChain, NoticeState
     from chalicelib.services.places import Place
     from chalicelib.services.reports import DetainerReport
+    from chalicelib.services.retention import Removed
     from chalicelib.services.sms_replies import ReplyHandled
     from chalicelib.services.subscribers import Saved
 
@@ -288,6 +289,7 @@ class UseCases:
             ack_log=d.ack_log,
             actor=caller.key_id,
             now=self._clock(),
+            retention=d.settings.retention,
         )
 
     def complete_duty(self, notice_id: str, duty_id: str, *, note: str | None, caller: Caller) -> Notice:
@@ -364,6 +366,12 @@ class UseCases:
 
         d = self._deps
         return audit.trail(ack_log=d.ack_log, digests=d.digests, limit=limit, now=self._clock())
+
+    def remove_due_personal_data(self) -> Removed:
+        """Detainers' personal data whose retention period has run out, removed (the sweep)."""
+        from chalicelib.services import retention
+
+        return retention.remove_due(notices=self._deps.notices, ack_log=self._deps.ack_log, now=self._clock())
 
     def write_digest(self) -> DigestWritten:
         """The day's digest of every chain's head, once a day (the digest schedule)."""

@@ -42,6 +42,8 @@ from tests.fake_acklog import InMemoryAckLog
 class InMemoryNoticeStore:
     notices: dict[str, Notice] = field(default_factory=dict)
     report_ids: dict[str, set[str]] = field(default_factory=dict)
+    # The retention index: decided notices whose personal data is still kept.
+    retention_due: set[str] = field(default_factory=set)
 
     def add(self, notice: Notice) -> None:
         if notice.id in self.notices:
@@ -108,15 +110,51 @@ class InMemoryNoticeStore:
         return True
 
     def record_decision(
-        self, notice_id: str, *, decision: dict[str, Any], duties: list[dict[str, Any]], at: datetime
+        self,
+        notice_id: str,
+        *,
+        decision: dict[str, Any],
+        duties: list[dict[str, Any]],
+        at: datetime,
+        personal_data_due: datetime | None = None,
     ) -> bool:
         notice = self.notices.get(notice_id)
         if notice is None or notice.decision is not None or notice.status is NoticeStatus.CLOSED:
             return False
         self.notices[notice_id] = replace(
-            notice, decision=decision, duties=tuple(duties), status=NoticeStatus.CLOSED, next_step_at=None
+            notice,
+            decision=decision,
+            duties=tuple(duties),
+            status=NoticeStatus.CLOSED,
+            next_step_at=None,
+            personal_data_due_at=personal_data_due,
+        )
+        if personal_data_due is not None:
+            self.retention_due.add(notice_id)
+        return True
+
+    def personal_data_due(self, now: datetime, *, limit: int) -> list[str]:
+        due = [self.notices[i] for i in self.retention_due]
+        ordered = sorted(
+            (n for n in due if n.personal_data_due_at is not None and n.personal_data_due_at <= now),
+            key=lambda n: (n.personal_data_due_at or now, n.id),
+        )
+        return [n.id for n in ordered[:limit]]
+
+    def remove_personal_data(
+        self, notice_id: str, *, event: dict[str, Any], fields: list[str], at: datetime
+    ) -> bool:
+        notice = self.notices.get(notice_id)
+        if notice is None or notice_id not in self.retention_due or notice.personal_data_removed_at:
+            return False
+        self.notices[notice_id] = replace(
+            notice, event=dict(event), personal_data_removed_at=at, personal_data_removed=tuple(fields)
         )
         return True
+
+    def retention_done(self, notice_id: str) -> None:
+        if self.notices[notice_id].personal_data_removed_at is not None:
+            self.retention_due.discard(notice_id)
 
     def save_duties(self, notice_id: str, duties: list[dict[str, Any]]) -> None:
         self.notices[notice_id] = replace(self.get(notice_id), duties=tuple(duties))

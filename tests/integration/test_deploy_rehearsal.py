@@ -72,6 +72,7 @@ ENVIRONMENT = {
     "VIGIL_SES_CONFIGURATION_SET",
     "VIGIL_INBOUND_MAIL_BUCKET",
     "VIGIL_DIGEST_BUCKET",
+    "VIGIL_RETENTION_DAYS",
     "VIGIL_ACK_SECRET_ARN",
     "VIGIL_SENDER_EMAIL",
     "VIGIL_ADMIN_EMAILS",
@@ -242,6 +243,7 @@ def test_every_function_exists_on_python_3_13_with_its_settings(rehearsal: Rehea
         assert variables["VIGIL_ADMIN_EMAILS"] == PARAMETERS["AdminEmails"]
         assert variables["VIGIL_INBOUND_MAIL_BUCKET"] == f"vigil-prod-inbound-mail-{ACCOUNT}"
         assert variables["VIGIL_DIGEST_BUCKET"] == f"vigil-prod-log-digests-{ACCOUNT}"
+        assert variables["VIGIL_RETENTION_DAYS"] == "90"
         if EXPECTED_FUNCTIONS[name] == "api_handler":
             assert variables["VIGIL_PUBLIC_URL"] == ""  # taken from each request's host and stage
         else:

@@ -43,6 +43,10 @@ TABLES: dict[str, TableSpec] = {
         indexes={
             "open-by-due": ([("open_shard", "S", "HASH"), ("next_step_at", "S", "RANGE")], "ALL"),
             "by-type-received": ([("type", "S", "HASH"), ("received_at", "S", "RANGE")], "ALL"),
+            "personal-data-due": (
+                [("retention_shard", "S", "HASH"), ("personal_data_due_at", "S", "RANGE")],
+                "KEYS_ONLY",
+            ),
         },
     ),
     "subscribers": TableSpec(keys=[("subscriber_id", "S", "HASH")]),
