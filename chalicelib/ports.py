@@ -116,6 +116,10 @@ class NoticeStore(Protocol):
     def retention_done(self, notice_id: str) -> None:
         """Take a notice whose personal data is removed off the retention index."""
 
+    def schedule_personal_data_removal(self, notice_id: str, *, due: datetime) -> bool:
+        """Put a decided notice that has no due time yet on the retention index (one decided before
+        the index existed); False if it has one, or its data is removed, or it is undecided."""
+
     def save_duties(self, notice_id: str, duties: list[dict[str, Any]]) -> None: ...
 
     def close_triage(self, notice_id: str, *, routed_as: str, at: datetime) -> bool:

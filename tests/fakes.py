@@ -152,6 +152,14 @@ class InMemoryNoticeStore:
         )
         return True
 
+    def schedule_personal_data_removal(self, notice_id: str, *, due: datetime) -> bool:
+        notice = self.get(notice_id)
+        if notice.decision is None or notice.personal_data_due_at or notice.personal_data_removed_at:
+            return False
+        self.notices[notice_id] = replace(notice, personal_data_due_at=due)
+        self.retention_due.add(notice_id)
+        return True
+
     def retention_done(self, notice_id: str) -> None:
         if self.notices[notice_id].personal_data_removed_at is not None:
             self.retention_due.discard(notice_id)

@@ -310,6 +310,15 @@ class DynamoNoticeStore:
             {":e": json.dumps(event, sort_keys=True), ":at": iso(at), ":f": fields},
         )
 
+    def schedule_personal_data_removal(self, notice_id: str, *, due: datetime) -> bool:
+        return self._conditional_update(
+            notice_id,
+            "SET retention_shard = :due, personal_data_due_at = :due_at",
+            "attribute_exists(decision_json) AND attribute_not_exists(personal_data_due_at)"
+            " AND attribute_not_exists(personal_data_removed_at)",
+            {":due": RETENTION_SHARD, ":due_at": _utc(due)},
+        )
+
     def retention_done(self, notice_id: str) -> None:
         """Off the retention index: its personal data is removed and the removal recorded."""
         self._conditional_update(

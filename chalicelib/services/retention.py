@@ -16,12 +16,13 @@ one that stops after 2 audits it a second time. The log needs nothing: no entry 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import structlog
 
 from chalicelib.domain.errors import NotFound
-from chalicelib.domain.retention import RETENTION_ACTOR, without_personal_data
+from chalicelib.domain.retention import RETENTION_ACTOR, personal_data_due, without_personal_data
+from chalicelib.domain.subscribers import EventType
 from chalicelib.ports import AckLog, NoticeStore
 from chalicelib.services import audit
 
@@ -73,3 +74,33 @@ def remove_due(
         logger.info("notice.personal_data_removed", notice_id=notice.id, fields=notice_fields)
         removed.append(notice.id)
     return Removed(removed)
+
+
+# Before any detainer Vigil could have received.
+_BEGINNING = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def schedule_decided(
+    *, notices: NoticeStore, ack_log: AckLog, retention: timedelta, actor: str, now: datetime
+) -> list[str]:
+    """Give every detainer decided before the retention index existed its due time, from its
+    decision's time (one already past falls due at the sweep's next run). Reads every detainer
+    through the by-type index (an operator's one-off, not the sweep's); idempotent; audited once."""
+    scheduled = []
+    for notice in notices.received_between(EventType.DETAINER, _BEGINNING, now):
+        decided_at = (notice.decision or {}).get("decided_at")
+        if not decided_at or notice.personal_data_due_at or notice.personal_data_removed_at:
+            continue
+        due = personal_data_due(datetime.fromisoformat(decided_at), retention)
+        if notices.schedule_personal_data_removal(notice.id, due=due):
+            scheduled.append(notice.id)
+    audit.record(
+        ack_log,
+        actor=actor,
+        action="personal_data.scheduled",
+        target="notices",
+        before=None,
+        after={"detainers": len(scheduled), "retention_days": retention.days},
+        now=now,
+    )
+    return scheduled

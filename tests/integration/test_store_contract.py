@@ -48,7 +48,7 @@ from chalicelib.ports import (
     TrustedSenderStore,
 )
 from chalicelib.services.subscribers import reindex_all
-from infra import reindex
+from infra import reindex, schedule_retention
 from tests.builders import NOW, subscriber
 from tests.fake_acklog import InMemoryAckLog
 from tests.fakes import (
@@ -867,3 +867,39 @@ def test_what_falls_due_is_one_query_of_the_keys_only_index(aws: Aws, stack: dic
         if i["IndexName"] == "personal-data-due"
     ]
     assert index["Projection"]["ProjectionType"] == "KEYS_ONLY"  # no copy of the personal data
+
+
+def test_a_detainer_decided_before_the_index_is_scheduled_once(stores: Stores) -> None:
+    notice = a_notice(type=EventType.DETAINER)
+    stores.notices.add(notice)
+    assert not stores.notices.schedule_personal_data_removal(notice.id, due=NOW)  # undecided
+    assert stores.notices.record_decision(notice.id, decision={"decision": "honor"}, duties=[], at=NOW)
+    assert stores.notices.schedule_personal_data_removal(notice.id, due=NOW + timedelta(days=90))
+    assert not stores.notices.schedule_personal_data_removal(notice.id, due=NOW)
+    assert stores.notices.get(notice.id).personal_data_due_at == NOW + timedelta(days=90)
+    assert stores.notices.personal_data_due(NOW + timedelta(days=90), limit=10) == [notice.id]
+
+
+@pytest.mark.integration
+def test_make_schedule_retention_schedules_the_detainers_decided_before(
+    aws: Aws, stack: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    deps = build(Settings.from_env({"VIGIL_STAGE": STAGE}), session=aws.session)
+    earlier = a_notice(id="ntc_earlier", idempotency_key="e", type=EventType.DETAINER)
+    deps.notices.add(earlier)
+    deps.notices.record_decision(
+        earlier.id, decision={"decision": "decline", "decided_at": NOW.isoformat()}, duties=[], at=NOW
+    )
+    undecided = a_notice(id="ntc_undecided", idempotency_key="u", type=EventType.DETAINER)
+    deps.notices.add(undecided)
+    args = ["--stage", STAGE, "--region", aws.region, "--days", "30"]
+    assert schedule_retention.main(args, session=aws.session) == ["ntc_earlier"]
+    assert "stage test: 1 decided detainers given a removal time, 30 days after" in capsys.readouterr().out
+    assert deps.notices.get(earlier.id).personal_data_due_at == NOW + timedelta(days=30)
+    assert deps.notices.personal_data_due(NOW + timedelta(days=30), limit=10) == [earlier.id]
+    assert schedule_retention.main(args, session=aws.session) == []  # idempotent
+    audited = [e.data for e in deps.ack_log.entries("audit") if e.actor == "infra/schedule_retention.py"]
+    assert [a["after"] for a in audited] == [
+        {"detainers": 1, "retention_days": 30},
+        {"detainers": 0, "retention_days": 30},
+    ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -265,3 +266,24 @@ def test_after_the_period_the_full_record_has_no_subject_the_report_counts_the_s
     ).verified
     for particular in PARTICULARS[:3]:
         assert particular not in json.dumps([e.data for e in log_before])
+
+
+def test_detainers_decided_before_the_index_are_given_their_due_time_once(
+    client: Client, keys: Keys, world: FakeWorld, clock: Clock
+) -> None:
+    notice_id = decided_detainer(client, keys, world, clock)
+    # As an earlier version left it: decided, with no due time and off the index.
+    world.notices.notices[notice_id] = replace(world.notices.get(notice_id), personal_data_due_at=None)
+    world.notices.retention_due.clear()
+    scheduled = retention.schedule_decided(
+        notices=world.notices, ack_log=world.ack_log, retention=PERIOD, actor="operator", now=DECIDED
+    )
+    assert scheduled == [notice_id]
+    assert world.notices.get(notice_id).personal_data_due_at == DECIDED + PERIOD
+    assert (
+        retention.schedule_decided(
+            notices=world.notices, ack_log=world.ack_log, retention=PERIOD, actor="operator", now=DECIDED
+        )
+        == []
+    )
+    assert sweep(clock, DECIDED + PERIOD)["personal_data_removed"] == 1
