@@ -10,10 +10,12 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 from chalice.test import Client
 
 from app import app, on_digest_tick
 from chalicelib import bootstrap
+from chalicelib.adapters import dynamodb
 from chalicelib.domain.acklog import (
     AUDIT_STREAM,
     DigestedHead,
@@ -26,6 +28,7 @@ from chalicelib.domain.acklog import (
 from chalicelib.domain.auth import ApiRole
 from chalicelib.domain.digests import Digest, Previous, day_of, digest_key, read_digest, sha256
 from chalicelib.domain.subscribers import Channel, ChannelType, Role
+from chalicelib.ports import StoreUnavailable
 from chalicelib.services import digests
 from tests.builders import NOW, rollout_body, subscriber
 from tests.fakes import FakeWorld
@@ -333,3 +336,41 @@ def test_an_audit_trail_emptied_of_every_entry_is_not_verified(
     world.ack_log.entries_by_notice[AUDIT_STREAM].clear()
     _, trail = call(client, "GET", "/audit", keys[ApiRole.ADMIN])
     assert (trail["verified"], trail["total"], trail["anchor"]["seq"]) == (False, 0, 0)
+
+
+# ------------------------------------------------------------------ a write that meets a log's transaction
+
+
+def conflicting(times: int) -> Any:
+    """A DynamoDB write refused ``times`` times because a transaction held its item, then applied."""
+    calls: list[int] = []
+
+    def update_item(**_: Any) -> dict[str, Any]:
+        calls.append(1)
+        if len(calls) <= times:
+            raise ClientError(
+                {"Error": {"Code": "TransactionConflictException", "Message": "held"}}, "UpdateItem"
+            )
+        return {}
+
+    update_item.calls = calls  # type: ignore[attr-defined]
+    return update_item
+
+
+def test_a_write_refused_while_a_log_transaction_holds_the_notice_is_tried_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(dynamodb, "_CONFLICT_BACKOFF", 0.0)
+    write = conflicting(times=3)
+    assert dynamodb.call(write, TableName="vigil-test-notices") == {}
+    assert len(write.calls) == 4
+
+
+def test_a_write_held_up_every_time_is_a_store_failure(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(dynamodb, "_CONFLICT_BACKOFF", 0.0)
+    write = conflicting(times=10)
+    with pytest.raises(
+        StoreUnavailable, match="UpdateItem on vigil-test-notices: TransactionConflictException"
+    ):
+        dynamodb.call(write, TableName="vigil-test-notices")
+    assert len(write.calls) == 4
