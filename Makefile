@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 STAGE ?= dev
 
-.PHONY: run reset test lint typecheck unit integration e2e browser bench screenshots package admin-key reindex clean
+.PHONY: run reset test lint typecheck unit integration e2e browser bench screenshots package admin-key reindex schedule-retention clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@echo "==> Setting up $(VENV) with $(PYTHON): the first time downloads about 100 packages (a few"
@@ -82,6 +82,10 @@ admin-key: $(STAMP)
 # Rewrite the subscription index from the subscribers (docs/operations.md: after a deploy that changes it).
 reindex: $(STAMP)
 	$(BIN)/python -m infra.reindex --stage $(STAGE)
+
+# Give detainers decided before personal data was removed their removal time (docs/operations.md).
+schedule-retention: $(STAMP)
+	$(BIN)/python -m infra.schedule_retention --stage $(STAGE) $(if $(DAYS),--days $(DAYS))
 
 clean:
 	rm -rf $(VENV) build .mypy_cache .ruff_cache .pytest_cache

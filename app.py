@@ -61,8 +61,14 @@ def on_send_message(event: SQSEvent) -> dict[str, Any]:
 
 @app.schedule("rate(1 minute)")
 def on_sweep_tick(event: Any) -> dict[str, Any]:
-    """Escalate every notice whose next step is due."""
+    """Escalate every notice whose next step is due; remove personal data whose time has come."""
     return pipeline.sweep_tick(bootstrap.usecases(), stage=STAGE)
+
+
+@app.schedule("rate(1 hour)")
+def on_digest_tick(event: Any) -> dict[str, Any]:
+    """Write the day's digest of every log's head, once a day (the first run of each UTC day)."""
+    return pipeline.digest_tick(bootstrap.usecases())
 
 
 @app.on_sns_message(topic=resource_name(STAGE, "sms-inbound"))

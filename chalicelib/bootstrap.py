@@ -16,6 +16,7 @@ from chalicelib.adapters.ack_code_store import DynamoAckCodeStore
 from chalicelib.adapters.ack_log import DynamoAckLog
 from chalicelib.adapters.contact_store import DynamoContactStore
 from chalicelib.adapters.delivery_store import DynamoDeliveryStore
+from chalicelib.adapters.digest_store import S3DigestStore
 from chalicelib.adapters.key_store import DynamoKeyStore
 from chalicelib.adapters.mail_store import S3MailStore
 from chalicelib.adapters.notice_store import DynamoNoticeStore
@@ -46,6 +47,7 @@ from chalicelib.ports import (
     AckLog,
     ContactStore,
     DeliveryStore,
+    DigestStore,
     KeyStore,
     LinkSecrets,
     MailStore,
@@ -100,6 +102,8 @@ class Deps:
     mail: MailStore
     # The addresses and domains trusted to send or forward notices by email.
     trusted_senders: TrustedSenderStore
+    # The daily digests of every chain's head (a bucket under Object Lock).
+    digests: DigestStore
     # Why a webhook URL may not be used (it reaches a private network), or None.
     webhook_guard: Callable[[str], str | None] = lambda _url: None
     # Where the link-signing secret is kept: Secrets Manager on a deployed stage; None takes the
@@ -205,6 +209,7 @@ def build(
     sqs: SQSClient = _client(session, "sqs", settings)
     sesv2: SESV2Client = _client(session, "sesv2", settings)
     sns: SNSClient = _client(session, "sns", settings)
+    s3 = _client(session, "s3", settings)
     name = settings.resource
     registry = load_registry()
     subscribers = DynamoSubscriberStore(name("subscribers"), name("subscriptions"), dynamodb, registry)
@@ -226,16 +231,14 @@ def build(
             sms=SnsSmsSender(sns),
             webhook=webhook_sender or HttpWebhookSender(allow_private=settings.allows_local_webhooks),
         ),
-        ack_log=DynamoAckLog(name("ack-log"), dynamodb),
+        ack_log=DynamoAckLog(name("ack-log"), dynamodb, notices_table=name("notices")),
         policies=DynamoPolicyStore(name("policies"), dynamodb),
         codes=DynamoAckCodeStore(name("ack-codes"), dynamodb),
         contacts=DynamoContactStore(name("contacts"), dynamodb),
         limits=DynamoRateLimiter(name("rate-limits"), dynamodb),
-        mail=S3MailStore(
-            settings.inbound_mail_bucket or f"vigil-{settings.stage}-inbound-mail",
-            _client(session, "s3", settings),
-        ),
+        mail=S3MailStore(settings.inbound_mail_bucket or f"vigil-{settings.stage}-inbound-mail", s3),
         trusted_senders=DynamoTrustedSenderStore(name("trusted-senders"), dynamodb),
+        digests=S3DigestStore(settings.digest_bucket or f"vigil-{settings.stage}-log-digests", s3),
         webhook_guard=functools.partial(webhook_refusal, allow_private=settings.allows_local_webhooks),
         signing=(
             SecretsManagerSigningKeys(settings.ack_secret_arn, _client(session, "secretsmanager", settings))

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlsplit
 
+from chalicelib.domain.retention import DEFAULT_RETENTION_DAYS
 from chalicelib.domain.tokens import MIN_SECRET_BYTES
 
 # Stages that run on this machine (the local stack, tests, benchmarks), never in AWS.
@@ -48,11 +49,16 @@ class Settings:
     log_json: bool
     # Where raw inbound messages are kept (the template's InboundMailBucket; its name holds the account id).
     inbound_mail_bucket: str | None = None
+    # Where the daily digests of the logs' heads are kept (the template's LogDigestBucket; its name
+    # holds the account id).
+    digest_bucket: str | None = None
     # SES configuration set whose event destination is the feedback topic (bounces, complaints).
     ses_configuration_set: str | None = None
     # Where the last escalation step of a policy ("notify": "admins") sends its email.
     admin_emails: tuple[str, ...] = ()
     ack_secret_arn: str | None = None
+    # How long after a detainer's decision the person's data is kept (VIGIL_RETENTION_DAYS).
+    retention: timedelta = timedelta(days=DEFAULT_RETENTION_DAYS)
 
     def resource(self, name: str) -> str:
         """Physical name of a table, queue or topic declared in infra/template.yaml."""
@@ -96,8 +102,10 @@ class Settings:
             log_json=env.get("VIGIL_LOG_FORMAT", "json" if LAMBDA_MARKER in env else "console") == "json",
             ses_configuration_set=env.get("VIGIL_SES_CONFIGURATION_SET") or None,
             inbound_mail_bucket=env.get("VIGIL_INBOUND_MAIL_BUCKET") or None,
+            digest_bucket=env.get("VIGIL_DIGEST_BUCKET") or None,
             admin_emails=tuple(a.strip() for a in env.get("VIGIL_ADMIN_EMAILS", "").split(",") if a.strip()),
             ack_secret_arn=secret_arn,
+            retention=timedelta(days=_retention_days(env.get("VIGIL_RETENTION_DAYS"))),
         )
         if LAMBDA_MARKER in env:
             settings.check_deployed()
@@ -124,6 +132,14 @@ class Settings:
             problems.append("VIGIL_ACK_SECRET_ARN: the template's link-signing secret")
         if problems:
             raise SettingsError(f"stage {self.stage} cannot start; set: " + "; ".join(problems))
+
+
+def _retention_days(raw: str | None) -> int:
+    if raw is None or not raw.strip():
+        return DEFAULT_RETENTION_DAYS
+    if not raw.strip().isdigit() or int(raw) < 1:
+        raise SettingsError(f"VIGIL_RETENTION_DAYS must be a whole number of days, 1 or more, got {raw!r}")
+    return int(raw)
 
 
 def _public_url(raw: str | None, *, in_lambda: bool) -> str | None:

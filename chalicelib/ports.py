@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from chalicelib.domain.acklog import EntryKind, LogEntry
+from chalicelib.domain.acklog import EntryKind, LogEntry, LogHead
 from chalicelib.domain.acknowledgments import Acknowledgment
 from chalicelib.domain.auth import ApiKey
 from chalicelib.domain.deliveries import Delivery
@@ -91,9 +91,34 @@ class NoticeStore(Protocol):
         (another sweep took the step, or the notice was acknowledged meanwhile)."""
 
     def record_decision(
-        self, notice_id: str, *, decision: dict[str, Any], duties: list[dict[str, Any]], at: datetime
+        self,
+        notice_id: str,
+        *,
+        decision: dict[str, Any],
+        duties: list[dict[str, Any]],
+        at: datetime,
+        personal_data_due: datetime | None = None,
     ) -> bool:
-        """Store a detainer's decision and close the notice; False if it was already decided or closed."""
+        """Store a detainer's decision and close the notice; False if it was already decided or closed.
+        ``personal_data_due``: when its personal data falls due for removal (a sparse index's key)."""
+
+    def personal_data_due(self, now: datetime, *, limit: int) -> list[str]:
+        """Ids of the notices whose personal data fell due by ``now``, longest due first (an index
+        query, never a scan)."""
+
+    def remove_personal_data(
+        self, notice_id: str, *, event: dict[str, Any], fields: list[str], at: datetime
+    ) -> bool:
+        """Replace a due notice's event with ``event`` (without the personal data) and record which
+        ``fields`` went and when, once; False if that was done before. It stays due until
+        ``retention_done``."""
+
+    def retention_done(self, notice_id: str) -> None:
+        """Take a notice whose personal data is removed off the retention index."""
+
+    def schedule_personal_data_removal(self, notice_id: str, *, due: datetime) -> bool:
+        """Put a decided notice that has no due time yet on the retention index (one decided before
+        the index existed); False if it has one, or its data is removed, or it is undecided."""
 
     def save_duties(self, notice_id: str, duties: list[dict[str, Any]]) -> None: ...
 
@@ -229,9 +254,36 @@ class AckLog(Protocol):
     def append(
         self, notice_id: str, kind: EntryKind, *, at: datetime, actor: str, data: Mapping[str, Any]
     ) -> LogEntry:
-        """Chain a new entry after the newest, never overwriting one; LogConflict after too many races."""
+        """Chain a new entry after the newest, never overwriting one, and keep it as the chain's head
+        outside the chain in the same write; LogConflict after too many races. NotFound for the log
+        of a notice that does not exist."""
 
     def entries(self, notice_id: str) -> list[LogEntry]: ...
+
+    def head(self, notice_id: str) -> LogHead | None:
+        """The head kept outside the chain (the newest entry's seq and hash); None for a chain whose
+        entries all predate heads, or that has none."""
+
+    def heads(self) -> Iterator[tuple[str, LogHead]]:
+        """Every chain's head: the audit trail's and each notice's (for the daily digest)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDigest:
+    """A daily digest as stored: where, and its bytes exactly (its hash is over them)."""
+
+    key: str
+    body: bytes
+
+
+class DigestStore(Protocol):
+    """The daily digests of the chains' heads, in a bucket whose objects nobody can change or delete."""
+
+    def newest(self) -> StoredDigest | None:
+        """The digest of the latest date; None before the first."""
+
+    def put_new(self, key: str, body: bytes) -> bool:
+        """Store a digest where none is; False (and nothing written) when that key already holds one."""
 
 
 class PolicyStore(Protocol):

@@ -38,12 +38,14 @@ if TYPE_CHECKING:
     from chalicelib.services.acknowledgment import AckResult
     from chalicelib.services.audit import AuditTrail
     from chalicelib.services.delivery import SendInvocation
+    from chalicelib.services.digests import DigestWritten
     from chalicelib.services.escalation import SweepReport
     from chalicelib.services.inbound import Inbound
     from chalicelib.services.ingest import Accepted
     from chalicelib.services.notice_queries import NoticeChain, NoticeState
     from chalicelib.services.places import Place
     from chalicelib.services.reports import DetainerReport
+    from chalicelib.services.retention import Removed
     from chalicelib.services.sms_replies import ReplyHandled
     from chalicelib.services.subscribers import Saved
 
@@ -169,7 +171,10 @@ class UseCases:
     def notice_chain(self, notice_id: str) -> NoticeChain:
         from chalicelib.services import notice_queries
 
-        return notice_queries.chain(notice_id, notices=self._deps.notices, ack_log=self._deps.ack_log)
+        d = self._deps
+        return notice_queries.chain(
+            notice_id, notices=d.notices, ack_log=d.ack_log, digests=d.digests, now=self._clock()
+        )
 
     def find_place(self, query: str) -> Place:
         from chalicelib.services import places
@@ -284,6 +289,7 @@ class UseCases:
             ack_log=d.ack_log,
             actor=caller.key_id,
             now=self._clock(),
+            retention=d.settings.retention,
         )
 
     def complete_duty(self, notice_id: str, duty_id: str, *, note: str | None, caller: Caller) -> Notice:
@@ -360,7 +366,20 @@ class UseCases:
     def audit_trail(self, *, limit: int) -> AuditTrail:
         from chalicelib.services import audit
 
-        return audit.trail(ack_log=self._deps.ack_log, limit=limit)
+        d = self._deps
+        return audit.trail(ack_log=d.ack_log, digests=d.digests, limit=limit, now=self._clock())
+
+    def remove_due_personal_data(self) -> Removed:
+        """Detainers' personal data whose retention period has run out, removed (the sweep)."""
+        from chalicelib.services import retention
+
+        return retention.remove_due(notices=self._deps.notices, ack_log=self._deps.ack_log, now=self._clock())
+
+    def write_digest(self) -> DigestWritten:
+        """The day's digest of every chain's head, once a day (the digest schedule)."""
+        from chalicelib.services import digests
+
+        return digests.write_daily(ack_log=self._deps.ack_log, digests=self._deps.digests, now=self._clock())
 
     def create_key(self, name: str, role: ApiRole, *, caller: Caller) -> tuple[ApiKey, str]:
         from chalicelib.services import keys

@@ -15,8 +15,10 @@ Notes on what IAM can and cannot express:
   ``sns:Publish`` is granted on ``*`` to the functions that send SMS. No function publishes to a
   topic, so publishing to the stage's own topics (``vigil-<stage>-*``: inbound texts, SES feedback,
   inbound mail, alarms) is denied outright: a function cannot forge what the others consume.
-- The inbound-mail bucket is ``vigil-<stage>-inbound-mail-<account id>``; the account id is
-  not known to a static file, so the bucket ARN ends in ``*``.
+- The inbound-mail bucket is ``vigil-<stage>-inbound-mail-<account id>``, the log-digest bucket
+  ``vigil-<stage>-log-digests-<account id>``; the account id is not known to a static file, so
+  their ARNs end in ``*``. Only the digest function may put an object there, and only under
+  ``digests/``; readers list that prefix alone (``s3:prefix``) to find the newest digest.
 - The link-signing secret's ARN ends in six random characters Secrets Manager adds to its name
   (``vigil-<stage>-link-signing-??????`` matches that secret and no other); ``infra/package.py``
   replaces the pattern with the secret's own ARN in the packaged template.
@@ -57,7 +59,10 @@ TABLES = (
 TABLES_WITH_INDEXES = frozenset({"notices", "subscriptions"})  # open-by-due, by-subscriber
 QUEUES = ("route", "send", "send-dlq")
 
-ACK_LOG = ("PutItem", "Query")  # append an entry (conditional put), read the chain
+# Append an entry (a conditional put, in one transaction with the chain's head: the notice's
+# UpdateItem, or the audit trail's head item, a PutItem here), read the chain.
+ACK_LOG = ("PutItem", "Query")
+DIGEST_PREFIX = "digests/"
 SQS_SEND = ("SendMessage", "GetQueueUrl")  # SendMessageBatch is authorized as SendMessage
 SQS_CONSUME = (
     "ReceiveMessage",
@@ -99,6 +104,8 @@ class Needs:
     tables: Mapping[str, tuple[str, ...]]
     queues: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     inbound_mail: tuple[str, ...] = ()  # s3 actions on objects of the inbound-mail bucket
+    # s3 actions on the log-digest bucket's digests/ prefix (ListBucket: listing that prefix alone)
+    digests: tuple[str, ...] = ()
     ses: tuple[str, ...] = ()
     sns_publish: bool = False
 
@@ -108,6 +115,7 @@ NEEDS: dict[str, Needs] = {
         tables=API_TABLES,
         queues={"route": SQS_SEND, "send": SQS_SEND},
         inbound_mail=("PutObject", "GetObject"),  # mail posted to /inbound/email; triage reads it back
+        digests=("GetObject", "ListBucket"),  # the newest digest, to verify a log against it
         ses=("SendEmail",),  # confirmations, test messages, admin notes
         sns_publish=True,  # confirmation codes and test texts
     ),
@@ -171,7 +179,7 @@ NEEDS: dict[str, Needs] = {
             # a bounced delivery is recorded; a required recipient's step goes out on their other
             # channels (conditional puts in a transaction)
             "deliveries": ("BatchGetItem", "BatchWriteItem", "PutItem", "Query"),
-            "notices": ("GetItem",),
+            "notices": ("GetItem", "UpdateItem"),  # UpdateItem: the log's head, with each entry
             "subscribers": ("GetItem", "PutItem"),  # the channel is marked bounced or opted out
             "subscriptions": ("BatchWriteItem",),  # the index mirrors channel state
             "ack-log": ACK_LOG,
@@ -194,6 +202,13 @@ NEEDS: dict[str, Needs] = {
         queues={"route": SQS_SEND},
         inbound_mail=("GetObject",),
         ses=("SendEmail",),  # the admins' email about a message held for triage
+    ),
+    "on_digest_tick": Needs(
+        tables={
+            "notices": ("Scan",),  # every notice's log head (the id and the head only), once a day
+            "ack-log": ("Query",),  # the audit trail's head (a partition of its own)
+        },
+        digests=("PutObject", "GetObject", "ListBucket"),  # the day's digest, chained to the newest
     ),
 }
 
@@ -267,6 +282,17 @@ def policy(stage: str, function: str) -> dict[str, Any]:
                 [f"arn:aws:s3:::{APP_NAME}-{stage}-inbound-mail-*/*"],
             )
         )
+    if needs.digests:
+        bucket = f"arn:aws:s3:::{APP_NAME}-{stage}-log-digests-*"
+        objects = sorted(set(needs.digests) - {"ListBucket"})
+        if objects:
+            statements.append(
+                _statement("S3LogDigests", [f"s3:{a}" for a in objects], [f"{bucket}/{DIGEST_PREFIX}*"])
+            )
+        if "ListBucket" in needs.digests:
+            listing = _statement("S3LogDigestsList", ["s3:ListBucket"], [bucket])
+            listing["Condition"] = {"StringLike": {"s3:prefix": [f"{DIGEST_PREFIX}*"]}}
+            statements.append(listing)
     if needs.ses:
         statements.append(
             _statement(

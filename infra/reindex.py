@@ -38,7 +38,7 @@ def main(argv: Sequence[str] | None = None, *, session: boto3.session.Session | 
     store = DynamoSubscriberStore(name("subscribers"), name("subscriptions"), client, load_registry())
     report = reindex_all(
         subscribers=store,
-        ack_log=DynamoAckLog(name("ack-log"), client),
+        ack_log=DynamoAckLog(name("ack-log"), client, notices_table=name("notices")),
         actor=ACTOR,
         now=datetime.now(UTC),
     )

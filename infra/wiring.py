@@ -107,6 +107,9 @@ def environment(*, api: bool, api_stage: str) -> dict[str, Any]:
     }
     return {
         "VIGIL_INBOUND_MAIL_BUCKET": {"Ref": "InboundMailBucket"},
+        "VIGIL_DIGEST_BUCKET": {"Ref": "LogDigestBucket"},
+        # Text, as every variable is (a Number parameter's Ref is not text everywhere).
+        "VIGIL_RETENTION_DAYS": {"Fn::Sub": "${PersonalDataRetentionDays}"},
         "VIGIL_ACK_SECRET_ARN": {"Ref": "LinkSigningSecret"},
         "VIGIL_SENDER_EMAIL": {"Ref": "SenderEmail"},
         "VIGIL_ADMIN_EMAILS": {"Ref": "AdminEmails"},

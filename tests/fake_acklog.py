@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from chalicelib.domain.acklog import EntryKind, LogConflict, LogEntry, next_entry
+from chalicelib.domain.acklog import AUDIT_STREAM, EntryKind, LogConflict, LogEntry, LogHead, next_entry
+from chalicelib.domain.errors import NotFound
 
 RIVAL = "rival-writer"
 
@@ -23,6 +24,12 @@ class InMemoryAckLog:
     steal_next_seq: int = 0
     # Races lost so far, for tests to inspect.
     races_lost: int = 0
+    # Each chain's head, written with each entry as the adapter's transaction writes it (outside the
+    # chain: tests that drop or forge entries leave it alone, as an attacker of the table would).
+    heads_by_notice: dict[str, LogHead] = field(default_factory=dict)
+    # Which notices exist, when a test wires it: appending to the log of any other is NotFound, as
+    # the adapter's transaction refuses it. None: every id is taken for a notice.
+    notice_exists: Callable[[str], bool] | None = None
     attempts: int = 10
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
@@ -43,17 +50,31 @@ class InMemoryAckLog:
                 if self.steal_next_seq > 0:
                     self.steal_next_seq -= 1
                     self.races_lost += 1
-                    log.append(
-                        next_entry(
-                            previous, notice_id=notice_id, kind=kind, at=at, actor=RIVAL, data={"rival": True}
-                        )
+                    rival = next_entry(
+                        previous, notice_id=notice_id, kind=kind, at=at, actor=RIVAL, data={"rival": True}
                     )
+                    log.append(rival)
+                    self.heads_by_notice[notice_id] = LogHead.of(rival)
                 if any(e.seq == entry.seq for e in log):
                     continue  # the seq is taken: never overwrite, re-read and chain onto the winner
+                if notice_id != AUDIT_STREAM and self.notice_exists and not self.notice_exists(notice_id):
+                    raise NotFound(f"no notice {notice_id!r}")
                 log.append(entry)
+                self.heads_by_notice[notice_id] = LogHead.of(entry)
                 return entry
         raise LogConflict(notice_id, self.attempts)
 
     def entries(self, notice_id: str) -> list[LogEntry]:
         with self._lock:
             return sorted(self.entries_by_notice.get(notice_id, []), key=lambda e: e.seq)
+
+    def head(self, notice_id: str) -> LogHead | None:
+        with self._lock:
+            return self.heads_by_notice.get(notice_id)
+
+    def heads(self) -> Iterator[tuple[str, LogHead]]:
+        with self._lock:
+            heads = dict(self.heads_by_notice)
+        if AUDIT_STREAM in heads:
+            yield AUDIT_STREAM, heads.pop(AUDIT_STREAM)
+        yield from sorted(heads.items())

@@ -16,6 +16,7 @@ from chalicelib.data import load_registry
 from chalicelib.domain.acknowledgments import Acknowledgment
 from chalicelib.domain.auth import ApiKey
 from chalicelib.domain.deliveries import Delivery, DeliveryStatus
+from chalicelib.domain.digests import day_of
 from chalicelib.domain.errors import ChangedMeanwhile, Conflict, FieldError, InvalidInput, NotFound
 from chalicelib.domain.jurisdictions import JurisdictionRegistry
 from chalicelib.domain.mail_trust import TrustedSender
@@ -25,7 +26,15 @@ from chalicelib.domain.policies import DEFAULT_POLICIES, EscalationPolicy
 from chalicelib.domain.routing import Reach
 from chalicelib.domain.subscribers import ChannelRef, EventType, Subscriber, SubscriptionEntry, index_entries
 from chalicelib.domain.tokens import AckTarget
-from chalicelib.ports import NoticeExists, Page, Reindexed, Senders, SendFailed, StoreUnavailable
+from chalicelib.ports import (
+    NoticeExists,
+    Page,
+    Reindexed,
+    Senders,
+    SendFailed,
+    StoredDigest,
+    StoreUnavailable,
+)
 from tests.builders import UNIT_SECRET
 from tests.fake_acklog import InMemoryAckLog
 
@@ -34,6 +43,8 @@ from tests.fake_acklog import InMemoryAckLog
 class InMemoryNoticeStore:
     notices: dict[str, Notice] = field(default_factory=dict)
     report_ids: dict[str, set[str]] = field(default_factory=dict)
+    # The retention index: decided notices whose personal data is still kept.
+    retention_due: set[str] = field(default_factory=set)
 
     def add(self, notice: Notice) -> None:
         if notice.id in self.notices:
@@ -100,15 +111,59 @@ class InMemoryNoticeStore:
         return True
 
     def record_decision(
-        self, notice_id: str, *, decision: dict[str, Any], duties: list[dict[str, Any]], at: datetime
+        self,
+        notice_id: str,
+        *,
+        decision: dict[str, Any],
+        duties: list[dict[str, Any]],
+        at: datetime,
+        personal_data_due: datetime | None = None,
     ) -> bool:
         notice = self.notices.get(notice_id)
         if notice is None or notice.decision is not None or notice.status is NoticeStatus.CLOSED:
             return False
         self.notices[notice_id] = replace(
-            notice, decision=decision, duties=tuple(duties), status=NoticeStatus.CLOSED, next_step_at=None
+            notice,
+            decision=decision,
+            duties=tuple(duties),
+            status=NoticeStatus.CLOSED,
+            next_step_at=None,
+            personal_data_due_at=personal_data_due,
+        )
+        if personal_data_due is not None:
+            self.retention_due.add(notice_id)
+        return True
+
+    def personal_data_due(self, now: datetime, *, limit: int) -> list[str]:
+        due = [self.notices[i] for i in self.retention_due]
+        ordered = sorted(
+            (n for n in due if n.personal_data_due_at is not None and n.personal_data_due_at <= now),
+            key=lambda n: (n.personal_data_due_at or now, n.id),
+        )
+        return [n.id for n in ordered[:limit]]
+
+    def remove_personal_data(
+        self, notice_id: str, *, event: dict[str, Any], fields: list[str], at: datetime
+    ) -> bool:
+        notice = self.notices.get(notice_id)
+        if notice is None or notice_id not in self.retention_due or notice.personal_data_removed_at:
+            return False
+        self.notices[notice_id] = replace(
+            notice, event=dict(event), personal_data_removed_at=at, personal_data_removed=tuple(fields)
         )
         return True
+
+    def schedule_personal_data_removal(self, notice_id: str, *, due: datetime) -> bool:
+        notice = self.get(notice_id)
+        if notice.decision is None or notice.personal_data_due_at or notice.personal_data_removed_at:
+            return False
+        self.notices[notice_id] = replace(notice, personal_data_due_at=due)
+        self.retention_due.add(notice_id)
+        return True
+
+    def retention_done(self, notice_id: str) -> None:
+        if self.notices[notice_id].personal_data_removed_at is not None:
+            self.retention_due.discard(notice_id)
 
     def save_duties(self, notice_id: str, duties: list[dict[str, Any]]) -> None:
         self.notices[notice_id] = replace(self.get(notice_id), duties=tuple(duties))
@@ -332,6 +387,27 @@ class InMemoryMailStore:
 
 
 @dataclass
+class InMemoryDigestStore:
+    """The digest bucket: each key written once, as the bucket's Object Lock and policy keep it.
+    Tests may put an object directly in ``objects`` to play whoever can write the bucket."""
+
+    objects: dict[str, bytes] = field(default_factory=dict)
+
+    def newest(self) -> StoredDigest | None:
+        dated = [(day, key) for key in self.objects if (day := day_of(key)) is not None]
+        if not dated:
+            return None
+        _, key = max(dated)
+        return StoredDigest(key, self.objects[key])
+
+    def put_new(self, key: str, body: bytes) -> bool:
+        if key in self.objects:
+            return False
+        self.objects[key] = body
+        return True
+
+
+@dataclass
 class InMemoryTrustedSenderStore:
     senders: dict[str, TrustedSender] = field(default_factory=dict)
 
@@ -467,6 +543,7 @@ class FakeWorld:
     limits: InMemoryRateLimiter = field(default_factory=InMemoryRateLimiter)
     mail: InMemoryMailStore = field(default_factory=InMemoryMailStore)
     trusted_senders: InMemoryTrustedSenderStore = field(default_factory=InMemoryTrustedSenderStore)
+    digests: InMemoryDigestStore = field(default_factory=InMemoryDigestStore)
     # A deployed stage by default, so the unit tests see production rules (https-only webhooks, no
     # /dev routes); tests of the local stage's routes set their own.
     settings: Settings = field(
@@ -495,6 +572,7 @@ class FakeWorld:
             limits=self.limits,
             mail=self.mail,
             trusted_senders=self.trusted_senders,
+            digests=self.digests,
             webhook_guard=lambda url: (
                 "resolves to 127.0.0.1, a loopback address" if "localhost" in url else None
             ),

@@ -371,9 +371,10 @@ def notices_log(notice_id: str) -> None:
 @notices.command("verify")
 @click.argument("notice_id")
 def notices_verify(notice_id: str) -> None:
-    """Check a notice's log chain; exit 1 if broken.
+    """Check a notice's log chain, its head and the newest digest; exit 1 if broken.
 
-    Reads GET /notices/{id}/log and prints "verified: N entries" or "NOT VERIFIED at seq S: reason".
+    Reads GET /notices/{id}/log and prints "verified: N entries" (and what it was checked against:
+    the head kept on the notice, the newest daily digest) or "NOT VERIFIED at seq S: reason".
     """
     log = call("GET", f"/notices/{path_segment(notice_id)}/log")
     if not isinstance(log, dict):
@@ -382,7 +383,13 @@ def notices_verify(notice_id: str) -> None:
     entries = log.get("entries")
     count = len(entries) if isinstance(entries, list) else entries
     if log.get("verified") is True:
-        click.echo(f"verified: {count} entries")
+        checked = [f"verified: {count} entries"]
+        anchor, digest = log.get("anchor"), log.get("digest")
+        if isinstance(anchor, dict):
+            checked.append(f"head kept on the notice: seq {anchor.get('seq')}")
+        if isinstance(digest, dict):
+            checked.append(f"digest of {digest.get('date')}: seq {digest.get('seq')}")
+        click.echo("; ".join(checked))
         return
     reason = log.get("reason") or "no reason given"
     seq = log.get("broken_at")

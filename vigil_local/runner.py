@@ -78,7 +78,9 @@ LOCAL_ADMIN_EMAIL = "vigil-admins@example.gov"
 # moto accepts any credentials; fixed fake ones guarantee nothing reaches a real account.
 FAKE_CREDENTIAL = "testing"
 DEFAULT_REGION = "us-east-1"
-SCHEDULED_HANDLERS = ("on_sweep_tick",)
+# The schedules of app.py: the sweep (every minute in AWS) and the digest (hourly; it writes one
+# digest a day, so ticking it with the sweep costs a listing of the bucket and nothing more).
+SCHEDULED_HANDLERS = ("on_sweep_tick", "on_digest_tick")
 
 _running = threading.Lock()
 
@@ -231,11 +233,20 @@ class LocalStack:
         if saved is not None:
             saved = self._adopt(saved, cloudformation, settings.stage)
         if saved is None:
-            self.outputs = deploy_template(cloudformation, stage=settings.stage, parameters=LOCAL_PARAMETERS)
+            self.outputs = deploy_template(
+                cloudformation,
+                stage=settings.stage,
+                parameters=LOCAL_PARAMETERS,
+                s3=session.client("s3", endpoint_url=self.moto_url, region_name=settings.region),
+            )
             logger.info("stack.deployed", stage=settings.stage, outputs=len(self.outputs))
-        # The bucket's name holds the account id, known once the stack exists (as in AWS, where the
-        # packaged template passes it to the functions).
-        settings = replace(settings, inbound_mail_bucket=self.outputs["InboundMailBucketName"])
+        # The buckets' names hold the account id, known once the stack exists (as in AWS, where the
+        # packaged template passes them to the functions).
+        settings = replace(
+            settings,
+            inbound_mail_bucket=self.outputs["InboundMailBucketName"],
+            digest_bucket=self.outputs["LogDigestBucketName"],
+        )
         self.settings = settings
         if saved is None:
             sesv2: SESV2Client = session.client(
@@ -328,7 +339,7 @@ class LocalStack:
                 for output in described.get("Outputs", [])
                 if "OutputKey" in output and "OutputValue" in output
             }
-            if "InboundMailBucketName" not in outputs:
+            if not {"InboundMailBucketName", "LogDigestBucketName"} <= set(outputs):
                 raise SnapshotUnusable(f"its stack {stack_name(stage)} lacks the template's outputs")
         except Exception as exc:
             missing = f"it holds no stack {stack_name(stage)}"

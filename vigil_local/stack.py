@@ -7,7 +7,9 @@ moto creates tables (with indexes), queues (with redrive), topics and buckets; i
 types it does not know (alarms, topic and bucket policies) with a warning, which is expected and
 silenced here. It also ignores some table and bucket properties (time to live, point-in-time
 recovery, public access block, versioning, lifecycle): those are checked against the template
-itself, not against moto.
+itself, not against moto. Object Lock is the exception: given an S3 client, ``deploy_template``
+switches on versioning and Object Lock (with its default retention) in moto itself for every bucket
+the template locks, so the local stack and the tests hold digests moto refuses to change or delete.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import yaml
 if TYPE_CHECKING:
     from mypy_boto3_cloudformation import CloudFormationClient
     from mypy_boto3_cloudformation.type_defs import ParameterTypeDef
+    from mypy_boto3_s3 import S3Client
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE_PATH = REPO_ROOT / "infra" / "template.yaml"
@@ -56,12 +59,15 @@ def deploy_template(
     parameters: Mapping[str, str] | None = None,
     template_path: Path | None = None,
     timeout_seconds: float = 300.0,
+    s3: S3Client | None = None,
 ) -> dict[str, str]:
     """Create the stack ``vigil-{stage}`` from the template and return its Outputs by key.
 
     ``parameters`` overrides the template's other parameters (``MaxReceiveCount``, ...); the
-    stage is always ``stage``. Raises ``RuntimeError`` naming the failed resource when the
-    stack cannot be created, and when it is not complete within ``timeout_seconds``.
+    stage is always ``stage``. ``s3``, a client of the same moto, locks the template's Object Lock
+    buckets there (moto's CloudFormation leaves them unlocked). Raises ``RuntimeError`` naming the
+    failed resource when the stack cannot be created, and when it is not complete within
+    ``timeout_seconds``.
     """
     extra = dict(parameters or {})
     if "Stage" in extra:
@@ -94,7 +100,40 @@ def deploy_template(
             f"stack {name} from {path} could not be created: {what}: {type(exc).__name__}: {exc}"
         ) from exc
 
-    return _wait_for_outputs(cloudformation_client, name, timeout_seconds)
+    outputs = _wait_for_outputs(cloudformation_client, name, timeout_seconds)
+    if s3 is not None:
+        _lock_buckets(cloudformation_client, s3, name, load_template(path), extra)
+    return outputs
+
+
+def _lock_buckets(
+    cloudformation_client: CloudFormationClient,
+    s3: S3Client,
+    name: str,
+    template: Mapping[str, Any],
+    parameters: Mapping[str, str],
+) -> None:
+    """Versioning and Object Lock, with the template's default retention, on each bucket the
+    template creates with ``ObjectLockEnabled`` (the bucket is new and empty: moto allows it then)."""
+    resources = template.get("Resources", {})
+    for summary in cloudformation_client.describe_stack_resources(StackName=name)["StackResources"]:
+        properties = resources.get(summary.get("LogicalResourceId", ""), {}).get("Properties", {})
+        if summary.get("ResourceType") != "AWS::S3::Bucket" or not properties.get("ObjectLockEnabled"):
+            continue
+        bucket = summary.get("PhysicalResourceId", "")
+        retention = properties["ObjectLockConfiguration"]["Rule"]["DefaultRetention"]
+        days = retention["Days"]
+        if isinstance(days, Mapping):  # !Ref of a parameter
+            parameter = days["Ref"]
+            days = parameters.get(parameter, template["Parameters"][parameter].get("Default"))
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+        s3.put_object_lock_configuration(
+            Bucket=bucket,
+            ObjectLockConfiguration={
+                "ObjectLockEnabled": "Enabled",
+                "Rule": {"DefaultRetention": {"Mode": retention["Mode"], "Days": int(days)}},
+            },
+        )
 
 
 def load_template(template_path: Path | None = None) -> dict[str, Any]:

@@ -143,12 +143,30 @@ def call[**P, R](method: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -
     """
     params: Mapping[str, Any] = kwargs
     transact_items = len(params.get("TransactItems", ()))
+    operation, tables = _operation(method), _tables(params)
     answers: Answers = {
         "ConditionalCheckFailedException": _condition_failed,
         "TransactionCanceledException": lambda exc: _cancelled(exc, transact_items),
+        # A write refused because a transaction held its item at that moment (every append to a
+        # notice's log is a transaction on the notice item): it was not applied, so it is tried again.
+        "TransactionConflictException": lambda _: _Conflicted(),
     }
-    with store_errors(_operation(method), _tables(params), answers=answers):
-        return method(*args, **kwargs)
+    for attempt in range(_CONFLICT_ATTEMPTS):
+        try:
+            with store_errors(operation, tables, answers=answers):
+                return method(*args, **kwargs)
+        except _Conflicted:
+            if attempt + 1 < _CONFLICT_ATTEMPTS:
+                time.sleep(_CONFLICT_BACKOFF * 2**attempt)
+    raise store_failure(operation, tables, "TransactionConflictException")
+
+
+class _Conflicted(Exception):
+    """A transaction held the item; the write was not applied."""
+
+
+_CONFLICT_ATTEMPTS = 4
+_CONFLICT_BACKOFF = 0.02  # seconds, doubled each time: 0.14 in all at most
 
 
 def written[**P](method: Callable[P, object], /, *args: P.args, **kwargs: P.kwargs) -> bool:

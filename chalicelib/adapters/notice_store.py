@@ -1,4 +1,8 @@
-"""DynamoDB store of notices. Item ↔ Notice mapping lives here and nowhere else."""
+"""DynamoDB store of notices. Item ↔ Notice mapping lives here and nowhere else.
+
+``log_head`` on a notice item belongs to the ack log (``adapters/ack_log.py``), which writes it with
+each entry; nothing here writes it. Every write here names the attributes it sets, so it is never
+lost."""
 
 from __future__ import annotations
 
@@ -34,6 +38,11 @@ OPEN_SHARD = "open"
 TRIAGE_SHARD = "triage"
 DUE_INDEX = "open-by-due"
 BY_TYPE_INDEX = "by-type-received"
+# Sparse: a decided detainer whose personal data is still kept carries retention_shard and
+# personal_data_due_at until the data is removed; the sweep queries it for what falls due. It holds
+# the keys only, so the personal data is never copied into it.
+RETENTION_INDEX = "personal-data-due"
+RETENTION_SHARD = "due"
 # The key of an item in that index: what a cursor of recent() holds.
 _BY_TYPE_KEY = frozenset({"notice_id", "type", "received_at"})
 
@@ -66,6 +75,9 @@ def notice_to_item(notice: Notice) -> dict[str, Any]:
         "reports": [dict(r) for r in notice.reports],
         "report_count": notice.report_count,
         "report_ids": {str(r["id"]) for r in notice.reports} or None,
+        "personal_data_due_at": _utc(notice.personal_data_due_at) if notice.personal_data_due_at else None,
+        "personal_data_removed_at": iso(notice.personal_data_removed_at),
+        "personal_data_removed": list(notice.personal_data_removed) or None,
         **(
             _queue(notice)
             if notice.status is NoticeStatus.TRIAGE
@@ -118,6 +130,9 @@ def item_to_notice(item: dict[str, Any]) -> Notice:
         extra=json.loads(item.get("extra_json", "{}")),
         reports=tuple(item.get("reports", [])),
         report_count=int(item.get("report_count", 0)),
+        personal_data_due_at=parse_iso(item.get("personal_data_due_at")),
+        personal_data_removed_at=parse_iso(item.get("personal_data_removed_at")),
+        personal_data_removed=tuple(item.get("personal_data_removed", [])),
     )
 
 
@@ -245,18 +260,69 @@ class DynamoNoticeStore:
         return self._conditional_update(notice_id, update, "step = :from AND #s = :open", values)
 
     def record_decision(
-        self, notice_id: str, *, decision: dict[str, Any], duties: list[dict[str, Any]], at: datetime
+        self,
+        notice_id: str,
+        *,
+        decision: dict[str, Any],
+        duties: list[dict[str, Any]],
+        at: datetime,
+        personal_data_due: datetime | None = None,
     ) -> bool:
-        """Once per notice: the decision closes it and takes it off the escalation schedule."""
+        """Once per notice: the decision closes it and takes it off the escalation schedule, and (with
+        ``personal_data_due``) puts it on the retention index."""
+        values: dict[str, Any] = {
+            ":d": json.dumps(decision, sort_keys=True),
+            ":u": json.dumps(duties, sort_keys=True),
+            ":closed": str(NoticeStatus.CLOSED),
+        }
+        update = "SET decision_json = :d, duties_json = :u, #s = :closed"
+        if personal_data_due is not None:
+            update += ", retention_shard = :due, personal_data_due_at = :due_at"
+            values |= {":due": RETENTION_SHARD, ":due_at": _utc(personal_data_due)}
         return self._conditional_update(
             notice_id,
-            "SET decision_json = :d, duties_json = :u, #s = :closed REMOVE open_shard, next_step_at",
+            f"{update} REMOVE open_shard, next_step_at",
             "attribute_not_exists(decision_json) AND #s <> :closed",
-            {
-                ":d": json.dumps(decision, sort_keys=True),
-                ":u": json.dumps(duties, sort_keys=True),
-                ":closed": str(NoticeStatus.CLOSED),
-            },
+            values,
+        )
+
+    def personal_data_due(self, now: datetime, *, limit: int) -> list[str]:
+        """Ids of the notices whose personal data fell due by ``now``, the longest due first."""
+        response = call(
+            self._client.query,
+            TableName=self._table,
+            IndexName=RETENTION_INDEX,
+            KeyConditionExpression="retention_shard = :shard AND personal_data_due_at <= :now",
+            ExpressionAttributeValues={":shard": {"S": RETENTION_SHARD}, ":now": {"S": _utc(now)}},
+            Limit=limit,
+        )
+        return [str(decode(item)["notice_id"]) for item in response.get("Items", [])]
+
+    def remove_personal_data(
+        self, notice_id: str, *, event: dict[str, Any], fields: list[str], at: datetime
+    ) -> bool:
+        """Replace the event with one without its personal data, once; the notice stays on the
+        retention index until ``retention_done``. False if it was removed before or is not due."""
+        return self._conditional_update(
+            notice_id,
+            "SET event_json = :e, personal_data_removed_at = :at, personal_data_removed = :f",
+            "attribute_exists(retention_shard) AND attribute_not_exists(personal_data_removed_at)",
+            {":e": json.dumps(event, sort_keys=True), ":at": iso(at), ":f": fields},
+        )
+
+    def schedule_personal_data_removal(self, notice_id: str, *, due: datetime) -> bool:
+        return self._conditional_update(
+            notice_id,
+            "SET retention_shard = :due, personal_data_due_at = :due_at",
+            "attribute_exists(decision_json) AND attribute_not_exists(personal_data_due_at)"
+            " AND attribute_not_exists(personal_data_removed_at)",
+            {":due": RETENTION_SHARD, ":due_at": _utc(due)},
+        )
+
+    def retention_done(self, notice_id: str) -> None:
+        """Off the retention index: its personal data is removed and the removal recorded."""
+        self._conditional_update(
+            notice_id, "REMOVE retention_shard", "attribute_exists(personal_data_removed_at)", {}
         )
 
     def save_duties(self, notice_id: str, duties: list[dict[str, Any]]) -> None:
@@ -362,8 +428,9 @@ class DynamoNoticeStore:
             "Key": {"notice_id": {"S": notice_id}},
             "UpdateExpression": update,
             "ConditionExpression": f"attribute_exists(notice_id) AND {condition}",
-            "ExpressionAttributeValues": encode(values),
         }
+        if values:  # DynamoDB refuses an empty map of values
+            request["ExpressionAttributeValues"] = encode(values)
         if "#s" in update or "#s" in condition:  # "status" is a reserved word in DynamoDB expressions
             request["ExpressionAttributeNames"] = {"#s": "status"}
         return written(self._client.update_item, **request)

@@ -5,8 +5,11 @@ covers all its fields over ``canonical_json``. Verifying the chain finds any ent
 removed, reordered or copied in from another notice.
 
 What the chain alone cannot show: entries dropped from the end, or a log rewritten from the
-altered entry onwards with every later hash recomputed. Both need the newest hash kept somewhere
-else to compare against.
+altered entry onwards with every later hash recomputed (whoever can write the table can recompute
+a tail). Both are caught against a head kept outside the chain (``LogHead``): the newest entry's
+seq and hash, written in the same transaction as the entry (on the notice; the audit trail's in an
+item of its own), and each chain's head as the newest daily digest recorded it, an object nobody can
+change (``domain/digests.py``). ``verify_anchored`` checks a chain against both.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from typing import Any
 from chalicelib.domain.notices import canonical_json
 
 GENESIS = "0" * 64
+# The admin audit trail: one chain of its own in the ack-log table, beside the notices' chains.
+AUDIT_STREAM = "audit"
 
 
 class EntryKind(StrEnum):
@@ -156,6 +161,32 @@ class Verification:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class LogHead:
+    """A chain's newest entry as kept outside the chain: its seq and its hash."""
+
+    seq: int
+    hash: str
+
+    @classmethod
+    def of(cls, entry: LogEntry) -> LogHead:
+        return cls(entry.seq, entry.hash)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"seq": self.seq, "hash": self.hash}
+
+
+@dataclass(frozen=True, slots=True)
+class DigestedHead:
+    """A chain's head as a daily digest recorded it (``day``: the digest's date, ISO 8601)."""
+
+    day: str
+    head: LogHead
+
+    def as_json(self) -> dict[str, Any]:
+        return {"date": self.day, **self.head.as_json()}
+
+
 def verify_chain(notice_id: str, entries: Sequence[LogEntry]) -> Verification:
     """Check the log of ``notice_id`` as read, oldest first.
 
@@ -212,3 +243,76 @@ def _misplaced(position: int, seq: int) -> str:
 
 def _broken(entries: int, at_seq: int, reason: str) -> Verification:
     return Verification(verified=False, entries=entries, broken_at=at_seq, reason=reason)
+
+
+def verify_anchored(
+    notice_id: str,
+    entries: Sequence[LogEntry],
+    *,
+    anchor: LogHead | None,
+    digested: DigestedHead | None,
+) -> Verification:
+    """``verify_chain``, then the chain against its head kept outside it and against the newest digest.
+
+    ``anchor`` is the head written with every entry (None for a log whose entries all predate heads:
+    it is checked by its chain alone); ``digested`` is the head the newest digest recorded (None when
+    no digest names the log yet). The anchor names the newest entry: a log that ends before it lost
+    its newest entries, one that goes past it had entries added around the anchor, and a newest entry
+    with another hash belongs to a rewritten tail. The digest's entry must still be in the log,
+    unchanged: entries change in DynamoDB, never in the digest.
+    """
+    chained = verify_chain(notice_id, entries)
+    if not chained.verified:
+        return chained
+    return _against_anchor(entries, anchor) or _against_digest(entries, digested) or chained
+
+
+def _against_anchor(entries: Sequence[LogEntry], anchor: LogHead | None) -> Verification | None:
+    """What is wrong with a verified chain against the head written with each entry; None if nothing."""
+    if anchor is None:
+        return None
+    count, newest = len(entries), entries[-1]
+    if anchor.seq > newest.seq:
+        return _broken(
+            count,
+            count,
+            f"the head kept outside the log names entry {anchor.seq}, but the log ends at entry "
+            f"{newest.seq}: its newest entries were removed",
+        )
+    if anchor.seq < newest.seq:
+        return _broken(
+            count,
+            anchor.seq + 1,
+            f"the head kept outside the log names entry {anchor.seq}, but the log goes on to entry "
+            f"{newest.seq}: entries were added without their head",
+        )
+    if anchor.hash != newest.hash:
+        return _broken(
+            count,
+            newest.seq,
+            f"entry {newest.seq} is not the newest entry the head kept outside the log names: its hash "
+            "differs, so the log was rewritten with its hashes recomputed",
+        )
+    return None
+
+
+def _against_digest(entries: Sequence[LogEntry], digested: DigestedHead | None) -> Verification | None:
+    """What is wrong with a verified chain against the newest digest's record of it; None if nothing."""
+    if digested is None:
+        return None
+    count, recorded = len(entries), digested.head
+    if recorded.seq >= count:
+        return _broken(
+            count,
+            count,
+            f"the digest of {digested.day} names entry {recorded.seq}, but the log ends at entry "
+            f"{count - 1}: entries were removed since",
+        )
+    if entries[recorded.seq].hash != recorded.hash:
+        return _broken(
+            count,
+            recorded.seq,
+            f"entry {recorded.seq} is not the entry the digest of {digested.day} recorded: its hash "
+            "differs, so the log was rewritten since with its hashes recomputed",
+        )
+    return None

@@ -54,6 +54,11 @@ class Notice:
     # when, whether verified), the first ``MAX_REPORTS_KEPT`` of them, and how many there were.
     reports: tuple[dict[str, Any], ...] = ()
     report_count: int = 0
+    # Decided detainers: when the person's data falls due for removal (``domain/retention.py``), and
+    # once it is removed, when and which fields.
+    personal_data_due_at: datetime | None = None
+    personal_data_removed_at: datetime | None = None
+    personal_data_removed: tuple[str, ...] = ()
 
     @property
     def low_key(self) -> bool:

@@ -46,6 +46,9 @@ def get_audit(req: Incoming, vigil: UseCases) -> Response:
         {
             "verified": trail.verified,
             "broken_at": trail.broken_at,
+            "reason": trail.reason,
+            "anchor": trail.anchor.as_json() if trail.anchor else None,
+            "digest": trail.digested.as_json() if trail.digested else None,
             "total": trail.total,
             "items": [log_entry_json(e) for e in trail.newest_first],
         }

@@ -66,6 +66,8 @@ def get_notice_log(req: Incoming, vigil: UseCases, notice_id: str) -> Response:
             "broken_at": chain.verification.broken_at,
             "reason": chain.verification.reason,
             "entry_count": chain.verification.entries,
+            "anchor": chain.anchor.as_json() if chain.anchor else None,
+            "digest": chain.digested.as_json() if chain.digested else None,
             "entries": [log_entry_json(e) for e in chain.entries],
         }
     )

@@ -69,11 +69,17 @@ def send_batch(event: SQSEvent, vigil: UseCases) -> dict[str, Any]:
 
 
 def sweep_tick(vigil: UseCases, *, stage: str) -> dict[str, Any]:
+    """Escalate what is due, then remove the personal data whose retention period has run out."""
     report = vigil.sweep()
     logs.metric(
         "NoticesPastLastStep", report.past_last_step, stage=stage, at_ms=int(vigil.now().timestamp() * 1000)
     )
-    return report.as_json()
+    removed = vigil.remove_due_personal_data()
+    return report.as_json() | removed.as_json()
+
+
+def digest_tick(vigil: UseCases) -> dict[str, Any]:
+    return vigil.write_digest().as_json()
 
 
 def sms_received(event: SNSEvent, vigil: UseCases) -> None:

@@ -73,10 +73,24 @@ def notice_json(
         "event": event,
         "decision": decision,
         "duties": list(notice.duties),
+        "personal_data": _personal_data(notice),
     }
     if deliveries is not None:
         out["deliveries"] = [delivery_json(d) for d in deliveries]
     return out
+
+
+def _personal_data(notice: Notice) -> dict[str, Any] | None:
+    """When a decided detainer's personal data goes, or went, and which fields; None before a decision."""
+    if notice.personal_data_due_at is None and notice.personal_data_removed_at is None:
+        return None
+    return {
+        "due_at": notice.personal_data_due_at.isoformat() if notice.personal_data_due_at else None,
+        "removed_at": notice.personal_data_removed_at.isoformat()
+        if notice.personal_data_removed_at
+        else None,
+        "removed": list(notice.personal_data_removed),
+    }
 
 
 def notice_detail_json(

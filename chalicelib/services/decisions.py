@@ -3,7 +3,7 @@ made known to those entitled to it, with the duties that follow tracked to the e
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import structlog
 
@@ -19,6 +19,7 @@ from chalicelib.domain.decisions import (
 from chalicelib.domain.errors import Conflict, FieldError, InvalidInput, NotFound
 from chalicelib.domain.jurisdictions import JurisdictionRegistry
 from chalicelib.domain.notices import Notice
+from chalicelib.domain.retention import personal_data_due
 from chalicelib.domain.routing import plan_deliveries, reach, recipients_for
 from chalicelib.domain.subscribers import EventType
 from chalicelib.ports import AckLog, DeliveryStore, NoticeStore, SubscriptionIndex, WorkQueue
@@ -50,7 +51,9 @@ def decide(
     ack_log: AckLog,
     actor: str,
     now: datetime,
+    retention: timedelta,
 ) -> Notice:
+    """``retention``: how long after the decision the person's data is kept."""
     notice = detainer(notice_id, notices)
     if notice.decision is not None:
         raise Conflict("this detainer already has a decision")
@@ -82,7 +85,13 @@ def decide(
         before_deadline=now <= notice.deadline if notice.deadline else None,
     )
     duties = [d.as_json() for d in duties_for(classification)]
-    if not notices.record_decision(notice.id, decision=record.as_json(), duties=duties, at=now):
+    if not notices.record_decision(
+        notice.id,
+        decision=record.as_json(),
+        duties=duties,
+        at=now,
+        personal_data_due=personal_data_due(now, retention),
+    ):
         raise Conflict("this detainer already has a decision, or was closed")
     ack_log.append(
         notice.id,

@@ -5,8 +5,9 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass
+from datetime import datetime
 
-from chalicelib.domain.acklog import LogEntry, Verification, verify_chain
+from chalicelib.domain.acklog import DigestedHead, LogEntry, LogHead, Verification
 from chalicelib.domain.acknowledgments import Acknowledgment
 from chalicelib.domain.deliveries import Delivery
 from chalicelib.domain.errors import FieldError, InvalidInput
@@ -14,8 +15,9 @@ from chalicelib.domain.jurisdictions import JurisdictionRegistry
 from chalicelib.domain.notices import Notice
 from chalicelib.domain.policies import EscalationPolicy, policy_for
 from chalicelib.domain.subscribers import EventType
-from chalicelib.ports import AckLog, DeliveryStore, NoticeStore, Page, PolicyStore
+from chalicelib.ports import AckLog, DeliveryStore, DigestStore, NoticeStore, Page, PolicyStore
 from chalicelib.schemas.notices import NoticeFilter
+from chalicelib.services.digests import check
 
 # Pages read from the index per request at most, so a rare filter cannot make one request read everything.
 MAX_PAGES = 5
@@ -33,11 +35,14 @@ class NoticeState:
 
 @dataclass(frozen=True, slots=True)
 class NoticeChain:
-    """A notice's hash-chained log and whether it verifies."""
+    """A notice's hash-chained log and whether it verifies: as a chain, against the head kept on the
+    notice (``anchor``) and against the newest daily digest's record of it (``digested``)."""
 
     notice_id: str
     entries: list[LogEntry]
     verification: Verification
+    anchor: LogHead | None
+    digested: DigestedHead | None
 
 
 def recent(wanted: NoticeFilter, *, notices: NoticeStore, registry: JurisdictionRegistry) -> Page[Notice]:
@@ -124,11 +129,14 @@ def state(
     )
 
 
-def chain(notice_id: str, *, notices: NoticeStore, ack_log: AckLog) -> NoticeChain:
+def chain(
+    notice_id: str, *, notices: NoticeStore, ack_log: AckLog, digests: DigestStore, now: datetime
+) -> NoticeChain:
     """NotFound for a notice that does not exist, rather than an empty chain that verifies."""
     notices.get(notice_id)
     entries = ack_log.entries(notice_id)
-    return NoticeChain(notice_id, entries, verify_chain(notice_id, entries))
+    checked = check(notice_id, entries, ack_log=ack_log, digests=digests, now=now)
+    return NoticeChain(notice_id, entries, checked.verification, checked.anchor, checked.digested)
 
 
 def _matches(notice: Notice, wanted: NoticeFilter, registry: JurisdictionRegistry) -> bool:

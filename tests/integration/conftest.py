@@ -46,4 +46,4 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
 @pytest.fixture
 def stack(aws: Aws) -> dict[str, str]:
     """The resources of infra/template.yaml for stage ``test``, deployed into moto; its Outputs."""
-    return deploy_template(aws.client("cloudformation"), stage=STAGE)
+    return deploy_template(aws.client("cloudformation"), stage=STAGE, s3=aws.client("s3"))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -14,7 +14,16 @@ from botocore.exceptions import ClientError
 
 from chalicelib.adapters.ack_log import DynamoAckLog, entry_to_item
 from chalicelib.adapters.dynamodb import encode, error_code
-from chalicelib.domain.acklog import GENESIS, EntryKind, LogConflict, LogEntry, verify_chain
+from chalicelib.domain.acklog import (
+    AUDIT_STREAM,
+    GENESIS,
+    EntryKind,
+    LogConflict,
+    LogEntry,
+    LogHead,
+    verify_chain,
+)
+from chalicelib.domain.errors import NotFound
 from chalicelib.ports import StoreUnavailable
 from tests.builders import NOW
 from tests.fake_acklog import RIVAL, InMemoryAckLog
@@ -24,7 +33,10 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 TABLE = f"vigil-{STAGE}-ack-log"
+NOTICES = f"vigil-{STAGE}-notices"
 NOTICE = "ntc_acklog"
+# The notices these tests keep logs of (the adapter keeps each log's head on its notice).
+KNOWN = (NOTICE, "ntc_a", "ntc_b", "ntc_other")
 WRITERS = 8
 
 
@@ -34,6 +46,10 @@ class AckLog(Protocol):
     ) -> LogEntry: ...
 
     def entries(self, notice_id: str) -> list[LogEntry]: ...
+
+    def head(self, notice_id: str) -> LogHead | None: ...
+
+    def heads(self) -> Iterator[tuple[str, LogHead]]: ...
 
 
 @dataclass
@@ -47,29 +63,30 @@ class Backend:
 
 
 class RacingClient:
-    """A DynamoDB client whose next puts each lose a race: a rival appends just before the put goes out.
+    """A DynamoDB client whose next appends each lose a race: a rival appends just before the
+    adapter's transaction goes out.
 
-    It also makes each put atomic, as DynamoDB's are: moto checks the condition, parses the
-    expression, then writes, with no lock, so two threads could both pass the check. The race this
-    suite is about, between the adapter's read and its put, stays open.
+    It also makes each transaction atomic, as DynamoDB's are: moto checks the conditions, then
+    writes, with no lock, so two threads could both pass the check. The race this suite is about,
+    between the adapter's read and its write, stays open.
     """
 
     _atomic = threading.Lock()
 
     def __init__(self, client: DynamoDBClient) -> None:
         self._client = client
-        self._rival = DynamoAckLog(TABLE, client)
+        self._rival = DynamoAckLog(TABLE, client, notices_table=NOTICES)
         self.rivals = 0
-        self.puts: list[dict[str, Any]] = []
+        self.writes: list[dict[str, Any]] = []
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._client, name)
 
-    def put_item(self, **kwargs: Any) -> Any:
-        self.puts.append(kwargs)
+    def transact_write_items(self, **kwargs: Any) -> Any:
+        self.writes.append(kwargs)
         if self.rivals > 0:
             self.rivals -= 1
-            item = kwargs["Item"]
+            item = kwargs["TransactItems"][0]["Put"]["Item"]
             self._rival.append(
                 item["notice_id"]["S"],
                 EntryKind(item["kind"]["S"]),
@@ -78,7 +95,7 @@ class RacingClient:
                 data={"rival": True},
             )
         with self._atomic:
-            return self._client.put_item(**kwargs)
+            return self._client.transact_write_items(**kwargs)
 
 
 def _key(notice_id: str, seq: int) -> dict[str, Any]:
@@ -103,6 +120,8 @@ def fake_backend() -> Backend:
 
 
 def dynamo_backend(client: DynamoDBClient) -> Backend:
+    for notice_id in KNOWN:  # enough of a notice for its log's head
+        client.put_item(TableName=NOTICES, Item={"notice_id": {"S": notice_id}})
     racing = RacingClient(client)
 
     def lose_races(count: int) -> None:
@@ -126,7 +145,8 @@ def dynamo_backend(client: DynamoDBClient) -> Backend:
     def remove(notice_id: str, seq: int) -> None:
         client.delete_item(TableName=TABLE, Key=_key(notice_id, seq))
 
-    return Backend(DynamoAckLog(TABLE, cast("DynamoDBClient", racing)), lose_races, overwrite, remove)
+    log = DynamoAckLog(TABLE, cast("DynamoDBClient", racing), notices_table=NOTICES)
+    return Backend(log, lose_races, overwrite, remove)
 
 
 @pytest.fixture
@@ -316,16 +336,72 @@ def test_an_append_after_tampering_does_not_repair_the_chain(backend: Backend) -
     assert (result.verified, result.broken_at) == (False, 4)
 
 
+# The head kept outside the chain.
+
+
+def test_each_append_keeps_the_newest_entry_as_the_chains_head(backend: Backend) -> None:
+    assert backend.ack_log.head(NOTICE) is None
+    appended = told(backend.ack_log)
+    assert backend.ack_log.head(NOTICE) == LogHead(4, appended[-1].hash)
+    assert backend.ack_log.head("ntc_other") is None
+
+
+def test_the_head_follows_the_winner_of_a_race(backend: Backend) -> None:
+    backend.ack_log.append(NOTICE, EntryKind.CREATED, at=NOW, actor="system", data={})
+    backend.lose_races(2)
+    mine = backend.ack_log.append(NOTICE, EntryKind.ACKNOWLEDGED, at=NOW, actor="sub_1", data={})
+    assert backend.ack_log.head(NOTICE) == LogHead(mine.seq, mine.hash) == LogHead(3, mine.hash)
+
+
+def test_the_audit_trail_has_a_head_of_its_own(backend: Backend) -> None:
+    told(backend.ack_log, NOTICE)
+    entry = backend.ack_log.append(AUDIT_STREAM, EntryKind.AUDITED, at=NOW, actor="key_admin", data={})
+    assert backend.ack_log.head(AUDIT_STREAM) == LogHead(0, entry.hash)
+    assert backend.ack_log.entries(AUDIT_STREAM) == [entry]  # the head is no entry of the trail
+    heads = dict(backend.ack_log.heads())
+    assert heads[AUDIT_STREAM] == LogHead(0, entry.hash)
+    assert heads[NOTICE] == backend.ack_log.head(NOTICE)
+    assert next(iter(backend.ack_log.heads()))[0] == AUDIT_STREAM
+
+
+def test_entries_dropped_or_rewritten_in_the_table_leave_the_head_alone(backend: Backend) -> None:
+    stored = told(backend.ack_log)
+    backend.remove(NOTICE, 4)
+    backend.overwrite(NOTICE, 3, replace(stored[3], actor="forger"))
+    assert backend.ack_log.head(NOTICE) == LogHead(4, stored[4].hash)
+
+
 # DynamoDB only: the table itself refuses overwrites, and its errors become the project's.
 
 
 @pytest.mark.integration
+def test_the_log_of_a_notice_that_does_not_exist_is_not_written(dynamodb: DynamoDBClient) -> None:
+    log = dynamo_backend(dynamodb).ack_log
+    with pytest.raises(NotFound):
+        log.append("ntc_nothing", EntryKind.CREATED, at=NOW, actor="system", data={})
+    assert log.entries("ntc_nothing") == []
+    assert dynamodb.get_item(TableName=NOTICES, Key={"notice_id": {"S": "ntc_nothing"}}).get("Item") is None
+
+
+@pytest.mark.integration
+def test_the_head_is_written_with_the_entry_or_not_at_all(dynamodb: DynamoDBClient) -> None:
+    """One transaction: when the notice's side is refused, the entry is not written either."""
+    log = dynamo_backend(dynamodb).ack_log
+    first = log.append(NOTICE, EntryKind.CREATED, at=NOW, actor="system", data={})
+    dynamodb.delete_item(TableName=NOTICES, Key={"notice_id": {"S": NOTICE}})
+    with pytest.raises(NotFound):
+        log.append(NOTICE, EntryKind.ROUTED, at=NOW, actor="system", data={})
+    assert log.entries(NOTICE) == [first]
+
+
+@pytest.mark.integration
 def test_the_put_the_adapter_makes_is_refused_at_an_existing_seq(dynamodb: DynamoDBClient) -> None:
+    dynamo_backend(dynamodb)  # the notices
     racing = RacingClient(dynamodb)
-    log = DynamoAckLog(TABLE, cast("DynamoDBClient", racing))
+    log = DynamoAckLog(TABLE, cast("DynamoDBClient", racing), notices_table=NOTICES)
     first = log.append(NOTICE, EntryKind.CREATED, at=NOW, actor="system", data={"n": 1})
-    forged = dict(racing.puts[-1])
-    forged["Item"] = encode(entry_to_item(replace(first, actor="forger")))
+    [put, _] = racing.writes[-1]["TransactItems"]
+    forged = {**put["Put"], "Item": encode(entry_to_item(replace(first, actor="forger")))}
     with pytest.raises(ClientError) as caught:
         dynamodb.put_item(**forged)
     assert error_code(caught.value) == "ConditionalCheckFailedException"
@@ -334,7 +410,7 @@ def test_the_put_the_adapter_makes_is_refused_at_an_existing_seq(dynamodb: Dynam
 
 @pytest.mark.integration
 def test_dynamodb_errors_become_store_unavailable(aws: Aws) -> None:
-    log = DynamoAckLog("vigil-test-no-such-table", aws.client("dynamodb"))
+    log = DynamoAckLog("vigil-test-no-such-table", aws.client("dynamodb"), notices_table=NOTICES)
     with pytest.raises(StoreUnavailable, match="ResourceNotFoundException"):
         log.append(NOTICE, EntryKind.CREATED, at=NOW, actor="system", data={})
     with pytest.raises(StoreUnavailable, match="ResourceNotFoundException"):

@@ -101,7 +101,9 @@ def adapters(client: Callable[[str], Any]) -> Adapters:
         ),
         deliveries=DynamoDeliveryStore(table("deliveries"), dynamodb),
         keys=DynamoKeyStore(table("api-keys"), dynamodb),
-        ack_log=DynamoAckLog(table("ack-log"), dynamodb, attempts=2, sleep=lambda _: None),
+        ack_log=DynamoAckLog(
+            table("ack-log"), dynamodb, notices_table=table("notices"), attempts=2, sleep=lambda _: None
+        ),
         policies=DynamoPolicyStore(table("policies"), dynamodb),
         codes=DynamoAckCodeStore(table("ack-codes"), dynamodb),
         contacts=DynamoContactStore(table("contacts"), dynamodb),
@@ -231,6 +233,8 @@ STORE_CALLS: dict[str, tuple[Callable[[Adapters], object], str]] = {
         "Query on vigil-test-ack-log",
     ),
     "ack_log.entries": (lambda a: a.ack_log.entries("ntc_contract"), "Query on vigil-test-ack-log"),
+    "ack_log.head": (lambda a: a.ack_log.head("ntc_contract"), "GetItem on vigil-test-notices"),
+    "ack_log.heads": (lambda a: list(a.ack_log.heads()), "Query on vigil-test-ack-log"),
     "policies.get": (lambda a: a.policies.get(EventType.ROLLOUT), "GetItem on vigil-test-policies"),
     "policies.put": (
         lambda a: a.policies.put(DEFAULT_POLICIES[EventType.ROLLOUT]),

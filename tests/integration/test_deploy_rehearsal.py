@@ -71,6 +71,8 @@ ENVIRONMENT = {
     "VIGIL_LOG_LEVEL",
     "VIGIL_SES_CONFIGURATION_SET",
     "VIGIL_INBOUND_MAIL_BUCKET",
+    "VIGIL_DIGEST_BUCKET",
+    "VIGIL_RETENTION_DAYS",
     "VIGIL_ACK_SECRET_ARN",
     "VIGIL_SENDER_EMAIL",
     "VIGIL_ADMIN_EMAILS",
@@ -240,6 +242,8 @@ def test_every_function_exists_on_python_3_13_with_its_settings(rehearsal: Rehea
         assert variables["VIGIL_SENDER_EMAIL"] == PARAMETERS["SenderEmail"]
         assert variables["VIGIL_ADMIN_EMAILS"] == PARAMETERS["AdminEmails"]
         assert variables["VIGIL_INBOUND_MAIL_BUCKET"] == f"vigil-prod-inbound-mail-{ACCOUNT}"
+        assert variables["VIGIL_DIGEST_BUCKET"] == f"vigil-prod-log-digests-{ACCOUNT}"
+        assert variables["VIGIL_RETENTION_DAYS"] == "90"
         if EXPECTED_FUNCTIONS[name] == "api_handler":
             assert variables["VIGIL_PUBLIC_URL"] == ""  # taken from each request's host and stage
         else:
@@ -296,9 +300,14 @@ def test_every_event_source_invokes_the_published_alias(rehearsal: Rehearsal) ->
         "vigil-prod-inbound-mail",
     }
     assert all(s["Endpoint"].endswith(":live") for s in lambda_subscriptions)
-    [rule] = rehearsal.resources("AWS::Events::Rule").values()
-    assert rule["Properties"]["ScheduleExpression"] == "rate(1 minute)"
-    assert [t["Arn"] for t in rule["Properties"]["Targets"]] == [{"Ref": "OnSweepTickAliaslive"}]
+    rules = {
+        rule["Properties"]["ScheduleExpression"]: [t["Arn"] for t in rule["Properties"]["Targets"]]
+        for rule in rehearsal.resources("AWS::Events::Rule").values()
+    }
+    assert rules == {
+        "rate(1 minute)": [{"Ref": "OnSweepTickAliaslive"}],
+        "rate(1 hour)": [{"Ref": "OnDigestTickAliaslive"}],
+    }
     permissions = rehearsal.resources("AWS::Lambda::Permission").values()
     assert all(p["Properties"]["FunctionName"]["Ref"].endswith("Aliaslive") for p in permissions)
     body = rehearsal.resources("AWS::ApiGateway::RestApi")["RestAPI"]["Properties"]["Body"]
@@ -422,6 +431,7 @@ def test_every_alarm_exists_and_notifies_the_alarm_topic(rehearsal: Rehearsal) -
         "vigil-prod-send-oldest-message-age",
         "vigil-prod-unacknowledged-after-last-step",
         "vigil-prod-sweep-not-running",
+        "vigil-prod-digest-not-running",
         "vigil-prod-api-5xx",
     }
     expected |= {f"vigil-prod-{handler}-{metric}" for handler in NEEDS for metric in ("errors", "throttles")}

@@ -31,11 +31,20 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import EndpointConnectionError
+from click.testing import CliRunner
 from moto.backends import get_backend
 
 from chalicelib import bootstrap
+from chalicelib.adapters.ack_log import entry_to_item
+from chalicelib.adapters.dynamodb import encode
 from chalicelib.adapters.webhooks import HttpWebhookSender
-from chalicelib.domain.acklog import EntryKind, verify_chain
+from chalicelib.domain.acklog import (
+    AUDIT_STREAM,
+    EntryKind,
+    LogEntry,
+    entry_hash,
+    verify_anchored,
+)
 from chalicelib.domain.deliveries import RETRY_SCHEDULES, Delivery, DeliveryStatus, attempts_allowed
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.notices import Notice
@@ -52,7 +61,11 @@ from tests.integration.test_handlers import (  # noqa: F401  # pipeline is the f
     sent_sms,
     subscriber_body,
 )
-from vigil_local.pump import LambdaHandler, QueueBinding
+from vigil_cli.main import cli
+from vigil_local.api_server import StartupGate, create_api_server
+from vigil_local.pump import LambdaContext, LambdaHandler, QueueBinding
+from vigil_local.state_lock import StateLock
+from vigil_local.ticker import scheduled_event
 
 pytestmark = pytest.mark.integration
 
@@ -185,6 +198,8 @@ class Faulty:
     base: Pipeline
     faults: FaultInjector
     clock: Clock
+    # DynamoDB as whoever can write the tables sees it, past the adapters (faults are armed per test).
+    dynamodb: Any
     batches: list[Batch] = field(default_factory=list)
     receivers: list[Receiver] = field(default_factory=list)
     crashes: int = 0
@@ -311,7 +326,9 @@ def faulty(pipeline: Pipeline, aws: Aws) -> Iterator[Faulty]:  # noqa: F811
     )
     clock = Clock(datetime.now(UTC).replace(microsecond=0))
     bootstrap.use(deps, clock=clock)
-    harness = Faulty(base=replace(pipeline, deps=deps), faults=faults, clock=clock)
+    harness = Faulty(
+        base=replace(pipeline, deps=deps), faults=faults, clock=clock, dynamodb=aws.client("dynamodb")
+    )
     yield harness
     for server in harness.receivers:
         server.stop()
@@ -395,10 +412,13 @@ class Evidence:
 
 
 def log_problems(f: Faulty, notice: Notice) -> tuple[list[str], Counter[str]]:
-    """The log verifies and says the notice was created and routed, once; and how many
-    'delivered' entries name each delivery."""
+    """The log verifies, up to the head kept on the notice, and says the notice was created and
+    routed, once; and how many 'delivered' entries name each delivery."""
     entries = f.deps.ack_log.entries(notice.id)
-    problems = [] if verify_chain(notice.id, entries).verified else [f"{notice.id}: the log does not verify"]
+    verification = verify_anchored(notice.id, entries, anchor=f.deps.ack_log.head(notice.id), digested=None)
+    problems = (
+        [] if verification.verified else [f"{notice.id}: the log does not verify: {verification.reason}"]
+    )
     kinds = Counter(e.kind for e in entries)
     if kinds[EntryKind.CREATED] != 1:
         problems.append(f"{notice.id}: {kinds[EntryKind.CREATED]} 'created' entries in the log, not 1")
@@ -580,16 +600,18 @@ def test_conditional_check_failed_on_a_claim_waits_and_sends_once(faulty: Faulty
 
 def test_reads_throttled_and_lost_log_races_are_absorbed(faulty: Faulty) -> None:
     """BatchGetItem of the message's deliveries refused twice (the message comes back), and two
-    appends to the log losing their race (the log re-reads and chains on)."""
+    appends to the log losing their race: the transaction of the entry and its head cancelled on the
+    entry's condition (the log re-reads and chains on)."""
     faulty.cast(faulty.receiver())
     accepted = faulty.post_events()
     faulty.route_all()
     faulty.faults.fail("dynamodb", "BatchGetItem", "ProvisionedThroughputExceededException", times=2)
-    faulty.faults.fail(
-        "dynamodb", "PutItem", "ConditionalCheckFailedException", times=2, when=table_is("ack-log")
-    )
+    faulty.faults.cancel_transaction(times=2, when=table_is("ack-log"))
     faulty.pump_until_quiet()
-    assert Counter(i.operation for i in faulty.faults.injected) == {"BatchGetItem": 2, "PutItem": 2}
+    assert Counter(i.operation for i in faulty.faults.injected) == {
+        "BatchGetItem": 2,
+        "TransactWriteItems": 2,
+    }
     assert_nothing_lost_nothing_doubled(faulty, accepted)
     assert (len(sent_emails()), len(sent_sms())) == (4, 4)
 
@@ -637,7 +659,7 @@ def test_ack_log_throttled_after_the_outcomes_are_recorded(faulty: Faulty) -> No
 
 def test_store_outage_during_ingest_is_a_503_and_the_retry_is_accepted_once(faulty: Faulty) -> None:
     faulty.cast()
-    faulty.faults.fail("dynamodb", "PutItem", "InternalServerError", when=table_is("ack-log"))
+    faulty.faults.fail("dynamodb", "TransactWriteItems", "InternalServerError", when=table_is("ack-log"))
     body = rollout_body()
     status, answer = faulty.base.post("/events", body, faulty.base.source)
     assert status == 503, answer
@@ -801,7 +823,9 @@ def on_schedule(pipeline: Pipeline, aws: Aws) -> Iterator[OnSchedule]:  # noqa: 
     )
     clock = Clock(datetime.now(UTC).replace(microsecond=0))
     bootstrap.use(deps, clock=clock)
-    harness = Faulty(base=replace(pipeline, deps=deps), faults=faults, clock=clock)
+    harness = Faulty(
+        base=replace(pipeline, deps=deps), faults=faults, clock=clock, dynamodb=aws.client("dynamodb")
+    )
     yield OnSchedule(harness, holds)
     for server in harness.receivers:
         server.stop()
@@ -967,3 +991,194 @@ def test_seeded_random_faults_everywhere(faulty: Faulty) -> None:
     assert len(faulty.faults.injected) >= 5
     unrecorded = refused_deliveries(faulty.faults.refused("dynamodb", "BatchWriteItem"))
     assert_nothing_lost_nothing_doubled(faulty, accepted, at_least_once=unrecorded)
+
+
+# ------------------------------------------------------------------ the log's end
+
+
+@dataclass
+class Served:
+    """The app over HTTP on this machine (the local stack's server), for the ``vigil`` command."""
+
+    url: str
+    admin: str
+
+    def verify(self, notice_id: str) -> tuple[int, str]:
+        result = CliRunner().invoke(
+            cli, ["--url", self.url, "notices", "verify", notice_id], env={"VIGIL_KEY": self.admin}
+        )
+        return result.exit_code, result.output
+
+
+@pytest.fixture
+def served(faulty: Faulty) -> Iterator[Served]:
+    import app  # noqa: PLC0415  # the Chalice app, as the local stack serves it
+
+    gate = StartupGate()
+    gate.open()
+    server = create_api_server(
+        app, host="127.0.0.1", port=0, prefix="", project_dir=".", stage=STAGE, lock=StateLock(), gate=gate
+    )
+    thread = threading.Thread(target=server.server.serve_forever, daemon=True)
+    thread.start()
+    host, port = server.server.server_address[:2]
+    yield Served(f"http://{host}:{port}", faulty.base.admin)
+    server.server.shutdown()
+    thread.join(timeout=5)
+    server.server.server_close()
+
+
+def log_answer(f: Faulty, notice_id: str) -> dict[str, Any]:
+    response = f.base.client.http.get(
+        f"/notices/{notice_id}/log", headers={"Authorization": f"Bearer {f.base.admin}"}
+    )
+    assert response.status_code == 200
+    answer: dict[str, Any] = json.loads(response.body)
+    return answer
+
+
+def audit_answer(f: Faulty) -> dict[str, Any]:
+    response = f.base.client.http.get("/audit", headers={"Authorization": f"Bearer {f.base.admin}"})
+    assert response.status_code == 200
+    answer: dict[str, Any] = json.loads(response.body)
+    return answer
+
+
+def write_digest(f: Faulty) -> dict[str, Any]:
+    """The digest schedule's function, as EventBridge invokes it."""
+    import app  # noqa: PLC0415  # the Lambda function itself
+
+    event = scheduled_event("on_digest_tick", region=REGION, now=f.clock.now)
+    answer: dict[str, Any] = app.on_digest_tick(event, LambdaContext("on_digest_tick"))
+    return answer
+
+
+def a_routed_notice(f: Faulty) -> str:
+    f.cast(f.receiver())
+    [notice_id] = f.post_events(1)
+    f.pump_until_quiet()
+    return notice_id
+
+
+def rewrite_from(f: Faulty, stream: str, seq: int, **change: Any) -> list[LogEntry]:
+    """Change entry ``seq`` and seal it and every later entry again, each chained to the one before,
+    written straight into the table: a tail forged by whoever can write it."""
+    entries = f.deps.ack_log.entries(stream)
+    forged = entries[:seq]
+    for entry in entries[seq:]:
+        changed = replace(entry, **(change if entry.seq == seq else {}))
+        changed = replace(changed, prev_hash=forged[-1].hash if forged else changed.prev_hash)
+        sealed = entry_hash(
+            notice_id=changed.notice_id,
+            seq=changed.seq,
+            kind=changed.kind,
+            at=changed.at,
+            actor=changed.actor,
+            data=changed.data,
+            prev_hash=changed.prev_hash,
+        )
+        forged.append(replace(changed, hash=sealed))
+    for entry in forged[seq:]:
+        f.dynamodb.put_item(TableName=f"vigil-{STAGE}-ack-log", Item=encode(entry_to_item(entry)))
+    return forged
+
+
+def delete_newest(f: Faulty, stream: str) -> LogEntry:
+    newest = f.deps.ack_log.entries(stream)[-1]
+    f.dynamodb.delete_item(
+        TableName=f"vigil-{STAGE}-ack-log",
+        Key={"notice_id": {"S": stream}, "seq": {"N": str(newest.seq)}},
+    )
+    return newest
+
+
+def test_the_ordinary_paths_verify_up_to_their_heads_and_the_days_digest(
+    faulty: Faulty, served: Served
+) -> None:
+    notice_id = a_routed_notice(faulty)
+    assert write_digest(faulty)["written"] is True
+    log = log_answer(faulty, notice_id)
+    newest = log["entries"][-1]
+    assert (log["verified"], log["reason"]) == (True, None)
+    assert log["anchor"] == {"seq": newest["seq"], "hash": newest["hash"]}
+    assert log["digest"] == {"date": faulty.clock.now.date().isoformat(), **log["anchor"]}
+    trail = audit_answer(faulty)
+    newest_audited = trail["total"] - 1
+    assert (trail["verified"], trail["anchor"]["seq"], trail["digest"]["seq"]) == (
+        True,
+        newest_audited,
+        newest_audited,
+    )
+    code, output = served.verify(notice_id)
+    assert code == 0, output
+    assert output.startswith(f"verified: {len(log['entries'])} entries; head kept on the notice: seq ")
+    # A day later the log has grown past its digest, and still verifies.
+    faulty.faults.clear()
+    faulty.deps.ack_log.append(notice_id, EntryKind.CLOSED, at=faulty.clock.now, actor="system", data={})
+    assert log_answer(faulty, notice_id)["verified"] is True
+
+
+def test_a_deleted_newest_entry_is_caught_through_the_api_and_the_cli(faulty: Faulty, served: Served) -> None:
+    notice_id = a_routed_notice(faulty)
+    newest = delete_newest(faulty, notice_id)
+    log = log_answer(faulty, notice_id)
+    assert (log["verified"], log["broken_at"]) == (False, newest.seq)
+    assert log["reason"] == (
+        f"the head kept outside the log names entry {newest.seq}, but the log ends at entry "
+        f"{newest.seq - 1}: its newest entries were removed"
+    )
+    code, output = served.verify(notice_id)
+    assert (code, output) == (1, f"NOT VERIFIED at seq {newest.seq}: {log['reason']}\n")
+
+
+def test_a_forged_tail_with_recomputed_hashes_is_caught_through_the_api_and_the_cli(
+    faulty: Faulty, served: Served
+) -> None:
+    notice_id = a_routed_notice(faulty)
+    forged = rewrite_from(faulty, notice_id, 1, data={"recipients": 0, "coverage_gaps": ["state-executive"]})
+    assert verify_anchored(notice_id, forged, anchor=None, digested=None).verified  # the chain alone holds
+    log = log_answer(faulty, notice_id)
+    assert (log["verified"], log["broken_at"]) == (False, forged[-1].seq)
+    assert "rewritten with its hashes recomputed" in log["reason"]
+    code, output = served.verify(notice_id)
+    assert code == 1
+    assert output.startswith(f"NOT VERIFIED at seq {forged[-1].seq}: ")
+
+
+def test_a_log_rewritten_with_its_head_is_caught_by_the_days_digest(faulty: Faulty, served: Served) -> None:
+    """Whoever can write both tables rewrites the log and the head on the notice to match; the
+    digest written before, in a bucket nobody can change, still holds the true head."""
+    notice_id = a_routed_notice(faulty)
+    write_digest(faulty)
+    true_head = faulty.deps.ack_log.head(notice_id)
+    assert true_head is not None
+    forged = rewrite_from(faulty, notice_id, 0, actor="forger")
+    faulty.dynamodb.update_item(
+        TableName=f"vigil-{STAGE}-notices",
+        Key={"notice_id": {"S": notice_id}},
+        UpdateExpression="SET log_head = :h",
+        ExpressionAttributeValues={
+            ":h": {"M": {"seq": {"N": str(true_head.seq)}, "hash": {"S": forged[-1].hash}}}
+        },
+    )
+    log = log_answer(faulty, notice_id)
+    assert (log["verified"], log["broken_at"]) == (False, true_head.seq)
+    assert log["digest"]["hash"] == true_head.hash != log["anchor"]["hash"]
+    assert "the digest of" in log["reason"]
+    code, output = served.verify(notice_id)
+    assert code == 1
+    assert output.startswith(f"NOT VERIFIED at seq {true_head.seq}: entry {true_head.seq} is not the entry")
+
+
+def test_the_audit_trails_deleted_newest_entry_and_forged_tail_are_caught(faulty: Faulty) -> None:
+    faulty.cast()  # two subscribers created: two audited entries
+    newest = delete_newest(faulty, AUDIT_STREAM)
+    trail = audit_answer(faulty)
+    assert (trail["verified"], trail["broken_at"]) == (False, newest.seq)
+    assert "its newest entries were removed" in trail["reason"]
+    faulty.dynamodb.put_item(TableName=f"vigil-{STAGE}-ack-log", Item=encode(entry_to_item(newest)))
+    assert audit_answer(faulty)["verified"] is True
+    rewrite_from(faulty, AUDIT_STREAM, 0, actor="someone-else")
+    trail = audit_answer(faulty)
+    assert (trail["verified"], trail["broken_at"]) == (False, newest.seq)
+    assert "rewritten with its hashes recomputed" in trail["reason"]

@@ -7,7 +7,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,7 +28,7 @@ from chalicelib.domain.notices import NoticeStatus
 from chalicelib.domain.subscribers import ChannelType, EventType
 from chalicelib.domain.tokens import AckTarget, read_ack_token
 from chalicelib.services.acknowledgment import acknowledge
-from tests.builders import NOW, rollout_body
+from tests.builders import NOW, detainer_body, rollout_body
 from tests.integration.conftest import REGION, STAGE, Aws
 from vigil_local.pump import QueueBinding, QueuePump, sqs_event
 from vigil_local.receiver import WebhookReceiver
@@ -120,6 +120,7 @@ def pipeline(aws: Aws) -> Iterator[Pipeline]:
         aws.client("cloudformation"),
         stage=STAGE,
         parameters={"SendVisibilityTimeout": "0", "RouteVisibilityTimeout": "0"},
+        s3=aws.client("s3"),
     )
     # Retry delays scaled to nothing, so a retried message is visible again at once.
     settings = Settings.from_env(
@@ -127,6 +128,7 @@ def pipeline(aws: Aws) -> Iterator[Pipeline]:
             "VIGIL_STAGE": STAGE,
             "VIGIL_RETRY_SCALE": "0",
             "VIGIL_INBOUND_MAIL_BUCKET": outputs["InboundMailBucketName"],
+            "VIGIL_DIGEST_BUCKET": outputs["LogDigestBucketName"],
             "VIGIL_ADMIN_EMAILS": "ops@vigil.example.gov",
         }
     )
@@ -594,3 +596,67 @@ def test_ses_mail_is_routed_once_per_original_and_a_forged_copy_is_held(pipeline
     log = pipeline.deps.ack_log.entries(routed.id)
     assert [e.kind for e in log].count(EntryKind.REPORTED) == 2
     assert verify_chain(routed.id, log).verified
+
+
+def test_a_detainers_personal_data_is_gone_after_its_period_and_the_rest_stays(pipeline: Pipeline) -> None:
+    """On moto, through the handlers: decided, then VIGIL_RETENTION_DAYS (90) later the sweep's
+    function removes the subject; the full record shows none, the report counts the same, and the
+    log verifies against its head and the day's digest."""
+    clock = {"now": datetime(2026, 11, 27, 15, 0, tzinfo=UTC)}
+    bootstrap.use(pipeline.deps, clock=lambda: clock["now"])
+    headers = {"Authorization": f"Bearer {pipeline.admin}", "Content-Type": "application/json"}
+
+    def get(path: str) -> Any:
+        response = pipeline.client.http.get(path, headers=headers)
+        assert response.status_code == 200, response.body
+        return json.loads(response.body)
+
+    status, accepted = pipeline.post(
+        "/events", detainer_body(confidential={"crime_witness": True}), pipeline.source
+    )
+    assert status == 202, accepted
+    notice_id = accepted["notice_id"]
+    pipeline.drain()
+    status, decided = pipeline.post(
+        f"/detainers/{notice_id}/decision",
+        {"decision": "honor", "reasons": "A B felony conviction.", "criteria_relied_on": []},
+        pipeline.admin,
+    )
+    assert status == 201, decided
+    window = "/reports/detainers?from=2026-11-01&to=2026-12-31"
+    report_before = get(window)
+    assert get(f"/notices/{notice_id}")["event"]["subject"]["name"] == "Test Person"
+
+    tick = {
+        "version": "0",
+        "id": "t",
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": ACCOUNT,
+        "time": "2027-02-25T15:00:00Z",
+        "region": REGION,
+        "resources": [],
+        "detail": {},
+    }
+    clock["now"] += timedelta(days=90)
+    answer = app.on_sweep_tick(tick, None)
+    assert answer["personal_data_removed"] == 1
+    assert app.on_digest_tick(tick, None)["written"] is True
+
+    full = get(f"/notices/{notice_id}")
+    shown = json.dumps(full)
+    for particular in ("Test Person", "1990-01-01", "A012345678", "crime_witness"):
+        assert particular not in shown
+    assert full["personal_data"]["removed"] == ["subject", "confidential", "counsel_subscriber_ids"]
+    assert full["decision"]["decision"] == "honor"
+    assert get(window) == report_before
+    log = get(f"/notices/{notice_id}/log")
+    assert (log["verified"], log["anchor"]["seq"], log["digest"]["seq"]) == (
+        True,
+        log["entries"][-1]["seq"],
+        log["entries"][-1]["seq"],
+    )
+    audited = [e for e in get("/audit?limit=100")["items"] if e["actor"] == "retention"]
+    assert [(e["data"]["action"], e["data"]["target"]) for e in audited] == [
+        ("personal_data.removed", notice_id)
+    ]

@@ -93,17 +93,18 @@ def test_every_function_runs_on_python_3_13_on_arm64(packaged: Path) -> None:
     template = yaml.safe_load(packaged.read_text())
     assert lambda_python(template) == (3, 13)
     functions = [r for r in template["Resources"].values() if r["Type"] == "AWS::Serverless::Function"]
-    assert len(functions) == 7
+    assert len(functions) == 8
     assert all(f["Properties"]["Architectures"] == ["arm64"] for f in functions)
 
 
-def test_every_function_is_told_the_inbound_mail_bucket(packaged: Path) -> None:
+def test_every_function_is_told_the_buckets(packaged: Path) -> None:
     template = yaml.safe_load(packaged.read_text())
     functions = [r for r in template["Resources"].values() if r["Type"] == "AWS::Serverless::Function"]
     assert functions
     for function in functions:
         variables = function["Properties"]["Environment"]["Variables"]
         assert variables["VIGIL_INBOUND_MAIL_BUCKET"] == {"Ref": "InboundMailBucket"}
+        assert variables["VIGIL_DIGEST_BUCKET"] == {"Ref": "LogDigestBucket"}
         assert function["Properties"]["Architectures"] == ["arm64"]
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from moto.server import ThreadedMotoServer
 
 from chalicelib.domain.deliveries import attempts_allowed
@@ -44,6 +45,10 @@ TABLES: dict[str, TableSpec] = {
         indexes={
             "open-by-due": ([("open_shard", "S", "HASH"), ("next_step_at", "S", "RANGE")], "ALL"),
             "by-type-received": ([("type", "S", "HASH"), ("received_at", "S", "RANGE")], "ALL"),
+            "personal-data-due": (
+                [("retention_shard", "S", "HASH"), ("personal_data_due_at", "S", "RANGE")],
+                "KEYS_ONLY",
+            ),
         },
     ),
     "subscribers": TableSpec(keys=[("subscriber_id", "S", "HASH")]),
@@ -187,7 +192,10 @@ def test_outputs_name_every_resource(aws: Aws, stack: dict[str, str]) -> None:
     bucket = stack["InboundMailBucketName"]
     assert bucket == f"{_name('inbound-mail')}-123456789012"
     s3.head_bucket(Bucket=bucket)
-    assert len(stack) == len(TABLES) + 3 * len(queue_ids) + len(TOPICS) + 1
+    digests = stack["LogDigestBucketName"]
+    assert digests == f"{_name('log-digests')}-123456789012"
+    s3.head_bucket(Bucket=digests)
+    assert len(stack) == len(TABLES) + 3 * len(queue_ids) + len(TOPICS) + 2
 
 
 def test_parameters_override_the_defaults(aws: Aws) -> None:
@@ -325,9 +333,9 @@ def test_every_name_is_prefixed_with_the_stage() -> None:
         assert isinstance(name, dict), f"{logical_id}: {name_property} must be built with !Sub"
         assert name["Fn::Sub"].startswith("vigil-${Stage}-"), logical_id
         named += 1
-    # Tables, queues and their dead-letter queues, topics, the bucket, two alarms per work queue,
-    # the unacknowledged-after-last-step alarm and the SES configuration set.
-    assert named == len(TABLES) + 2 * len(WORK_QUEUES) + len(TOPICS) + 1 + 2 * len(WORK_QUEUES) + 1 + 1
+    # Tables, queues and their dead-letter queues, topics, the two buckets, two alarms per work
+    # queue, the unacknowledged-after-last-step alarm and the SES configuration set.
+    assert named == len(TABLES) + 2 * len(WORK_QUEUES) + len(TOPICS) + 2 + 2 * len(WORK_QUEUES) + 1 + 1
 
 
 def test_every_queue_has_its_alarm() -> None:
@@ -378,6 +386,47 @@ def test_inbound_mail_is_private_kept_and_only_ses_may_put_it() -> None:
             "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}},
         }
     ]
+
+
+def test_log_digests_are_locked_in_compliance_mode_and_never_replaced() -> None:
+    template = load_template()
+    bucket = template["Resources"]["LogDigestBucket"]
+    properties = bucket["Properties"]
+    assert (bucket["DeletionPolicy"], bucket["UpdateReplacePolicy"]) == ("Retain", "Retain")
+    assert properties["BucketName"] == {"Fn::Sub": "vigil-${Stage}-log-digests-${AWS::AccountId}"}
+    assert properties["ObjectLockEnabled"] is True
+    assert properties["ObjectLockConfiguration"] == {
+        "ObjectLockEnabled": "Enabled",
+        "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Days": {"Ref": "LogDigestRetentionDays"}}},
+    }
+    assert properties["VersioningConfiguration"] == {"Status": "Enabled"}
+    assert all(properties["PublicAccessBlockConfiguration"].values())
+    assert "LifecycleConfiguration" not in properties  # nothing expires a digest
+    statements = {
+        s["Sid"]: s
+        for s in template["Resources"]["LogDigestBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    }
+    unconditional = statements["DenyPutsThatMayReplace"]
+    assert (unconditional["Effect"], unconditional["Action"]) == ("Deny", "s3:PutObject")
+    assert unconditional["Condition"] == {"Null": {"s3:if-none-match": "true"}}
+    assert statements["DenyInsecureTransport"]["Effect"] == "Deny"
+
+
+def test_moto_holds_the_digests_locked_as_the_template_says(aws: Aws, stack: dict[str, str]) -> None:
+    s3: S3Client = aws.client("s3")
+    bucket = stack["LogDigestBucketName"]
+    assert bucket == f"vigil-{STAGE}-log-digests-123456789012"
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    lock = s3.get_object_lock_configuration(Bucket=bucket)["ObjectLockConfiguration"]
+    assert lock == {
+        "ObjectLockEnabled": "Enabled",
+        "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Days": 1096, "Years": 0}},
+    }
+    version = s3.put_object(
+        Bucket=bucket, Key="digests/2012-02-17.json", Body=b"{}", ChecksumAlgorithm="SHA256"
+    )["VersionId"]
+    with pytest.raises(ClientError, match="AccessDenied"):
+        s3.delete_object(Bucket=bucket, Key="digests/2012-02-17.json", VersionId=version)
 
 
 def test_the_template_alone_needs_no_parameter() -> None:
@@ -452,6 +501,7 @@ FUNCTIONS = (
     "on_sms_inbound",
     "on_ses_feedback",
     "on_inbound_email",
+    "on_digest_tick",
 )
 EVENT_SOURCE_MAPPING_NEEDS = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}
 

@@ -535,6 +535,25 @@ def test_notices_verify_prints_verified_with_the_entry_count_and_exits_0(api: Fa
     assert result.stdout == "verified: 3 entries\n"
 
 
+def test_notices_verify_says_what_the_log_was_checked_against(api: FakeApi) -> None:
+    api.answer(
+        200,
+        {
+            "verified": True,
+            "broken_at": None,
+            "reason": None,
+            "anchor": {"seq": 4, "hash": "a" * 64},
+            "digest": {"date": "2012-02-17", "seq": 2, "hash": "b" * 64},
+            "entries": [{"seq": n} for n in range(5)],
+        },
+    )
+    result = vigil(api.url, "notices", "verify", "ntc_1")
+    assert result.exit_code == 0
+    assert (
+        result.stdout == "verified: 5 entries; head kept on the notice: seq 4; digest of 2012-02-17: seq 2\n"
+    )
+
+
 def test_notices_verify_prints_the_broken_seq_and_reason_and_exits_1(api: FakeApi) -> None:
     reason = "entry 1 does not match its hash: it was edited"
     api.answer(

@@ -52,9 +52,35 @@ def table_actions(function: str, name: str) -> set[str]:
     return {a.removeprefix("dynamodb:") for a in candidates if allowed(document, a, table(name))}
 
 
-@pytest.mark.parametrize("function", sorted(NEEDS))
+@pytest.mark.parametrize("function", sorted(set(NEEDS) - {"on_digest_tick"}))
 def test_the_ack_log_is_only_appended_to_and_read(function: str) -> None:
     assert table_actions(function, "ack-log") == {"PutItem", "Query"}
+
+
+def test_the_digest_function_only_reads_the_heads_and_only_adds_digests() -> None:
+    tables = {name: actions for name in TABLES if (actions := table_actions("on_digest_tick", name))}
+    assert tables == {"notices": {"Scan"}, "ack-log": {"Query"}}
+    document = policy(STAGE, "on_digest_tick")
+    bucket = f"arn:aws:s3:::vigil-{STAGE}-log-digests-123456789012"
+    assert allowed(document, "s3:PutObject", f"{bucket}/digests/2012-02-17.json")
+    assert not allowed(document, "s3:PutObject", f"{bucket}/elsewhere/2012-02-17.json")
+    forbidden = ("s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutObjectRetention", "s3:PutBucketPolicy")
+    for action in forbidden:
+        assert not allowed(document, action, f"{bucket}/digests/2012-02-17.json"), action
+        assert not allowed(document, action, bucket), action
+
+
+@pytest.mark.parametrize("function", sorted(NEEDS))
+def test_only_the_digest_function_may_put_a_digest(function: str) -> None:
+    digest = f"arn:aws:s3:::vigil-{STAGE}-log-digests-123456789012/digests/2012-02-17.json"
+    assert allowed(policy(STAGE, function), "s3:PutObject", digest) is (function == "on_digest_tick")
+
+
+@pytest.mark.parametrize("function", sorted(NEEDS))
+def test_every_function_that_appends_to_a_notices_log_may_write_its_head_there(function: str) -> None:
+    """The entry and the head on the notice are one transaction: PutItem here, UpdateItem there."""
+    if "PutItem" in table_actions(function, "ack-log"):
+        assert "UpdateItem" in table_actions(function, "notices")
 
 
 def test_the_api_may_do_with_each_table_what_its_routes_do_and_no_more() -> None:
