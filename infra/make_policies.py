@@ -55,6 +55,7 @@ TABLES = (
     "contacts",
     "rate-limits",
     "trusted-senders",
+    "facilities",
 )
 TABLES_WITH_INDEXES = frozenset({"notices", "subscriptions"})  # open-by-due, by-subscriber
 QUEUES = ("route", "send", "send-dlq")
@@ -91,7 +92,12 @@ API_TABLES: dict[str, tuple[str, ...]] = {
     "rate-limits": ("GetItem", "UpdateItem"),  # failed link guesses by source address
     # the admins' list (a Scan), add and remove; whether a forwarder is trusted
     "trusted-senders": ("GetItem", "BatchGetItem", "PutItem", "DeleteItem", "Scan"),
+    "facilities": ("GetItem", "PutItem", "Scan"),  # show, add and change; the place graph (PLACES)
 }
+# Every function that reads the place graph (names, routes, or rewrites a subscriber's index rows,
+# which lie under the places above its subscriptions) reads the admins' facilities: one Scan per
+# container a minute (services/place_graph.py).
+PLACES = ("Scan",)
 LINK_SIGNING = "link-signing"  # vigil-<stage>-link-signing: the template's LinkSigningSecret
 # Secrets Manager appends "-" and six random characters to a secret's name to make its ARN.
 ARN_SUFFIX = "-??????"
@@ -121,6 +127,7 @@ NEEDS: dict[str, Needs] = {
     ),
     "on_route_message": Needs(
         tables={
+            "facilities": PLACES,
             "notices": ("GetItem", "UpdateItem"),
             "subscriptions": ("Query",),
             "subscribers": ("BatchGetItem",),
@@ -132,6 +139,7 @@ NEEDS: dict[str, Needs] = {
     ),
     "on_send_message": Needs(
         tables={
+            "facilities": PLACES,
             "notices": ("GetItem", "UpdateItem"),
             "deliveries": ("GetItem", "BatchGetItem", "UpdateItem", "BatchWriteItem", "Query"),
             "ack-log": ACK_LOG,
@@ -148,6 +156,7 @@ NEEDS: dict[str, Needs] = {
     ),
     "on_sweep_tick": Needs(
         tables={
+            "facilities": PLACES,
             "notices": ("Query", "GetItem", "UpdateItem"),
             "deliveries": ("Query", "PutItem", "BatchWriteItem", "ConditionCheckItem"),
             "ack-log": ACK_LOG,
@@ -161,6 +170,7 @@ NEEDS: dict[str, Needs] = {
     ),
     "on_sms_inbound": Needs(
         tables={
+            "facilities": PLACES,
             "ack-codes": ("GetItem", "Query", "DeleteItem"),
             "deliveries": ("GetItem", "BatchGetItem", "PutItem", "UpdateItem", "Query"),
             "notices": ("GetItem", "UpdateItem"),
@@ -176,6 +186,7 @@ NEEDS: dict[str, Needs] = {
     ),
     "on_ses_feedback": Needs(
         tables={
+            "facilities": PLACES,
             # a bounced delivery is recorded; a required recipient's step goes out on their other
             # channels (conditional puts in a transaction)
             "deliveries": ("BatchGetItem", "BatchWriteItem", "PutItem", "Query"),
@@ -189,6 +200,7 @@ NEEDS: dict[str, Needs] = {
     ),
     "on_inbound_email": Needs(
         tables={
+            "facilities": PLACES,
             "notices": ("GetItem", "PutItem", "UpdateItem"),
             "ack-log": ACK_LOG,
             "subscriptions": ("Query",),

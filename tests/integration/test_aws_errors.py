@@ -97,7 +97,7 @@ def adapters(client: Callable[[str], Any]) -> Adapters:
     return Adapters(
         notices=DynamoNoticeStore(table("notices"), dynamodb),
         subscribers=DynamoSubscriberStore(
-            table("subscribers"), table("subscriptions"), dynamodb, load_registry()
+            table("subscribers"), table("subscriptions"), dynamodb, load_registry
         ),
         deliveries=DynamoDeliveryStore(table("deliveries"), dynamodb),
         keys=DynamoKeyStore(table("api-keys"), dynamodb),

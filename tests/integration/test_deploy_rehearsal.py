@@ -65,6 +65,7 @@ TABLES = (
     "contacts",
     "rate-limits",
     "trusted-senders",
+    "facilities",
 )
 ENVIRONMENT = {
     "VIGIL_STAGE",
