@@ -75,6 +75,7 @@ from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from multiprocessing.connection import wait
 from typing import Any
+from urllib.parse import quote
 
 from chalice.test import Client
 
@@ -211,6 +212,7 @@ def seed(client: Any, world: FakeWorld, admin: str) -> dict[str, list[str]]:
         return json.loads(response.body)
 
     sender = post("/inbound/senders", {"sender": "ice.dhs.gov", "note": "ICE"})["sender"]
+    jail = post("/facilities", {"name": "Harris County Jail", "place": "us-tx/county/harris", "kind": "jail"})
     rollout = post("/events", rollout_body())["notice_id"]
     open_detainer = post("/events", detainer_body())["notice_id"]
     decided = post("/events", detainer_body(external_id="I247A-2026-000124"))["notice_id"]
@@ -232,6 +234,7 @@ def seed(client: Any, world: FakeWorld, admin: str) -> dict[str, list[str]]:
         "channel_id": [c.id for c in adviser.channels],
         "key_id": sorted(world.keys.keys),
         "sender": [sender],
+        "facility_id": [quote(jail["id"], safe="")],
     }
 
 
