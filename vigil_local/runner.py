@@ -339,7 +339,7 @@ class LocalStack:
                 for output in described.get("Outputs", [])
                 if "OutputKey" in output and "OutputValue" in output
             }
-            # A stack saved before a resource was added to the template lacks its output (the
+            # A stack saved by an older template lacks the outputs of newer resources (the
             # facilities table, say): every request that reads it would fail, so start empty instead.
             if not {"InboundMailBucketName", "LogDigestBucketName", "FacilitiesTableName"} <= set(outputs):
                 raise SnapshotUnusable(f"its stack {stack_name(stage)} lacks the template's outputs")

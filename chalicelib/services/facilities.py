@@ -68,7 +68,7 @@ def change(
     facility_id: str, wanted: FacilityChange, *, keepers: Keepers, actor: str, now: datetime
 ) -> Facility:
     """Apply the admin's change to the stored facility, conditional on the revision read: a change
-    that met another admin's is applied again to what is stored now, up to CHANGE_ATTEMPTS times."""
+    that met another admin's is applied again to what is stored, up to CHANGE_ATTEMPTS times."""
     keepers.graph.forget()
     seed = _seed(facility_id, keepers.graph)
     if seed is not None:
