@@ -33,7 +33,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import Enum
 from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo
+
+from chalicelib.domain.language import ENGLISH, N_, Words
 
 NEW_YORK = ZoneInfo("America/New_York")
 HOLD = timedelta(hours=48)
@@ -149,15 +152,17 @@ class _Clock(Enum):
     BUSINESS = "business"  # 48 hours excluding Saturdays, Sundays and federal holidays
 
 
-_BUSINESS_TEXT = "48 hours excluding Saturdays, Sundays and federal holidays"
-
-# Rule texts read "<name>: <clock>"; describe() relies on the first ": " separating the two.
+# Rule texts read "<name>: <clock>"; describe() relies on the first ": " separating the two, in every
+# language of the catalogue (where each rule text is translated whole).
 _FORMS: dict[str, tuple[_Clock, str]] = {
-    "I-247": (_Clock.BUSINESS, f"I-247: {_BUSINESS_TEXT}, 8 CFR 287.7"),
-    "I-247D": (_Clock.PLAIN, "I-247D: 48 hours, reported"),
-    "I-247X": (_Clock.PLAIN, "I-247X: 48 hours, reported"),
-    "I-247N": (_Clock.NONE, "I-247N: no hold, notification of release only"),
-    "I-247A": (_Clock.PLAIN, "I-247A: 48 hours"),
+    "I-247": (
+        _Clock.BUSINESS,
+        N_("I-247: 48 hours excluding Saturdays, Sundays and federal holidays, 8 CFR 287.7"),
+    ),
+    "I-247D": (_Clock.PLAIN, N_("I-247D: 48 hours, reported")),
+    "I-247X": (_Clock.PLAIN, N_("I-247X: 48 hours, reported")),
+    "I-247N": (_Clock.NONE, N_("I-247N: no hold, notification of release only")),
+    "I-247A": (_Clock.PLAIN, N_("I-247A: 48 hours")),
 }
 
 FORMS = tuple(_FORMS)
@@ -176,18 +181,24 @@ _CT_REGIMES = (
     _Regime(
         date(2012, 2, 22),
         _Clock.NONE,
-        "Governor's case-by-case review (2012-02-22 to 2013-12-31): no statutory hold clock",
+        N_("Governor's case-by-case review (2012-02-22 to 2013-12-31): no statutory hold clock"),
     ),
-    _Regime(date(2014, 1, 1), _Clock.BUSINESS, f"PA 13-155 (2014-01-01 to 2019-09-30): {_BUSINESS_TEXT}"),
+    _Regime(
+        date(2014, 1, 1),
+        _Clock.BUSINESS,
+        N_(
+            "PA 13-155 (2014-01-01 to 2019-09-30): 48 hours excluding Saturdays, Sundays and federal holidays"
+        ),
+    ),
     _Regime(
         date(2019, 10, 1),
         _Clock.NONE,
-        "PA 19-20 and PA 19-23 (2019-10-01 to 2025-09-30): no separate hold clock, the form's applies",
+        N_("PA 19-20 and PA 19-23 (2019-10-01 to 2025-09-30): no separate hold clock, the form's applies"),
     ),
     _Regime(
         date(2025, 10, 1),
         _Clock.NONE,
-        "HB 7259 (from 2025-10-01): no separate hold clock, the form's applies",
+        N_("HB 7259 (from 2025-10-01): no separate hold clock, the form's applies"),
     ),
 )
 
@@ -267,28 +278,53 @@ def _sets_clock(rule: str) -> bool:
     return _CLOCK_OF_RULE.get(rule, _Clock.NONE) is not _Clock.NONE
 
 
-def _line(prefix: str, rule: str, deadline: datetime | None, *, hold_asked: bool = True) -> str:
-    name, _, clock = rule.partition(": ")
+def _line(prefix: str, rule: str, deadline: datetime | None, _: Words, *, hold_asked: bool = True) -> str:
+    name, _sep, clock = _(rule).partition(": ")
+    rule_name = _(prefix, name=name)
     if deadline is not None:
-        return f"{prefix}{name}: hold ends {_when(deadline)} ({clock})"
+        return _("{rule}: hold ends {when} ({clock})", rule=rule_name, when=_when(deadline), clock=clock)
     if not _sets_clock(rule):
-        return f"{prefix}{name}: {clock}"
+        return _("{rule}: {clock}", rule=rule_name, clock=clock)
     if not hold_asked:
-        return f"{prefix}{name}: no hold asked for, so its limit does not apply ({clock})"
-    return f"{prefix}{name}: hold end not known until the release time is ({clock})"
+        return _(
+            "{rule}: no hold asked for, so its limit does not apply ({clock})", rule=rule_name, clock=clock
+        )
+    return _("{rule}: hold end not known until the release time is ({clock})", rule=rule_name, clock=clock)
 
 
-def describe(d: HoldDeadlines) -> list[str]:
+def describe(d: HoldDeadlines, _: Words = ENGLISH) -> list[str]:
     """Short lines for messages, e.g. "Form I-247A: hold ends 2026-11-29 17:00 EST (48 hours)"."""
-    lines = [_line("Form ", d.form_rule, d.form_deadline)]
+    lines = [_line(N_("Form {name}"), d.form_rule, d.form_deadline, _)]
     if d.state_rule is None:
-        lines.append("Connecticut: no state regime in force on the issue date")
+        lines.append(_("Connecticut: no state regime in force on the issue date"))
     else:
         hold_asked = _sets_clock(d.form_rule)
-        lines.append(_line("Connecticut ", d.state_rule, d.state_deadline, hold_asked=hold_asked))
+        lines.append(
+            _line(N_("Connecticut {name}"), d.state_rule, d.state_deadline, _, hold_asked=hold_asked)
+        )
     if d.form_deadline is not None and d.state_deadline is not None:
         if d.form_deadline == d.state_deadline:
-            lines.append(f"Both clocks end at {_when(d.form_deadline)}")
+            lines.append(_("Both clocks end at {when}", when=_when(d.form_deadline)))
         elif d.earliest is not None:
-            lines.append(f"The earlier deadline governs: {_when(d.earliest)}")
+            lines.append(_("The earlier deadline governs: {when}", when=_when(d.earliest)))
     return lines
+
+
+def describe_kept(hold: dict[str, Any], _: Words) -> list[str]:
+    """``describe`` of the clocks a notice keeps (its ``hold``: the deadlines and the rules that set
+    them), in another language than the English lines written when the notice was made."""
+
+    def moment(key: str) -> datetime | None:
+        value = hold.get(key)
+        return datetime.fromisoformat(value) if isinstance(value, str) else None
+
+    form_deadline, state_deadline = moment("form_deadline"), moment("state_deadline")
+    known = [d for d in (form_deadline, state_deadline) if d is not None]
+    kept = HoldDeadlines(
+        form_deadline=form_deadline,
+        state_deadline=state_deadline,
+        earliest=min(known) if known else None,
+        form_rule=str(hold.get("form_rule", "")),
+        state_rule=hold.get("state_rule"),
+    )
+    return describe(kept, _)
