@@ -34,6 +34,7 @@ from chalicelib.adapters.dynamodb import (
 )
 from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.jurisdictions import JurisdictionRegistry
+from chalicelib.domain.language import DEFAULT_LANGUAGE, Language
 from chalicelib.domain.routing import Reach
 from chalicelib.domain.subscribers import (
     Channel,
@@ -120,6 +121,7 @@ def subscriber_to_item(subscriber: Subscriber) -> dict[str, Any]:
         ],
         "created_at": iso(subscriber.created_at),
         "tags": list(subscriber.tags),
+        "language": str(subscriber.language),
     }
 
 
@@ -144,6 +146,7 @@ def item_to_subscriber(item: dict[str, Any]) -> Subscriber:
         ),
         created_at=created_at,
         tags=tuple(item.get("tags", [])),
+        language=Language(item.get("language", DEFAULT_LANGUAGE)),  # stored before languages: English
     )
 
 

@@ -157,6 +157,7 @@ class _Clock(Enum):
 _FORMS: dict[str, tuple[_Clock, str]] = {
     "I-247": (
         _Clock.BUSINESS,
+        # Translators: every rule text is "<name>: <clock>": keep the first ": " between the two.
         N_("I-247: 48 hours excluding Saturdays, Sundays and federal holidays, 8 CFR 287.7"),
     ),
     "I-247D": (_Clock.PLAIN, N_("I-247D: 48 hours, reported")),

@@ -64,12 +64,15 @@ class Words:
 
     def day(self, value: date) -> str:
         """A date in words: "5 March 2026", "5 de marzo de 2026"."""
-        return self("{day} {month} {year}", day=value.day, month=self._month(value.month), year=value.year)
+        _ = self
+        return _("{day} {month} {year}", day=value.day, month=self._month(value.month), year=value.year)
 
     def moment(self, value: datetime) -> str:
         """An instant, in the zone it is given in: "Fri 17 Feb 2012, 4:05 PM EST"."""
         hour12 = value.hour % 12 or 12
-        return self(
+        _ = self
+        # Translators: {hour24} (00 to 23) may stand in for {hour12} and {am_pm}.
+        return _(
             "{weekday} {day} {month_abbr} {year}, {hour12}:{minute} {am_pm} {zone}",
             weekday=self._weekday(value.weekday()),
             day=value.day,

@@ -420,6 +420,8 @@ def render_sms(
     when = str(event.get("effective_at") or event.get("release_due_at") or "")[:16].replace("T", " ")
     ref = notice.id[-8:]
     if reply_code:
+        # Translators: a text is at most two segments: á, í, ó and ú (not é, ñ, ¿, ¡) make the whole
+        # text UCS-2, where two segments hold 134 characters instead of 306 (domain/sms.py).
         tail = " " + _("Reply {code} to acknowledge.", code=reply_code)
     else:
         tail = " " + _("Details and acknowledgment by email.")

@@ -8,6 +8,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.domain.language import DEFAULT_LANGUAGE, Language
+
 if TYPE_CHECKING:
     from chalicelib.domain.jurisdictions import JurisdictionRegistry
 
@@ -146,6 +148,8 @@ class Subscriber:
     created_at: datetime
     escalation_contact: bool = False
     tags: tuple[str, ...] = field(default_factory=tuple)
+    # The language of every message and page the subscriber receives (domain/language.py).
+    language: Language = DEFAULT_LANGUAGE
 
     def channel(self, channel_id: str) -> Channel | None:
         return next((c for c in self.channels if c.id == channel_id), None)
@@ -178,6 +182,7 @@ def subscriber_record(subscriber: Subscriber) -> dict[str, Any]:
         "organization": subscriber.organization,
         "ack_required": subscriber.ack_required,
         "escalation_contact": subscriber.escalation_contact,
+        "language": str(subscriber.language),
         "channels": [channel_record(c) for c in subscriber.channels],
         "subscriptions": [
             {
