@@ -284,6 +284,42 @@ def facts(
     return shown
 
 
+def notice_title(notice: Notice, _: Words = ENGLISH) -> str:
+    """The notice's title in the language: a title Vigil made (a detainer's; a rollout's whose source
+    gave none, ``schemas/events.py``) is said again in it, one the source wrote is shown as written."""
+    event = notice.event
+    if _.language is Language.ENGLISH:
+        return notice.title
+    if notice.type is EventType.DETAINER:
+        return _(
+            "{form} detainer request at {facility}",
+            form=event.get("form"),
+            facility=event.get("facility_name"),
+        )
+    try:
+        effective = datetime.fromisoformat(str(event.get("effective_at"))).date().isoformat()
+    except ValueError:
+        return notice.title
+    place = event.get("jurisdiction_name")
+    if notice.title != f"{event.get('program')} takes effect in {place} on {effective}":
+        return notice.title
+    return _(
+        "{program} takes effect in {place} on {date}",
+        program=event.get("program"),
+        place=place,
+        date=effective,
+    )
+
+
+def summary_for(notice: Notice, role: Role, _: Words = ENGLISH) -> str:
+    """The source's summary as written, for those who may read it: a detainer's free text may name the
+    person, so only roles entitled to know see it. A detainer sent without one shows its title."""
+    if notice.type is EventType.DETAINER and not may_see_personal_data(role):
+        return ""
+    summary = str(notice.event.get("summary", ""))
+    return notice_title(notice, _) if summary == notice.title else summary
+
+
 def _term(value: Any, _: Words) -> str:
     """A value of the detainer review's vocabulary (a suggestion, a decision, a criterion's status or
     outcome) in words of the language; English shows the value itself."""
@@ -374,14 +410,13 @@ def render_email(
     title, the summary) as the source wrote them."""
     _ = words_for(language)
     shown = facts(notice, role, subscriber_id, language=language)
-    # A detainer's free-text summary may name the person: only for those entitled to know.
-    public = notice.type is EventType.ROLLOUT or may_see_personal_data(role)
-    summary = str(notice.event.get("summary", "")) if public else ""
+    title = notice_title(notice, _)
+    summary = summary_for(notice, role, _)
     low_key = (
         low_key_sentence(notice, limit=20, language=language) if notice.type is EventType.ROLLOUT else None
     )
     # A low-key notice says so first: the subject, and the text's first line.
-    text_lines = [*([low_key, ""] if low_key else []), notice.title, "", summary, ""]
+    text_lines = [*([low_key, ""] if low_key else []), title, "", summary, ""]
     text_lines += [*(f"{k}: {v}" for k, v in shown), ""]
     if summary_note:
         text_lines += [summary_note, ""]
@@ -394,7 +429,7 @@ def render_email(
     # English mail says nothing of its language, as it always has; another names it for screen readers.
     opening = "<html>" if language is Language.ENGLISH else f"<html lang='{language}'>"
     body = (
-        f"{opening}<body>{warning}<h1>{html.escape(notice.title)}</h1><p>{html.escape(summary)}</p>"
+        f"{opening}<body>{warning}<h1>{html.escape(title)}</h1><p>{html.escape(summary)}</p>"
         f"<table>{rows}</table>{note}"
         f"<p><a href='{html.escape(ack_url, quote=True)}'>{html.escape(_('Acknowledge this notice'))}</a></p>"
         "</body></html>"
@@ -405,7 +440,7 @@ def render_email(
     if notice.decision:
         prefix = _("Detainer decision ({decision})", decision=_term(notice.decision.get("decision"), _))
     # Folded to one line: a line break in a subject is a header injection.
-    subject = " ".join(_("[Vigil] {prefix}: {title}", prefix=prefix, title=notice.title).split())
+    subject = " ".join(_("[Vigil] {prefix}: {title}", prefix=prefix, title=title).split())
     return OutgoingEmail(to=to, subject=subject, text="\n".join(text_lines), html=body)
 
 
@@ -448,7 +483,7 @@ def render_sms(
                 low_key=short,
             )
         head = said
-    return OutgoingSms(to=to, body=fit_text(f"{head} ", notice.title, tail))
+    return OutgoingSms(to=to, body=fit_text(f"{head} ", notice_title(notice, _), tail))
 
 
 def render_webhook(

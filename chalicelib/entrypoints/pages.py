@@ -8,7 +8,7 @@ from importlib import resources
 
 from chalicelib.domain.deliveries import Delivery
 from chalicelib.domain.language import DEFAULT_LANGUAGE, Language, words_for
-from chalicelib.domain.messages import facts
+from chalicelib.domain.messages import facts, notice_title, summary_for
 from chalicelib.domain.notices import Notice
 
 _STYLE = (
@@ -39,15 +39,16 @@ def ack_page(
         f"<tr><th scope='row'>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
         for k, v in facts(notice, delivery.role, delivery.subscriber_id, language=language)
     )
-    summary = html.escape(str(notice.event.get("summary", "")))
+    title = notice_title(notice, _)
+    summary = html.escape(summary_for(notice, delivery.role, _))
     if message is None:
         button = html.escape(_("I have seen this notice"))
         body = f"<form method='post'><button type='submit'>{button}</button></form>"
     else:
         body = f"<p class='done' role='status'>{html.escape(message)}</p>"
     return (
-        _head(_("Vigil: {title}", title=notice.title), language)
-        + f"<h1>{html.escape(notice.title)}</h1><p>{summary}</p><table>{rows}</table>{body}</body></html>"
+        _head(_("Vigil: {title}", title=title), language)
+        + f"<h1>{html.escape(title)}</h1><p>{summary}</p><table>{rows}</table>{body}</body></html>"
     )
 
 
