@@ -142,6 +142,10 @@ def _named(message: Message) -> str:
     return f"{message.id!r}" + (f" (context {message.context!r})" if message.context else "")
 
 
+def _shown(path: Path) -> str:
+    return str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else str(path)
+
+
 def problems() -> Iterator[Problem]:
     """What makes a language's catalogue incomplete or stale (none when it is complete)."""
     template = extract()
@@ -149,7 +153,7 @@ def problems() -> Iterator[Problem]:
     for language in _LANGUAGES:
         path = po_path(language)
         if not path.exists():
-            yield Problem(language, f"no catalogue at {path.relative_to(REPO_ROOT)}")
+            yield Problem(language, f"no catalogue at {_shown(path)}")
             continue
         catalog = _read(path, language)
         have = {_key(m): m for m in catalog if m.id}
@@ -172,7 +176,7 @@ def problems() -> Iterator[Problem]:
         if not mo.exists() or mo.read_bytes() != _mo_bytes(catalog):
             yield Problem(
                 language,
-                f"{mo.relative_to(REPO_ROOT)} is not the compiled .po: run python -m tools.catalogue",
+                f"{_shown(mo)} is not the compiled .po: run python -m tools.catalogue",
             )
 
 
@@ -188,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
             print(line, file=sys.stderr)  # a command-line tool's report
         return 1 if found else 0
     for path in write():
-        print(f"wrote {path.relative_to(REPO_ROOT)}")  # a command-line tool's report
+        print(f"wrote {_shown(path)}")  # a command-line tool's report
     return 0
 
 

@@ -465,24 +465,23 @@ def render_sms(
     else:
         head = _("VIGIL DETAINER: {where}, {when}. Ref {ref}.", where=where, when=when, ref=ref)
     if notice.type is EventType.ROLLOUT and (low_key := low_key_sentence(notice, limit=1, language=language)):
-        said = _(
-            "VIGIL ROLLOUT, {low_key} {where}, {when}. Ref {ref}.",
-            where=where,
-            when=when,
-            ref=ref,
-            low_key=low_key,
-        )
-        # Long addresses: say it without them, keeping room for some of the title.
-        if not fits(f"{said} {'x' * 39}{tail}"):
-            short = _("LOW-KEY: only lower-level staff were told; nobody above them.")
-            said = _(
+        # Said as fully as leaves room for some of the title: with its addresses, without them, or the
+        # word alone (a long place name in a UCS-2 text leaves little room).
+        said = [
+            _(
                 "VIGIL ROLLOUT, {low_key} {where}, {when}. Ref {ref}.",
+                low_key=sentence,
                 where=where,
                 when=when,
                 ref=ref,
-                low_key=short,
             )
-        head = said
+            for sentence in (
+                low_key,
+                _("LOW-KEY: only lower-level staff were told; nobody above them."),
+                _("LOW-KEY."),
+            )
+        ]
+        head = next((h for h in said if fits(f"{h} {'x' * 39}{tail}")), said[-1])
     return OutgoingSms(to=to, body=fit_text(f"{head} ", notice_title(notice, _), tail))
 
 

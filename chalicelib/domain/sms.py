@@ -16,6 +16,7 @@ Spanish matters here: é, ñ, Ñ, É, ü, ¿ and ¡ are in the default alphabet,
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -83,29 +84,30 @@ def fits(text: str, max_segments: int = MAX_SEGMENTS) -> bool:
 
 def fit_text(head: str, middle: str, tail: str, max_segments: int = MAX_SEGMENTS) -> str:
     """``head + middle + tail`` within ``max_segments``, shortening ``middle`` (marked with "...") as
-    little as needed; the head and tail (what, where, the reply code) are kept whole. Only if they
-    alone are too long is the text cut at the end."""
+    little as needed. The tail (a reply code) is never cut: if the head and tail alone are too long,
+    the middle goes and the head is cut at its end."""
     whole = head + middle + tail
     if fits(whole, max_segments):
         return whole
-    low, high = 0, len(middle) - 1  # the longest prefix of ``middle`` that still fits, by bisection
-    best: str | None = None
+    best = _longest(lambda keep: head + middle[:keep] + ELLIPSIS + tail, len(middle) - 1, max_segments)
+    if best is not None:
+        return best
+    return _longest(lambda keep: head[:keep] + tail, len(head), max_segments) or _cut(tail, max_segments)
+
+
+def _longest(make: Callable[[int], str], most: int, max_segments: int) -> str | None:
+    """``make(keep)`` for the largest ``keep`` in 0..most that fits, by bisection (a longer keep never
+    takes fewer segments); None if not even ``make(0)`` fits."""
+    low, high, best = 0, most, None
     while low <= high:
         keep = (low + high) // 2
-        candidate = head + middle[:keep] + ELLIPSIS + tail
+        candidate = make(keep)
         if fits(candidate, max_segments):
             best, low = candidate, keep + 1
         else:
             high = keep - 1
-    return best if best is not None else _cut(whole, max_segments)
+    return best
 
 
 def _cut(text: str, max_segments: int) -> str:
-    low, high = 0, len(text)
-    while low < high:
-        keep = (low + high + 1) // 2
-        if fits(text[:keep], max_segments):
-            low = keep
-        else:
-            high = keep - 1
-    return text[:low]
+    return _longest(lambda keep: text[:keep], len(text), max_segments) or ""
