@@ -25,7 +25,8 @@ def get_acknowledgment_times(req: Incoming, vigil: UseCases) -> Response:
 
     return json_response(
         vigil.acknowledgment_times(
-            parse_event_type(req.query("type") or "rollout"), limit=parse_limit(req.query("limit"))
+            parse_event_type(req.query("type") or "rollout", field="type"),
+            limit=parse_limit(req.query("limit")),
         )
     )
 
