@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from itertools import pairwise
 
 import pytest
 from chalice.test import Client
@@ -103,7 +104,7 @@ def test_the_last_twelve_weeks_end_with_this_one() -> None:
     assert weeks[-1] == THIS_WEEK
     assert weeks[0] == date(2011, 11, 28)
     assert all(w.weekday() == 0 for w in weeks)
-    assert all(b - a == timedelta(weeks=1) for a, b in zip(weeks, weeks[1:], strict=False))
+    assert all(b - a == timedelta(weeks=1) for a, b in pairwise(weeks))
 
 
 # ---------------------------------------------------------------------------------------------- last step
