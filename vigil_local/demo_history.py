@@ -99,12 +99,15 @@ def seed_history(
     *,
     now: datetime,
     weeks: int = WEEKS,
+    seed: int = SEED,
 ) -> History:
     """``offices``: the demo subscribers' ids by office (what ``seed_demo`` returns); ``dynamodb``: a
-    client of the stack's DynamoDB, for the batched writes."""
+    client of the stack's DynamoDB, for the batched writes. Another ``seed`` gives another history
+    beside the first (the benchmarks fill a store with several)."""
     writer = _Writer(deps, offices)
-    rng = random.Random(SEED)  # noqa: S311  # demo data, the same every time: not a secret
-    for received_at, body, acks in sorted(_plans(rng, now=now, weeks=weeks), key=lambda p: p[0]):
+    rng = random.Random(seed)  # noqa: S311  # demo data, the same every time: not a secret
+    plans = _plans(rng, now=now, weeks=weeks, tag=f"{seed}")
+    for received_at, body, acks in sorted(plans, key=lambda p: p[0]):
         writer.notice(received_at, body, acks)
     writer.history.requests += writer.write(dynamodb)
     history = writer.history
@@ -122,20 +125,20 @@ def seed_history(
 
 
 def _plans(
-    rng: random.Random, *, now: datetime, weeks: int
+    rng: random.Random, *, now: datetime, weeks: int, tag: str
 ) -> list[tuple[datetime, dict[str, Any], list[_Ack]]]:
     plans: list[tuple[datetime, dict[str, Any], list[_Ack]]] = []
     settled = now - SETTLED
     for age in range(weeks - 1, -1, -1):  # weeks ago, the oldest first
         for n in range(rng.randint(2, 4)):
             received = _weekday(rng, now, age)
-            body, acks = _rollout(rng, age, f"{age}-{n}")
+            body, acks = _rollout(rng, age, f"{tag}-{age}-{n}")
             if _settled(received, acks, settled):
                 plans.append((received, body, acks))
         for n in range(rng.randint(2, 3)):
             friday_evening = rng.random() < 0.25
             received = _friday_evening(rng, now, age) if friday_evening else _weekday(rng, now, age)
-            body, acks = _detainer(rng, received, f"{age}-{n}", friday_evening=friday_evening)
+            body, acks = _detainer(rng, received, f"{tag}-{age}-{n}", friday_evening=friday_evening)
             if _settled(received, acks, settled):
                 plans.append((received, body, acks))
     return plans

@@ -74,8 +74,8 @@ def acknowledgment_times(
 
     Reads: the policy (one GetItem); the notices received since the first of the weeks, newest first
     (one Query of the type's index per 1 MB page), at most ``MAX_WEEKLY_NOTICES``; one Query of each
-    notice's acknowledgments; and, when those weeks hold fewer than ``limit`` notices, the most
-    recent ``limit`` (one Query) with the acknowledgments of those not read yet.
+    notice's acknowledgments; and, when those weeks hold fewer than ``limit`` notices, the ones
+    before them up to ``limit`` (one Query, on from the oldest read) with their acknowledgments.
     """
     weeks = last_weeks(now)
     read: list[Acknowledged] = []
@@ -90,12 +90,11 @@ def acknowledgment_times(
             break
         read.append(Acknowledged(notice, tuple(deliveries.acknowledgments(notice.id))))
     recent = read[:limit]
-    if len(recent) < limit:
-        known = {item.notice.id: item for item in read}
-        recent = [
-            known.get(n.id) or Acknowledged(n, tuple(deliveries.acknowledgments(n.id)))
-            for n in notices.recent(event_type, limit=limit, cursor=None).items
-        ]
+    if complete and len(recent) < limit:
+        # The most recent notices reach back before the weeks: read on from the oldest one read.
+        cursor = notices.cursor_after(read[-1].notice) if read else None
+        older = notices.recent(event_type, limit=limit - len(read), cursor=cursor).items
+        recent += [Acknowledged(n, tuple(deliveries.acknowledgments(n.id))) for n in older]
     by_role, by_place = by_role_and_place(recent)
     places = {place: registry.get(place).name for place in {item.notice.jurisdiction_id for item in read}}
     series = weekly_series(read, policy=policies.get(event_type), weeks=weeks)

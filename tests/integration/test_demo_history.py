@@ -14,10 +14,10 @@ from chalicelib.bootstrap import Deps, build
 from chalicelib.config import Settings
 from chalicelib.domain.acklog import verify_chain
 from chalicelib.domain.notices import NoticeStatus
-from chalicelib.domain.subscribers import Channel, ChannelType, EventType, Role, Subscriber, Subscription
+from chalicelib.domain.subscribers import EventType
 from chalicelib.services import dashboard
 from tests.integration.conftest import STAGE, Aws
-from vigil_local.demo import DEMO_SUBSCRIBERS
+from vigil_local.demo import demo_records
 from vigil_local.demo_history import WEEKS, History, seed_history
 
 pytestmark = pytest.mark.integration
@@ -27,39 +27,11 @@ NOW = datetime(2026, 12, 3, 19, 30, tzinfo=UTC)
 
 
 def demo_offices(deps: Deps) -> dict[str, str]:
-    """The demo's subscribers stored as the demo leaves them (every channel confirmed); ids by office."""
+    """The demo's subscribers stored as the demo leaves them; their ids by office."""
     offices = {}
-    for n, office in enumerate(DEMO_SUBSCRIBERS):
-        channels = [Channel(ChannelType.EMAIL, office.email)]
-        if office.phone:
-            channels.append(Channel(ChannelType.SMS, office.phone))
-        if office.webhook_path:
-            channels.append(
-                Channel(
-                    ChannelType.WEBHOOK,
-                    f"https://hooks.example.org{office.webhook_path}",
-                    secret="whsec_eA==",
-                )
-            )
-        subscriber = Subscriber(
-            id=f"sub_demo{n:02d}",
-            name=office.office,
-            role=Role(office.role),
-            organization=office.organization,
-            ack_required=office.role
-            in {"state-executive", "corrections", "law-enforcement", "local-official"},
-            channels=tuple(channels),
-            subscriptions=tuple(
-                Subscription(
-                    deps.registry.resolve(place).id, frozenset(EventType(t) for t in office.event_types)
-                )
-                for place in office.jurisdictions
-            ),
-            created_at=NOW,
-            escalation_contact=office.escalation_contact,
-        )
-        deps.subscribers.add(subscriber)
-        offices[office.office] = subscriber.id
+    for record in demo_records(deps.registry, now=NOW):
+        deps.subscribers.add(record)
+        offices[record.name] = record.id
     return offices
 
 

@@ -298,14 +298,23 @@ def test_reads_stop_at_the_bound_keeping_the_newest_weeks(
 
 
 def test_the_most_recent_notices_reach_back_beyond_the_weeks_when_these_hold_fewer(
-    client: Client, keys: Keys, world: FakeWorld
+    client: Client, keys: Keys, world: FakeWorld, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     old = notice(1, NOW - timedelta(weeks=20))
     seed(world, old, ack(old, Role.STATE_EXECUTIVE, 33))
     seed(world, notice(2, NOW - timedelta(days=1)))
+    asked: list[str] = []
+    original = world.deliveries.acknowledgments
+
+    def counted(notice_id: str) -> list[Acknowledgment]:
+        asked.append(notice_id)
+        return original(notice_id)
+
+    monkeypatch.setattr(world.deliveries, "acknowledgments", counted)
 
     _, body = call(client, "GET", "/stats/acknowledgments", keys[ApiRole.VIEWER])
 
+    assert sorted(asked) == ["ntc_0001", "ntc_0002"]  # each notice's acknowledgments read once
     assert body["notices_considered"] == 2
     assert body["by_role"] == [
         {"role": "state-executive", "count": 1, "median_minutes": 33.0, "p90_minutes": 33.0}
