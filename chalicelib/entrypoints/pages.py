@@ -79,7 +79,8 @@ DASHBOARD_ASSETS = {"charts.js": "text/javascript; charset=utf-8"}
 def dashboard_asset(name: str) -> str:
     """An asset's text; KeyError for a name that is not one."""
     media = DASHBOARD_ASSETS[name]
-    assert media.startswith("text/")  # text only: a binary file would need API Gateway's binary types
+    # Text only (scripts, styles, JSON data): a binary file would need API Gateway's binary types.
+    assert media.startswith(("text/", "application/json"))
     return resources.files("chalicelib.dashboard").joinpath(name).read_text(encoding="utf-8")
 
 
