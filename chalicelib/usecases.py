@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from chalicelib.domain.deliveries import Delivery
     from chalicelib.domain.facilities import Facility, FacilityChange, FacilityDraft
     from chalicelib.domain.jurisdictions import Jurisdiction, JurisdictionRegistry
+    from chalicelib.domain.language import Language
     from chalicelib.domain.mail_trust import TrustedSender
     from chalicelib.domain.notices import Notice
     from chalicelib.domain.policies import EscalationPolicy
@@ -208,7 +209,7 @@ class UseCases:
 
     # --- signed links ------------------------------------------------------------------------------
 
-    def open_ack(self, token: str, *, source: str) -> tuple[Notice, Delivery]:
+    def open_ack(self, token: str, *, source: str) -> tuple[Notice, Delivery, Language]:
         from chalicelib.services import links
 
         d = self._deps
@@ -254,7 +255,7 @@ class UseCases:
             now=self._clock(),
         )
 
-    def confirm_address(self, token: str, *, source: str) -> bool:
+    def confirm_address(self, token: str, *, source: str) -> Language:
         from chalicelib.services import links
 
         d = self._deps
@@ -268,11 +269,11 @@ class UseCases:
             now=self._clock(),
         )
 
-    def open_unsubscribe(self, token: str, *, source: str) -> None:
+    def open_unsubscribe(self, token: str, *, source: str) -> Language:
         from chalicelib.services import links
 
         d = self._deps
-        links.open_unsubscribe(
+        return links.open_unsubscribe(
             token,
             source=source,
             keys=d.signing_keys(),
@@ -281,7 +282,7 @@ class UseCases:
             now=self._clock(),
         )
 
-    def unsubscribe(self, token: str, *, source: str) -> bool:
+    def unsubscribe(self, token: str, *, source: str) -> Language:
         from chalicelib.services import links
 
         d = self._deps
@@ -352,7 +353,13 @@ class UseCases:
 
         d = self._deps
         return dashboard.acknowledgment_times(
-            event_type, limit=limit, notices=d.notices, deliveries=d.deliveries, registry=d.registry
+            event_type,
+            limit=limit,
+            notices=d.notices,
+            deliveries=d.deliveries,
+            policies=d.policies,
+            registry=d.registry,
+            now=self._clock(),
         )
 
     # --- administration ----------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from chalicelib.domain.deliveries import (
     retry_delay,
 )
 from chalicelib.domain.errors import ChangedMeanwhile, NotFound
+from chalicelib.domain.language import DEFAULT_LANGUAGE, Language
 from chalicelib.domain.messages import (
     OutgoingEmail,
     render_email,
@@ -120,7 +121,7 @@ def deliver(
     failed: list[str] = []
     permanent: list[str] = []
     waits: list[float] = []
-    sendable: list[tuple[Delivery, Channel]] = []
+    sendable: list[tuple[Delivery, Channel, Language]] = []
     for delivery in claimed:
         owner = owners.get(delivery.subscriber_id)
         channel = owner.channel(delivery.channel_id) if owner else None
@@ -133,14 +134,16 @@ def deliver(
                 "delivery.cancelled", notice_id=notice_id, delivery_id=delivery.delivery_id, reason=reason
             )
             continue
-        sendable.append((delivery, channel))
-    reply_codes = _issue_reply_codes([d for d, _ in sendable], codes=codes, now=now)
-    for delivery, channel in sendable:
+        # The admins' deliveries have no subscriber behind them: English.
+        sendable.append((delivery, channel, owner.language if owner else DEFAULT_LANGUAGE))
+    reply_codes = _issue_reply_codes([d for d, _, _ in sendable], codes=codes, now=now)
+    for delivery, channel, language in sendable:
         try:
             provider_id = _send(
                 notice,
                 delivery,
                 channel,
+                language=language,
                 senders=senders,
                 reply_code=reply_codes.get(delivery.delivery_id),
                 links=links,
@@ -363,11 +366,13 @@ def _send(
     delivery: Delivery,
     channel: Channel,
     *,
+    language: Language,
     senders: Senders,
     reply_code: str | None,
     links: Links,
     now: datetime,
 ) -> str:
+    """One delivery, rendered in its recipient's language (webhooks carry data, not prose)."""
     link = links.ack(AckTarget(notice.id, delivery.delivery_id))
     if delivery.channel_type is ChannelType.EMAIL:
         unsubscribe = links.unsubscribe(ChannelRef(delivery.subscriber_id, delivery.channel_id))
@@ -377,6 +382,7 @@ def _send(
             role=delivery.role,
             ack_url=link,
             subscriber_id=delivery.subscriber_id,
+            language=language,
         )
         tags = {
             "notice": notice.id,
@@ -390,7 +396,9 @@ def _send(
     if delivery.channel_type is ChannelType.SMS:
         if reply_code is None:
             raise SendFailed("sms: no reply code could be issued", retryable=True)
-        return senders.sms.send(render_sms(notice, to=delivery.address, reply_code=reply_code))
+        return senders.sms.send(
+            render_sms(notice, to=delivery.address, reply_code=reply_code, language=language)
+        )
     signing = channel.signing_secrets(now)
     if not signing:
         raise SendFailed("webhook: the channel has no secret", retryable=False)
