@@ -21,6 +21,7 @@ from chalicelib.adapters.mail_store import S3MailStore
 from chalicelib.adapters.notice_store import DynamoNoticeStore
 from chalicelib.adapters.policy_store import DynamoPolicyStore
 from chalicelib.adapters.rate_limits import DynamoRateLimiter
+from chalicelib.adapters.rotation_store import DynamoRotationStore
 from chalicelib.adapters.secrets import SecretsManagerSigningKeys
 from chalicelib.adapters.ses import SesEmailSender
 from chalicelib.adapters.sns import SnsSmsSender
@@ -52,6 +53,7 @@ from chalicelib.ports import (
     NoticeStore,
     PolicyStore,
     RateLimiter,
+    RotationStore,
     Senders,
     SubscriberStore,
     SubscriptionIndex,
@@ -100,6 +102,8 @@ class Deps:
     mail: MailStore
     # The addresses and domains trusted to send or forward notices by email.
     trusted_senders: TrustedSenderStore
+    # Duty rotations: who of a role at a place is on duty.
+    rotations: RotationStore
     # Why a webhook URL may not be used (it reaches a private network), or None.
     webhook_guard: Callable[[str], str | None] = lambda _url: None
     # Where the link-signing secret is kept: Secrets Manager on a deployed stage; None takes the
@@ -236,6 +240,7 @@ def build(
             _client(session, "s3", settings),
         ),
         trusted_senders=DynamoTrustedSenderStore(name("trusted-senders"), dynamodb),
+        rotations=DynamoRotationStore(name("rotations"), dynamodb),
         webhook_guard=functools.partial(webhook_refusal, allow_private=settings.allows_local_webhooks),
         signing=(
             SecretsManagerSigningKeys(settings.ack_secret_arn, _client(session, "secretsmanager", settings))

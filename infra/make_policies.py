@@ -53,8 +53,10 @@ TABLES = (
     "contacts",
     "rate-limits",
     "trusted-senders",
+    "rotations",
 )
-TABLES_WITH_INDEXES = frozenset({"notices", "subscriptions"})  # open-by-due, by-subscriber
+# open-by-due and by-type-received, by-subscriber, by-place
+TABLES_WITH_INDEXES = frozenset({"notices", "subscriptions", "rotations"})
 QUEUES = ("route", "send", "send-dlq")
 
 ACK_LOG = ("PutItem", "Query")  # append an entry (conditional put), read the chain
@@ -73,7 +75,9 @@ API_TABLES: dict[str, tuple[str, ...]] = {
     # ingest and triage add; decisions, triage, acknowledgment and the admin sweep update; lists,
     # reports and the sweep query the indexes
     "notices": ("GetItem", "PutItem", "UpdateItem", "Query"),
-    "subscribers": ("GetItem", "PutItem", "DeleteItem", "Scan"),  # Scan: the admin list, coverage
+    # Scan: the admin list, coverage; BatchGetItem: rotations' members, and who an admin sweep's
+    # rotation steps reach
+    "subscribers": ("GetItem", "BatchGetItem", "PutItem", "DeleteItem", "Scan"),
     "subscriptions": ("Query", "BatchWriteItem"),  # who is covered; index rows of a saved subscriber
     # opened links read deliveries; an acknowledgment and the deliveries of a decision or an admin
     # sweep are conditional puts (the latter in a transaction)
@@ -86,6 +90,8 @@ API_TABLES: dict[str, tuple[str, ...]] = {
     "rate-limits": ("GetItem", "UpdateItem"),  # failed link guesses by source address
     # the admins' list (a Scan), add and remove; whether a forwarder is trusted
     "trusted-senders": ("GetItem", "BatchGetItem", "PutItem", "DeleteItem", "Scan"),
+    # the admins' routes (list and coverage scan); an admin sweep reads a notice's places' rotations
+    "rotations": ("GetItem", "PutItem", "DeleteItem", "Scan", "Query"),
 }
 LINK_SIGNING = "link-signing"  # vigil-<stage>-link-signing: the template's LinkSigningSecret
 # Secrets Manager appends "-" and six random characters to a secret's name to make its ARN.
@@ -119,6 +125,7 @@ NEEDS: dict[str, Needs] = {
             "deliveries": ("PutItem", "ConditionCheckItem", "BatchWriteItem", "Query"),
             "ack-log": ACK_LOG,
             "policies": ("GetItem",),
+            "rotations": ("Query",),  # who is on duty at the notice's place and above it
         },
         queues={"route": SQS_CONSUME, "send": SQS_SEND},
     ),
@@ -146,6 +153,7 @@ NEEDS: dict[str, Needs] = {
             "policies": ("GetItem",),
             "subscriptions": ("Query",),
             "subscribers": ("GetItem", "BatchGetItem"),
+            "rotations": ("Query",),  # on-duty, next-on-duty and rotation steps
         },
         queues={"send": SQS_SEND},
         ses=("SendEmail",),
