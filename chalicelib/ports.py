@@ -286,11 +286,12 @@ class RotationStore(Protocol):
     def remove(self, rotation_id: str) -> Rotation:
         """Delete it, returning what was stored; raises NotFound."""
 
+    def at(self, places: Sequence[str]) -> list[Rotation]:
+        """The rotations of these places, nearest first: read by the ids their roles would give them
+        (``rotation_id_for``), never a query or a scan."""
+
     def list(self) -> list[Rotation]:
         """Every rotation, by place and role."""
-
-    def at(self, places: Sequence[str]) -> list[Rotation]:
-        """The rotations of these places: one Query of the place's index per place, never a scan."""
 
 
 class Links(Protocol):

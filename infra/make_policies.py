@@ -55,8 +55,7 @@ TABLES = (
     "trusted-senders",
     "rotations",
 )
-# open-by-due and by-type-received, by-subscriber, by-place
-TABLES_WITH_INDEXES = frozenset({"notices", "subscriptions", "rotations"})
+TABLES_WITH_INDEXES = frozenset({"notices", "subscriptions"})  # open-by-due, by-subscriber
 QUEUES = ("route", "send", "send-dlq")
 
 ACK_LOG = ("PutItem", "Query")  # append an entry (conditional put), read the chain
@@ -91,7 +90,7 @@ API_TABLES: dict[str, tuple[str, ...]] = {
     # the admins' list (a Scan), add and remove; whether a forwarder is trusted
     "trusted-senders": ("GetItem", "BatchGetItem", "PutItem", "DeleteItem", "Scan"),
     # the admins' routes (list and coverage scan); an admin sweep reads a notice's places' rotations
-    "rotations": ("GetItem", "PutItem", "DeleteItem", "Scan", "Query"),
+    "rotations": ("GetItem", "BatchGetItem", "PutItem", "DeleteItem", "Scan"),
 }
 LINK_SIGNING = "link-signing"  # vigil-<stage>-link-signing: the template's LinkSigningSecret
 # Secrets Manager appends "-" and six random characters to a secret's name to make its ARN.
@@ -125,7 +124,7 @@ NEEDS: dict[str, Needs] = {
             "deliveries": ("PutItem", "ConditionCheckItem", "BatchWriteItem", "Query"),
             "ack-log": ACK_LOG,
             "policies": ("GetItem",),
-            "rotations": ("Query",),  # who is on duty at the notice's place and above it
+            "rotations": ("BatchGetItem",),  # who is on duty at the notice's place and above it
         },
         queues={"route": SQS_CONSUME, "send": SQS_SEND},
     ),
@@ -153,7 +152,7 @@ NEEDS: dict[str, Needs] = {
             "policies": ("GetItem",),
             "subscriptions": ("Query",),
             "subscribers": ("GetItem", "BatchGetItem"),
-            "rotations": ("Query",),  # on-duty, next-on-duty and rotation steps
+            "rotations": ("BatchGetItem",),  # who a step reaches depends on who is on duty
         },
         queues={"send": SQS_SEND},
         ses=("SendEmail",),

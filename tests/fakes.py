@@ -354,8 +354,8 @@ class InMemoryTrustedSenderStore:
 @dataclass
 class InMemoryRotationStore:
     rotations: dict[str, Rotation] = field(default_factory=dict)
-    # The places read, one per Query the adapter would make.
-    queries: list[str] = field(default_factory=list)
+    # The places read, each call's: one BatchGetItem of the adapter.
+    reads: list[tuple[str, ...]] = field(default_factory=list)
 
     def add(self, rotation: Rotation) -> None:
         if rotation.id in self.rotations:
@@ -376,15 +376,14 @@ class InMemoryRotationStore:
     def remove(self, rotation_id: str) -> Rotation:
         return self.rotations.pop(self.get(rotation_id).id)
 
+    def at(self, places: Sequence[str]) -> list[Rotation]:
+        self.reads.append(tuple(places))
+        order = {place: i for i, place in enumerate(places)}
+        found = [r for r in self.rotations.values() if r.jurisdiction_id in order]
+        return sorted(found, key=lambda r: (order[r.jurisdiction_id], r.role))
+
     def list(self) -> list[Rotation]:
         return sorted(self.rotations.values(), key=lambda r: (r.jurisdiction_id, r.role))
-
-    def at(self, places: Sequence[str]) -> list[Rotation]:
-        found: list[Rotation] = []
-        for place in dict.fromkeys(places):
-            self.queries.append(place)
-            found += [r for r in self.rotations.values() if r.jurisdiction_id == place]
-        return found
 
 
 @dataclass

@@ -1,9 +1,10 @@
-"""DynamoDB store of duty rotations: one item per rotation, and the ``by-place`` index routing reads.
+"""DynamoDB store of duty rotations: one item per rotation, keyed by ``rotation_id``.
 
-An item is keyed by ``rotation_id``, which is made from its place and role (``rotation_id_for``), so
-a second rotation of a role at a place is refused by the conditional put alone. The index
-``by-place`` (``jurisdiction_id``, ``role``) gives the rotations of a place in one Query: routing
-and the sweep read the notice's place and the places above it, never a Scan.
+A rotation's id is made from its place and role (``rotation_id_for``), so a second rotation of a
+role at a place is refused by the conditional put alone, and the rotations of a few places are read
+by key: routing and the sweep ask for every id the notice's place and the places above it could
+have (five places and eight roles at most: one BatchGetItem), never a Query or a Scan, and read
+consistently, so a rotation applies from the moment it is stored.
 """
 
 from __future__ import annotations
@@ -15,24 +16,23 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.adapters.dynamodb import (
     ConditionFailed,
+    Item,
+    batch_get,
     call,
     decode,
     encode,
     iso,
     parse_iso,
-    query_all,
     scan_all,
     written,
 )
 from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.policies import parse_duration
-from chalicelib.domain.rotations import Override, Rotation
+from chalicelib.domain.rotations import Override, Rotation, rotation_id_for
 from chalicelib.domain.subscribers import Role
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-
-BY_PLACE = "by-place"
 
 
 def rotation_to_item(rotation: Rotation) -> dict[str, Any]:
@@ -126,22 +126,19 @@ class DynamoRotationStore:
             raise NotFound(f"no rotation {rotation_id!r}") from None
         return item_to_rotation(decode(response["Attributes"]))
 
+    def at(self, places: Sequence[str]) -> list[Rotation]:
+        keys: list[Item] = [
+            {"rotation_id": {"S": rotation_id_for(place, role)}}
+            for place in dict.fromkeys(places)
+            for role in Role
+        ]
+        found = (
+            [item_to_rotation(item) for item in batch_get(self._client, self._table, keys)] if keys else []
+        )
+        order = {place: i for i, place in enumerate(places)}
+        return sorted(found, key=lambda r: (order.get(r.jurisdiction_id, len(order)), r.role))
+
     def list(self) -> list[Rotation]:
         """Every rotation: a Scan, for the admins' listing and the coverage report (dozens of rows)."""
         items = scan_all(self._client, TableName=self._table, ConsistentRead=True)
         return sorted(map(item_to_rotation, items), key=lambda r: (r.jurisdiction_id, r.role))
-
-    def at(self, places: Sequence[str]) -> list[Rotation]:
-        found: list[Rotation] = []
-        for place in dict.fromkeys(places):
-            found += map(
-                item_to_rotation,
-                query_all(
-                    self._client,
-                    TableName=self._table,
-                    IndexName=BY_PLACE,
-                    KeyConditionExpression="jurisdiction_id = :place",
-                    ExpressionAttributeValues={":place": {"S": place}},
-                ),
-            )
-        return found

@@ -173,7 +173,9 @@ class Rotation:
         if override is not None:
             scheduled_member = shift.subscriber_id if shift else None
             covering = scheduled_member if scheduled_member != override.subscriber_id else None
-            return Duty(override.subscriber_id, override.start.astimezone(UTC), override.end.astimezone(UTC), covering)
+            return Duty(
+                override.subscriber_id, override.start.astimezone(UTC), override.end.astimezone(UTC), covering
+            )
         if shift is None:
             return None
         ended = [o.end.astimezone(UTC) for o in self.overrides if shift.start < o.end <= at]
@@ -265,9 +267,15 @@ def watch(rotation: Rotation, subscribers: Mapping[str, Subscriber], *, at: date
 
 @dataclass(frozen=True, slots=True)
 class Roster:
-    """The rotations that apply to a notice, as they stand at one instant."""
+    """The rotations that apply to a notice, as they stand at one instant, and the subscribers they
+    name (``people``: those the store still has)."""
 
-    watches: tuple[Watch, ...] = field(default_factory=tuple)
+    watches: tuple[Watch, ...] = ()
+    people: Mapping[str, Subscriber] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, rotations: Iterable[Rotation], people: Mapping[str, Subscriber], *, at: datetime) -> Roster:
+        return cls(tuple(watch(r, people, at=at) for r in rotations), people)
 
     def held_back(self) -> frozenset[str]:
         """Members of rotations in force who are not on duty in any of them: they hear of the notice
@@ -320,9 +328,7 @@ def recipient_of(subscriber: Subscriber, via: tuple[str, ...]) -> Recipient:
     )
 
 
-def rostered(
-    recipients: Sequence[Recipient], roster: Roster, subscribers: Mapping[str, Subscriber]
-) -> list[Recipient]:
+def rostered(recipients: Sequence[Recipient], roster: Roster) -> list[Recipient]:
     """Who a notice goes to first: its recipients, less the members of rotations in force who are
     not on duty, plus whoever is on duty that its subscriptions do not reach (the admin put them
     on duty there). A rotation not in force changes nothing: its members hear as they subscribed."""
@@ -331,20 +337,20 @@ def rostered(
     present = {r.subscriber_id for r in kept}
     vias = {w.duty.subscriber_id: (w.rotation.jurisdiction_id,) for w in roster.watches if w.duty}
     added = [
-        recipient_of(subscribers[s], vias.get(s, ()))
+        recipient_of(roster.people[s], vias.get(s, ()))
         for s in roster.in_force()
-        if s not in present and s in subscribers
+        if s not in present and s in roster.people
     ]
     return sorted([*kept, *added], key=lambda r: r.subscriber_id)
 
 
-def audience(ids: Iterable[str], roster: Roster, subscribers: Mapping[str, Subscriber]) -> list[Recipient]:
+def audience(ids: Iterable[str], roster: Roster) -> list[Recipient]:
     """The named people as recipients (those the store still has), each reached via their rotation's place."""
     places: dict[str, tuple[str, ...]] = {}
     for w in roster.watches:
         for s in (*w.rotation.involved(), *((w.following.subscriber_id,) if w.following else ())):
             places.setdefault(s, (w.rotation.jurisdiction_id,))
     return sorted(
-        (recipient_of(subscribers[s], places.get(s, ())) for s in dict.fromkeys(ids) if s in subscribers),
+        (recipient_of(roster.people[s], places.get(s, ())) for s in dict.fromkeys(ids) if s in roster.people),
         key=lambda r: r.subscriber_id,
     )

@@ -6,10 +6,10 @@ import statistics
 from collections import defaultdict
 from typing import Any
 
-from chalicelib.domain.coverage import coverage
+from chalicelib.domain.coverage import coverage, rotation_gaps
 from chalicelib.domain.jurisdictions import JurisdictionRegistry
 from chalicelib.domain.subscribers import EventType, Subscriber
-from chalicelib.ports import DeliveryStore, NoticeStore, PolicyStore, SubscriberStore
+from chalicelib.ports import DeliveryStore, NoticeStore, PolicyStore, RotationStore, SubscriberStore
 
 SUBSCRIBER_PAGE = 100
 MAX_SUBSCRIBERS = 20_000
@@ -28,10 +28,16 @@ def _all_subscribers(subscribers: SubscriberStore) -> list[Subscriber]:
 
 
 def coverage_report(
-    *, registry: JurisdictionRegistry, subscribers: SubscriberStore, policies: PolicyStore
+    *,
+    registry: JurisdictionRegistry,
+    subscribers: SubscriberStore,
+    policies: PolicyStore,
+    rotations: RotationStore,
 ) -> dict[str, Any]:
     required = {t: policies.get(t).required_roles for t in EventType}
-    places = coverage(registry, _all_subscribers(subscribers), required)
+    everyone = _all_subscribers(subscribers)
+    places = coverage(registry, everyone, required)
+    gaps = rotation_gaps(rotations.list(), {s.id: s for s in everyone})
     return {
         "required_roles": {str(t): [str(r) for r in roles] for t, roles in required.items()},
         "jurisdictions": [
@@ -45,6 +51,17 @@ def coverage_report(
                 "gaps": [f"{t}:{r}" for t, r in p.gaps],
             }
             for p in places
+        ],
+        # Rotations none of whose members can be reached: whoever is on duty, nobody hears.
+        "rotation_gaps": [
+            {
+                "rotation_id": r.id,
+                "name": r.name,
+                "jurisdiction_id": r.jurisdiction_id,
+                "role": str(r.role),
+                "members": len(r.members),
+            }
+            for r in gaps
         ],
     }
 

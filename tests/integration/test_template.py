@@ -59,10 +59,7 @@ TABLES: dict[str, TableSpec] = {
     "contacts": TableSpec(keys=[("address", "S", "HASH")]),
     "rate-limits": TableSpec(keys=[("bucket", "S", "HASH")]),
     "trusted-senders": TableSpec(keys=[("sender", "S", "HASH")]),
-    "rotations": TableSpec(
-        keys=[("rotation_id", "S", "HASH")],
-        indexes={"by-place": ([("jurisdiction_id", "S", "HASH"), ("role", "S", "RANGE")], "ALL")},
-    ),
+    "rotations": TableSpec(keys=[("rotation_id", "S", "HASH")]),
 }
 WORK_QUEUES = {"route": "route-dlq", "send": "send-dlq"}
 FOURTEEN_DAYS = 14 * 24 * 60 * 60

@@ -72,7 +72,7 @@ def test_the_api_may_do_with_each_table_what_its_routes_do_and_no_more() -> None
         "contacts": {"GetItem", "PutItem", "DeleteItem"},
         "rate-limits": {"GetItem", "UpdateItem"},
         "trusted-senders": {"GetItem", "BatchGetItem", "PutItem", "DeleteItem", "Scan"},
-        "rotations": {"GetItem", "PutItem", "DeleteItem", "Scan", "Query"},
+        "rotations": {"GetItem", "BatchGetItem", "PutItem", "DeleteItem", "Scan"},
     }
 
 

@@ -36,8 +36,8 @@ def rotation(
     overrides: tuple[Override, ...] = (),
 ) -> Rotation:
     return Rotation(
-        id=rotation_id_for("us-ct/facility/new-haven-cc", Role.CORRECTIONS),
-        jurisdiction_id="us-ct/facility/new-haven-cc",
+        id=rotation_id_for("us-ct/facility/new-haven-correctional-center", Role.CORRECTIONS),
+        jurisdiction_id="us-ct/facility/new-haven-correctional-center",
         role=Role.CORRECTIONS,
         members=members or ("ana", "ben", "cy"),
         shift=shift,
@@ -261,7 +261,9 @@ def reviewers(*ids: str, reachable: tuple[str, ...] | None = None) -> dict[str, 
         channel = Channel(ChannelType.EMAIL, f"{sid}@doc.example.gov")
         if reachable is not None and sid not in reachable:
             channel = Channel(ChannelType.EMAIL, f"{sid}@doc.example.gov", verified=False)
-        out[sid] = subscriber(sid, Role.CORRECTIONS, "us-ct/facility/new-haven-cc", channels=(channel,))
+        out[sid] = subscriber(
+            sid, Role.CORRECTIONS, "us-ct/facility/new-haven-correctional-center", channels=(channel,)
+        )
     return out
 
 
@@ -274,8 +276,8 @@ AT = local(date(2026, 6, 2), 12)  # Ben's day in rotation("ana", "ben", start=1 
 
 def test_a_rotation_in_force_holds_back_its_members_who_are_not_on_duty() -> None:
     people = reviewers("ana", "ben", "commissioner")
-    roster = Roster((watch(rotation("ana", "ben", start=date(2026, 6, 1)), people, at=AT),))
-    first = rostered([as_recipient(p) for p in people.values()], roster, people)
+    roster = Roster.of([rotation("ana", "ben", start=date(2026, 6, 1))], people, at=AT)
+    first = rostered([as_recipient(p) for p in people.values()], roster)
     assert [r.subscriber_id for r in first] == ["ben", "commissioner"]
     assert roster.next_on_duty() == ("ana",)
     assert roster.everyone() == ("ana", "ben")
@@ -283,9 +285,11 @@ def test_a_rotation_in_force_holds_back_its_members_who_are_not_on_duty() -> Non
 
 def test_the_one_on_duty_hears_first_even_when_their_subscriptions_do_not_reach_the_notice() -> None:
     people = reviewers("ana", "ben")
-    roster = Roster((watch(rotation("ana", "ben", start=date(2026, 6, 1)), people, at=AT),))
-    first = rostered([as_recipient(people["ana"])], roster, people)
-    assert [(r.subscriber_id, r.via) for r in first] == [("ben", ("us-ct/facility/new-haven-cc",))]
+    roster = Roster.of([rotation("ana", "ben", start=date(2026, 6, 1))], people, at=AT)
+    first = rostered([as_recipient(people["ana"])], roster)
+    assert [(r.subscriber_id, r.via) for r in first] == [
+        ("ben", ("us-ct/facility/new-haven-correctional-center",))
+    ]
 
 
 def test_a_rotation_whose_one_on_duty_cannot_be_reached_steps_aside() -> None:
@@ -293,8 +297,8 @@ def test_a_rotation_whose_one_on_duty_cannot_be_reached_steps_aside() -> None:
     duty = watch(rotation("ana", "ben", start=date(2026, 6, 1)), people, at=AT)
     assert duty.duty is not None
     assert (duty.duty.subscriber_id, duty.duty_reachable, duty.in_force) == ("ben", False, False)
-    roster = Roster((duty,))
-    assert [r.subscriber_id for r in rostered([as_recipient(p) for p in people.values()], roster, people)] == [
+    roster = Roster((duty,), people)
+    assert [r.subscriber_id for r in rostered([as_recipient(p) for p in people.values()], roster)] == [
         "ana",
         "ben",
     ]
@@ -306,6 +310,6 @@ def test_a_rotation_whose_one_on_duty_cannot_be_reached_steps_aside() -> None:
 
 def test_a_rotation_that_has_not_started_changes_nobody_s_notices() -> None:
     people = reviewers("ana", "ben")
-    roster = Roster((watch(rotation("ana", "ben", start=date(2026, 7, 1)), people, at=AT),))
+    roster = Roster.of([rotation("ana", "ben", start=date(2026, 7, 1))], people, at=AT)
     assert roster.held_back() == frozenset()
     assert roster.next_on_duty() == ("ana",)
