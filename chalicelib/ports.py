@@ -284,7 +284,7 @@ class RotationStore(Protocol):
         """Write a changed rotation; raises NotFound if it is not stored."""
 
     def remove(self, rotation_id: str) -> Rotation:
-        """Delete it, returning what was stored; raises NotFound."""
+        """Delete it, returning what the store held; raises NotFound."""
 
     def at(self, places: Sequence[str]) -> list[Rotation]:
         """The rotations of these places, nearest first: read by the ids their roles would give them

@@ -490,14 +490,14 @@ def rotations_create(body: Json) -> None:
 
 @rotations.command("list")
 def rotations_list() -> None:
-    """List rotations, each with who is on duty now and next (GET /rotations)."""
+    """List rotations, each with who is on duty and who is next (GET /rotations)."""
     show(call("GET", "/rotations"))
 
 
 @rotations.command("show")
 @click.argument("rotation_id")
 def rotations_show(rotation_id: str) -> None:
-    """Show a rotation: who is on duty now and next, and their shifts (GET /rotations/{id})."""
+    """Show a rotation: who is on duty and who is next, and their shifts (GET /rotations/{id})."""
     show(call("GET", f"/rotations/{path_segment(rotation_id)}"))
 
 

@@ -332,7 +332,7 @@ class LocalStack:
             if absent:
                 raise SnapshotUnusable(
                     f"its stack {stack_name(stage)} lacks the template's outputs ({', '.join(absent)}):"
-                    " it was saved before they were added"
+                    " it holds a stack made from an older template"
                 )
         except Exception as exc:
             missing = f"it holds no stack {stack_name(stage)}"

@@ -108,7 +108,7 @@ def load_template(template_path: Path | None = None) -> dict[str, Any]:
 
 def missing_outputs(outputs: Mapping[str, str], template_path: Path | None = None) -> list[str]:
     """The outputs the template always declares that a deployed stack lacks: a stack made from an
-    older template (a state kept from before a table was added) has no such resource."""
+    older template (a state kept from before a table existed) has no such resource."""
     declared = load_template(template_path).get("Outputs") or {}
     return sorted(k for k, v in declared.items() if "Condition" not in v and k not in outputs)
 

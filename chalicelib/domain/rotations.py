@@ -241,7 +241,7 @@ class Watch:
         return self.duty is not None and self.duty_reachable
 
     def log_json(self) -> dict[str, Any]:
-        """What the acknowledgment log keeps of it: who was on duty, never anyone's channels."""
+        """What the acknowledgment log keeps of it: who is on duty then, never anyone's channels."""
         return {
             "rotation_id": self.rotation.id,
             "jurisdiction_id": self.rotation.jurisdiction_id,

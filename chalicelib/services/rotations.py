@@ -52,7 +52,7 @@ def roster(
 
 @dataclass(frozen=True, slots=True)
 class RotationState:
-    """A rotation as an admin sees it: who is on duty now and next, and whether anyone in it can be
+    """A rotation as an admin sees it: who is on duty and who is next, and whether anyone in it can be
     reached (none: a coverage gap)."""
 
     rotation: Rotation
@@ -91,7 +91,7 @@ def _state(
 ) -> RotationState:
     try:
         name = registry.get(rotation.jurisdiction_id).name
-    except UnknownJurisdiction:  # a place the shipped data no longer has: its id says what it was
+    except UnknownJurisdiction:  # a place the shipped data no longer has: its id names it
         name = rotation.jurisdiction_id
     return RotationState(rotation, name, watch(rotation, people, at=now), people)
 

@@ -67,7 +67,7 @@ def route(
     between the two runs adds the new person on duty).
 
     Where a rotation of the notice's place or a place above it is in force, its members hear first
-    only through whoever is on duty (``rotations.rostered``); who that was goes into the log."""
+    only through whoever is on duty (``rotations.rostered``), whom the log names."""
     notice = notices.get(notice_id)
     policy = policy_for(policies.get(notice.type), low_key=notice.low_key)
     on_duty = roster(
@@ -94,7 +94,7 @@ def route(
                 "roles": sorted({str(r.role) for r in recipients}),
                 "coverage_gaps": list(gaps),
                 "next_step_at": following[1].isoformat() if following else None,
-                # Only where a rotation applies, so the logs of other places stay as they were.
+                # Only where a rotation applies: other notices' entries hold no on_duty.
                 **({"on_duty": on_duty.log_json()} if on_duty.watches else {}),
             },
         )

@@ -1,4 +1,4 @@
-"""Duty rotations on the dashboard in headless Chromium: an admin sees who is on duty now and next
+"""Duty rotations on the dashboard in headless Chromium: an admin sees who is on duty and who is next
 in the Rotations view, and a rotation nobody in it can be reached marked as a gap in words; other
 keys are told the view is not theirs."""
 

@@ -1,6 +1,6 @@
 """On the local stack: a rotation of two corrections reviewers at Osborn Correctional Institution. A
 detainer there goes to the reviewer on duty, and, when the policy's next-on-duty step falls due, to
-the one who takes over; the log names who was on duty."""
+the one who takes over; the log names the one on duty."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Notices and duty rotations, through the services with fakes: a detainer goes first to the reviewer
-on duty, policy steps reach the next on duty and the whole rotation, the log says who was on duty,
+on duty, policy steps reach the next on duty and the whole rotation, the log names the one on duty,
 and a rotation that cannot tell its duty person steps aside."""
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def reviewers_rotation(place: str = FACILITY, *, overrides: tuple[Override, ...]
 @pytest.fixture
 def jail(world: FakeWorld) -> FakeWorld:
     """Two reviewers of New Haven Correctional Center in a rotation, a reviewer of another jail who
-    covers for them now and then, the statewide commissioner (in no rotation) and the advocates."""
+    covers for them at times, the statewide commissioner (in no rotation) and the advocates."""
     for sid in ("ana", "ben"):
         world.subscribers.add(subscriber(sid, Role.CORRECTIONS, FACILITY, event_types=(EventType.DETAINER,)))
     world.subscribers.add(
