@@ -123,7 +123,9 @@ class SubscriberStore(Protocol):
         """Raises NotFound."""
 
     def replace(self, subscriber: Subscriber) -> None:
-        """Write a changed subscriber and bring its index rows in line; raises NotFound."""
+        """Write a changed subscriber and bring its index rows in line; the stored revision becomes
+        ``subscriber.revision + 1``. Raises NotFound, or ChangedMeanwhile (writing nothing) if the
+        stored revision is not ``subscriber.revision``: write through services.subscribers.change."""
 
     def get_many(self, subscriber_ids: Sequence[str]) -> dict[str, Subscriber]: ...
 

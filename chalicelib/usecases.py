@@ -545,14 +545,14 @@ class UseCases:
         return delivery.SendInvocation(delivery.NoticesReadOnce(self._deps.notices))
 
     def handle_send_message(
-        self, body: Mapping[str, Any], *, attempt: int, receipt_handle: str, invocation: SendInvocation
+        self, body: Mapping[str, Any], *, receives: int, receipt_handle: str, invocation: SendInvocation
     ) -> bool:
         from chalicelib.services import delivery
 
         d = self._deps
         return delivery.handle_send_message(
             body,
-            attempt=attempt,
+            receives=receives,
             receipt_handle=receipt_handle,
             invocation=invocation,
             deliveries=d.deliveries,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -15,7 +16,7 @@ from chalicelib.data import load_registry
 from chalicelib.domain.acknowledgments import Acknowledgment
 from chalicelib.domain.auth import ApiKey
 from chalicelib.domain.deliveries import Delivery, DeliveryStatus
-from chalicelib.domain.errors import Conflict, FieldError, InvalidInput, NotFound
+from chalicelib.domain.errors import ChangedMeanwhile, Conflict, FieldError, InvalidInput, NotFound
 from chalicelib.domain.jurisdictions import JurisdictionRegistry
 from chalicelib.domain.mail_trust import TrustedSender
 from chalicelib.domain.messages import OutgoingEmail, OutgoingSms, OutgoingWebhook
@@ -180,8 +181,9 @@ class InMemorySubscriberStore:
         self.subscribers[subscriber.id] = subscriber
 
     def replace(self, subscriber: Subscriber) -> None:
-        self.get(subscriber.id)
-        self.subscribers[subscriber.id] = subscriber
+        if self.get(subscriber.id).revision != subscriber.revision:
+            raise ChangedMeanwhile(f"subscriber {subscriber.id!r} changed since it was read")
+        self.subscribers[subscriber.id] = dataclasses.replace(subscriber, revision=subscriber.revision + 1)
 
     def get(self, subscriber_id: str) -> Subscriber:
         if subscriber_id not in self.subscribers:

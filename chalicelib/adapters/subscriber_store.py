@@ -16,6 +16,7 @@ is the layout of every row written before scopes and inside rows existed, so tho
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +33,7 @@ from chalicelib.adapters.dynamodb import (
     query_all,
     written,
 )
-from chalicelib.domain.errors import Conflict, NotFound
+from chalicelib.domain.errors import ChangedMeanwhile, Conflict, NotFound
 from chalicelib.domain.jurisdictions import JurisdictionRegistry
 from chalicelib.domain.routing import Reach
 from chalicelib.domain.subscribers import (
@@ -78,6 +79,7 @@ def _channels_to_item(channels: Sequence[Channel], *, with_secrets: bool) -> lis
                 "previous_secret": channel.previous_secret,
                 "previous_secret_until": iso(channel.previous_secret_until),
                 "failing_since": iso(channel.failing_since),
+                "consecutive_failures": channel.consecutive_failures or None,
             }
         out.append({k: v for k, v in value.items() if v is not None})
     return out
@@ -96,6 +98,8 @@ def _channels_from_item(values: list[dict[str, Any]]) -> tuple[Channel, ...]:
             previous_secret=v.get("previous_secret"),
             previous_secret_until=parse_iso(v.get("previous_secret_until")),
             failing_since=parse_iso(v.get("failing_since")),
+            # Stored before the count was kept: none yet (the endpoint gets a whole schedule again).
+            consecutive_failures=int(v.get("consecutive_failures", 0)),
         )
         for v in values
     )
@@ -120,6 +124,7 @@ def subscriber_to_item(subscriber: Subscriber) -> dict[str, Any]:
         ],
         "created_at": iso(subscriber.created_at),
         "tags": list(subscriber.tags),
+        "revision": subscriber.revision,
     }
 
 
@@ -144,6 +149,7 @@ def item_to_subscriber(item: dict[str, Any]) -> Subscriber:
         ),
         created_at=created_at,
         tags=tuple(item.get("tags", [])),
+        revision=int(item.get("revision", 0)),  # written before revisions were kept: the first
     )
 
 
@@ -242,15 +248,28 @@ class DynamoSubscriberStore:
         batch_write(self._client, self._subscriptions, _puts(self._entries(subscriber)))
 
     def replace(self, subscriber: Subscriber) -> None:
-        """Write the changed subscriber and bring its index rows in line (removed rows first)."""
+        """Write the changed subscriber and bring its index rows in line (removed rows first).
+
+        Only if the stored record is still the revision the change was based on: otherwise
+        ChangedMeanwhile, and nothing is written.
+        """
         before = self.get(subscriber.id)
+        if before.revision != subscriber.revision:
+            raise ChangedMeanwhile(f"subscriber {subscriber.id!r} changed since it was read")
+        written_as = dataclasses.replace(subscriber, revision=subscriber.revision + 1)
+        # Records written before revisions were kept have none: revision 0 stands for that.
+        unchanged = "revision = :based_on"
+        if not subscriber.revision:
+            unchanged = f"({unchanged} OR attribute_not_exists(revision))"
         if not written(
             self._client.put_item,
             TableName=self._subscribers,
-            Item=encode(subscriber_to_item(subscriber)),
-            ConditionExpression="attribute_exists(subscriber_id)",
+            Item=encode(subscriber_to_item(written_as)),
+            ConditionExpression=f"attribute_exists(subscriber_id) AND {unchanged}",
+            ExpressionAttributeValues={":based_on": {"N": str(subscriber.revision)}},
         ):
-            raise NotFound(f"no subscriber {subscriber.id!r}")
+            self.get(subscriber.id)  # NotFound if it was deleted meanwhile
+            raise ChangedMeanwhile(f"subscriber {subscriber.id!r} changed since it was read")
         # The rows before are what the stored subscriber produces (no by-subscriber Query: the send,
         # text and feedback functions replace subscribers and may only write the index).
         entries = self._entries(subscriber)

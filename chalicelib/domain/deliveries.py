@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from chalicelib.domain.subscribers import ChannelType, Role
+from chalicelib.domain.subscribers import ChannelType, FailureLimit, Role
 
 
 class DeliveryStatus(StrEnum):
@@ -92,24 +92,61 @@ def send_messages(deliveries: Sequence[Delivery]) -> list[dict[str, Any]]:
     ]
 
 
-# Waits before each retry of a send message, by channel (the message's receive count picks the
-# step). Webhooks follow the Standard Webhooks senders' growing schedule, seconds to hours; email
-# and SMS providers recover faster. After the queue's maxReceiveCount the message goes to the
-# dead-letter queue, so these lists only need to be as long as that count.
+# The schedule of each channel: seconds to wait before each attempt of a delivery, the first made at
+# once. Webhooks follow Svix's published schedule (docs.svix.com/retries: 8 attempts, the last
+# 27 h 35 min 5 s after the first), so a receiver down for a day still gets the notice; email and
+# SMS providers throttle for seconds and recover within the hour, so theirs is shorter. A delivery
+# that has failed every attempt of its channel's schedule is handed to the dead-letter queue by the
+# send step (``attempts_left``, ``delivery.settle``), not by the queue's receive count.
 RETRY_SCHEDULES: dict[ChannelType, tuple[int, ...]] = {
-    ChannelType.EMAIL: (30, 120, 600, 1800, 3600),
-    ChannelType.SMS: (30, 120, 600, 1800, 3600),
-    ChannelType.WEBHOOK: (5, 300, 1800, 7200, 18000, 36000),
+    ChannelType.EMAIL: (0, 30, 120, 600, 1800, 3600),
+    ChannelType.SMS: (0, 30, 120, 600, 1800, 3600),
+    ChannelType.WEBHOOK: (0, 5, 300, 1800, 7200, 18000, 36000, 36000),
 }
 MAX_RETRY_DELAY = 12 * 3600  # SQS's longest visibility timeout
+# Jitter lengthens each wait by up to this fraction, never shortens it: the schedule is the least a
+# delivery waits, so its attempts always span the whole ``retry_window``, and the longest webhook
+# wait (10 h) stays within SQS's 12 h.
+JITTER = 0.2
+
+
+def attempts_allowed(channel: ChannelType) -> int:
+    """How many times a delivery over ``channel`` is attempted before it is dead-lettered."""
+    return len(RETRY_SCHEDULES[channel])
+
+
+def retry_window(channel: ChannelType) -> timedelta:
+    """The least time from a delivery's first attempt to its last, when every attempt fails."""
+    return timedelta(seconds=sum(RETRY_SCHEDULES[channel]))
+
+
+def attempts_left(channel: ChannelType, *, attempts: int, receives: int) -> int:
+    """Attempts a delivery that has had ``attempts`` may still have, in a send message received
+    ``receives`` times.
+
+    The delivery's own count decides, per channel: a message of emails is done after email's six
+    attempts although the send queue would receive it nine times (enough for webhooks). Only the
+    attempts the message itself can have made count, at most one per receive, so a message
+    redriven from the dead-letter queue (a new message to SQS) gives its deliveries the schedule
+    again."""
+    return max(0, attempts_allowed(channel) - min(attempts, receives))
+
+
+# A webhook endpoint is disabled once it has failed every attempt of a delivery's schedule, over the
+# whole of it: 8 failures in a row, the first 27 h 35 min ago or more.
+WEBHOOK_FAILURE_LIMIT = FailureLimit(
+    attempts=attempts_allowed(ChannelType.WEBHOOK), window=retry_window(ChannelType.WEBHOOK)
+)
 
 
 def retry_delay(
-    channel: ChannelType, attempt: int, *, retry_after: float | None, jitter: float, scale: float = 1.0
+    channel: ChannelType, attempts: int, *, retry_after: float | None, jitter: float, scale: float = 1.0
 ) -> int:
-    """Seconds to wait before attempt ``attempt + 1``. ``jitter`` in [0, 1) spreads retries ±20 %
-    so a provider's outage does not end in a thundering herd; a receiver's Retry-After is honoured."""
+    """Seconds to wait after a delivery's ``attempts``-th attempt before the next one (past the
+    schedule, its last wait). ``jitter`` in [0, 1) lengthens the wait by up to a fifth, so the
+    retries of a provider's outage do not all come back at once; a receiver's Retry-After is
+    honoured. At most SQS's 12 hours."""
     schedule = RETRY_SCHEDULES[channel]
-    base = schedule[min(max(attempt, 1), len(schedule)) - 1] * (0.8 + 0.4 * jitter)
+    base = schedule[min(max(attempts, 1), len(schedule) - 1)] * (1 + JITTER * jitter)
     wanted = max(base, retry_after or 0.0) * scale
     return int(min(wanted, MAX_RETRY_DELAY))

@@ -49,6 +49,11 @@ class Conflict(VigilError):
     code = "conflict"
 
 
+class ChangedMeanwhile(Conflict):
+    """A write based on a record that another writer changed since it was read: refused, so neither
+    change is lost; the writer reads the record again and reapplies its change."""
+
+
 class TooLarge(VigilError):
     code = "too_large"
 

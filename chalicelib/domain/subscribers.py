@@ -28,9 +28,16 @@ OFFICIAL_ROLES = frozenset(
 )
 
 
-# A webhook endpoint failing every delivery for this long is disabled until an admin re-enables it
-# (the Standard Webhooks senders wait days; officials' systems should not go quiet that long).
-WEBHOOK_FAILURE_WINDOW = timedelta(hours=24)
+@dataclass(frozen=True, slots=True)
+class FailureLimit:
+    """When an endpoint that keeps failing is switched off: once it has failed ``attempts`` times in
+    a row AND its first failure is ``window`` old. Both: a burst of failures within minutes is an
+    outage the retries ride out, and two failures days apart are not an endpoint that is down.
+    Webhooks' limit is their retry schedule (``deliveries.WEBHOOK_FAILURE_LIMIT``): failing every
+    attempt of one delivery is enough, and nothing less is."""
+
+    attempts: int
+    window: timedelta
 
 
 class EventType(StrEnum):
@@ -80,8 +87,10 @@ class Channel:
     # The secret before the last rotation, still signed with until then, so receivers can switch over.
     previous_secret: str | None = None
     previous_secret_until: datetime | None = None
-    # When a webhook endpoint started failing (None while it answers); long enough, and it is disabled.
+    # When a webhook endpoint started failing (None while it answers), and how many attempts in a
+    # row have failed since: both past the FailureLimit, and it is disabled.
     failing_since: datetime | None = None
+    consecutive_failures: int = 0
 
     @property
     def id(self) -> str:
@@ -104,12 +113,23 @@ class Channel:
             return "opted-out"
         return "active" if self.verified else "unverified"
 
-    def after_send(self, *, ok: bool, now: datetime) -> Channel:
-        """A webhook's health after a send: failing for WEBHOOK_FAILURE_WINDOW switches it off."""
+    def after_send(self, *, ok: bool, now: datetime, limit: FailureLimit) -> Channel:
+        """A webhook's health after an attempt: a success clears the record of failures; a failure
+        adds to it, and one past ``limit`` (in count and in time) switches the channel off."""
         if ok:
-            return replace(self, failing_since=None) if self.failing_since else self
+            return self.healthy()
         since = self.failing_since or now
-        return replace(self, failing_since=since, disabled=now - since >= WEBHOOK_FAILURE_WINDOW)
+        failures = self.consecutive_failures + 1
+        spent = failures >= limit.attempts and now - since >= limit.window
+        return replace(
+            self, failing_since=since, consecutive_failures=failures, disabled=self.disabled or spent
+        )
+
+    def healthy(self) -> Channel:
+        """The channel with no record of failures (after a success, or re-enabled by an admin)."""
+        if self.failing_since is None and not self.consecutive_failures:
+            return self
+        return replace(self, failing_since=None, consecutive_failures=0)
 
     def signing_secrets(self, now: datetime) -> tuple[str, ...]:
         """Current secret first; the previous one too while its overlap lasts."""
@@ -146,6 +166,11 @@ class Subscriber:
     created_at: datetime
     escalation_contact: bool = False
     tags: tuple[str, ...] = field(default_factory=tuple)
+    # How many times the stored record has been written. A write carries the revision it was based on
+    # and the store refuses it if the record moved on (ChangedMeanwhile): the send, reply and feedback
+    # functions and an admin may change one subscriber at the same moment. Storage bookkeeping, not
+    # part of what a subscriber is, so equality ignores it.
+    revision: int = field(default=0, compare=False)
 
     def channel(self, channel_id: str) -> Channel | None:
         return next((c for c in self.channels if c.id == channel_id), None)

@@ -58,7 +58,7 @@ def send_batch(event: SQSEvent, vigil: UseCases) -> dict[str, Any]:
     def send(body: dict[str, Any], record: SQSRecord) -> bool:
         return vigil.handle_send_message(
             body,
-            attempt=int(record.to_dict().get("attributes", {}).get("ApproximateReceiveCount", "1")),
+            receives=int(record.to_dict().get("attributes", {}).get("ApproximateReceiveCount", "1")),
             receipt_handle=record.receipt_handle,
             invocation=invocation,
         )

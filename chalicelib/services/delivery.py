@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -11,7 +12,16 @@ from typing import Any
 import structlog
 
 from chalicelib.domain.acklog import EntryKind, LogConflict
-from chalicelib.domain.deliveries import FINAL_STATUSES, Delivery, DeliveryStatus, retry_delay
+from chalicelib.domain.deliveries import (
+    FINAL_STATUSES,
+    WEBHOOK_FAILURE_LIMIT,
+    Delivery,
+    DeliveryStatus,
+    attempts_allowed,
+    attempts_left,
+    retry_delay,
+)
+from chalicelib.domain.errors import ChangedMeanwhile, NotFound
 from chalicelib.domain.messages import (
     OutgoingEmail,
     render_email,
@@ -34,6 +44,7 @@ from chalicelib.ports import (
     SubscriberStore,
     WorkQueue,
 )
+from chalicelib.services import subscribers as subscriber_service
 
 logger = structlog.get_logger()
 
@@ -70,6 +81,8 @@ class DeliveryReport:
     retry_after: float | None = None
     # Log entries the log refused, to be written by a message of their own.
     unlogged: tuple[dict[str, Any], ...] = ()
+    # How many times each delivery still to be sent (failed, or in flight) has been attempted.
+    attempts: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def needs_retry(self) -> bool:
@@ -160,28 +173,32 @@ def deliver(
     _track_webhook_health(outcomes, owners, subscribers=subscribers, senders=senders, admins=admins, now=now)
     claimed_ids = {d.delivery_id for d in claimed}
     unclaimed = [d for d in wanted if d.delivery_id not in claimed_ids]
+    in_flight = [d for d in unclaimed if d.status not in FINAL_STATUSES]
+    to_retry = [d for d in outcomes if d.delivery_id in set(failed)] + in_flight
     return DeliveryReport(
         sent=sum(d.status is DeliveryStatus.SENT for d in outcomes),
         done_before=sum(d.status in FINAL_STATUSES for d in unclaimed),
-        in_flight=tuple(d.delivery_id for d in unclaimed if d.status not in FINAL_STATUSES),
+        in_flight=tuple(d.delivery_id for d in in_flight),
         failed=tuple(failed),
         permanent=tuple(permanent),
         retry_after=max(waits) if waits else None,
         unlogged=tuple(unlogged),
+        attempts={d.delivery_id: d.attempts for d in to_retry},
     )
 
 
 def _track_webhook_health(
     outcomes: Sequence[Delivery],
-    owners: dict[str, Subscriber],
+    owners: Mapping[str, Subscriber],
     *,
     subscribers: SubscriberStore,
     senders: Senders,
     admins: Sequence[Channel],
     now: datetime,
 ) -> None:
-    """Remember when an endpoint started failing; one failing for the whole window is switched off
-    and the admins told, rather than retried into the dead-letter queue for ever."""
+    """Keep each webhook endpoint's record of failures (since when, how many in a row); one that has
+    failed every attempt of a whole retry schedule is switched off and the admins told, rather than
+    retried into the dead-letter queue for ever."""
     for d in outcomes:
         owner = owners.get(d.subscriber_id)
         channel = owner.channel(d.channel_id) if owner else None
@@ -189,24 +206,39 @@ def _track_webhook_health(
             continue
         if d.status not in (DeliveryStatus.SENT, DeliveryStatus.FAILED):
             continue
-        health = channel.after_send(ok=d.status is DeliveryStatus.SENT, now=now)
-        if health == channel:
+        ok = d.status is DeliveryStatus.SENT
+        # The copy read when the batch was claimed answers the common case (a healthy endpoint that
+        # answered) without a read; any change is made on the stored record, which an admin or
+        # another invocation may have changed since.
+        if channel.after_send(ok=ok, now=now, limit=WEBHOOK_FAILURE_LIMIT) == channel:
             continue
-        owner = owner.with_channel(health)
-        owners[d.subscriber_id] = owner
-        subscribers.replace(owner)
-        if health.disabled and not channel.disabled:
-            logger.warning("webhook.disabled", subscriber_id=owner.id, channel_id=channel.id)
-            _tell_admins(owner, health, senders=senders, admins=admins)
+        try:
+            changed = subscriber_service.change_channel(
+                ChannelRef(d.subscriber_id, d.channel_id),
+                functools.partial(Channel.after_send, ok=ok, now=now, limit=WEBHOOK_FAILURE_LIMIT),
+                subscribers=subscribers,
+            )
+        except NotFound:  # deleted meanwhile, channel and all
+            continue
+        except ChangedMeanwhile:
+            # The sends are done and must not be repeated for a bookkeeping write: this attempt goes
+            # uncounted, and the endpoint's next attempt is counted as usual.
+            logger.warning(
+                "webhook.health_unrecorded", subscriber_id=d.subscriber_id, channel_id=d.channel_id
+            )
+            continue
+        if changed and changed.after.disabled and not changed.before.disabled:
+            logger.warning("webhook.disabled", subscriber_id=d.subscriber_id, channel_id=d.channel_id)
+            _tell_admins(changed.subscriber, changed.after, senders=senders, admins=admins)
 
 
 def _tell_admins(
     subscriber: Subscriber, channel: Channel, *, senders: Senders, admins: Sequence[Channel]
 ) -> None:
-    since = channel.failing_since.isoformat() if channel.failing_since else "a day ago"
+    since = channel.failing_since.isoformat() if channel.failing_since else "more than a day ago"
     text = (
-        f"The webhook endpoint of {subscriber.name} ({subscriber.organization}) has failed every "
-        f"delivery since {since} and is now disabled.\n"
+        f"The webhook endpoint of {subscriber.name} ({subscriber.organization}) has failed "
+        f"{channel.consecutive_failures} attempts in a row since {since} and is now disabled.\n"
         f"Channel {channel.id}, subscriber {subscriber.id}. Fix the receiver, then re-enable it with\n"
         f'PATCH /subscribers/{subscriber.id} {{"enable_channels": ["{channel.id}"]}}\n'
     )
@@ -215,7 +247,8 @@ def _tell_admins(
             senders.email.send(
                 OutgoingEmail(
                     to=admin.address,
-                    subject=f"[Vigil] Webhook of {subscriber.name} disabled after failing for a day",
+                    subject=f"[Vigil] Webhook of {subscriber.name} disabled after "
+                    f"{channel.consecutive_failures} failed attempts in a row",
                     text=text,
                     html="<pre>" + html.escape(text) + "</pre>",
                 )
@@ -378,36 +411,64 @@ def settle(
     report: DeliveryReport,
     message: Mapping[str, Any],
     *,
-    attempt: int,
+    receives: int,
     dead_letters: WorkQueue,
     retry_scale: float,
     jitter: float,
 ) -> int | None:
-    """After a send message: hand deliveries that failed for good to the dead-letter queue (where
-    the alarm sees them and a redrive can retry them once mended), and say how long to wait before
-    the message comes back, or None when it is done."""
+    """After a send message received ``receives`` times: hand deliveries that failed for good, and
+    those that failed every attempt of their channel's schedule, to the dead-letter queue (where the
+    alarm sees them and a redrive can retry them once mended), and say how long to wait before the
+    message comes back (the schedule's next wait for its least-tried delivery), or None when it is
+    done."""
+    channel = ChannelType(message["channel"])
+
+    def tried(delivery_id: str) -> int:  # unknown: the message's receives stand in for its attempts
+        return min(report.attempts.get(delivery_id, receives), receives)
+
+    spent = [i for i in report.failed if not attempts_left(channel, attempts=tried(i), receives=receives)]
     if report.permanent:
-        dead_letters.send_many(
-            [
-                {
-                    "notice_id": message["notice_id"],
-                    "channel": message["channel"],
-                    "delivery_ids": list(report.permanent),
-                    "reason": "failed permanently; redrive after mending the channel",
-                }
-            ]
+        _dead_letter(
+            dead_letters,
+            message,
+            report.permanent,
+            reason="failed permanently; redrive after mending the channel",
         )
-        logger.warning(
-            "deliveries.dead_lettered", notice_id=message["notice_id"], count=len(report.permanent)
+    if spent:
+        _dead_letter(
+            dead_letters,
+            message,
+            spent,
+            reason=f"failed all {attempts_allowed(channel)} attempts of the {channel} retry schedule; "
+            "redrive after mending the channel",
         )
-    if not report.needs_retry:
+    waiting = [i for i in (*report.failed, *report.in_flight) if i not in spent]
+    if not waiting:
         return None
     return retry_delay(
-        ChannelType(message["channel"]),
-        attempt,
+        channel,
+        min(tried(i) for i in waiting),
         retry_after=report.retry_after,
         jitter=jitter,
         scale=retry_scale,
+    )
+
+
+def _dead_letter(
+    dead_letters: WorkQueue, message: Mapping[str, Any], delivery_ids: Sequence[str], *, reason: str
+) -> None:
+    dead_letters.send_many(
+        [
+            {
+                "notice_id": message["notice_id"],
+                "channel": message["channel"],
+                "delivery_ids": list(delivery_ids),
+                "reason": reason,
+            }
+        ]
+    )
+    logger.warning(
+        "deliveries.dead_lettered", notice_id=message["notice_id"], count=len(delivery_ids), reason=reason
     )
 
 
@@ -423,7 +484,7 @@ class SendInvocation:
 def handle_send_message(
     body: Mapping[str, Any],
     *,
-    attempt: int,
+    receives: int,
     receipt_handle: str,
     invocation: SendInvocation,
     deliveries: DeliveryStore,
@@ -440,8 +501,8 @@ def handle_send_message(
     jitter: float,
     now: datetime,
 ) -> bool:
-    """One send-queue message: True when it is done, False to have the queue bring it back (after the
-    delay set on it: the retry schedule of its channel)."""
+    """One send-queue message, received ``receives`` times: True when it is done, False to have the
+    queue bring it back (after the delay set on it: the retry schedule of its channel)."""
     if "log_entries" in body:  # entries a refusing log deferred: written now, retried by SQS until they are
         append_entries(body["log_entries"], ack_log=ack_log)
         return True
@@ -462,7 +523,7 @@ def handle_send_message(
     )
     invocation.unlogged.extend(report.unlogged)
     delay = settle(
-        report, body, attempt=attempt, dead_letters=dead_letters, retry_scale=retry_scale, jitter=jitter
+        report, body, receives=receives, dead_letters=dead_letters, retry_scale=retry_scale, jitter=jitter
     )
     if delay is None:
         return True

@@ -106,20 +106,19 @@ def _bounced(
             actor="system",
             data={"delivery_id": delivery_id, "bounced": True},
         )
-    try:
-        subscriber = subscribers.get(ref.subscriber_id)
+    try:  # NotFound: the subscriber or the channel is gone, and with it whom to reach again
+        bounced = subscriber_service.change_channel(
+            ref, lambda c: replace(c, bounced=True), subscribers=subscribers
+        )
+        subscriber = bounced.subscriber if bounced else subscribers.get(ref.subscriber_id)
     except NotFound:
         return
-    channel = subscriber.channel(ref.channel_id)
-    if channel is None:
-        return
-    if not channel.bounced:
-        channel = replace(channel, bounced=True)
-        subscriber = subscriber.with_channel(channel)
-        subscribers.replace(subscriber)
-        logger.warning("channel.bounced", subscriber_id=subscriber.id, channel_id=channel.id)
+    if bounced:
+        logger.warning("channel.bounced", subscriber_id=subscriber.id, channel_id=ref.channel_id)
         if subscriber.ack_required:
-            subscriber_service.tell_admins_unreachable(subscriber, channel, senders=senders, admins=admins)
+            subscriber_service.tell_admins_unreachable(
+                subscriber, bounced.after, senders=senders, admins=admins
+            )
     if not subscriber.ack_required or not found:
         return
     # A required recipient must not vanish: the same step goes out on their other channels.

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 import structlog
 
-from chalicelib.domain.errors import Conflict, FieldError, InvalidInput, NotFound
+from chalicelib.domain.errors import ChangedMeanwhile, Conflict, FieldError, InvalidInput, NotFound
 from chalicelib.domain.messages import OutgoingEmail, OutgoingSms, OutgoingWebhook
 from chalicelib.domain.subscribers import (
     Channel,
@@ -63,6 +63,41 @@ class Consent:
     links: Links
     webhook_guard: WebhookGuard
     ack_log: AckLog
+
+
+# Reads and reapplications of one change before it gives up: each failure means another writer changed
+# the subscriber in the few milliseconds between a read and a write.
+CHANGE_ATTEMPTS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Changed:
+    before: Subscriber
+    after: Subscriber
+
+
+def change(
+    subscriber_id: str, edit: Callable[[Subscriber], Subscriber | None], *, subscribers: SubscriberStore
+) -> Changed | None:
+    """Apply ``edit`` to the stored subscriber; None when it leaves the subscriber as it is.
+
+    Every writer of a subscriber goes through here: the send, reply and feedback functions and the
+    admins change the same record at the same moments, and a write based on an old read would undo the
+    other's change (a re-enabled webhook disabled again, an opt-out forgotten). The store refuses such a
+    write; the edit is then applied again to what is stored now. ``edit`` may raise to refuse. Raises
+    NotFound, or ChangedMeanwhile if the record kept changing.
+    """
+    for _ in range(CHANGE_ATTEMPTS):
+        before = subscribers.get(subscriber_id)
+        after = edit(before)
+        if after is None or after == before:
+            return None
+        try:
+            subscribers.replace(after)
+        except ChangedMeanwhile:
+            continue
+        return Changed(before, replace(after, revision=after.revision + 1))
+    raise ChangedMeanwhile(f"subscriber {subscriber_id!r} kept changing: try again")
 
 
 def _contact_addresses(channels: Sequence[Channel]) -> list[Channel]:
@@ -222,36 +257,29 @@ def page(*, limit: int, cursor: str | None, subscribers: SubscriberStore) -> Pag
     return subscribers.list(limit=limit, cursor=cursor)
 
 
-def update(
-    subscriber_id: str,
-    patch: SubscriberPatch,
-    *,
-    subscribers: SubscriberStore,
-    consent: Consent,
-    actor: str,
-    now: datetime,
-) -> Saved:
-    before = subscribers.get(subscriber_id)
+def _patched(before: Subscriber, patch: SubscriberPatch, guard: WebhookGuard) -> Subscriber:
     channels = before.channels
-    added: list[Channel] = []
     if patch.channels is not None:
-        _check_webhooks(patch.channels, consent.webhook_guard)
+        _check_webhooks(patch.channels, guard)
         kept = {c.id: c for c in before.channels}
         channels = tuple(kept.get(c.id) or _fresh(c) for c in patch.channels)
-        added = [c for c in channels if c.id not in kept]
     unknown = [i for i in patch.enable_channels if i not in {c.id for c in channels}]
     if unknown:
         raise InvalidInput(
             "enable_channels names a channel the subscriber does not have",
             [FieldError("enable_channels", f"no channel {i!r}") for i in unknown],
         )
-    channels = tuple(replace(c, disabled=False) if c.id in patch.enable_channels else c for c in channels)
+    # Re-enabled, an endpoint starts with a clean record: it is switched off again only after failing
+    # a whole retry schedule anew.
+    channels = tuple(
+        replace(c.healthy(), disabled=False) if c.id in patch.enable_channels else c for c in channels
+    )
     subscriptions = _merge_subscriptions(before.subscriptions, patch)
     if not subscriptions:
         raise InvalidInput(
             "a subscriber needs at least one subscription", [FieldError("subscriptions", "would leave none")]
         )
-    after = replace(
+    return replace(
         before,
         name=patch.name if patch.name is not None else before.name,
         role=patch.role or before.role,
@@ -263,9 +291,35 @@ def update(
         channels=channels,
         subscriptions=subscriptions,
     )
-    _claim(after, added, consent.contacts)
-    subscribers.replace(after)
-    for gone in _contact_addresses([c for c in before.channels if c.id not in {c.id for c in channels}]):
+
+
+def _added(before: Subscriber, after: Subscriber) -> list[Channel]:
+    known = {c.id for c in before.channels}
+    return [c for c in after.channels if c.id not in known]
+
+
+def update(
+    subscriber_id: str,
+    patch: SubscriberPatch,
+    *,
+    subscribers: SubscriberStore,
+    consent: Consent,
+    actor: str,
+    now: datetime,
+) -> Saved:
+    def apply(before: Subscriber) -> Subscriber:
+        after = _patched(before, patch, consent.webhook_guard)
+        # Claiming again on a second attempt is harmless: the same subscriber may re-claim.
+        _claim(after, _added(before, after), consent.contacts)
+        return after
+
+    changed = change(subscriber_id, apply, subscribers=subscribers)
+    if changed is None:
+        return Saved(subscribers.get(subscriber_id), {}, frozenset())
+    before, after = changed.before, changed.after
+    added = _added(before, after)
+    kept = {c.id for c in after.channels}
+    for gone in _contact_addresses([c for c in before.channels if c.id not in kept]):
         consent.contacts.release(gone.address, before.id)
     confirmations = request_confirmations(after, added, consent, now)
     audit.record(
@@ -344,26 +398,49 @@ def reindex_all(
     return report
 
 
-def _channel_of(ref: ChannelRef, subscribers: SubscriberStore) -> tuple[Subscriber, Channel]:
-    subscriber = subscribers.get(ref.subscriber_id)
-    channel = subscriber.channel(ref.channel_id)
+def channel_of(subscriber: Subscriber, channel_id: str) -> Channel:
+    channel = subscriber.channel(channel_id)
     if channel is None:
         raise NotFound("that channel no longer exists")
-    return subscriber, channel
+    return channel
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelChanged:
+    subscriber: Subscriber  # as stored after the change
+    before: Channel
+    after: Channel
+
+
+def change_channel(
+    ref: ChannelRef, edit: Callable[[Channel], Channel], *, subscribers: SubscriberStore
+) -> ChannelChanged | None:
+    """Change one channel of a subscriber (through ``change``); None if the edit changed nothing."""
+    changed = change(
+        ref.subscriber_id,
+        lambda subscriber: subscriber.with_channel(edit(channel_of(subscriber, ref.channel_id))),
+        subscribers=subscribers,
+    )
+    if changed is None:
+        return None
+    return ChannelChanged(
+        changed.after,
+        channel_of(changed.before, ref.channel_id),
+        channel_of(changed.after, ref.channel_id),
+    )
 
 
 def confirm_channel(ref: ChannelRef, *, subscribers: SubscriberStore, ack_log: AckLog, now: datetime) -> bool:
     """The owner confirmed the address; False if it was already confirmed."""
-    subscriber, channel = _channel_of(ref, subscribers)
-    if channel.verified:
+    done = change_channel(ref, lambda c: replace(c, verified=True), subscribers=subscribers)
+    if done is None:
         return False
-    subscribers.replace(subscriber.with_channel(replace(channel, verified=True)))
     audit.record(
         ack_log,
         actor=ref.subscriber_id,
         action="channel.confirmed",
         target=f"{ref.subscriber_id}/{ref.channel_id}",
-        before={"state": channel.state},
+        before={"state": done.before.state},
         after={"state": "active"},
         now=now,
     )
@@ -383,25 +460,22 @@ def set_opted_out(
 ) -> bool:
     """Opt a channel out (or back in); False if nothing changed. A required recipient never just
     vanishes: admins are told, with what is left to reach them."""
-    subscriber, channel = _channel_of(ref, subscribers)
-    if channel.opted_out == opted_out:
+    done = change_channel(ref, lambda c: replace(c, opted_out=opted_out), subscribers=subscribers)
+    if done is None:
         return False
-    changed = replace(channel, opted_out=opted_out)
-    after = subscriber.with_channel(changed)
-    subscribers.replace(after)
     action = "channel.opted_out" if opted_out else "channel.opted_in"
     audit.record(
         ack_log,
         actor=ref.subscriber_id,
         action=action,
         target=f"{ref.subscriber_id}/{ref.channel_id}",
-        before={"state": channel.state},
-        after={"state": changed.state},
+        before={"state": done.before.state},
+        after={"state": done.after.state},
         now=now,
     )
-    logger.info(action, subscriber_id=ref.subscriber_id, channel=str(channel.type))
-    if opted_out and subscriber.ack_required:
-        tell_admins_unreachable(after, changed, senders=senders, admins=admins)
+    logger.info(action, subscriber_id=ref.subscriber_id, channel=str(done.after.type))
+    if opted_out and done.subscriber.ack_required:
+        tell_admins_unreachable(done.subscriber, done.after, senders=senders, admins=admins)
     return True
 
 
@@ -447,15 +521,18 @@ def rotate_secret(
     actor: str,
     now: datetime,
 ) -> tuple[Subscriber, str]:
-    subscriber, channel = _channel_of(ChannelRef(subscriber_id, channel_id), subscribers)
-    if channel.type is not ChannelType.WEBHOOK:
-        raise InvalidInput(
-            "only webhook channels have a secret", [FieldError("channel_id", "is not a webhook")]
-        )
     secret = new_webhook_secret()
     until = now + SECRET_OVERLAP
-    rotated = replace(channel, secret=secret, previous_secret=channel.secret, previous_secret_until=until)
-    subscribers.replace(subscriber.with_channel(rotated))
+
+    def rotate(channel: Channel) -> Channel:
+        if channel.type is not ChannelType.WEBHOOK:
+            raise InvalidInput(
+                "only webhook channels have a secret", [FieldError("channel_id", "is not a webhook")]
+            )
+        return replace(channel, secret=secret, previous_secret=channel.secret, previous_secret_until=until)
+
+    done = change_channel(ChannelRef(subscriber_id, channel_id), rotate, subscribers=subscribers)
+    assert done is not None  # a fresh secret always differs from the stored one
     audit.record(
         ack_log,
         actor=actor,
@@ -466,7 +543,7 @@ def rotate_secret(
         now=now,
     )
     logger.info("webhook.secret_rotated", subscriber_id=subscriber_id, channel_id=channel_id)
-    return subscriber.with_channel(rotated), secret
+    return done.subscriber, secret
 
 
 def send_test(

@@ -10,7 +10,9 @@ twice on one address; every notice's log verifies and says what was sent.
 Time: the deploy sets the queues' visibility timeouts to 0 so retries run at once; the use cases'
 clock (``bootstrap.use(..., clock=)``) moves on by the template's real send visibility timeout
 (360 s) on every round of the pump, so a redelivered message sees what it would in AWS: the 120 s claims of a
-crashed invocation have lapsed by the time its message comes back.
+crashed invocation have lapsed by the time its message comes back. The retry-schedule tests keep
+the real waits instead (``on_schedule``): each one the send step asks of SQS is recorded and cut to
+nothing, and the clock moves on by it.
 """
 
 from __future__ import annotations
@@ -34,10 +36,10 @@ from moto.backends import get_backend
 from chalicelib import bootstrap
 from chalicelib.adapters.webhooks import HttpWebhookSender
 from chalicelib.domain.acklog import EntryKind, verify_chain
-from chalicelib.domain.deliveries import Delivery, DeliveryStatus
+from chalicelib.domain.deliveries import RETRY_SCHEDULES, Delivery, DeliveryStatus, attempts_allowed
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.notices import Notice
-from chalicelib.domain.subscribers import ChannelType
+from chalicelib.domain.subscribers import Channel, ChannelType
 from chalicelib.domain.tokens import AckTarget, read_ack_token
 from tests.builders import rollout_body
 from tests.integration.conftest import REGION, STAGE, Aws
@@ -57,9 +59,9 @@ pytestmark = pytest.mark.integration
 # The sender's timeout for webhooks, and how long a hanging receiver hangs (well past it).
 WEBHOOK_TIMEOUT = 1.0
 HANG = 2 * WEBHOOK_TIMEOUT
-# infra/template.yaml's SendVisibilityTimeout and MaxReceiveCount defaults: what AWS runs with.
+WEBHOOK_ATTEMPTS = attempts_allowed(ChannelType.WEBHOOK)
+# infra/template.yaml's SendVisibilityTimeout default: what AWS runs with.
 VISIBILITY = timedelta(seconds=360)
-MAX_RECEIVES = 5
 MAX_ROUNDS = 30
 
 # Delivery ids are unique within a notice: (notice id, delivery id) names one.
@@ -332,13 +334,15 @@ def key(d: Delivery) -> DeliveryKey:
 
 
 def provider_messages(f: Faulty) -> tuple[list[Sent], list[str]]:
-    """What SES and SNS accepted for notices (confirmations left out), and what could not be tied
-    to a delivery."""
+    """What SES and SNS accepted for notices (confirmations and alerts to the admins left out), and
+    what could not be tied to a delivery."""
     sent: list[Sent] = []
     unknown: list[str] = []
     for email in sent_emails():
         [to] = email.destinations["ToAddresses"]
         link = ACK_LINK.search(email.body)
+        if link is None and to in f.deps.settings.admin_emails:
+            continue  # an alert (a webhook disabled), not a notice
         if link is None:
             unknown.append(f"email {email.id} to {to}")
             continue
@@ -709,7 +713,8 @@ def test_webhooks_failing_timing_out_and_hanging(faulty: Faulty) -> None:
     """Four receivers of one notice, so one send message with four webhook deliveries: one answers
     500 for ever, one answers only after the sender's timeout (once), one sends its status line
     and then stalls, one hangs without answering (twice). Only the failing ones are retried, each
-    attempt with the same webhook-id; after maxReceiveCount receives the message is dead-lettered."""
+    attempt with the same webhook-id; after the webhook schedule's last attempt the delivery that
+    never succeeded is dead-lettered."""
     error = faulty.receiver(then=Answer.ERROR)
     late = faulty.receiver([Answer.LATE])
     stall = faulty.receiver([Answer.STALL])
@@ -725,7 +730,7 @@ def test_webhooks_failing_timing_out_and_hanging(faulty: Faulty) -> None:
         for name, r in [("error", error), ("late", late), ("stall", stall), ("silent", silent)]
     }
     assert outcomes == {
-        "error": (DeliveryStatus.FAILED, MAX_RECEIVES, MAX_RECEIVES),
+        "error": (DeliveryStatus.FAILED, WEBHOOK_ATTEMPTS, WEBHOOK_ATTEMPTS),
         "late": (DeliveryStatus.SENT, 2, 2),
         "stall": (DeliveryStatus.SENT, 1, 1),
         "silent": (DeliveryStatus.SENT, 3, 3),
@@ -735,8 +740,169 @@ def test_webhooks_failing_timing_out_and_hanging(faulty: Faulty) -> None:
     assert [p.answer for p in late.posts] == [Answer.LATE, Answer.OK]
     assert len({p.webhook_id for p in late.posts}) == 1
     [dead] = [json.loads(b) for b in faulty.dead_letters("send-dlq")]
-    assert dead["channel"] == "webhook"
+    assert (dead["channel"], dead["delivery_ids"]) == ("webhook", [by_url[error.url].delivery_id])
     assert (len(sent_emails()), len(sent_sms())) == (2, 2)  # not held up by the webhooks
+
+
+# ------------------------------------------------------------------ the retry schedule
+
+
+class Holds:
+    """The waits the send step asks SQS for (``ChangeMessageVisibility``), recorded and cut to
+    nothing: the message is visible again at once, and the test moves the use cases' clock on by
+    the wait instead of sleeping through it."""
+
+    def __init__(self) -> None:
+        self.asked: list[int] = []
+
+    def install(self, session: Any) -> Holds:
+        session.events.register(
+            "before-parameter-build.sqs.ChangeMessageVisibility", self._hold, unique_id=f"holds-{id(self)}"
+        )
+        return self
+
+    def _hold(self, params: dict[str, Any], **_: Any) -> None:
+        self.asked.append(int(params["VisibilityTimeout"]))
+        params["VisibilityTimeout"] = 0
+
+
+@dataclass
+class OnSchedule:
+    f: Faulty
+    holds: Holds
+
+    def send_until_quiet(self) -> list[int]:
+        """Receive the send queue until it is empty; after a receive that held a message back, move
+        the clock on by the wait it asked for. Returns those waits, in order."""
+        waited: list[int] = []
+        for _ in range(MAX_ROUNDS):
+            asked_before = len(self.holds.asked)
+            if not self.f.poll(self.f.send):
+                return waited
+            asked = self.holds.asked[asked_before:]
+            if asked:
+                [wait] = asked  # one message of the batch held back
+                waited.append(wait)
+                self.f.clock.now += timedelta(seconds=wait)
+        pytest.fail(f"the send queue was not empty after {MAX_ROUNDS} receives")
+
+
+@pytest.fixture
+def on_schedule(pipeline: Pipeline, aws: Aws) -> Iterator[OnSchedule]:  # noqa: F811
+    """The faulty pipeline with the real retry waits (retry scale 1), asked of SQS and recorded."""
+    holds = Holds().install(aws.session)
+    faults = FaultInjector(seed=20120217).install(aws.session)
+    deps = bootstrap.build(
+        replace(pipeline.deps.settings, retry_scale=1.0),
+        session=aws.session,
+        webhook_sender=HttpWebhookSender(
+            timeout_seconds=WEBHOOK_TIMEOUT, allow_private=pipeline.deps.settings.allows_local_webhooks
+        ),
+    )
+    clock = Clock(datetime.now(UTC).replace(microsecond=0))
+    bootstrap.use(deps, clock=clock)
+    harness = Faulty(base=replace(pipeline, deps=deps), faults=faults, clock=clock)
+    yield OnSchedule(harness, holds)
+    for server in harness.receivers:
+        server.stop()
+
+
+def assert_on_schedule(waited: Sequence[int], channel: ChannelType) -> None:
+    """Each wait the schedule's step after the attempt it follows, lengthened by at most a fifth."""
+    steps = RETRY_SCHEDULES[channel][1 : len(waited) + 1]
+    assert len(steps) == len(waited)
+    assert all(step <= wait <= 1.2 * step for step, wait in zip(steps, waited, strict=True)), (
+        f"waited {waited}, the schedule says {steps}"
+    )
+
+
+def newsroom_hook(f: Faulty) -> Channel:
+    [newsroom] = [s for s in f.deps.subscribers.list(limit=50, cursor=None).items if s.name == "Newsroom 0"]
+    [hook] = newsroom.channels
+    return hook
+
+
+def test_a_webhook_answering_500_is_retried_on_its_schedule_for_a_day_then_dead_lettered(
+    on_schedule: OnSchedule,
+) -> None:
+    """The receiver answers 500 to everything. The message comes back after each wait of the webhook
+    schedule (the clock moved on by each), eight attempts over more than 27 hours, all with the
+    same webhook-id; then the delivery is in the dead-letter queue, the endpoint has failed a whole
+    schedule and is disabled, and the admins are told. The emails and texts went out at once."""
+    f = on_schedule.f
+    down = f.receiver(then=Answer.ERROR)
+    f.cast(down)
+    accepted = f.post_events(1)
+    f.route_all()
+    started = f.clock.now
+    waited = on_schedule.send_until_quiet()
+
+    assert_on_schedule(waited, ChannelType.WEBHOOK)
+    assert len(waited) == WEBHOOK_ATTEMPTS - 1
+    assert f.clock.now - started >= timedelta(hours=27, minutes=35)
+    assert [p.answer for p in down.posts] == [Answer.ERROR] * WEBHOOK_ATTEMPTS
+    assert len({p.webhook_id for p in down.posts}) == 1
+    [failed] = delivery_keys(f, accepted, ChannelType.WEBHOOK)
+    [dead] = [json.loads(b) for b in f.dead_letters("send-dlq")]
+    assert (dead["notice_id"], dead["delivery_ids"]) == (failed[0], [failed[1]])
+    assert dead["reason"].startswith(f"failed all {WEBHOOK_ATTEMPTS} attempts of the webhook retry schedule")
+    hook = newsroom_hook(f)
+    assert (hook.state, hook.consecutive_failures, hook.failing_since) == ("disabled", 8, started)
+    [alert] = [m for m in sent_emails() if m.destinations["ToAddresses"] == ["ops@vigil.example.gov"]]
+    assert "disabled after 8 failed attempts in a row" in alert.subject
+    assert (len(sent_emails()) - 1, len(sent_sms())) == (2, 2)
+    assert_nothing_lost_nothing_doubled(f, accepted)
+
+
+def test_a_webhook_that_answers_on_its_fourth_attempt_is_sent_once_and_never_again(
+    on_schedule: OnSchedule,
+) -> None:
+    f = on_schedule.f
+    mended = f.receiver([Answer.ERROR, Answer.ERROR, Answer.ERROR], then=Answer.OK)
+    f.cast(mended)
+    accepted = f.post_events(1)
+    f.route_all()
+    waited = on_schedule.send_until_quiet()
+
+    assert_on_schedule(waited, ChannelType.WEBHOOK)
+    assert len(waited) == 3
+    f.clock.now += timedelta(days=2)
+    assert on_schedule.send_until_quiet() == []  # nothing comes back after the success
+    assert [p.answer for p in mended.posts] == [Answer.ERROR] * 3 + [Answer.OK]
+    [sent] = [d for n in accepted for d in f.deps.deliveries.for_notice(n) if d.address == mended.url]
+    assert (sent.status, sent.attempts) == (DeliveryStatus.SENT, 4)
+    hook = newsroom_hook(f)
+    assert (hook.state, hook.consecutive_failures, hook.failing_since) == ("active", 0, None)
+    assert f.dead_letters("send-dlq") == []
+    assert_nothing_lost_nothing_doubled(f, accepted)
+
+
+def test_emails_refused_every_time_end_in_the_dead_letter_queue_after_their_shorter_schedule(
+    on_schedule: OnSchedule,
+) -> None:
+    """The send queue would receive the message nine times (enough for webhooks); the emails' own
+    schedule ends it after their sixth attempt, within two hours."""
+    f = on_schedule.f
+    f.cast()
+    accepted = f.post_events(1)
+    f.route_all()
+    f.faults.fail("sesv2", "SendEmail", "TooManyRequestsException", times=None)
+    started = f.clock.now
+    waited = on_schedule.send_until_quiet()
+
+    assert_on_schedule(waited, ChannelType.EMAIL)
+    assert len(waited) == attempts_allowed(ChannelType.EMAIL) - 1
+    assert f.clock.now - started < timedelta(hours=2)
+    assert len(f.faults.refused("sesv2", "SendEmail")) == 2 * attempts_allowed(ChannelType.EMAIL)
+    [dead] = [json.loads(b) for b in f.dead_letters("send-dlq")]
+    assert (dead["channel"], sorted(dead["delivery_ids"])) == (
+        "email",
+        sorted(k[1] for k in delivery_keys(f, accepted, ChannelType.EMAIL)),
+    )
+    assert dead["reason"].startswith("failed all 6 attempts of the email retry schedule")
+    assert not_sent(f, accepted) == [("email", "failed", "ses: TooManyRequestsException")] * 2
+    assert len(sent_sms()) == 2
+    assert_nothing_lost_nothing_doubled(f, accepted)
 
 
 # ------------------------------------------------------------------ crashes

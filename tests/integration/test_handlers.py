@@ -25,7 +25,7 @@ from chalicelib.domain.acklog import EntryKind, verify_chain
 from chalicelib.domain.acknowledgments import AckVia
 from chalicelib.domain.auth import ApiRole, new_key
 from chalicelib.domain.notices import NoticeStatus
-from chalicelib.domain.subscribers import EventType
+from chalicelib.domain.subscribers import ChannelType, EventType
 from chalicelib.domain.tokens import AckTarget, read_ack_token
 from chalicelib.services.acknowledgment import acknowledge
 from tests.builders import NOW, rollout_body
@@ -366,7 +366,7 @@ def test_delivery_that_keeps_failing_ends_in_the_dead_letter_queue(pipeline: Pip
     assert pipeline.depth("send-dlq") == 1
     [failed] = pipeline.deps.deliveries.for_notice(accepted["notice_id"])
     assert str(failed.status) == "failed"
-    assert failed.attempts == 5
+    assert failed.attempts == deliveries_module.attempts_allowed(ChannelType.WEBHOOK)
     assert failed.last_error == "webhook: HTTP 500"
 
 

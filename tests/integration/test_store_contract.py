@@ -19,7 +19,7 @@ from chalicelib.data import load_registry
 from chalicelib.domain.acknowledgments import Acknowledgment, AckVia
 from chalicelib.domain.auth import ApiRole, new_key
 from chalicelib.domain.deliveries import DeliveryStatus
-from chalicelib.domain.errors import Conflict, InvalidInput, NotFound
+from chalicelib.domain.errors import ChangedMeanwhile, Conflict, InvalidInput, NotFound
 from chalicelib.domain.jurisdictions import JurisdictionKind
 from chalicelib.domain.mail_trust import SenderKind, TrustedSender
 from chalicelib.domain.notices import MAX_REPORTS_KEPT, Notice, NoticeStatus
@@ -32,6 +32,7 @@ from chalicelib.domain.subscribers import (
     EventType,
     Role,
     Scope,
+    Subscriber,
     index_entries,
 )
 from chalicelib.domain.tokens import AckTarget
@@ -187,6 +188,32 @@ def test_adding_an_existing_subscriber_id_is_a_conflict(stores: Stores) -> None:
         stores.subscribers.add(subscriber("sub_1", Role.LEGAL, "us-ct"))
 
 
+def test_a_write_based_on_an_old_read_is_refused_and_changes_nothing(stores: Stores) -> None:
+    stores.subscribers.add(subscriber("sub_1", Role.ADVOCATE, "us-ct"))
+    read_by_admin = stores.subscribers.get("sub_1")
+    read_by_sender = stores.subscribers.get("sub_1")
+    stores.subscribers.replace(replace(read_by_admin, name="Renamed"))
+    with pytest.raises(ChangedMeanwhile):
+        stores.subscribers.replace(replace(read_by_sender, organization="Overwritten"))
+    stored = stores.subscribers.get("sub_1")
+    assert (stored.name, stored.organization, stored.revision) == ("Renamed", read_by_admin.organization, 1)
+
+
+def test_each_write_moves_the_revision_on(stores: Stores) -> None:
+    stores.subscribers.add(subscriber("sub_1", Role.ADVOCATE, "us-ct"))
+    for expected in (1, 2, 3):
+        stores.subscribers.replace(replace(stores.subscribers.get("sub_1"), name=f"n{expected}"))
+        assert stores.subscribers.get("sub_1").revision == expected
+
+
+def test_replacing_a_deleted_subscriber_is_not_found(stores: Stores) -> None:
+    stores.subscribers.add(subscriber("sub_1", Role.ADVOCATE, "us-ct"))
+    read = stores.subscribers.get("sub_1")
+    stores.subscribers.delete("sub_1")
+    with pytest.raises(NotFound):
+        stores.subscribers.replace(replace(read, name="Too late"))
+
+
 def covering(stores: Stores | Dynamo, place: str, event_type: EventType = EventType.ROLLOUT) -> list[str]:
     """Who the index says a notice of this type for this place reaches, once each."""
     found = stores.index.covering(reach(load_registry(), place, event_type))
@@ -259,15 +286,18 @@ def test_a_subscriber_inside_a_place_twice_is_read_once_there(stores: Stores) ->
     ]
 
 
+def rewrite(stores: Stores, sub: Subscriber) -> None:
+    """Replace the stored subscriber of that id with ``sub``, based on the stored revision."""
+    stores.subscribers.replace(replace(sub, revision=stores.subscribers.get(sub.id).revision))
+
+
 def test_changed_subscriptions_move_the_rows_above_them(stores: Stores) -> None:
     stores.subscribers.add(subscriber("moving", Role.LOCAL_OFFICIAL, NEW_HAVEN))
-    stores.subscribers.replace(subscriber("moving", Role.LOCAL_OFFICIAL, "us-ct/town/stamford"))
+    rewrite(stores, subscriber("moving", Role.LOCAL_OFFICIAL, "us-ct/town/stamford"))
     assert covering(stores, NH_COUNTY) == []
     assert covering(stores, FAIRFIELD) == ["moving"]
     assert covering(stores, STATE) == ["moving"]
-    stores.subscribers.replace(
-        subscriber("moving", Role.LOCAL_OFFICIAL, "us-ct/town/stamford", scope=Scope.EXACT)
-    )
+    rewrite(stores, subscriber("moving", Role.LOCAL_OFFICIAL, "us-ct/town/stamford", scope=Scope.EXACT))
     assert covering(stores, FAIRFIELD) == []
     assert covering(stores, STATE) == []
     assert covering(stores, "us-ct/town/stamford") == ["moving"]
@@ -761,3 +791,16 @@ def test_held_notices_are_queued_oldest_first_and_leave_the_queue_when_dismissed
     assert dismissed.extra["dismissed"] == {"reason": "a newsletter", "by": "key-1", "at": NOW.isoformat()}
     due = stores.notices.due(NOW + timedelta(days=1), limit=10)
     assert [n.id for n in due] == ["ntc_open"]  # the sweep never sees the queue
+
+
+def test_a_subscriber_stored_without_a_revision_reads_as_the_first(dynamo: Dynamo) -> None:
+    item = subscriber_to_item(subscriber("sub_old", Role.ADVOCATE, "us-ct"))
+    del item["revision"]
+    dynamo.client.put_item(TableName=f"vigil-{STAGE}-subscribers", Item=encode(item))
+    first, second = dynamo.subscribers.get("sub_old"), dynamo.subscribers.get("sub_old")
+    assert first.revision == 0
+    dynamo.subscribers.replace(replace(first, name="Changed"))
+    with pytest.raises(ChangedMeanwhile):
+        dynamo.subscribers.replace(replace(second, name="Lost"))
+    stored = dynamo.subscribers.get("sub_old")
+    assert (stored.name, stored.revision) == ("Changed", 1)

@@ -15,6 +15,8 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
+from chalicelib.domain.deliveries import attempts_allowed
+from chalicelib.domain.subscribers import ChannelType
 from tests.integration.conftest import REGION, STAGE, Aws
 from vigil_local.stack import TEMPLATE_PATH, deploy_template, load_template, stack_name
 
@@ -62,6 +64,9 @@ TABLES: dict[str, TableSpec] = {
     "rotations": TableSpec(keys=[("rotation_id", "S", "HASH")]),
 }
 WORK_QUEUES = {"route": "route-dlq", "send": "send-dlq"}
+# Receives before a work queue dead-letters a message: the route queue's own, and the send queue's
+# (the webhook schedule's attempts and one to spare: each delivery's schedule ends before it).
+MAX_RECEIVES = {"route": 5, "send": attempts_allowed(ChannelType.WEBHOOK) + 1}
 FOURTEEN_DAYS = 14 * 24 * 60 * 60
 TOPICS = {
     "SmsInboundTopicArn": "sms-inbound",
@@ -144,7 +149,7 @@ def test_work_queue_redrives_to_its_own_dead_letter_queue(
 
     redrive = json.loads(attributes["RedrivePolicy"])
     assert redrive["deadLetterTargetArn"] == dlq_arn
-    assert int(redrive["maxReceiveCount"]) == 5
+    assert int(redrive["maxReceiveCount"]) == MAX_RECEIVES[queue]
     assert attributes["VisibilityTimeout"] == "360"
     assert attributes["SqsManagedSseEnabled"] == "true"
 
@@ -192,14 +197,27 @@ def test_parameters_override_the_defaults(aws: Aws) -> None:
     outputs = deploy_template(
         aws.client("cloudformation"),
         stage="other",
-        parameters={"MaxReceiveCount": "2", "RouteVisibilityTimeout": "30", "SendVisibilityTimeout": "45"},
+        parameters={
+            "MaxReceiveCount": "2",
+            "SendMaxReceiveCount": "3",
+            "RouteVisibilityTimeout": "30",
+            "SendVisibilityTimeout": "45",
+        },
     )
 
     route = _queue_attributes(sqs, outputs["RouteQueueName"])
     send = _queue_attributes(sqs, outputs["SendQueueName"])
     assert outputs["RouteQueueName"] == "vigil-other-route"
     assert (route["VisibilityTimeout"], json.loads(route["RedrivePolicy"])["maxReceiveCount"]) == ("30", 2)
-    assert (send["VisibilityTimeout"], json.loads(send["RedrivePolicy"])["maxReceiveCount"]) == ("45", 2)
+    assert (send["VisibilityTimeout"], json.loads(send["RedrivePolicy"])["maxReceiveCount"]) == ("45", 3)
+
+
+def test_the_send_queues_receive_count_lets_every_webhook_attempt_happen() -> None:
+    """The send queue's own parameter: SQS must not dead-letter a message before its webhook
+    deliveries have had every attempt of their schedule (Vigil dead-letters them after the last)."""
+    parameters = load_template()["Parameters"]
+    assert int(parameters["SendMaxReceiveCount"]["Default"]) > attempts_allowed(ChannelType.WEBHOOK)
+    assert int(parameters["MaxReceiveCount"]["Default"]) == MAX_RECEIVES["route"]
 
 
 def test_deploy_template_creates_the_stack_named_after_the_stage(aws: Aws, stack: dict[str, str]) -> None:

@@ -19,10 +19,13 @@ from chalicelib.adapters.webhooks import signed_headers
 from chalicelib.bootstrap import webhook_refusal
 from chalicelib.config import Settings
 from chalicelib.domain.auth import ApiRole
-from chalicelib.domain.subscribers import WEBHOOK_FAILURE_WINDOW, ChannelRef
+from chalicelib.domain.deliveries import RETRY_SCHEDULES
+from chalicelib.domain.errors import ChangedMeanwhile
+from chalicelib.domain.subscribers import ChannelRef, ChannelType, Role, Subscriber
 from chalicelib.domain.tokens import Purpose, make_channel_token
 from chalicelib.ports import SendFailed
-from tests.builders import rollout_body
+from chalicelib.services.subscribers import CHANGE_ATTEMPTS, change
+from tests.builders import rollout_body, subscriber
 from tests.fakes import FakeWorld
 from tests.unit.test_api import assert_error, call
 from tests.unit.test_pipeline import deliver, run
@@ -468,7 +471,7 @@ def test_rotating_the_secret_of_an_email_channel_is_400(client: Client, keys: Ke
     assert body["details"][0]["field"] == "channel_id"
 
 
-def test_endpoint_failing_for_a_day_is_disabled_admins_told_and_can_be_re_enabled(
+def test_endpoint_failing_every_attempt_of_a_schedule_is_disabled_admins_told_and_can_be_re_enabled(
     client: Client, keys: Keys, world: FakeWorld
 ) -> None:
     created = create(client, keys, {**ADVISER, "channels": ADVISER["channels"][2:]})
@@ -483,16 +486,90 @@ def test_endpoint_failing_for_a_day_is_disabled_admins_told_and_can_be_re_enable
 
     route_all(world)
     [message] = world.send_queue.take()
-    deliver(world, message)
-    assert state(world, created["id"], "webhook") == "active"
-    deliver(world, message, after=WEBHOOK_FAILURE_WINDOW + timedelta(minutes=1))
+    at = timedelta(0)
+    for wait in RETRY_SCHEDULES[ChannelType.WEBHOOK]:  # each attempt when the schedule brings it back
+        assert state(world, created["id"], "webhook") == "active"
+        at += timedelta(seconds=wait)
+        deliver(world, message, after=at)
     assert state(world, created["id"], "webhook") == "disabled"
-    assert "disabled" in world.email.sent[-1].subject
+    assert world.email.sent[-1].subject.endswith("disabled after 8 failed attempts in a row")
     status, changed = call(
         client, "PATCH", f"/subscribers/{created['id']}", keys[ApiRole.ADMIN], {"enable_channels": [hook_id]}
     )
     assert status == 200
     assert channel(changed, "webhook")["state"] == "active"
+    enabled = world.subscribers.get(created["id"]).channel(hook_id)
+    assert enabled is not None
+    assert (enabled.failing_since, enabled.consecutive_failures) == (None, 0)  # a whole schedule anew
+
+
+def test_a_failure_recorded_by_a_send_keeps_an_admins_change_made_while_it_was_sending(
+    client: Client, keys: Keys, world: FakeWorld
+) -> None:
+    created = create(client, keys, {**ADVISER, "channels": ADVISER["channels"][2:]})
+    hook_id = channel(created, "webhook")["id"]
+
+    def renamed_meanwhile(*_: Any, **__: Any) -> str:
+        # The batch's subscribers were read when it was claimed; the admin edits before it finishes.
+        status, _ = call(
+            client, "PATCH", f"/subscribers/{created['id']}", keys[ApiRole.ADMIN], {"name": "Policy Adviser"}
+        )
+        assert status == 200
+        raise SendFailed("webhook: HTTP 503", retryable=True)
+
+    world.webhooks.send = renamed_meanwhile  # type: ignore[method-assign]  # an admin edits mid-send
+    call(client, "POST", "/events", keys[ApiRole.SOURCE], rollout_body())
+    from tests.unit.test_pipeline import route_all  # noqa: PLC0415  # the pipeline's own helper
+
+    route_all(world)
+    [message] = world.send_queue.take()
+    deliver(world, message, after=timedelta(0))
+    stored = world.subscribers.get(created["id"])
+    hook = stored.channel(hook_id)
+    assert hook is not None
+    assert (stored.name, hook.consecutive_failures) == ("Policy Adviser", 1)
+
+
+def test_a_change_to_a_subscriber_that_keeps_changing_gives_up_and_writes_nothing(
+    world: FakeWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world.subscribers.add(subscriber("sub_busy", Role.ADVOCATE, "us-ct"))
+    writes: list[str] = []
+    stored = world.subscribers.replace
+
+    def another_writer_first(changed: Subscriber) -> None:
+        current = world.subscribers.get(changed.id)
+        stored(replace(current, tags=(*current.tags, "x")))  # someone else's write lands first
+        writes.append(changed.name)
+        stored(changed)  # refused: based on the read before
+
+    monkeypatch.setattr(world.subscribers, "replace", another_writer_first)  # a record always busy
+    with pytest.raises(ChangedMeanwhile):
+        change("sub_busy", lambda s: replace(s, name="Mine"), subscribers=world.subscribers)
+    assert writes == ["Mine"] * CHANGE_ATTEMPTS
+    assert world.subscribers.get("sub_busy").name != "Mine"
+
+
+def test_a_change_is_applied_again_to_what_another_writer_stored(
+    world: FakeWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world.subscribers.add(subscriber("sub_2", Role.ADVOCATE, "us-ct"))
+    stored = world.subscribers.replace
+    raced: list[bool] = []
+
+    def once_raced(changed: Subscriber) -> None:
+        if not raced:
+            raced.append(True)
+            current = world.subscribers.get(changed.id)
+            stored(replace(current, organization="Changed by an admin"))
+        stored(changed)
+
+    monkeypatch.setattr(world.subscribers, "replace", once_raced)  # one write lands in between
+    done = change("sub_2", lambda s: replace(s, name="Renamed"), subscribers=world.subscribers)
+    assert done is not None
+    after = world.subscribers.get("sub_2")
+    assert (after.name, after.organization, after.revision) == ("Renamed", "Changed by an admin", 2)
+    assert done.after.revision == after.revision
 
 
 # ---------------------------------------------------------------- keys and audit
