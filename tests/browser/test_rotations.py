@@ -1,6 +1,6 @@
 """Duty rotations on the dashboard in headless Chromium: an admin sees who is on duty and who is next
-in the Rotations view, and a rotation nobody in it can be reached marked as a gap in words; other
-keys are told the view is not theirs."""
+in the Rotations view, and a rotation nobody in it can be reached marked as a gap in words; a
+notice's log names the one on duty; other keys are told the view is not theirs."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ import pytest
 from selenium.webdriver.common.by import By
 
 from tests.browser.conftest import Dashboard
-from tests.e2e.conftest import RunningStack
+from tests.e2e.conftest import RunningStack, wait_for
+from tests.e2e.test_detainer_review import detainer
+from tests.e2e.test_local_stack import DELIVERY_TIMEOUT_SECONDS, submit
 
 pytestmark = pytest.mark.browser
 
@@ -93,6 +95,31 @@ def test_an_admin_sees_who_is_on_duty_now_and_next_and_a_gap_in_words(
     assert "urgent" in (row.get_attribute("class") or "")
     members = row.find_element(By.CSS_SELECTOR, '[data-testid="rotation-members"]').text
     assert members.count("(cannot be reached)") == 2
+
+
+def test_a_notice_s_log_on_the_dashboard_names_the_one_on_duty(
+    dashboard: Dashboard, york: dict[str, Any]
+) -> None:
+    stack = dashboard.stack
+    notice_id = submit(stack, {**detainer(), "facility": FACILITY})
+    wait_for(
+        lambda: [
+            e for e in stack.call("GET", f"/notices/{notice_id}/log").body["entries"] if e["kind"] == "routed"
+        ],
+        bool,
+        timeout=DELIVERY_TIMEOUT_SECONDS,
+        what="the detainer to be routed",
+    )
+
+    dashboard.sign_in(f"#detail={notice_id}")
+    routed = dashboard.wait(
+        lambda: [
+            e for e in dashboard.all('[data-testid="log-entry"]') if e.get_attribute("data-kind") == "routed"
+        ],
+        what="the routed entry in the notice's log",
+    )[0]
+    # Neither reviewer can be reached, so the rotation steps aside: the log says so in words.
+    assert f"on duty: corrections: {york['on_duty']['name']} (cannot be reached" in routed.text
 
 
 def test_other_keys_are_told_the_rotations_view_is_not_theirs(dashboard: Dashboard) -> None:
