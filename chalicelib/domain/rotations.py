@@ -42,10 +42,9 @@ SHORTEST_SHIFT = timedelta(hours=1)
 LONGEST_SHIFT = timedelta(days=28)
 MAX_MEMBERS = 50
 MAX_OVERRIDES = 100
-# Who holds each period of a rotation is found by stepping from one hand-off or override to the
-# next; no answer needs more steps than this (a period of one person never spans more shifts than
-# the rotation has members and overrides, and these are bounded above).
-_MAX_STEPS = 2 * (MAX_MEMBERS + MAX_OVERRIDES) + 4
+# A stretch of one person is found by stepping over the periods around it; only overrides join
+# periods, so no stretch has more steps than this.
+_MAX_STEPS = 2 * MAX_OVERRIDES + 2
 
 
 def rotation_id_for(jurisdiction_id: str, role: Role) -> str:
@@ -138,49 +137,52 @@ class Rotation:
         return Duty(self.member_of_turn(turn), self.handoff_at(turn), self.handoff_at(turn + 1))
 
     def on_duty(self, at: datetime) -> Duty | None:
-        """Who is on duty at ``at``, from when until when (the whole stretch the same person holds,
-        across hand-offs and overrides); None when nobody is (before the first hand-off)."""
-        period = self._period(at)
-        if period is None:
+        """Who is on duty at ``at``, from when until when; None when nobody is (before the first
+        hand-off). The bounds are the shift's, cut by overrides; where an override joins a person's
+        time to their own shift (or to another override of theirs), the stretch is one."""
+        found = self._period(at)
+        if found is None:
             return None
-        start, end = period.start, period.end
+        period, by_override = found
+        end, last = period.end, by_override
         for _ in range(_MAX_STEPS):
             following = self._period(end)
-            if following is None or following.subscriber_id != period.subscriber_id:
+            if following is None or not _joins(period.subscriber_id, last, following):
                 break
-            end = following.end
+            end, last = following[0].end, following[1]
+        start, first = period.start, by_override
         for _ in range(_MAX_STEPS):
             before = self._period(start - timedelta(microseconds=1))
-            if before is None or before.subscriber_id != period.subscriber_id:
+            if before is None or not _joins(period.subscriber_id, first, before):
                 break
-            start = before.start
+            start, first = before[0].start, before[1]
         return replace(period, start=start, end=end)
 
     def next_on_duty(self, at: datetime) -> Duty | None:
         """Who takes over from whoever is on duty at ``at`` (or, before the rotation starts, who is on
-        duty first), with their stretch."""
+        duty first), with their stretch. In a rotation of one, that is the same member's next shift."""
         current = self.on_duty(at)
         if current is not None:
             return self.on_duty(current.end)
         starts = [self.handoff_at(0), *(o.start for o in self.overrides if o.start > at)]
         return self.on_duty(min(starts))
 
-    def _period(self, at: datetime) -> Duty | None:
-        """The person on duty at ``at`` between the nearest hand-offs and override bounds around it."""
+    def _period(self, at: datetime) -> tuple[Duty, bool] | None:
+        """The person on duty at ``at`` between the nearest hand-offs and override bounds around it,
+        and whether an override puts them there."""
         at = at.astimezone(UTC)
         shift = self.scheduled(at)
         override = next((o for o in self.overrides if o.holds(at)), None)
         if override is not None:
             scheduled_member = shift.subscriber_id if shift else None
             covering = scheduled_member if scheduled_member != override.subscriber_id else None
-            return Duty(
-                override.subscriber_id, override.start.astimezone(UTC), override.end.astimezone(UTC), covering
-            )
+            start, end = override.start.astimezone(UTC), override.end.astimezone(UTC)
+            return Duty(override.subscriber_id, start, end, covering), True
         if shift is None:
             return None
         ended = [o.end.astimezone(UTC) for o in self.overrides if shift.start < o.end <= at]
         starting = [o.start.astimezone(UTC) for o in self.overrides if at < o.start < shift.end]
-        return replace(shift, start=max([shift.start, *ended]), end=min([shift.end, *starting]))
+        return replace(shift, start=max([shift.start, *ended]), end=min([shift.end, *starting])), False
 
     def involved(self) -> tuple[str, ...]:
         """Everyone the rotation names: its members, then whoever its overrides put on duty."""
@@ -202,6 +204,13 @@ class Rotation:
             "created_at": self.created_at.isoformat() if self.created_at else None,
             "updated_at": self.updated_at.isoformat() if self.updated_at else None,
         }
+
+
+def _joins(subscriber_id: str, by_override: bool, neighbour: tuple[Duty, bool]) -> bool:
+    """Whether a neighbouring period continues a person's stretch: the same person, and an override
+    on one side (two shifts of one member follow each other only in a rotation of one, and stay two
+    shifts)."""
+    return neighbour[0].subscriber_id == subscriber_id and (by_override or neighbour[1])
 
 
 def overlapping(overrides: Sequence[Override]) -> list[tuple[int, int]]:

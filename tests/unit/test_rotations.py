@@ -242,6 +242,17 @@ def test_an_override_by_the_next_member_joins_their_own_shift_into_one_stretch()
     )
 
 
+def test_in_a_rotation_of_one_each_shift_keeps_its_bounds_and_the_next_is_the_member_s_next_shift() -> None:
+    alone = rotation("ana", start=date(2026, 6, 1))
+
+    assert alone.on_duty(local(date(2026, 6, 2), 12)) == Duty(
+        "ana", local(date(2026, 6, 2), 8), local(date(2026, 6, 3), 8)
+    )
+    assert alone.next_on_duty(local(date(2026, 6, 2), 12)) == Duty(
+        "ana", local(date(2026, 6, 3), 8), local(date(2026, 6, 4), 8)
+    )
+
+
 def test_an_override_before_the_rotation_starts_is_who_is_on_duty_then() -> None:
     early = Override(local(date(2026, 5, 31), 8), local(date(2026, 6, 1), 8), "dee")
     later = rotation("ana", "ben", start=date(2026, 6, 1), overrides=(early,))
