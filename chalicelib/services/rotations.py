@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
+from chalicelib.domain.coverage import rotation_gaps
 from chalicelib.domain.errors import FieldError, InvalidInput
 from chalicelib.domain.jurisdictions import JurisdictionRegistry, UnknownJurisdiction
 from chalicelib.domain.rotations import (
@@ -62,7 +63,7 @@ class RotationState:
 
     @property
     def coverage_gap(self) -> bool:
-        return not any(reachable(self.people.get(m)) for m in self.rotation.members)
+        return bool(rotation_gaps([self.rotation], self.people))
 
     def as_json(self) -> dict[str, Any]:
         def person(subscriber_id: str) -> dict[str, Any]:
