@@ -66,6 +66,7 @@ TABLES = (
     "rate-limits",
     "trusted-senders",
     "facilities",
+    "rotations",
 )
 ENVIRONMENT = {
     "VIGIL_STAGE",

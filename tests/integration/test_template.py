@@ -67,6 +67,7 @@ TABLES: dict[str, TableSpec] = {
     "rate-limits": TableSpec(keys=[("bucket", "S", "HASH")]),
     "trusted-senders": TableSpec(keys=[("sender", "S", "HASH")]),
     "facilities": TableSpec(keys=[("facility_id", "S", "HASH")]),
+    "rotations": TableSpec(keys=[("rotation_id", "S", "HASH")]),
 }
 WORK_QUEUES = {"route": "route-dlq", "send": "send-dlq"}
 # Receives before a work queue dead-letters a message: the route queue's own, and the send queue's
