@@ -4,11 +4,22 @@ set lifetime so that no request pays a read of the facilities table but the firs
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+
+import structlog
 
 from chalicelib.domain.facilities import Facility
-from chalicelib.domain.jurisdictions import JurisdictionRegistry
+from chalicelib.domain.jurisdictions import (
+    STATE_ID,
+    Jurisdiction,
+    JurisdictionRegistry,
+    UnknownJurisdiction,
+    normalize_name,
+)
 from chalicelib.ports import FacilityStore
+
+log = structlog.get_logger(__name__)
 
 # How long a process answers with the facilities it read: an admin's change made through another
 # Lambda container reaches this one within it (docs/decisions.md, "Facilities").
@@ -52,7 +63,38 @@ class PlaceGraph:
         if cached is not None and now - cached[0] < self._lifetime:
             return cached[1], cached[2]
         stored = tuple(self._store.list())
-        graph = self.shipped.with_facilities(f.as_jurisdiction() for f in stored) if stored else self.shipped
+        graph = self.shipped.with_facilities(_nodes(stored, self.shipped)) if stored else self.shipped
         with self._lock:
             self._cached = (now, graph, stored)
         return graph, stored
+
+
+def _nodes(stored: Sequence[Facility], shipped: JurisdictionRegistry) -> list[Jurisdiction]:
+    """The stored facilities as places of the graph, which refuses two places of a state with one
+    name or one id. The writes' checks keep them apart, but two renames to one name in the same
+    instant can pass them both (docs/decisions.md), and a release can ship a facility an admin
+    added: rather than no place of that state loading, the later of two namesakes (by id) is named
+    with its id beside its name until an admin renames one, and a shipped id wins; both are logged."""
+    named: set[tuple[str, str]] = set()
+    nodes: list[Jurisdiction] = []
+    for facility in sorted(stored, key=lambda f: f.id):
+        if facility.state_id == STATE_ID and _shipped(shipped, facility.id):
+            log.error("facility.shipped_meanwhile", facility_id=facility.id)
+            continue
+        node = facility.as_jurisdiction()
+        key = (facility.state_id, normalize_name(facility.name))
+        if key in named:
+            log.error("facility.name_taken", facility_id=facility.id)
+            node = replace(node, name=f"{node.name} ({node.id})")
+        named.add(key)
+        nodes.append(node)
+    return nodes
+
+
+def _shipped(shipped: JurisdictionRegistry, facility_id: str) -> bool:
+    """Whether a release ships this id (only Connecticut's facilities are shipped)."""
+    try:
+        shipped.get(facility_id)
+    except UnknownJurisdiction:
+        return False
+    return True

@@ -448,3 +448,20 @@ def test_another_container_s_facility_is_seen_once_the_lifetime_has_passed(
         [HARRIS_JAIL, "us-tx/county/harris", "us-tx"],
     )
     assert world.facilities.listed == reads + 1
+
+
+def test_two_stored_namesakes_or_a_shipped_id_never_keep_a_state_from_loading(world: FakeWorld) -> None:
+    """What the writes' checks keep out but a race or a release could let in."""
+    jail = Facility(HARRIS_JAIL, "Harris County Jail", "us-tx/county/harris", FacilityKind.JAIL)
+    world.facilities.add(jail)
+    world.facilities.add(
+        replace(jail, id="us-tx/facility/harris-county-jail-2", place_id="us-tx/county/travis")
+    )
+    world.facilities.add(
+        Facility(NEW_HAVEN_CC, "New Haven Correctional Center", "us-ct/town/hamden", FacilityKind.JAIL)
+    )
+    graph = world.places.current()
+    assert graph.resolve("Harris County Jail, TX").id == HARRIS_JAIL
+    second = graph.get("us-tx/facility/harris-county-jail-2")
+    assert second.name == "Harris County Jail (us-tx/facility/harris-county-jail-2)"
+    assert graph.get(NEW_HAVEN_CC).parents == ("us-ct/town/new-haven",)  # the shipped one
