@@ -13,7 +13,7 @@ from chalicelib.domain.deliveries import Delivery, send_messages
 from chalicelib.domain.jurisdictions import JurisdictionRegistry
 from chalicelib.domain.policies import policy_for
 from chalicelib.domain.routing import coverage_gaps, plan_deliveries, reach, recipients_for
-from chalicelib.ports import AckLog, DeliveryStore, NoticeStore, PolicyStore, SubscriptionIndex, WorkQueue
+from chalicelib.ports import AckLog, NoticeStore, PolicyStore, SubscriptionIndex, WorkQueue
 
 logger = structlog.get_logger()
 
@@ -23,19 +23,14 @@ class Routed:
     notice_id: str
     recipients: int
     deliveries: int
-    new_deliveries: int
     coverage_gaps: tuple[str, ...]
 
 
-def dispatch(deliveries: Sequence[Delivery], *, store: DeliveryStore, send_queue: WorkQueue) -> int:
-    """Create the deliveries that do not exist yet and enqueue them all; returns how many were new.
-
-    Enqueuing existing ones again is harmless (the deliver step claims before sending) and is what
-    heals a crash between the two writes.
-    """
-    created = store.add_new(deliveries)
+def dispatch(deliveries: Sequence[Delivery], *, send_queue: WorkQueue) -> None:
+    """Enqueue the planned deliveries, each carried whole by its message: the send step's claim
+    creates each row, so nothing is written here, and enqueuing a delivery again is harmless (its
+    claim is refused once it is sent or being sent)."""
     send_queue.send_many(send_messages(deliveries))
-    return created
 
 
 def route(
@@ -43,7 +38,6 @@ def route(
     *,
     notices: NoticeStore,
     index: SubscriptionIndex,
-    deliveries: DeliveryStore,
     send_queue: WorkQueue,
     registry: JurisdictionRegistry,
     policies: PolicyStore,
@@ -56,7 +50,7 @@ def route(
     recipients = recipients_for(index.covering(reach(registry, notice.jurisdiction_id, notice.type)))
     gaps = tuple(str(g) for g in coverage_gaps(policy.required_roles, recipients))
     planned = plan_deliveries(notice, recipients, step=0, now=now)
-    created = dispatch(planned, store=deliveries, send_queue=send_queue)
+    dispatch(planned, send_queue=send_queue)
     following = policy.next_step(after_step=0, received_at=notice.received_at, deadline=notice.deadline)
     # The log decides whether "routed" is written (not routed_at): a retry after a failed append
     # must still write it, and a retry after a written one must not write it twice.
@@ -87,7 +81,6 @@ def route(
         notice_id=notice.id,
         recipients=len(recipients),
         deliveries=len(planned),
-        new_deliveries=created,
         coverage_gaps=list(gaps),
     )
-    return Routed(notice.id, len(recipients), len(planned), created, gaps)
+    return Routed(notice.id, len(recipients), len(planned), gaps)

@@ -599,7 +599,7 @@ def test_conditional_check_failed_on_a_claim_waits_and_sends_once(faulty: Faulty
 
 
 def test_reads_throttled_and_lost_log_races_are_absorbed(faulty: Faulty) -> None:
-    """BatchGetItem of the message's deliveries refused twice (the message comes back), and two
+    """BatchGetItem of the batch's subscribers refused twice (its messages come back), and two
     appends to the log losing their race: the transaction of the entry and its head cancelled on the
     entry's condition (the log re-reads and chains on)."""
     faulty.cast(faulty.receiver())
