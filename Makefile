@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 STAGE ?= dev
 
-.PHONY: run reset test lint typecheck unit integration e2e browser bench screenshots package admin-key reindex schedule-retention clean
+.PHONY: run reset test lint typecheck catalogue unit integration e2e browser bench screenshots package admin-key reindex schedule-retention clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@echo "==> Setting up $(VENV) with $(PYTHON): the first time downloads about 100 packages (a few"
@@ -49,6 +49,12 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
+
+# The message catalogue: extract the texts people read from the code into each language's .po (new
+# ones untranslated, changed ones fuzzy) and compile the .mo the bundle ships. `make test` checks it
+# (tests/unit/test_catalogue.py); `python -m tools.catalogue --check` says what is missing or stale.
+catalogue: $(STAMP)
+	$(BIN)/python -m tools.catalogue
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit

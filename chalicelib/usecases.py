@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from chalicelib.bootstrap import Deps
     from chalicelib.domain.deliveries import Delivery, SendMessage
     from chalicelib.domain.jurisdictions import Jurisdiction, JurisdictionRegistry
+    from chalicelib.domain.language import Language
     from chalicelib.domain.mail_trust import TrustedSender
     from chalicelib.domain.notices import Notice
     from chalicelib.domain.policies import EscalationPolicy
@@ -182,7 +183,7 @@ class UseCases:
 
     # --- signed links ------------------------------------------------------------------------------
 
-    def open_ack(self, token: str, *, source: str) -> tuple[Notice, Delivery]:
+    def open_ack(self, token: str, *, source: str) -> tuple[Notice, Delivery, Language]:
         from chalicelib.services import links
 
         d = self._deps
@@ -228,7 +229,7 @@ class UseCases:
             now=self._clock(),
         )
 
-    def confirm_address(self, token: str, *, source: str) -> bool:
+    def confirm_address(self, token: str, *, source: str) -> Language:
         from chalicelib.services import links
 
         d = self._deps
@@ -242,11 +243,11 @@ class UseCases:
             now=self._clock(),
         )
 
-    def open_unsubscribe(self, token: str, *, source: str) -> None:
+    def open_unsubscribe(self, token: str, *, source: str) -> Language:
         from chalicelib.services import links
 
         d = self._deps
-        links.open_unsubscribe(
+        return links.open_unsubscribe(
             token,
             source=source,
             keys=d.signing_keys(),
@@ -255,7 +256,7 @@ class UseCases:
             now=self._clock(),
         )
 
-    def unsubscribe(self, token: str, *, source: str) -> bool:
+    def unsubscribe(self, token: str, *, source: str) -> Language:
         from chalicelib.services import links
 
         d = self._deps
@@ -325,7 +326,13 @@ class UseCases:
 
         d = self._deps
         return dashboard.acknowledgment_times(
-            event_type, limit=limit, notices=d.notices, deliveries=d.deliveries, registry=d.registry
+            event_type,
+            limit=limit,
+            notices=d.notices,
+            deliveries=d.deliveries,
+            policies=d.policies,
+            registry=d.registry,
+            now=self._clock(),
         )
 
     # --- administration ----------------------------------------------------------------------------

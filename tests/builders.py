@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from chalicelib.domain.language import Language
 from chalicelib.domain.subscribers import (
     Channel,
     ChannelType,
@@ -64,6 +65,7 @@ def subscriber(
     channels: tuple[Channel, ...] | None = None,
     ack_required: bool = True,
     scope: Scope = Scope.CONTAINED,
+    language: Language = Language.ENGLISH,
 ) -> Subscriber:
     return Subscriber(
         id=sid,
@@ -74,4 +76,5 @@ def subscriber(
         channels=channels or (Channel(ChannelType.EMAIL, f"{sid}@example.gov"),),
         subscriptions=tuple(Subscription(j, frozenset(event_types), scope) for j in jurisdictions),
         created_at=NOW,
+        language=language,
     )

@@ -35,6 +35,7 @@ from chalicelib.adapters.dynamodb import (
 )
 from chalicelib.domain.errors import ChangedMeanwhile, Conflict, NotFound
 from chalicelib.domain.jurisdictions import JurisdictionRegistry
+from chalicelib.domain.language import DEFAULT_LANGUAGE, Language
 from chalicelib.domain.routing import Reach
 from chalicelib.domain.subscribers import (
     Channel,
@@ -124,6 +125,7 @@ def subscriber_to_item(subscriber: Subscriber) -> dict[str, Any]:
         ],
         "created_at": iso(subscriber.created_at),
         "tags": list(subscriber.tags),
+        "language": str(subscriber.language),
         "revision": subscriber.revision,
     }
 
@@ -149,6 +151,7 @@ def item_to_subscriber(item: dict[str, Any]) -> Subscriber:
         ),
         created_at=created_at,
         tags=tuple(item.get("tags", [])),
+        language=Language(item.get("language", DEFAULT_LANGUAGE)),  # stored before languages: English
         revision=int(item.get("revision", 0)),  # written before revisions were kept: the first
     )
 

@@ -38,7 +38,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo
+
+from chalicelib.domain.language import ENGLISH, N_, Words
 
 NEW_YORK = ZoneInfo("America/New_York")
 HOLD = timedelta(hours=48)
@@ -158,15 +161,20 @@ class HoldClock(StrEnum):
     RELEASE = "release-when-due"
 
 
-_BUSINESS_TEXT = "48 hours excluding Saturdays, Sundays and federal holidays"
-
-# Rule texts read "<name>: <clock>"; describe() relies on the first ": " separating the two.
+# Rule texts read "<name>: <clock>"; describe() relies on the first ": " separating the two, in every
+# language of the catalogue (where each rule text is translated whole). A state's rule texts from its
+# regime file are translated where the catalogue has them (Connecticut's, below) and said in English
+# where it has not.
 _FORMS: dict[str, tuple[HoldClock, str]] = {
-    "I-247": (HoldClock.BUSINESS, f"I-247: {_BUSINESS_TEXT}, 8 CFR 287.7"),
-    "I-247D": (HoldClock.PLAIN, "I-247D: 48 hours, reported"),
-    "I-247X": (HoldClock.PLAIN, "I-247X: 48 hours, reported"),
-    "I-247N": (HoldClock.NONE, "I-247N: no hold, notification of release only"),
-    "I-247A": (HoldClock.PLAIN, "I-247A: 48 hours"),
+    "I-247": (
+        HoldClock.BUSINESS,
+        # Translators: every rule text is "<name>: <clock>": keep the first ": " between the two.
+        N_("I-247: 48 hours excluding Saturdays, Sundays and federal holidays, 8 CFR 287.7"),
+    ),
+    "I-247D": (HoldClock.PLAIN, N_("I-247D: 48 hours, reported")),
+    "I-247X": (HoldClock.PLAIN, N_("I-247X: 48 hours, reported")),
+    "I-247N": (HoldClock.NONE, N_("I-247N: no hold, notification of release only")),
+    "I-247A": (HoldClock.PLAIN, N_("I-247A: 48 hours")),
 }
 
 FORMS = tuple(_FORMS)
@@ -216,25 +224,30 @@ CONNECTICUT = StateClocks(
             date(2012, 2, 22),
             date(2013, 12, 31),
             HoldClock.NONE,
-            "Governor's case-by-case review (2012-02-22 to 2013-12-31): no statutory hold clock",
+            N_("Governor's case-by-case review (2012-02-22 to 2013-12-31): no statutory hold clock"),
         ),
         StateClock(
             date(2014, 1, 1),
             date(2019, 9, 30),
             HoldClock.BUSINESS,
-            f"PA 13-155 (2014-01-01 to 2019-09-30): {_BUSINESS_TEXT}",
+            N_(
+                "PA 13-155 (2014-01-01 to 2019-09-30): "
+                "48 hours excluding Saturdays, Sundays and federal holidays"
+            ),
         ),
         StateClock(
             date(2019, 10, 1),
             date(2025, 9, 30),
             HoldClock.NONE,
-            "PA 19-20 and PA 19-23 (2019-10-01 to 2025-09-30): no separate hold clock, the form's applies",
+            N_(
+                "PA 19-20 and PA 19-23 (2019-10-01 to 2025-09-30): no separate hold clock, the form's applies"
+            ),
         ),
         StateClock(
             date(2025, 10, 1),
             None,
             HoldClock.NONE,
-            "HB 7259 (from 2025-10-01): no separate hold clock, the form's applies",
+            N_("HB 7259 (from 2025-10-01): no separate hold clock, the form's applies"),
         ),
     ),
 )
@@ -310,43 +323,109 @@ def _form_sets_clock(rule: str) -> bool:
 
 
 def _line(
-    prefix: str, rule: str, deadline: datetime | None, *, sets_clock: bool, hold_asked: bool = True
+    rule_name: str,
+    clock: str,
+    deadline: datetime | None,
+    _: Words,
+    *,
+    sets_clock: bool,
+    hold_asked: bool = True,
 ) -> str:
-    name, _, clock = rule.partition(": ")
     if deadline is not None:
-        return f"{prefix}{name}: hold ends {_when(deadline)} ({clock})"
+        return _("{rule}: hold ends {when} ({clock})", rule=rule_name, when=_when(deadline), clock=clock)
     if not sets_clock:
-        return f"{prefix}{name}: {clock}"
+        return _("{rule}: {clock}", rule=rule_name, clock=clock)
     if not hold_asked:
-        return f"{prefix}{name}: no hold asked for, so its limit does not apply ({clock})"
-    return f"{prefix}{name}: hold end not known until the release time is ({clock})"
+        return _(
+            "{rule}: no hold asked for, so its limit does not apply ({clock})", rule=rule_name, clock=clock
+        )
+    return _("{rule}: hold end not known until the release time is ({clock})", rule=rule_name, clock=clock)
 
 
-def describe(d: HoldDeadlines, state: StateClocks = CONNECTICUT) -> list[str]:
+def describe(d: HoldDeadlines, state: StateClocks = CONNECTICUT, _: Words = ENGLISH) -> list[str]:
     """Short lines for messages, e.g. "Form I-247A: hold ends 2026-11-29 17:00 EST (48 hours)".
 
     ``state`` is the state whose clocks gave the deadlines: it names the state and its rules' clocks.
     """
-    lines = [_line("Form ", d.form_rule, d.form_deadline, sets_clock=_form_sets_clock(d.form_rule))]
+    sets_clock = d.state_rule is not None and state.sets_clock(d.state_rule)
+    return _described(d, state.name, _, on_file=state.on_file, state_sets_clock=sets_clock)
+
+
+def kept_hold(d: HoldDeadlines, state: StateClocks) -> dict[str, Any]:
+    """What a notice keeps of its clocks (its ``hold``): enough for ``describe_kept`` to say them again
+    in another language without the state's regime file."""
+    return {
+        "form_deadline": d.form_deadline.isoformat() if d.form_deadline else None,
+        "state_deadline": d.state_deadline.isoformat() if d.state_deadline else None,
+        "form_rule": d.form_rule,
+        "state_rule": d.state_rule,
+        "state": state.name,
+        "state_on_file": state.on_file,
+        "state_sets_clock": d.state_rule is not None and state.sets_clock(d.state_rule),
+        "explained": describe(d, state),
+    }
+
+
+def describe_kept(hold: dict[str, Any], _: Words) -> list[str]:
+    """``describe`` of the clocks a notice keeps (its ``hold``), in another language than the English
+    lines written when the notice was made. A hold kept without its state is Connecticut's."""
+
+    def moment(key: str) -> datetime | None:
+        value = hold.get(key)
+        return datetime.fromisoformat(value) if isinstance(value, str) else None
+
+    form_deadline, state_deadline = moment("form_deadline"), moment("state_deadline")
+    known = [d for d in (form_deadline, state_deadline) if d is not None]
+    state_rule = hold.get("state_rule")
+    kept = HoldDeadlines(
+        form_deadline=form_deadline,
+        state_deadline=state_deadline,
+        earliest=min(known) if known else None,
+        form_rule=str(hold.get("form_rule", "")),
+        state_rule=str(state_rule) if isinstance(state_rule, str) else None,
+    )
+    sets_clock = hold.get("state_sets_clock")
+    if not isinstance(sets_clock, bool):
+        sets_clock = kept.state_rule is not None and CONNECTICUT.sets_clock(kept.state_rule)
+    return _described(
+        kept,
+        str(hold.get("state", CONNECTICUT.name)),
+        _,
+        on_file=hold.get("state_on_file", True) is not False,
+        state_sets_clock=sets_clock,
+    )
+
+
+def _described(
+    d: HoldDeadlines, state_name: str, _: Words, *, on_file: bool, state_sets_clock: bool
+) -> list[str]:
+    form_name, _sep, form_clock = _(d.form_rule).partition(": ")
+    form_sets_clock = _form_sets_clock(d.form_rule)
+    lines = [
+        _line(_("Form {name}", name=form_name), form_clock, d.form_deadline, _, sets_clock=form_sets_clock)
+    ]
     if d.state_rule is None:
         lines.append(
-            f"{state.name}: no state regime in force on the issue date"
-            if state.on_file
-            else f"{state.name}: no detainer regime on file, so no state clock applies"
+            _("{state}: no state regime in force on the issue date", state=state_name)
+            if on_file
+            else _("{state}: no detainer regime on file, so no state clock applies", state=state_name)
         )
     else:
+        # The state's and the regime's names are proper nouns: said as they are in every language.
+        rule_name, _sep, clock = _(d.state_rule).partition(": ")
         lines.append(
             _line(
-                f"{state.name} ",
-                d.state_rule,
+                f"{state_name} {rule_name}",
+                clock,
                 d.state_deadline,
-                sets_clock=state.sets_clock(d.state_rule),
-                hold_asked=_form_sets_clock(d.form_rule),
+                _,
+                sets_clock=state_sets_clock,
+                hold_asked=form_sets_clock,
             )
         )
     if d.form_deadline is not None and d.state_deadline is not None:
         if d.form_deadline == d.state_deadline:
-            lines.append(f"Both clocks end at {_when(d.form_deadline)}")
+            lines.append(_("Both clocks end at {when}", when=_when(d.form_deadline)))
         elif d.earliest is not None:
-            lines.append(f"The earlier deadline governs: {_when(d.earliest)}")
+            lines.append(_("The earlier deadline governs: {when}", when=_when(d.earliest)))
     return lines

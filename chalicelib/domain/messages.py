@@ -8,13 +8,18 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from chalicelib.domain.language import DEFAULT_LANGUAGE, ENGLISH, Language, Words, words_for
 from chalicelib.domain.notices import Notice
+from chalicelib.domain.sms import MAX_SEGMENTS, fit_text, fits
 from chalicelib.domain.subscribers import EventType, Role
 
 # Roles with a need to know the identity of a person subject to a detainer. Everyone else
 # (advocates, press, systems) receives the facts of the request without the person's identity.
 PERSONAL_DATA_ROLES = frozenset({Role.STATE_EXECUTIVE, Role.CORRECTIONS})
 
+# A text is at most two segments, whatever its encoding (domain/sms.py): 306 characters of the GSM-7
+# alphabet, 134 once one character outside it (á, í, ó, ú) makes the whole text UCS-2.
+SMS_MAX_SEGMENTS = MAX_SEGMENTS
 SMS_MAX_CHARS = 306  # two concatenated GSM-7 segments (153 characters each)
 
 
@@ -141,12 +146,12 @@ _NEW_YORK = ZoneInfo("America/New_York")
 _SHOWN_RECIPIENTS = 5
 
 
-def _when(iso: Any) -> str | None:
+def _when(iso: Any, _: Words = ENGLISH) -> str | None:
     try:
         moment = datetime.fromisoformat(str(iso))
     except ValueError:
         return None
-    return moment.astimezone(_NEW_YORK).strftime("%a %-d %b %Y, %-I:%M %p %Z")
+    return _.moment(moment.astimezone(_NEW_YORK))
 
 
 def _original(notice: Notice) -> dict[str, Any]:
@@ -158,64 +163,86 @@ def _original(notice: Notice) -> dict[str, Any]:
     return original
 
 
-def _listed(addresses: list[Any], limit: int = _SHOWN_RECIPIENTS) -> str:
+def _listed(addresses: list[Any], limit: int = _SHOWN_RECIPIENTS, _: Words = ENGLISH) -> str:
     shown = ", ".join(str(a) for a in addresses[:limit])
-    return shown + (f" and {len(addresses) - limit} more" if len(addresses) > limit else "")
+    if len(addresses) <= limit:
+        return shown
+    return _("{listed} and {count} more", listed=shown, count=len(addresses) - limit)
 
 
-def low_key_sentence(notice: Notice, *, limit: int = _SHOWN_RECIPIENTS) -> str | None:
+def low_key_sentence(
+    notice: Notice, *, limit: int = _SHOWN_RECIPIENTS, language: Language = DEFAULT_LANGUAGE
+) -> str | None:
     """For a low-key notice: that the original went only to lower-level staff (to whom and when, when
     known) and that nobody above them was told. None for any other notice."""
     if not notice.low_key:
         return None
+    _ = words_for(language)
     original = _original(notice)
     recipients = [str(a) for a in original.get("recipients") or []]
-    to_whom = f" ({_listed(recipients, limit)})" if recipients else ""
-    when = _when(original.get("sent_at")) if original.get("sent_at") else None
-    on = f" on {when}" if when else ""
-    return f"LOW-KEY: the original went only to lower-level staff{to_whom}{on}; nobody above them was told."
+    to_whom = f" ({_listed(recipients, limit, _)})" if recipients else ""
+    when = _when(original.get("sent_at"), _) if original.get("sent_at") else None
+    on = _(" on {when}", when=when) if when else ""
+    return _(
+        "LOW-KEY: the original went only to lower-level staff{to_whom}{on}; nobody above them was told.",
+        to_whom=to_whom,
+        on=on,
+    )
 
 
-def mail_evidence(notice: Notice) -> list[tuple[str, str]]:
+def mail_evidence(notice: Notice, _: Words = ENGLISH) -> list[tuple[str, str]]:
     """Where a notice made from mail came from: the sentences its program, date and place were read
     from, quoted as written; the original's sender (claimed unless verified), date and recipients; who
     forwarded it, and how many reported it. Empty for a notice that did not come by mail."""
     mail = notice.extra.get("mail")
     if not isinstance(mail, dict):
         return []
-    labels = {"program": "program", "effective_at": "date", "jurisdiction": "place"}
     read_from: dict[str, list[str]] = {}
     for entry in mail.get("read_from") or []:
         for sentence in entry.get("sentences") or []:
-            read_from.setdefault(str(sentence), []).append(
-                labels.get(entry.get("field"), str(entry.get("field")))
-            )
+            read_from.setdefault(str(sentence), []).append(str(entry.get("field")))
     shown = []
     for sentence, fields in read_from.items():
-        what = ", ".join(fields[:-1]) + (" and " if len(fields) > 1 else "") + fields[-1]
-        shown.append((f"The {what}, as written", f"“{sentence}”"))
+        shown.append((_as_written(fields, _), f"“{sentence}”"))
     original = _original(notice)
+    claimed = _("claimed, not verified")
     if original.get("sender"):
-        how = "verified" if original.get("sender_verified") else "claimed, not verified"
-        shown.append(("Original sender", f"{original['sender']} ({how})"))
-    if original.get("sent_at") and (when := _when(original["sent_at"])):
-        shown.append(("Original sent", when))
+        how = _("verified") if original.get("sender_verified") else claimed
+        shown.append((_("Original sender"), f"{original['sender']} ({how})"))
+    if original.get("sent_at") and (when := _when(original["sent_at"], _)):
+        shown.append((_("Original sent"), when))
     if original.get("recipients"):
-        shown.append(("Original recipients", _listed(list(original["recipients"]), 20)))
+        shown.append((_("Original recipients"), _listed(list(original["recipients"]), 20, _)))
     forwarders = [
-        f"{f.get('address')} ({'verified' if f.get('verified') else 'claimed, not verified'})"
+        f"{f.get('address')} ({_('verified') if f.get('verified') else claimed})"
         for f in mail.get("forwarders") or []
     ]
     if forwarders:
-        shown.append(("Forwarded by", ", ".join(forwarders)))
+        shown.append((_("Forwarded by"), ", ".join(forwarders)))
     if notice.report_count:
         reporters = ", ".join(
-            f"{r.get('reporter')} ({'verified' if r.get('verified') else 'not verified'})"
+            f"{r.get('reporter')} ({_('verified') if r.get('verified') else _('not verified')})"
             for r in notice.reports[:5]
         )
-        more = f" and {notice.report_count - 5} more" if notice.report_count > 5 else ""
-        shown.append(("Reported to Vigil by", f"{notice.report_count}: {reporters}{more}"))
+        if notice.report_count > 5:
+            reporters = _("{listed} and {count} more", listed=reporters, count=notice.report_count - 5)
+        shown.append((_("Reported to Vigil by"), f"{notice.report_count}: {reporters}"))
     return shown
+
+
+def _as_written(fields: list[str], _: Words) -> str:
+    """The label of a quoted sentence: which of the notice's program, date and place it gave."""
+    names = {
+        "program": _.ctx("read from mail", "program"),
+        "effective_at": _.ctx("read from mail", "date"),
+        "jurisdiction": _.ctx("read from mail", "place"),
+    }
+    named = [names.get(f, f) for f in fields]
+    if len(named) == 1:
+        label = _("The {what}, as written", what=named[0])
+    else:
+        label = _("The {some} and {last}, as written", some=", ".join(named[:-1]), last=named[-1])
+    return label[:1].upper() + label[1:]  # a language may start with the first field's name
 
 
 def mail_view(notice: Notice) -> dict[str, Any] | None:
@@ -231,66 +258,142 @@ def mail_view(notice: Notice) -> dict[str, Any] | None:
     }
 
 
-def facts(notice: Notice, role: Role, subscriber_id: str | None = None) -> list[tuple[str, str]]:
+def facts(
+    notice: Notice, role: Role, subscriber_id: str | None = None, *, language: Language = DEFAULT_LANGUAGE
+) -> list[tuple[str, str]]:
+    """The notice's particulars this recipient may see, as (label, value) in their language. Values the
+    source or the law gave (names, places, the program, titles, criteria of the law) are shown as given."""
+    _ = words_for(language)
     event = notice.event
-    shown = [("Jurisdiction", str(event.get("jurisdiction_name", notice.jurisdiction_id)))]
+    shown = [(_("Jurisdiction"), str(event.get("jurisdiction_name", notice.jurisdiction_id)))]
     if notice.type is EventType.ROLLOUT:
-        if low_key := low_key_sentence(notice):
-            shown.insert(0, ("Low-key", low_key))
+        if low_key := low_key_sentence(notice, language=language):
+            shown.insert(0, (_("Low-key"), low_key))
         shown += [
-            ("Program", str(event.get("program", ""))),
-            ("Effective", str(event.get("effective_at", ""))),
+            (_("Program"), str(event.get("program", ""))),
+            (_("Effective"), str(event.get("effective_at", ""))),
         ]
         source = event.get("source") or {}
         if source.get("agency"):
-            shown.append(("Announced by", f"{source['agency']} ({source.get('channel', 'unknown channel')})"))
-        shown += mail_evidence(notice)
+            how = source.get("channel") or _("unknown channel")
+            shown.append((_("Announced by"), f"{source['agency']} ({how})"))
+        shown += mail_evidence(notice, _)
     else:
-        shown += _detainer_facts(notice, role, subscriber_id)
-    shown.append(("Reference", notice.id))
+        shown += _detainer_facts(notice, role, subscriber_id, _)
+    shown.append((_("Reference"), notice.id))
     return shown
 
 
-def _detainer_facts(notice: Notice, role: Role, subscriber_id: str | None) -> list[tuple[str, str]]:
+def notice_title(notice: Notice, _: Words = ENGLISH) -> str:
+    """The notice's title in the language: a title Vigil made (a detainer's; a rollout's whose source
+    gave none, ``schemas/events.py``) is said again in it, one the source wrote is shown as written."""
+    event = notice.event
+    if _.language is Language.ENGLISH:
+        return notice.title
+    if notice.type is EventType.DETAINER:
+        return _(
+            "{form} detainer request at {facility}",
+            form=event.get("form"),
+            facility=event.get("facility_name"),
+        )
+    try:
+        effective = datetime.fromisoformat(str(event.get("effective_at"))).date().isoformat()
+    except ValueError:
+        return notice.title
+    place = event.get("jurisdiction_name")
+    if notice.title != f"{event.get('program')} takes effect in {place} on {effective}":
+        return notice.title
+    return _(
+        "{program} takes effect in {place} on {date}",
+        program=event.get("program"),
+        place=place,
+        date=effective,
+    )
+
+
+def summary_for(notice: Notice, role: Role, _: Words = ENGLISH) -> str:
+    """The source's summary as written, for those who may read it: a detainer's free text may name the
+    person, so only roles entitled to know see it. A detainer sent without one shows its title."""
+    if notice.type is EventType.DETAINER and not may_see_personal_data(role):
+        return ""
+    summary = str(notice.event.get("summary", ""))
+    return notice_title(notice, _) if summary == notice.title else summary
+
+
+def _term(value: Any, _: Words) -> str:
+    """A value of the detainer review's vocabulary (a suggestion, a decision, a criterion's status or
+    outcome) in words of the language; English shows the value itself."""
+    terms = {
+        "may-cooperate": _.ctx("suggestion", "may-cooperate"),
+        "may-not-cooperate": _.ctx("suggestion", "may-not-cooperate"),
+        "needs-judgment": _.ctx("suggestion", "needs-judgment"),
+        "honor": _.ctx("decision", "honor"),
+        "decline": _.ctx("decision", "decline"),
+        "notify-only": _.ctx("decision", "notify-only"),
+        "confirmed": _.ctx("criterion status", "confirmed"),
+        "reported": _.ctx("criterion status", "reported"),
+        "met": _.ctx("criterion outcome", "met"),
+        "not-met": _.ctx("criterion outcome", "not-met"),
+        "unknown": _.ctx("criterion outcome", "unknown"),
+    }
+    return terms.get(str(value), str(value))
+
+
+def _detainer_facts(notice: Notice, role: Role, subscriber_id: str | None, _: Words) -> list[tuple[str, str]]:
     event = notice.event
     shown = [
-        ("Form", str(event.get("form", ""))),
-        ("Facility", str(event.get("facility_name", ""))),
-        ("Issued", str(event.get("issued_at", ""))),
-        ("Release due", str(event.get("release_due_at", ""))),
-        ("Judicial warrant", "yes" if event.get("judicial_warrant") else "no"),
+        (_("Form"), str(event.get("form", ""))),
+        (_("Facility"), str(event.get("facility_name", ""))),
+        (_("Issued"), str(event.get("issued_at", ""))),
+        (_("Release due"), str(event.get("release_due_at", ""))),
+        (_("Judicial warrant"), _("yes") if event.get("judicial_warrant") else _("no")),
     ]
-    shown += [("Hold clock", line) for line in (event.get("hold") or {}).get("explained", [])]
+    shown += [(_("Hold clock"), line) for line in hold_lines(event.get("hold") or {}, _)]
     classification = event.get("classification") or {}
     if classification:
         shown.append(
             (
-                "Suggestion",
-                f"{classification.get('suggestion')} under "
-                f"{classification.get('regime_name') or 'no state regime'} "
-                "(a suggestion for the reviewer, never a decision)",
+                _("Suggestion"),
+                _(
+                    "{suggestion} under {regime} (a suggestion for the reviewer, never a decision)",
+                    suggestion=_term(classification.get("suggestion"), _),
+                    regime=classification.get("regime_name") or _("no state regime"),
+                ),
             )
         )
     subject = event.get("subject") or {}
     if may_see_personal_data(role):
         shown += [
-            (f"Criterion ({c.get('status')})", f"{c.get('outcome')}: {c.get('text')}")
+            (
+                _("Criterion ({status})", status=_term(c.get("status"), _)),
+                f"{_term(c.get('outcome'), _)}: {c.get('text')}",
+            )
             for c in classification.get("criteria", [])
         ]
         if subject:
             shown += [
-                ("Name", str(subject.get("name", ""))),
-                ("Date of birth", str(subject.get("date_of_birth", ""))),
-                ("A-number", str(subject.get("a_number", ""))),
+                (_("Name"), str(subject.get("name", ""))),
+                (_("Date of birth"), str(subject.get("date_of_birth", ""))),
+                (_("A-number"), str(subject.get("a_number", ""))),
             ]
     elif is_counsel(notice, role, subscriber_id) and subject.get("name"):
-        shown.append(("Name (to counsel)", str(subject["name"])))
+        shown.append((_("Name (to counsel)"), str(subject["name"])))
     decision = decision_for(notice, role)
     if decision:
-        shown.append(("Decision", f"{decision['decision']} ({decision['decided_at']})"))
+        shown.append((_("Decision"), f"{_term(decision['decision'], _)} ({decision['decided_at']})"))
         if decision.get("reasons"):
-            shown.append(("Reasons", str(decision["reasons"])))
+            shown.append((_("Reasons"), str(decision["reasons"])))
     return shown
+
+
+def hold_lines(hold: dict[str, Any], _: Words = ENGLISH) -> list[str]:
+    """A detainer's hold clocks in words. English is the text written when the notice was made;
+    another language is said again from the clocks kept beside it (``deadlines.describe``)."""
+    if _.language is Language.ENGLISH or "form_rule" not in hold:
+        return [str(line) for line in hold.get("explained", [])]
+    from chalicelib.domain.deadlines import describe_kept  # noqa: PLC0415  # detainers only: cold start
+
+    return describe_kept(hold, _)
 
 
 def render_email(
@@ -301,53 +404,85 @@ def render_email(
     ack_url: str,
     subscriber_id: str | None = None,
     summary_note: str = "",
+    language: Language = DEFAULT_LANGUAGE,
 ) -> OutgoingEmail:
-    shown = facts(notice, role, subscriber_id)
-    # A detainer's free-text summary may name the person: only for those entitled to know.
-    public = notice.type is EventType.ROLLOUT or may_see_personal_data(role)
-    summary = str(notice.event.get("summary", "")) if public else ""
-    low_key = low_key_sentence(notice, limit=20) if notice.type is EventType.ROLLOUT else None
+    """The notice by email, in the recipient's language: Vigil's words translated, the source's (the
+    title, the summary) as the source wrote them."""
+    _ = words_for(language)
+    shown = facts(notice, role, subscriber_id, language=language)
+    title = notice_title(notice, _)
+    summary = summary_for(notice, role, _)
+    low_key = (
+        low_key_sentence(notice, limit=20, language=language) if notice.type is EventType.ROLLOUT else None
+    )
     # A low-key notice says so first: the subject, and the text's first line.
-    text_lines = [*([low_key, ""] if low_key else []), notice.title, "", summary, ""]
+    text_lines = [*([low_key, ""] if low_key else []), title, "", summary, ""]
     text_lines += [*(f"{k}: {v}" for k, v in shown), ""]
     if summary_note:
         text_lines += [summary_note, ""]
-    text_lines += ["Acknowledge that you have seen this notice:", ack_url, ""]
+    text_lines += [_("Acknowledge that you have seen this notice:"), ack_url, ""]
     rows = "".join(
         f"<tr><th align='left'>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in shown
     )
     note = f"<p><strong>{html.escape(summary_note)}</strong></p>" if summary_note else ""
     warning = f"<p><strong>{html.escape(low_key)}</strong></p>" if low_key else ""
+    # English mail says nothing of its language, as it always has; another names it for screen readers.
+    opening = "<html>" if language is Language.ENGLISH else f"<html lang='{language}'>"
     body = (
-        f"<html><body>{warning}<h1>{html.escape(notice.title)}</h1><p>{html.escape(summary)}</p>"
+        f"{opening}<body>{warning}<h1>{html.escape(title)}</h1><p>{html.escape(summary)}</p>"
         f"<table>{rows}</table>{note}"
-        f"<p><a href='{html.escape(ack_url, quote=True)}'>Acknowledge this notice</a></p></body></html>"
+        f"<p><a href='{html.escape(ack_url, quote=True)}'>{html.escape(_('Acknowledge this notice'))}</a></p>"
+        "</body></html>"
     )
-    prefix = "Rollout notice" if notice.type is EventType.ROLLOUT else "Detainer request"
+    prefix = _("Rollout notice") if notice.type is EventType.ROLLOUT else _("Detainer request")
     if low_key:
-        prefix = "Rollout notice, low-key (only lower-level staff were told; nobody above them)"
+        prefix = _("Rollout notice, low-key (only lower-level staff were told; nobody above them)")
     if notice.decision:
-        prefix = f"Detainer decision ({notice.decision.get('decision')})"
+        prefix = _("Detainer decision ({decision})", decision=_term(notice.decision.get("decision"), _))
     # Folded to one line: a line break in a subject is a header injection.
-    subject = " ".join(f"[Vigil] {prefix}: {notice.title}".split())
+    subject = " ".join(_("[Vigil] {prefix}: {title}", prefix=prefix, title=title).split())
     return OutgoingEmail(to=to, subject=subject, text="\n".join(text_lines), html=body)
 
 
-def render_sms(notice: Notice, *, to: str, reply_code: str | None = None) -> OutgoingSms:
-    """Never personal data by SMS: texts sit on lock screens."""
+def render_sms(
+    notice: Notice, *, to: str, reply_code: str | None = None, language: Language = DEFAULT_LANGUAGE
+) -> OutgoingSms:
+    """Never personal data by SMS: texts sit on lock screens. At most ``SMS_MAX_SEGMENTS`` segments in
+    whichever encoding the text needs: the title gives way first."""
+    _ = words_for(language)
     event = notice.event
     where = str(event.get("jurisdiction_name", notice.jurisdiction_id))
     when = str(event.get("effective_at") or event.get("release_due_at") or "")[:16].replace("T", " ")
-    tail = f" Reply {reply_code} to acknowledge." if reply_code else " Details and acknowledgment by email."
-    head = f"VIGIL {notice.type.upper()}: {where}, {when}. Ref {notice.id[-8:]}."
-    if notice.type is EventType.ROLLOUT and (low_key := low_key_sentence(notice, limit=1)):
-        head = f"VIGIL ROLLOUT, {low_key} {where}, {when}. Ref {notice.id[-8:]}."
-        if len(head) + len(tail) > SMS_MAX_CHARS - 40:  # long addresses: say it without them
-            short = "LOW-KEY: only lower-level staff were told; nobody above them."
-            head = f"VIGIL ROLLOUT, {short} {where}, {when}. Ref {notice.id[-8:]}."
-    room = SMS_MAX_CHARS - len(head) - len(tail) - 1
-    title = notice.title if len(notice.title) <= room else notice.title[: max(room - 3, 0)] + "..."
-    return OutgoingSms(to=to, body=f"{head} {title}{tail}"[:SMS_MAX_CHARS])
+    ref = notice.id[-8:]
+    if reply_code:
+        # Translators: a text is at most two segments: á, í, ó and ú (not é, ñ, ¿, ¡) make the whole
+        # text UCS-2, where two segments hold 134 characters instead of 306 (domain/sms.py).
+        tail = " " + _("Reply {code} to acknowledge.", code=reply_code)
+    else:
+        tail = " " + _("Details and acknowledgment by email.")
+    if notice.type is EventType.ROLLOUT:
+        head = _("VIGIL ROLLOUT: {where}, {when}. Ref {ref}.", where=where, when=when, ref=ref)
+    else:
+        head = _("VIGIL DETAINER: {where}, {when}. Ref {ref}.", where=where, when=when, ref=ref)
+    if notice.type is EventType.ROLLOUT and (low_key := low_key_sentence(notice, limit=1, language=language)):
+        # Said as fully as leaves room for some of the title: with its addresses, without them, or the
+        # word alone (a long place name in a UCS-2 text leaves little room).
+        said = [
+            _(
+                "VIGIL ROLLOUT, {low_key} {where}, {when}. Ref {ref}.",
+                low_key=sentence,
+                where=where,
+                when=when,
+                ref=ref,
+            )
+            for sentence in (
+                low_key,
+                _("LOW-KEY: only lower-level staff were told; nobody above them."),
+                _("LOW-KEY."),
+            )
+        ]
+        head = next((h for h in said if fits(f"{h} {'x' * 39}{tail}")), said[-1])
+    return OutgoingSms(to=to, body=fit_text(f"{head} ", notice_title(notice, _), tail))
 
 
 def render_webhook(

@@ -8,6 +8,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.domain.language import DEFAULT_LANGUAGE, Language
+
 if TYPE_CHECKING:
     from chalicelib.domain.jurisdictions import JurisdictionRegistry
 
@@ -166,6 +168,8 @@ class Subscriber:
     created_at: datetime
     escalation_contact: bool = False
     tags: tuple[str, ...] = field(default_factory=tuple)
+    # The language of every message and page the subscriber receives (domain/language.py).
+    language: Language = DEFAULT_LANGUAGE
     # How many times the stored record has been written. A write carries the revision it was based on
     # and the store refuses it if the record moved on (ChangedMeanwhile): the send, reply and feedback
     # functions and an admin may change one subscriber at the same moment. Storage bookkeeping, not
@@ -203,6 +207,7 @@ def subscriber_record(subscriber: Subscriber) -> dict[str, Any]:
         "organization": subscriber.organization,
         "ack_required": subscriber.ack_required,
         "escalation_contact": subscriber.escalation_contact,
+        "language": str(subscriber.language),
         "channels": [channel_record(c) for c in subscriber.channels],
         "subscriptions": [
             {

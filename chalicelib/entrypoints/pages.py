@@ -1,13 +1,16 @@
-"""The acknowledgment page: what a recipient sees when they follow the link in an email."""
+"""The pages people read: the acknowledgment page a recipient sees when they follow the link in an
+email, the link pages' messages, and the dashboard with its assets."""
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import html
 from importlib import resources
 
 from chalicelib.domain.deliveries import Delivery
-from chalicelib.domain.messages import facts
+from chalicelib.domain.language import DEFAULT_LANGUAGE, Language, words_for
+from chalicelib.domain.messages import facts, notice_title, summary_for
 from chalicelib.domain.notices import Notice
 
 _STYLE = (
@@ -18,45 +21,52 @@ _STYLE = (
 )
 
 
-def ack_page(notice: Notice, delivery: Delivery, *, message: str | None = None) -> str:
+def _head(title: str, language: Language, *, no_referrer: bool = True) -> str:
+    referrer = "<meta name='referrer' content='no-referrer'>" if no_referrer else ""
+    return (
+        f"<!doctype html><html lang='{language}'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"{referrer}<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>"
+    )
+
+
+def ack_page(
+    notice: Notice, delivery: Delivery, *, message: str | None = None, language: Language = DEFAULT_LANGUAGE
+) -> str:
     """GET shows this and changes nothing (mail scanners follow links); the button POSTs to the
-    page's own address (a form without an action), so it works under any base path."""
+    page's own address (a form without an action), so it works under any base path. In the
+    recipient's language, with the particulars their role may see."""
+    _ = words_for(language)
     rows = "".join(
         f"<tr><th scope='row'>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
-        for k, v in facts(notice, delivery.role, delivery.subscriber_id)
+        for k, v in facts(notice, delivery.role, delivery.subscriber_id, language=language)
     )
-    summary = html.escape(str(notice.event.get("summary", "")))
+    title = notice_title(notice, _)
+    summary = html.escape(summary_for(notice, delivery.role, _))
     if message is None:
-        body = "<form method='post'><button type='submit'>I have seen this notice</button></form>"
+        button = html.escape(_("I have seen this notice"))
+        body = f"<form method='post'><button type='submit'>{button}</button></form>"
     else:
         body = f"<p class='done' role='status'>{html.escape(message)}</p>"
     return (
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-        "<meta name='referrer' content='no-referrer'>"
-        f"<title>Vigil: {html.escape(notice.title)}</title><style>{_STYLE}</style></head><body>"
-        f"<h1>{html.escape(notice.title)}</h1><p>{summary}</p><table>{rows}</table>{body}</body></html>"
+        _head(_("Vigil: {title}", title=title), language)
+        + f"<h1>{html.escape(title)}</h1><p>{summary}</p><table>{rows}</table>{body}</body></html>"
     )
 
 
-def message_page(title: str, message: str) -> str:
+def message_page(title: str, message: str, *, language: Language = DEFAULT_LANGUAGE) -> str:
+    """A page that only says something (``title`` and ``message`` already in ``language``)."""
     return (
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-        f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>"
-        f"<h1>{html.escape(title)}</h1><p>{html.escape(message)}</p></body></html>"
+        _head(title, language, no_referrer=False)
+        + f"<h1>{html.escape(title)}</h1><p>{html.escape(message)}</p></body></html>"
     )
 
 
-def consent_page(title: str, message: str, *, button: str) -> str:
+def consent_page(title: str, message: str, *, button: str, language: Language = DEFAULT_LANGUAGE) -> str:
     """A page whose only effect is its button: GET changes nothing, the form POSTs to the page's own
-    address."""
+    address. Its texts come already in ``language``."""
     return (
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-        "<meta name='referrer' content='no-referrer'>"
-        f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>"
-        f"<h1>{html.escape(title)}</h1><p>{html.escape(message)}</p>"
+        _head(title, language) + f"<h1>{html.escape(title)}</h1><p>{html.escape(message)}</p>"
         f"<form method='post'><button type='submit'>{html.escape(button)}</button></form></body></html>"
     )
 
@@ -68,7 +78,32 @@ DASHBOARD_CSP = (
 )
 
 
+# The files the dashboard loads besides itself (GET /dashboard/assets/{name}), shipped beside it in
+# chalicelib/dashboard/: name → media type. Only these are served.
+DASHBOARD_ASSETS = {"charts.js": "text/javascript; charset=utf-8"}
+
+
+@functools.cache
+def dashboard_asset(name: str) -> str:
+    """An asset's text; KeyError for a name that is not one."""
+    media = DASHBOARD_ASSETS[name]
+    # Text only (scripts, styles, JSON data): a binary file would need API Gateway's binary types.
+    assert media.startswith(("text/", "application/json"))
+    return resources.files("chalicelib.dashboard").joinpath(name).read_text(encoding="utf-8")
+
+
+@functools.cache
+def asset_version(name: str) -> str:
+    """A fingerprint of the asset's content: the page names it in the asset's address (``?v=``), so a
+    browser may keep each version for good and a new release is fetched at once."""
+    return hashlib.sha256(dashboard_asset(name).encode()).hexdigest()[:16]
+
+
 @functools.cache
 def dashboard_page() -> str:
-    """One self-contained file (no build step), shipped in the package."""
-    return resources.files("chalicelib.dashboard").joinpath("index.html").read_text(encoding="utf-8")
+    """index.html, shipped in the package, with each ``{{version:<asset>}}`` replaced by the asset's
+    fingerprint."""
+    page = resources.files("chalicelib.dashboard").joinpath("index.html").read_text(encoding="utf-8")
+    for name in DASHBOARD_ASSETS:
+        page = page.replace("{{version:" + name + "}}", asset_version(name))
+    return page

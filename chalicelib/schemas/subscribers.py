@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from chalicelib.domain.jurisdictions import JurisdictionRegistry
+from chalicelib.domain.language import DEFAULT_LANGUAGE, Language
 from chalicelib.domain.subscribers import (
     Channel,
     ChannelType,
@@ -38,7 +39,16 @@ from chalicelib.schemas.fields import (
 
 MAX_CHANNELS = 10
 MAX_SUBSCRIPTIONS = 200
-_FIELDS = {"name", "role", "organization", "ack_required", "escalation_contact", "channels", "subscriptions"}
+_FIELDS = {
+    "name",
+    "role",
+    "organization",
+    "ack_required",
+    "escalation_contact",
+    "language",
+    "channels",
+    "subscriptions",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +60,7 @@ class SubscriberDraft:
     escalation_contact: bool
     channels: tuple[Channel, ...]
     subscriptions: tuple[Subscription, ...]
+    language: Language = DEFAULT_LANGUAGE
 
 
 def new_webhook_secret() -> str:
@@ -67,10 +78,11 @@ def parse_subscriber(body: Any, *, registry: JurisdictionRegistry, allow_plain_h
         body, "ack_required", problems, default=default_ack_required(role) if role else True
     )
     escalation_contact = boolean(body, "escalation_contact", problems, default=False)
+    language = choice(body, "language", Language, problems) if "language" in body else DEFAULT_LANGUAGE
     channels = parse_channels(body.get("channels"), problems, allow_plain_http=allow_plain_http)
     subscriptions = parse_subscriptions(body.get("subscriptions"), problems, registry)
     problems.raise_if_any("subscriber")
-    assert name is not None and role is not None  # noqa: PT018  # narrowed by raise_if_any
+    assert name is not None and role is not None and language is not None  # noqa: PT018  # raise_if_any
     return SubscriberDraft(
         name=name,
         role=role,
@@ -79,6 +91,7 @@ def parse_subscriber(body: Any, *, registry: JurisdictionRegistry, allow_plain_h
         escalation_contact=escalation_contact,
         channels=channels,
         subscriptions=subscriptions,
+        language=language,
     )
 
 
@@ -211,6 +224,7 @@ class SubscriberPatch:
     organization: str | None = None
     ack_required: bool | None = None
     escalation_contact: bool | None = None
+    language: Language | None = None
     # A full replacement list; channels whose address stays keep their state and secret.
     channels: tuple[Channel, ...] | None = None
     subscriptions: tuple[Subscription, ...] | None = None
@@ -241,6 +255,8 @@ def parse_patch(body: Any, *, registry: JurisdictionRegistry, allow_plain_http: 
         values["organization"] = (
             text(body, "organization", problems, required=False, max_len=200, single_line=True) or ""
         )
+    if "language" in body:
+        values["language"] = choice(body, "language", Language, problems)
     for flag in ("ack_required", "escalation_contact"):
         if flag in body:
             values[flag] = boolean(body, flag, problems, default=False)

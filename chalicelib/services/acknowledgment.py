@@ -12,6 +12,7 @@ from chalicelib.domain.acklog import EntryKind
 from chalicelib.domain.acknowledgments import Acknowledgment, AckOutcome, AckVia
 from chalicelib.domain.deliveries import Delivery
 from chalicelib.domain.errors import NotFound
+from chalicelib.domain.language import DEFAULT_LANGUAGE, Language
 from chalicelib.domain.notices import Notice, NoticeStatus
 from chalicelib.domain.policies import is_acknowledged
 from chalicelib.domain.tokens import AckTarget
@@ -27,6 +28,8 @@ class AckResult:
     delivery: Delivery
     # True when this acknowledgment completed the roles the policy requires.
     notice_acknowledged: bool
+    # The recipient's language, for the page that answers a click (services.links sets it).
+    language: Language = DEFAULT_LANGUAGE
 
     def as_json(self) -> dict[str, Any]:
         return {

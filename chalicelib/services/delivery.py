@@ -26,6 +26,7 @@ from chalicelib.domain.deliveries import (
     retry_delay,
 )
 from chalicelib.domain.errors import ChangedMeanwhile, NotFound
+from chalicelib.domain.language import DEFAULT_LANGUAGE, Language
 from chalicelib.domain.messages import (
     OutgoingEmail,
     render_email,
@@ -202,7 +203,7 @@ def _deliver_batch(
     claim = deliveries.claim(wanted, now=now, lease=lease) if wanted else Claim((), ())
     outcomes: list[Delivery] = []
     failures: dict[tuple[str, str], SendFailed] = {}
-    sendable: list[tuple[Delivery, Channel]] = []
+    sendable: list[tuple[Delivery, Channel, Language]] = []
     for delivery in claim.claimed:
         owner = owners.get(delivery.subscriber_id)
         channel = owner.channel(delivery.channel_id) if owner else None
@@ -218,14 +219,16 @@ def _deliver_batch(
                 reason=reason,
             )
             continue
-        sendable.append((delivery, channel))
-    reply_codes = _issue_reply_codes([d for d, _ in sendable], codes=codes, now=now)
-    for delivery, channel in sendable:
+        # The admins' deliveries have no subscriber behind them: English.
+        sendable.append((delivery, channel, owner.language if owner else DEFAULT_LANGUAGE))
+    reply_codes = _issue_reply_codes([d for d, _, _ in sendable], codes=codes, now=now)
+    for delivery, channel, language in sendable:
         try:
             provider_id = _send(
                 notices.get(delivery.notice_id),
                 delivery,
                 channel,
+                language=language,
                 senders=senders,
                 reply_code=reply_codes.get(_key(delivery)),
                 links=links,
@@ -458,11 +461,13 @@ def _send(
     delivery: Delivery,
     channel: Channel,
     *,
+    language: Language,
     senders: Senders,
     reply_code: str | None,
     links: Links,
     now: datetime,
 ) -> str:
+    """One delivery, rendered in its recipient's language (webhooks carry data, not prose)."""
     link = links.ack(AckTarget(notice.id, delivery.delivery_id))
     if delivery.channel_type is ChannelType.EMAIL:
         unsubscribe = links.unsubscribe(ChannelRef(delivery.subscriber_id, delivery.channel_id))
@@ -472,6 +477,7 @@ def _send(
             role=delivery.role,
             ack_url=link,
             subscriber_id=delivery.subscriber_id,
+            language=language,
         )
         tags = {
             "notice": notice.id,
@@ -485,7 +491,9 @@ def _send(
     if delivery.channel_type is ChannelType.SMS:
         if reply_code is None:
             raise SendFailed("sms: no reply code could be issued", retryable=True)
-        return senders.sms.send(render_sms(notice, to=delivery.address, reply_code=reply_code))
+        return senders.sms.send(
+            render_sms(notice, to=delivery.address, reply_code=reply_code, language=language)
+        )
     signing = channel.signing_secrets(now)
     if not signing:
         raise SendFailed("webhook: the channel has no secret", retryable=False)

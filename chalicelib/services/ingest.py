@@ -63,7 +63,7 @@ def accept(
     event: dict[str, Any] = submitted.event
     deadline: datetime | None = None
     if submitted.detainer is not None:
-        review, deadline = _detainer_review(submitted.detainer, submitted.jurisdiction_id)
+        review, deadline = detainer_review(submitted.detainer, submitted.jurisdiction_id)
         event = {**submitted.event, **review}
     # Recipients and gaps are previewed here so the source learns at once whether anyone
     # accountable will hear of it; the route step re-reads the index when it fans out, the same way.
@@ -116,7 +116,7 @@ def accept(
     return Accepted(notice, duplicate=False, also_named=submitted.also_named)
 
 
-def _detainer_review(facts: DetainerFacts, place_id: str) -> tuple[dict[str, Any], datetime | None]:
+def detainer_review(facts: DetainerFacts, place_id: str) -> tuple[dict[str, Any], datetime | None]:
     """What a detainer's notice keeps beside its facts (``classification`` and ``hold``), and the
     legal deadline escalations are timed against: the earlier hold clock, None while unknown.
 
@@ -127,7 +127,7 @@ def _detainer_review(facts: DetainerFacts, place_id: str) -> tuple[dict[str, Any
     # (cold start, docs/benchmarks.md §2).
     from chalicelib.data.regimes import state_law  # noqa: PLC0415  # detainers only
     from chalicelib.domain.classification import issued_on  # noqa: PLC0415  # detainers only
-    from chalicelib.domain.deadlines import describe, hold_deadlines  # noqa: PLC0415  # detainers only
+    from chalicelib.domain.deadlines import hold_deadlines, kept_hold  # noqa: PLC0415  # detainers only
 
     if facts.form is None or facts.issued_at is None:
         raise ValueError("a detainer needs its form and issue time to be classified and timed")
@@ -136,16 +136,7 @@ def _detainer_review(facts: DetainerFacts, place_id: str) -> tuple[dict[str, Any
     clocks = hold_deadlines(facts.form, facts.issued_at, facts.release_due_at, state_clocks)
     # A suggestion for the reviewer, from the law in force on the request's date; never a decision.
     classification = law.classify(facts, on=issued_on(facts.issued_at))
-    review = {
-        "classification": classification.as_json(),
-        "hold": {
-            "form_deadline": clocks.form_deadline.isoformat() if clocks.form_deadline else None,
-            "state_deadline": clocks.state_deadline.isoformat() if clocks.state_deadline else None,
-            "form_rule": clocks.form_rule,
-            "state_rule": clocks.state_rule,
-            "explained": describe(clocks, state_clocks),
-        },
-    }
+    review = {"classification": classification.as_json(), "hold": kept_hold(clocks, state_clocks)}
     return review, clocks.earliest
 
 

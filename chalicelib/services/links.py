@@ -11,11 +11,13 @@ follow every link in a message.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from chalicelib.domain.acknowledgments import AckVia
 from chalicelib.domain.deliveries import Delivery
 from chalicelib.domain.errors import NotFound
+from chalicelib.domain.language import DEFAULT_LANGUAGE, Language
 from chalicelib.domain.link_lifetimes import GONE, LinkExpired, check_ack_link, check_verify_link
 from chalicelib.domain.notices import Notice
 from chalicelib.domain.subscribers import Channel, ChannelRef, Subscriber
@@ -63,15 +65,18 @@ def _live_delivery(
     deliveries: DeliveryStore,
     subscribers: SubscriberStore,
     now: datetime,
-) -> tuple[AckTarget, Notice, Delivery]:
+) -> tuple[AckTarget, Notice, Delivery, Language]:
     """What an acknowledgment link names, while it is alive: its notice not long closed, its
-    recipient still subscribed (the admins' own deliveries have no subscriber behind them)."""
+    recipient still subscribed (the admins' own deliveries have no subscriber behind them); and the
+    recipient's language, which the page speaks."""
     target = read_ack_token(keys.accepted, token)
     notice, delivery = acknowledgment.find_delivery(target, notices=notices, deliveries=deliveries)
+    language = DEFAULT_LANGUAGE
     if not delivery.subscriber_id.startswith(ADMIN_PREFIX):
-        _still_subscribed(ChannelRef(delivery.subscriber_id, delivery.channel_id), subscribers)
-    check_ack_link(notice, now=now)
-    return target, notice, delivery
+        ref = ChannelRef(delivery.subscriber_id, delivery.channel_id)
+        language = _still_subscribed(ref, subscribers).language
+    check_ack_link(notice, now=now, language=language)
+    return target, notice, delivery, language
 
 
 def _still_subscribed(ref: ChannelRef, subscribers: SubscriberStore) -> Subscriber:
@@ -94,9 +99,9 @@ def open_ack(
     subscribers: SubscriberStore,
     limits: RateLimiter,
     now: datetime,
-) -> tuple[Notice, Delivery]:
-    """The notice and delivery an acknowledgment link stands for."""
-    _, notice, delivery = _checked(
+) -> tuple[Notice, Delivery, Language]:
+    """The notice and delivery an acknowledgment link stands for, and the language of its recipient."""
+    _, notice, delivery, language = _checked(
         source,
         lambda: _live_delivery(
             token, keys, notices=notices, deliveries=deliveries, subscribers=subscribers, now=now
@@ -104,7 +109,7 @@ def open_ack(
         limits=limits,
         now=now,
     )
-    return notice, delivery
+    return notice, delivery, language
 
 
 def acknowledge(
@@ -121,7 +126,7 @@ def acknowledge(
     limits: RateLimiter,
     now: datetime,
 ) -> AckResult:
-    target, _, _ = _checked(
+    target, _, _, language = _checked(
         source,
         lambda: _live_delivery(
             token, keys, notices=notices, deliveries=deliveries, subscribers=subscribers, now=now
@@ -129,7 +134,7 @@ def acknowledge(
         limits=limits,
         now=now,
     )
-    return acknowledgment.acknowledge(
+    result = acknowledgment.acknowledge(
         target,
         via=via,
         notices=notices,
@@ -138,6 +143,7 @@ def acknowledge(
         ack_log=ack_log,
         now=now,
     )
+    return replace(result, language=language)
 
 
 def _live_confirmation(
@@ -145,7 +151,7 @@ def _live_confirmation(
 ) -> tuple[ChannelRef, Subscriber]:
     ref, issued = read_verify_token(keys.accepted, token)
     subscriber = _still_subscribed(ref, subscribers)
-    check_verify_link(issued, now=now)
+    check_verify_link(issued, now=now, language=subscriber.language)
     return ref, subscriber
 
 
@@ -177,20 +183,23 @@ def confirm(
     ack_log: AckLog,
     limits: RateLimiter,
     now: datetime,
-) -> bool:
-    ref, _ = _checked(
+) -> Language:
+    """Confirms the address; returns its owner's language, which the page speaks."""
+    ref, subscriber = _checked(
         source,
         lambda: _live_confirmation(token, keys, subscribers=subscribers, now=now),
         limits=limits,
         now=now,
     )
-    return subscriber_service.confirm_channel(ref, subscribers=subscribers, ack_log=ack_log, now=now)
+    subscriber_service.confirm_channel(ref, subscribers=subscribers, ack_log=ack_log, now=now)
+    return subscriber.language
 
 
-def _live_channel(token: str, keys: SigningKeys, *, subscribers: SubscriberStore) -> ChannelRef:
+def _live_channel(
+    token: str, keys: SigningKeys, *, subscribers: SubscriberStore
+) -> tuple[ChannelRef, Language]:
     ref = read_channel_token(keys.accepted, Purpose.UNSUBSCRIBE, token)
-    _still_subscribed(ref, subscribers)
-    return ref
+    return ref, _still_subscribed(ref, subscribers).language
 
 
 def open_unsubscribe(
@@ -201,9 +210,13 @@ def open_unsubscribe(
     subscribers: SubscriberStore,
     limits: RateLimiter,
     now: datetime,
-) -> None:
-    """Checks that the link names a channel that still exists; the page names nothing of it."""
-    _checked(source, lambda: _live_channel(token, keys, subscribers=subscribers), limits=limits, now=now)
+) -> Language:
+    """Checks that the link names a channel that still exists; the page names nothing of it, and
+    speaks the language of the channel's owner (returned)."""
+    _, language = _checked(
+        source, lambda: _live_channel(token, keys, subscribers=subscribers), limits=limits, now=now
+    )
+    return language
 
 
 def unsubscribe(
@@ -217,10 +230,12 @@ def unsubscribe(
     ack_log: AckLog,
     limits: RateLimiter,
     now: datetime,
-) -> bool:
-    ref = _checked(
+) -> Language:
+    """Opts the channel out; returns its owner's language, which the page speaks."""
+    ref, language = _checked(
         source, lambda: _live_channel(token, keys, subscribers=subscribers), limits=limits, now=now
     )
-    return subscriber_service.set_opted_out(
+    subscriber_service.set_opted_out(
         ref, True, subscribers=subscribers, senders=senders, admins=admins, ack_log=ack_log, now=now
     )
+    return language

@@ -10,7 +10,9 @@ from datetime import datetime, timedelta
 import structlog
 
 from chalicelib.domain.errors import ChangedMeanwhile, Conflict, FieldError, InvalidInput, NotFound
+from chalicelib.domain.language import words_for
 from chalicelib.domain.messages import OutgoingEmail, OutgoingSms, OutgoingWebhook
+from chalicelib.domain.sms import fit_text
 from chalicelib.domain.subscribers import (
     Channel,
     ChannelRef,
@@ -140,7 +142,9 @@ def _fresh(channel: Channel) -> Channel:
 def request_confirmations(
     subscriber: Subscriber, channels: Sequence[Channel], consent: Consent, now: datetime
 ) -> dict[str, str]:
-    """Send a confirmation to each unverified email and phone; returns channel id → what happened."""
+    """Send a confirmation to each unverified email and phone, in the subscriber's language; returns
+    channel id → what happened."""
+    _ = words_for(subscriber.language)
     outcome: dict[str, str] = {}
     for channel in channels:
         if channel.verified:
@@ -149,29 +153,37 @@ def request_confirmations(
         try:
             if channel.type is ChannelType.EMAIL:
                 link = consent.links.verify(ref, issued=now)
+                who = _("{name} ({organization})", name=subscriber.name, organization=subscriber.organization)
+                receives = _("{who} is to receive Vigil alerts at this address.", who=subscriber.name)
                 consent.senders.email.send(
                     OutgoingEmail(
                         to=channel.address,
-                        subject="[Vigil] Confirm this address for alerts",
+                        subject=_("[Vigil] Confirm this address for alerts"),
                         text=(
-                            f"{subscriber.name} ({subscriber.organization}) is to receive Vigil alerts "
-                            f"at this address.\nConfirm it is yours and you want them:\n{link}\n\n"
-                            "If this is not you, ignore this message."
+                            _("{who} is to receive Vigil alerts at this address.", who=who)
+                            + "\n"
+                            + _("Confirm it is yours and you want them:")
+                            + f"\n{link}\n\n"
+                            + _("If this is not you, ignore this message.")
                         ),
                         html=(
-                            f"<p>{_escape(subscriber.name)} is to receive Vigil alerts at this address.</p>"
-                            f"<p><a href='{_escape(link)}'>Confirm this address</a></p>"
-                            "<p>If this is not you, ignore this message.</p>"
+                            f"<p>{_escape(receives)}</p>"
+                            f"<p><a href='{_escape(link)}'>{_escape(_('Confirm this address'))}</a></p>"
+                            f"<p>{_escape(_('If this is not you, ignore this message.'))}</p>"
                         ),
                     )
                 )
             else:
                 code = consent.codes.issue(channel.address, ref, now=now)
+                # Within the texts' segment budget whatever the encoding: the name gives way.
                 consent.senders.sms.send(
                     OutgoingSms(
                         to=channel.address,
-                        body=f"Vigil: reply {code} to confirm this number for alerts to "
-                        f"{subscriber.name[:60]}. Reply STOP to opt out.",
+                        body=fit_text(
+                            _("Vigil: reply {code} to confirm this number for alerts to ", code=code),
+                            subscriber.name[:60],
+                            _(". Reply STOP to opt out."),
+                        ),
                     )
                 )
             outcome[channel.id] = "confirmation sent"
@@ -206,6 +218,7 @@ def create(
         channels=tuple(_fresh(c) for c in draft.channels),
         subscriptions=draft.subscriptions,
         created_at=now,
+        language=draft.language,
     )
     _claim(subscriber, subscriber.channels, consent.contacts)
     subscribers.add(subscriber)
@@ -290,6 +303,7 @@ def _patched(before: Subscriber, patch: SubscriberPatch, guard: WebhookGuard) ->
         ),
         channels=channels,
         subscriptions=subscriptions,
+        language=patch.language or before.language,
     )
 
 
@@ -557,7 +571,8 @@ def send_test(
 ) -> list[dict[str, str]]:
     """A test message to each active channel, so an admin can see a subscriber is reachable."""
     subscriber = subscribers.get(subscriber_id)
-    text = f"Vigil test message for {subscriber.name}. No action is needed."
+    _ = words_for(subscriber.language)
+    text = _("Vigil test message for {name}. No action is needed.", name=subscriber.name)
     results: list[dict[str, str]] = []
     for channel in subscriber.channels:
         result = {"channel_id": channel.id, "type": str(channel.type)}
@@ -569,13 +584,13 @@ def send_test(
                 senders.email.send(
                     OutgoingEmail(
                         to=channel.address,
-                        subject="[Vigil] Test message",
+                        subject=_("[Vigil] Test message"),
                         text=text,
                         html=f"<p>{_escape(text)}</p>",
                     )
                 )
             elif channel.type is ChannelType.SMS:
-                senders.sms.send(OutgoingSms(to=channel.address, body=text))
+                senders.sms.send(OutgoingSms(to=channel.address, body=fit_text("", text, "")))
             else:
                 message = OutgoingWebhook(
                     url=channel.address,

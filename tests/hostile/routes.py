@@ -33,6 +33,7 @@ SUBSCRIBER: dict[str, Any] = {
     "organization": "Office of the Governor",
     "ack_required": True,
     "escalation_contact": False,
+    "language": "es",
     "channels": [
         {"type": "email", "address": "policy.adviser@example.gov"},
         {"type": "sms", "phone": "(860) 555-0111"},
@@ -47,6 +48,7 @@ PATCH: dict[str, Any] = {
     "name": "Adviser (renamed)",
     "organization": "Office of the Governor",
     "escalation_contact": True,
+    "language": "en",
     "add_subscriptions": [{"jurisdiction": "New Haven", "event_types": ["rollout"], "scope": "exact"}],
     "remove_subscriptions": ["Hartford"],
     "enable_channels": [],
@@ -134,6 +136,7 @@ ROUTE_CASES: dict[Route, RouteCase] = {
     ("GET", "/coverage"): RouteCase(query=("state",)),
     ("GET", "/stats/acknowledgments"): RouteCase(query=("type", "limit")),
     ("GET", "/dashboard"): RouteCase(),
+    ("GET", "/dashboard/assets/{name}"): RouteCase(query=("v",)),
     ("GET", "/policies/{event_type}"): RouteCase(),
     ("PUT", "/policies/{event_type}"): RouteCase(JsonBody((ROLLOUT_POLICY, DETAINER_POLICY))),
     ("POST", "/admin/sweep"): RouteCase(),

@@ -201,3 +201,36 @@ def test_the_bundle_carries_the_service_only_not_the_local_stack_or_its_dev_rout
     routes = json.loads(done.stdout.strip().splitlines()[-1])
     assert "/events" in routes
     assert not [r for r in routes if r.startswith("/dev")]
+
+
+def test_the_bundle_ships_the_compiled_spanish_catalogue_and_speaks_spanish_from_it(
+    packaged: Path, tmp_path: Path
+) -> None:
+    """The .mo is what the functions read (the .po is the translator's source): a Spanish message
+    rendered by the unpacked package comes from the shipped catalogue, read only when asked for."""
+    names = zip_names(packaged)
+    assert "chalicelib/locale/es/LC_MESSAGES/vigil.mo" in names
+    with zipfile.ZipFile(packaged.with_name("deployment.zip")) as archive:
+        archive.extractall(tmp_path)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VIGIL_", "PYTHON"))}
+    env |= {
+        "PYTHONPATH": str(tmp_path),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "VIGIL_STAGE": "prod",
+        "VIGIL_ACK_SECRET": "packaging-test-link-signing-secret-0123456789",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    script = (
+        "import json, app\n"
+        "from chalicelib.domain import language\n"
+        "before = language._loaded.cache_info().currsize\n"
+        "said = language.words_for('es')('I have seen this notice')\n"
+        "print(json.dumps([before, said, str(language.LOCALE_DIR)]))\n"
+    )
+    done = subprocess.run(  # noqa: S603  # our own interpreter running our own package and script
+        [sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, check=True
+    )
+    before, said, locale_dir = json.loads(done.stdout.strip().splitlines()[-1])
+    assert before == 0  # importing the app reads no catalogue
+    assert said == "He visto este aviso"
+    assert locale_dir.startswith(str(tmp_path))

@@ -12,7 +12,12 @@ import pytest
 from chalicelib.adapters import ack_code_store
 from chalicelib.adapters.ack_code_store import CODE_LIFETIME
 from chalicelib.adapters.dynamodb import encode
-from chalicelib.adapters.subscriber_store import DynamoSubscriberStore, entry_to_item, subscriber_to_item
+from chalicelib.adapters.subscriber_store import (
+    DynamoSubscriberStore,
+    entry_to_item,
+    item_to_subscriber,
+    subscriber_to_item,
+)
 from chalicelib.bootstrap import build
 from chalicelib.config import Settings
 from chalicelib.data import load_registry
@@ -21,6 +26,7 @@ from chalicelib.domain.auth import ApiRole, new_key
 from chalicelib.domain.deliveries import DeliveryStatus
 from chalicelib.domain.errors import ChangedMeanwhile, Conflict, InvalidInput, NotFound
 from chalicelib.domain.jurisdictions import JurisdictionKind
+from chalicelib.domain.language import Language
 from chalicelib.domain.mail_trust import SenderKind, TrustedSender
 from chalicelib.domain.notices import MAX_REPORTS_KEPT, Notice, NoticeStatus
 from chalicelib.domain.policies import DEFAULT_POLICIES, Audience, EscalationPolicy, Step
@@ -180,6 +186,14 @@ def test_subscriber_round_trips_with_its_webhook_secret(stores: Stores) -> None:
     stores.subscribers.add(sub)
     assert stores.subscribers.get("sub_1") == sub
     assert stores.subscribers.get_many(["sub_1", "sub_missing"]) == {"sub_1": sub}
+
+
+def test_a_subscriber_keeps_its_language_and_one_stored_without_reads_as_english(stores: Stores) -> None:
+    stores.subscribers.add(subscriber("sub_es", Role.ADVOCATE, "us-ct", language=Language.SPANISH))
+    assert stores.subscribers.get("sub_es").language is Language.SPANISH
+    item = subscriber_to_item(subscriber("sub_old", Role.ADVOCATE, "us-ct"))
+    del item["language"]
+    assert item_to_subscriber(item).language is Language.ENGLISH
 
 
 def test_adding_an_existing_subscriber_id_is_a_conflict(stores: Stores) -> None:

@@ -33,6 +33,7 @@ DEFERRED = {
     "chalicelib.data.regimes": "detainer events",
     "chalicelib.domain.deadlines": "detainer events",
     "holidays": "detainer hold clocks",
+    "gettext": "the message catalogue, read when a message in another language than English is rendered",
     # Each route handler and bound use case imports its schema and service modules when it first runs.
     "chalicelib.services.sms_replies": "SMS replies (on_sms_inbound)",
     "chalicelib.services.inbound": "forwarded email",
