@@ -203,7 +203,7 @@ class DynamoDeliveryStore:
                 for n, d in enumerate(pending):
                     stored = cancelled.items[n]
                     if n not in cancelled.condition_failed:
-                        again.append(d)  # another item was refused, not this one
+                        again.append(d)  # another item is refused, not this one
                     elif stored is None:  # refused, and not said how it stands: held, as far as is known
                         refused.append(replace(d, status=DeliveryStatus.SENDING))
                     elif _claimable(decode(stored), now):
