@@ -150,6 +150,20 @@ def test_texas_is_drawn_with_its_254_counties_when_picked(dashboard: Dashboard) 
     assert dashboard.testid("map-title").text == "Texas: 254 counties"
 
 
+def test_a_territory_the_census_map_does_not_draw_is_said_so_with_its_places_in_the_table(
+    dashboard: Dashboard,
+) -> None:
+    show_coverage(dashboard)
+    counties(dashboard, "us-ct", 8)
+    choose_state(dashboard, "Puerto Rico")
+    none = dashboard.wait_for_testid("map-none")
+    assert "no counties of Puerto Rico" in none.text
+    assert dashboard.all('[data-testid="map-county"]') == []
+    rows = dashboard.all('[data-testid="coverage-row"]')
+    assert rows
+    assert all((r.get_attribute("data-jurisdiction-id") or "").startswith("us-pr") for r in rows)
+
+
 def test_the_map_zooms_out_to_the_states_and_into_another_ones_counties(dashboard: Dashboard) -> None:
     show_coverage(dashboard)
     counties(dashboard, "us-ct", 8)
