@@ -139,4 +139,6 @@ def test_the_contract_lists_every_asset_by_name() -> None:
     document = yaml.safe_load(DOCUMENT.read_text(encoding="utf-8"))
     parameters = document["paths"]["/dashboard/assets/{name}"]["get"]["parameters"]
     (name,) = [p for p in parameters if p["name"] == "name"]
-    assert sorted(name["schema"]["enum"]) == sorted(DASHBOARD_ASSETS)
+    assert sorted(name["schema"]["enum"]) == sorted(DASHBOARD_ASSETS), (
+        "docs/openapi.yaml: list every name of pages.DASHBOARD_ASSETS under /dashboard/assets/{name}"
+    )
