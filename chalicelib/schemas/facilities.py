@@ -36,9 +36,9 @@ def parse_facility(body: Any, *, registry: JurisdictionRegistry) -> FacilityDraf
     problems = Problems()
     reject_unknown(body, _FIELDS, problems)
     name = _name(body, problems)
-    place = jurisdiction(registry, text(body, "place", problems, max_len=200), "place", problems)
+    place = jurisdiction(registry, _place(body, problems), "place", problems)
     kind = choice(body, "kind", FacilityKind, problems)
-    aliases = _aliases(body.get("aliases", []), problems)
+    aliases = _aliases(body.get("aliases", MISSING), problems)
     problems.raise_if_any("facility")
     assert name is not None
     assert place is not None
@@ -54,11 +54,7 @@ def parse_facility_change(body: Any, *, registry: JurisdictionRegistry) -> Facil
     if not _PATCH_FIELDS & set(body):
         problems.add("body", f"name at least one of {', '.join(sorted(_PATCH_FIELDS))}")
     name = _name(body, problems) if "name" in body else None
-    place = (
-        jurisdiction(registry, text(body, "place", problems, max_len=200), "place", problems)
-        if "place" in body
-        else None
-    )
+    place = jurisdiction(registry, _place(body, problems), "place", problems) if "place" in body else None
     kind = choice(body, "kind", FacilityKind, problems) if "kind" in body else None
     aliases = _aliases(body["aliases"], problems) if "aliases" in body else None
     retired = boolean(body, "retired", problems, default=False) if "retired" in body else None
@@ -76,6 +72,10 @@ def parse_facility_id(raw: str) -> str:
     return raw.strip().lower()
 
 
+def _place(body: Any, problems: Problems) -> str | None:
+    return text(body, "place", problems, max_len=200, single_line=True)
+
+
 def _name(body: Any, problems: Problems) -> str | None:
     name = text(body, "name", problems, max_len=MAX_NAME_CHARS, single_line=True)
     if name is not None and not slugify(name):
@@ -85,20 +85,17 @@ def _name(body: Any, problems: Problems) -> str | None:
 
 
 def _aliases(value: Any, problems: Problems) -> tuple[str, ...] | None:
-    if value is MISSING or value is None:
+    if value is MISSING:
         return ()
     if not isinstance(value, list) or len(value) > MAX_ALIASES:
         problems.add("aliases", f"must be a list of at most {MAX_ALIASES} names")
         return None
     found: list[str] = []
     for i, alias in enumerate(value):
-        if not isinstance(alias, str):
-            problems.add(f"aliases[{i}]", "must be a string")
-            continue
-        cleaned = " ".join(alias.split())
-        if not slugify(cleaned) or len(cleaned) > MAX_NAME_CHARS or any(ord(c) < 32 for c in alias):
-            reason = f"must be a single line with letters or digits, at most {MAX_NAME_CHARS} characters"
-            problems.add(f"aliases[{i}]", reason)
-            continue
-        found.append(cleaned)
+        field = f"aliases[{i}]"
+        cleaned = text({field: alias}, field, problems, max_len=MAX_NAME_CHARS, single_line=True)
+        if cleaned is not None and not slugify(cleaned):
+            problems.add(field, "must have letters or digits")
+        elif cleaned is not None:
+            found.append(" ".join(cleaned.split()))
     return tuple(found)

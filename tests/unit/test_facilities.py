@@ -21,7 +21,7 @@ from chalicelib.services.place_graph import FACILITY_LIFETIME_SECONDS
 from tests.builders import detainer_body, rollout_body, subscriber
 from tests.fakes import FakeWorld, InMemoryFacilityStore
 from tests.unit.test_api import assert_error, call
-from tests.unit.test_pipeline import route_all
+from tests.unit.test_pipeline import run
 
 Keys = dict[ApiRole, str]
 HARRIS_JAIL = "us-tx/facility/harris-county-jail"
@@ -130,6 +130,9 @@ def test_readers_show_an_added_and_a_shipped_facility(client: Client, keys: Keys
         ({**HARRIS_JAIL_BODY, "name": "Harris\nJail"}, "name", "single line"),
         ({**HARRIS_JAIL_BODY, "aliases": "Harris Jail"}, "aliases", "list"),
         ({**HARRIS_JAIL_BODY, "aliases": ["ok", 7]}, "aliases[1]", "string"),
+        ({**HARRIS_JAIL_BODY, "aliases": ["Harris\u2028Jail"]}, "aliases[0]", "single line"),
+        ({**HARRIS_JAIL_BODY, "aliases": None}, "aliases", "list"),
+        ({**HARRIS_JAIL_BODY, "place": "Harris\u2028County, TX"}, "place", "single line"),
         ({**HARRIS_JAIL_BODY, "capacity": 9000}, "capacity", "not a known field"),
         ({"place": "Harris County, TX", "kind": "jail"}, "name", "required"),
     ],
@@ -378,7 +381,7 @@ def test_a_detainer_at_a_texas_jail_reaches_the_jail_harris_county_and_texas_and
         3,
         [],
     )
-    route_all(world)
+    run(world)
     reached = {d.subscriber_id for d in world.deliveries.deliveries.values()}
     assert reached == {"sub_jail", "sub_county", "sub_state"}
     classification = world.notices.get(accepted["notice_id"]).event["classification"]
@@ -404,7 +407,7 @@ def test_a_texas_or_harris_county_rollout_reaches_the_jail_s_subscribers(
     world.subscribers.add(subscriber("sub_il", Role.ADVOCATE, "us-il"))
     status, accepted = call(client, "POST", "/events", keys[ApiRole.SOURCE], rollout_body(jurisdiction=place))
     assert (status, accepted["recipients"]) == (202, len(reached))
-    route_all(world)
+    run(world)
     assert {d.subscriber_id for d in world.deliveries.deliveries.values()} == reached
 
 
