@@ -2,8 +2,9 @@
 
 It checks each POST's Standard Webhooks signature with the secret registered for its path (the
 ``whsec_…`` secret ``POST /subscribers`` returned once), answers 204 when it verifies and 401 when
-it does not, and keeps what it received. ``GET /`` lists what it received, as JSON, for tests that
-run the stack in another process.
+it does not, and keeps what it received. Under ``/chat/`` it stands in for Slack and Teams, which
+sign nothing: every POST there is taken (200, as Slack answers). ``GET /`` lists what it received,
+as JSON, for tests that run the stack in another process.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 logger = structlog.get_logger()
 
 MAX_BODY_BYTES = 1024 * 1024
+# Where the receiver plays a chat service: Slack and Teams URLs of the local stack point here.
+CHAT_PATH = "/chat/"
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +116,8 @@ class WebhookReceiver:
             except WebhookVerificationError:
                 verified = False
         status = 204 if verified else 401
+        if path.startswith(CHAT_PATH):
+            status = 200
         webhook_id = {k.lower(): v for k, v in headers.items()}.get("webhook-id")
         with self._lock:
             self._received.append(
