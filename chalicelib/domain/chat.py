@@ -38,7 +38,7 @@ SLACK_BUTTON_MAX = 75
 SLACK_URL_MAX = 3000
 SLACK_BLOCKS_MAX = 50
 
-# Teams shows Adaptive Cards up to 1.5; 1.4 adds nothing Vigil needs to leave out older clients.
+# Every Teams client shows 1.4, and it has every element Vigil uses.
 ADAPTIVE_CARD_VERSION = "1.4"
 ADAPTIVE_CARD_TYPE = "application/vnd.microsoft.card.adaptive"
 
