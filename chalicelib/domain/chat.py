@@ -97,21 +97,31 @@ def render_chat(
     url: str,
     role: Role,
     ack_url: str,
+    unsubscribe_url: str | None = None,
     subscriber_id: str | None = None,
     language: Language = DEFAULT_LANGUAGE,
 ) -> OutgoingChat:
-    """The notice as a ``kind`` chat message, redacted for ``role`` exactly as its email is."""
+    """The notice as a ``kind`` chat message, redacted for ``role`` exactly as its email is; with
+    ``unsubscribe_url``, a link that stops the alerts to this channel (as an email's unsubscribe)."""
     _ = words_for(language)
     shown = facts(notice, role, subscriber_id, language=language)
     title = notice_title(notice, _)
     summary = summary_for(notice, role, _)
     heading = kind_label(notice, _)
-    button = _("Acknowledge")
+    links = _Links(ack_url, _("Acknowledge"), unsubscribe_url, _("Stop these alerts in this channel"))
     if kind is ChannelType.SLACK:
-        payload = _slack(heading, title, summary, shown, ack_url=ack_url, button=button, _=_)
+        payload = _slack(heading, title, summary, shown, links=links, _=_)
     else:
-        payload = _teams(heading, title, summary, shown, ack_url=ack_url, button=button, _=_)
+        payload = _teams(heading, title, summary, shown, links=links, _=_)
     return OutgoingChat(kind=kind, url=url, payload=payload)
+
+
+@dataclass(frozen=True, slots=True)
+class _Links:
+    ack_url: str
+    ack_label: str
+    unsubscribe_url: str | None
+    unsubscribe_label: str
 
 
 def chat_note(
@@ -145,12 +155,12 @@ def _slack(
     summary: str,
     shown: list[tuple[str, str]],
     *,
-    ack_url: str,
-    button: str,
+    links: _Links,
     _: Words,
 ) -> dict[str, Any]:
     """Header (the title), the summary, the facts as fields (ten to a section), a context line (what
-    the message is, its reference), the button; ``text`` is what notifications and old clients show."""
+    the message is; the link that stops the alerts), the button; ``text`` is what notifications and
+    old clients show."""
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": _cut(title, SLACK_HEADER_MAX)}}
     ]
@@ -160,8 +170,12 @@ def _slack(
     room = SLACK_BLOCKS_MAX - len(blocks) - 2  # the context and the actions follow
     for start in range(0, len(fields), SLACK_FIELDS_MAX)[:room]:
         blocks.append({"type": "section", "fields": fields[start : start + SLACK_FIELDS_MAX]})
-    blocks.append({"type": "context", "elements": [_mrkdwn(heading, SLACK_TEXT_MAX)]})
-    blocks.append(_slack_button(button, ack_url))
+    context = [_mrkdwn(heading, SLACK_TEXT_MAX)]
+    if links.unsubscribe_url:
+        label = _escaped(links.unsubscribe_label, SLACK_BUTTON_MAX)
+        context.append({"type": "mrkdwn", "text": f"<{_link_target(links.unsubscribe_url)}|{label}>"})
+    blocks.append({"type": "context", "elements": context})
+    blocks.append(_slack_button(links.ack_label, links.ack_url))
     fallback = _("[Vigil] {prefix}: {title}", prefix=heading, title=title)
     return {"text": _escaped(fallback, SLACK_TEXT_MAX), "blocks": blocks}
 
@@ -181,6 +195,13 @@ def _slack_button(label: str, url: str) -> dict[str, Any]:
             }
         ],
     }
+
+
+def _link_target(url: str) -> str:
+    """A URL as the target of a mrkdwn link, which ends at ``|`` or ``>``: Vigil's links hold neither."""
+    if any(ch in url for ch in "|<> ") or len(url) > SLACK_URL_MAX:
+        raise ValueError("a link Vigil made cannot hold |, <, > or spaces, nor pass 3,000 characters")
+    return url
 
 
 def _escape(text: str) -> str:
@@ -228,8 +249,7 @@ def _teams(
     summary: str,
     shown: list[tuple[str, str]],
     *,
-    ack_url: str,
-    button: str,
+    links: _Links,
     _: Words,
 ) -> dict[str, Any]:
     body: list[dict[str, Any]] = [
@@ -240,7 +260,10 @@ def _teams(
         body.append(_text_block(summary))
     body.append({"type": "FactSet", "facts": [{"title": label, "value": value} for label, value in shown]})
     fallback = _("[Vigil] {prefix}: {title}", prefix=heading, title=title)
-    return _card(body, [_open_url(button, ack_url)], fallback=fallback, language=_.language)
+    actions = [_open_url(links.ack_label, links.ack_url)]
+    if links.unsubscribe_url:
+        actions.append(_open_url(links.unsubscribe_label, links.unsubscribe_url))
+    return _card(body, actions, fallback=fallback, language=_.language)
 
 
 def _text_block(text: str, **style: Any) -> dict[str, Any]:

@@ -418,6 +418,7 @@ def _send(
             url=channel.url,
             role=delivery.role,
             ack_url=link,
+            unsubscribe_url=links.unsubscribe(ChannelRef(delivery.subscriber_id, delivery.channel_id)),
             subscriber_id=delivery.subscriber_id,
             language=language,
         )

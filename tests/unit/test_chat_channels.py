@@ -366,3 +366,28 @@ def test_a_refusal_for_good_is_not_retried_and_leaves_the_channel_on(
     assert report.permanent
     assert not report.failed
     assert state(world, created["id"], "slack") == "active"
+
+
+def test_the_link_beside_the_button_stops_the_alerts_to_that_channel_and_tells_the_admins(
+    client: Client, keys: Keys, world: FakeWorld
+) -> None:
+    created = create(client, keys, newsroom(*CHATS["channels"], role="local-official"))
+    confirm_all(client, world)
+    world.chats.sent.clear()
+    call(client, "POST", "/events", keys[ApiRole.SOURCE], rollout_body())
+    run(world)
+    [slack] = sent_to(world, SLACK_URL)
+    [teams] = sent_to(world, TEAMS_URL)
+    [context] = [b for b in slack.payload["blocks"] if b["type"] == "context"]
+    link = context["elements"][-1]["text"]
+    assert link.startswith("<http")
+    assert link.endswith("|Stop these alerts in this channel>")
+    stop = teams.payload["attachments"][0]["content"]["actions"][1]
+    assert stop["title"] == "Stop these alerts in this channel"
+    path = "/unsubscribe/" + link[1:].split("|")[0].split("/unsubscribe/")[1]
+    assert client.http.get(path, headers={"Accept": "text/html"}).status_code == 200
+    assert state(world, created["id"], "slack") == "active"  # opening the page changes nothing
+    assert post_form(client, path) == 200
+    assert state(world, created["id"], "slack") == "opted-out"
+    assert state(world, created["id"], "teams") == "active"
+    assert world.email.sent[-1].subject == f"[Vigil] {created['name']} can no longer be reached by slack"

@@ -271,3 +271,19 @@ def test_a_note_of_vigils_own_carries_its_button(kind: ChannelType) -> None:
     else:
         assert_valid_card(note.payload)
         assert card_of(note.payload)["actions"][0]["url"] == ACK
+
+
+def test_the_stop_link_is_a_slack_link_in_the_context_and_a_second_action_of_the_card(
+    world: FakeWorld,
+) -> None:
+    notice = notice_of(world, rollout_body())
+    stop = "https://vigil.example.gov/unsubscribe/tok_xyz"
+    payload = slack(notice, Role.ADVOCATE, Language.SPANISH, unsubscribe_url=stop)
+    assert_block_kit(payload)
+    [context] = [b for b in payload["blocks"] if b["type"] == "context"]
+    assert context["elements"][-1]["text"] == f"<{stop}|Dejar de recibir estas alertas en este canal>"
+    card = render_chat(
+        notice, ChannelType.TEAMS, url=TEAMS_URL, role=Role.ADVOCATE, ack_url=ACK, unsubscribe_url=stop
+    ).payload
+    assert_valid_card(card)
+    assert [a["url"] for a in card_of(card)["actions"]] == [ACK, stop]
