@@ -79,8 +79,11 @@ class NoticeStore(Protocol):
         """A cursor that resumes ``recent`` just after ``notice`` (one ``recent`` returned)."""
         ...
 
-    def received_between(self, event_type: EventType, start: datetime, end: datetime) -> Iterator[Notice]:
-        """Every notice of a type received in [start, end), oldest first."""
+    def received_between(
+        self, event_type: EventType, start: datetime, end: datetime, *, newest_first: bool = False
+    ) -> Iterator[Notice]:
+        """Every notice of a type received in [start, end), oldest first (or newest first), read a
+        page at a time as the iterator is consumed."""
 
     def due(self, now: datetime, *, limit: int) -> list[Notice]:
         """Open notices whose next escalation step is due, most overdue first (an index query, no scan)."""

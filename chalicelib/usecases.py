@@ -328,7 +328,13 @@ class UseCases:
 
         d = self._deps
         return dashboard.acknowledgment_times(
-            event_type, limit=limit, notices=d.notices, deliveries=d.deliveries, registry=d.registry
+            event_type,
+            limit=limit,
+            notices=d.notices,
+            deliveries=d.deliveries,
+            policies=d.policies,
+            registry=d.registry,
+            now=self._clock(),
         )
 
     # --- administration ----------------------------------------------------------------------------

@@ -88,10 +88,13 @@ class InMemoryNoticeStore:
     def cursor_after(self, notice: Notice) -> str:
         return notice.id
 
-    def received_between(self, event_type: EventType, start: datetime, end: datetime) -> Iterator[Notice]:
+    def received_between(
+        self, event_type: EventType, start: datetime, end: datetime, *, newest_first: bool = False
+    ) -> Iterator[Notice]:
         yield from sorted(
             (n for n in self.notices.values() if n.type == event_type and start <= n.received_at < end),
             key=lambda n: n.received_at,
+            reverse=newest_first,
         )
 
     def due(self, now: datetime, *, limit: int) -> list[Notice]:

@@ -3,9 +3,10 @@
     .venv/bin/python -m tools.screenshots [--out docs/screenshots]
 
 Starts the local stack as ``make run`` does (``python -m vigil_local``, in its own process, on free
-ports, with the demo subscribers), gives it something to show, opens the dashboard in Debian's headless
-Chromium and saves ``<view>.png`` (1280×900) and ``<view>-phone.png`` (390×844) for each view,
-overwriting what is there. What it posts:
+ports, with the demo subscribers and their twelve weeks of past notices), gives it something to show,
+opens the dashboard in Debian's headless Chromium and saves ``<view>.png`` (1280×900) and
+``<view>-phone.png`` (390×844) for each view, overwriting what is there, and
+``acknowledgment-charts.png``: the weekly charts alone (the README's picture). What it posts:
 
 - a rollout policy that also requires the town's ``local-official`` (the shipped default requires only
   the governor's office, which the demo covers statewide: no gap would show on the coverage grid);
@@ -187,6 +188,35 @@ def save_full_page(page: Dashboard, path: Path) -> None:
     path.write_bytes(base64.b64decode(shot["data"]))
 
 
+def save_element(page: Dashboard, css_from: str, css_to: str, path: Path) -> None:
+    """The page from the top of one element to the bottom of another, across the page's width."""
+    top, bottom, width = page.script(
+        "var a = document.querySelector(arguments[0]).getBoundingClientRect();"
+        "var b = document.querySelector(arguments[1]).getBoundingClientRect();"
+        "return [a.top + scrollY - 8, b.bottom + scrollY + 8, innerWidth];",
+        css_from,
+        css_to,
+    )
+    shot = page.driver.execute_cdp_cmd(
+        "Page.captureScreenshot",
+        {
+            "format": "png",
+            "captureBeyondViewport": True,
+            "clip": {"x": 0, "y": top, "width": width, "height": bottom - top, "scale": 1},
+        },
+    )
+    path.write_bytes(base64.b64decode(shot["data"]))
+
+
+def shoot_charts(page: Dashboard, out: Path) -> Path:
+    """The weekly charts of rollouts: from the view's heading to the share chart's readout."""
+    page.show("acks")
+    page.script("window.scrollTo(0, 0); document.activeElement && document.activeElement.blur()")
+    path = out / "acknowledgment-charts.png"
+    save_element(page, "#panel-acks h2", '[data-testid="share-chart"] [data-testid="chart-readout"]', path)
+    return path
+
+
 def shoot(page: Dashboard, out: Path, detail_id: str, *, phone: bool) -> list[Path]:
     saved = []
     for name, view in VIEWS:
@@ -231,6 +261,7 @@ def main(argv: list[str] | None = None) -> int:
             page.enter_key(stack.admin_key)
             page.wait_until_loaded("open")
             saved += shoot(page, out, detail_id, phone=False)
+            saved.append(shoot_charts(page, out))
             set_viewport(driver, PHONE)
             saved += shoot(page, out, detail_id, phone=True)
         finally:

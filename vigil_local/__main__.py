@@ -3,10 +3,10 @@
 Environment (the local runner's own settings; the app's come from ``Settings.from_env``):
 ``VIGIL_HOST`` (127.0.0.1), ``VIGIL_PORT`` (8000), ``VIGIL_MOTO_PORT`` (5005),
 ``VIGIL_WEBHOOK_PORT`` (8001, the demo webhook receiver), ``VIGIL_ADMIN_KEY`` (when unset: made up
-once, kept in the data directory and printed), ``VIGIL_DEMO`` (1: seed the demo subscribers into an
-empty stack), ``VIGIL_TICK_SECONDS`` (60: how often the scheduled handlers run), ``VIGIL_DATA_DIR``
-(``.vigil`` in the checkout: where the state, the link-signing secret and the admin key are kept;
-see datadir.py). A port of 0 means any free port.
+once, kept in the data directory and printed), ``VIGIL_DEMO`` (1: seed the demo subscribers and their
+twelve weeks of past notices into an empty stack), ``VIGIL_TICK_SECONDS`` (60: how often the
+scheduled handlers run), ``VIGIL_DATA_DIR`` (``.vigil`` in the checkout: where the state, the
+link-signing secret and the admin key are kept; see datadir.py). A port of 0 means any free port.
 """
 
 from __future__ import annotations
@@ -104,7 +104,7 @@ def banner(facts: BannerFacts) -> str:
     elif facts.demo_subscribers:
         demo = (
             f"{facts.demo_subscribers} demo subscribers (governor's office, corrections, mayors, police "
-            "chiefs, county and regional offices, an advocacy group)"
+            "chiefs, county and regional offices, an advocacy group) and twelve weeks of their past notices"
         )
     else:
         demo = "no demo data (VIGIL_DEMO=0)" if facts.restored_at is None else "no demo data"

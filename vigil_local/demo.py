@@ -13,10 +13,21 @@ import urllib.parse
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import structlog
 
+from chalicelib.domain.jurisdictions import JurisdictionRegistry
+from chalicelib.domain.subscribers import (
+    Channel,
+    ChannelType,
+    EventType,
+    Role,
+    Subscriber,
+    Subscription,
+    default_ack_required,
+)
 from vigil_local.receiver import WebhookReceiver
 
 logger = structlog.get_logger()
@@ -83,6 +94,8 @@ def _town(
 
 
 ADVOCATE_WEBHOOK_PATH = "/hooks/immigrant-rights"
+# The webhook secret of ``demo_records``' webhook channel: those records fill stores on this machine only.
+RECORD_SECRET = "whsec_ZGVtbw=="  # noqa: S105  # an example value, never a deployed stage's
 
 DEMO_SUBSCRIBERS: tuple[DemoSubscriber, ...] = (
     DemoSubscriber(
@@ -153,6 +166,42 @@ DEMO_SUBSCRIBERS: tuple[DemoSubscriber, ...] = (
         webhook_path=ADVOCATE_WEBHOOK_PATH,
     ),
 )
+
+
+def demo_records(
+    registry: JurisdictionRegistry, *, now: datetime, receiver_url: str = "https://hooks.example.org"
+) -> list[Subscriber]:
+    """The demo's offices as ``seed_demo`` leaves them (every channel confirmed), as records to store
+    directly: for the benchmarks and tests that want the demo's store without the HTTP stack."""
+    records = []
+    for n, office in enumerate(DEMO_SUBSCRIBERS):
+        channels = [Channel(ChannelType.EMAIL, office.email)]
+        if office.phone:
+            channels.append(Channel(ChannelType.SMS, office.phone))
+        if office.webhook_path:
+            channels.append(
+                Channel(ChannelType.WEBHOOK, receiver_url + office.webhook_path, secret=RECORD_SECRET)
+            )
+        role = Role(office.role)
+        records.append(
+            Subscriber(
+                id=f"sub_demo{n:02d}",
+                name=office.office,
+                role=role,
+                organization=office.organization,
+                ack_required=default_ack_required(role),
+                channels=tuple(channels),
+                subscriptions=tuple(
+                    Subscription(
+                        registry.resolve(place).id, frozenset(EventType(t) for t in office.event_types)
+                    )
+                    for place in office.jurisdictions
+                ),
+                created_at=now,
+                escalation_contact=office.escalation_contact,
+            )
+        )
+    return records
 
 
 class DemoSeedFailed(RuntimeError):

@@ -50,6 +50,7 @@ from chalicelib.services.access import ensure_key
 from vigil_local import datadir, dev_routes, emulator, outbox, persistence
 from vigil_local.api_server import StartupGate, create_api_server
 from vigil_local.demo import seed_demo
+from vigil_local.demo_history import seed_history
 from vigil_local.emulator import EmulatorServer
 from vigil_local.outbox import (
     RecordingChatSender,
@@ -67,6 +68,7 @@ from vigil_local.ticker import DEFAULT_INTERVAL_SECONDS, Ticker
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudformation import CloudFormationClient
+    from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_sesv2 import SESV2Client
     from mypy_boto3_sqs import SQSClient
 
@@ -149,6 +151,8 @@ class LocalStack:
         self.restoration = Restoration()
         self.settings: Settings | None = None
         self.deps: bootstrap.Deps | None = None
+        # The session of the local stack's own clients (moto's, with fake credentials).
+        self._aws: boto3.session.Session | None = None
         self.receiver: WebhookReceiver | None = None
         self.ticker: Ticker | None = None
         self.pump: QueuePump | None = None
@@ -233,6 +237,7 @@ class LocalStack:
             aws_secret_access_key=FAKE_CREDENTIAL,
             region_name=settings.region,
         )
+        self._aws = session
         cloudformation: CloudFormationClient = session.client(
             "cloudformation", endpoint_url=self.moto_url, region_name=settings.region
         )
@@ -283,11 +288,13 @@ class LocalStack:
             interval_seconds=self._tick_seconds, region=settings.region, lock=self.state_lock
         )
         self.ticker.register_from(app_module, *SCHEDULED_HANDLERS)
-        self.ticker.start()
         if self.receiver is not None:
             self.receiver.start()
             if saved is None:
                 self._seed_demo(self.receiver)
+        # After the demo's past notices: a sweep at today's time must not take a step of one of them
+        # while it is being written.
+        self.ticker.start()
         self.gate.open()
         if self.keeper is not None:
             self.keeper.start()
@@ -457,12 +464,20 @@ class LocalStack:
         logger.info("api.started", url=self.api_url)
 
     def _seed_demo(self, receiver: WebhookReceiver | None) -> None:
-        """The demo subscribers, through the API before it serves anyone else; a failure is logged
-        and the stack serves without them."""
+        """The demo subscribers, through the API before it serves anyone else, and twelve weeks of
+        past notices (``demo_history``); a failure is logged and the stack serves without them."""
         try:
             self.demo_subscribers = seed_demo(
                 self.api_url, self.admin_key, receiver, headers=self.gate.headers
             )
+            assert self.deps is not None  # built before the demo is seeded
+            assert self.settings is not None  # as above
+            assert self._aws is not None  # as above
+            dynamodb: DynamoDBClient = self._aws.client(
+                "dynamodb", endpoint_url=self.moto_url, region_name=self.settings.region
+            )
+            with self.state_lock.reading():
+                seed_history(self.deps, dynamodb, self.demo_subscribers, now=datetime.now(UTC))
         except Exception as exc:
             self.demo_failure = f"{type(exc).__name__}: {exc}"
             logger.exception("demo.seed_failed", outcome="serving without the demo data")

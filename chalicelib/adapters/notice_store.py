@@ -221,12 +221,16 @@ class DynamoNoticeStore:
         assert cursor is not None  # a non-empty key always encodes
         return cursor
 
-    def received_between(self, event_type: EventType, start: datetime, end: datetime) -> Iterator[Notice]:
-        """Every notice of a type received in [start, end), oldest first (for reports)."""
+    def received_between(
+        self, event_type: EventType, start: datetime, end: datetime, *, newest_first: bool = False
+    ) -> Iterator[Notice]:
+        """Every notice of a type received in [start, end), oldest first (for reports) or newest first
+        (acknowledgment times: a reader that stops early keeps the latest)."""
         for item in query_all(
             self._client,
             TableName=self._table,
             IndexName=BY_TYPE_INDEX,
+            ScanIndexForward=not newest_first,
             KeyConditionExpression="#t = :t AND received_at BETWEEN :a AND :b",
             ExpressionAttributeNames={"#t": "type"},
             ExpressionAttributeValues={

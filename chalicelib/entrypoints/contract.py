@@ -50,6 +50,7 @@ REVIEWERS = (ApiRole.REVIEWER, ApiRole.ADMIN)
 JSON = "application/json"
 HTML = "text/html"
 CSV = "text/csv"
+JAVASCRIPT = "text/javascript"
 # Link pages are posted by browsers' forms, mail clients' one-click unsubscribe and webhook systems.
 FORM_OR_JSON = (JSON, "application/x-www-form-urlencoded", "text/plain", "multipart/form-data")
 # A forwarded message is posted as it is: bytes, not JSON.

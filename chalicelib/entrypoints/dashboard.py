@@ -1,13 +1,20 @@
-"""What people watch: the dashboard page, coverage (who a notice anywhere would reach), and
-acknowledgment times."""
+"""What people watch: the dashboard page and its assets, coverage (who a notice anywhere would reach),
+and acknowledgment times."""
 
 from __future__ import annotations
 
 from chalice.app import Response
 
-from chalicelib.entrypoints.contract import HTML, READERS, Incoming, Routes
-from chalicelib.entrypoints.http import html_response, json_response
-from chalicelib.entrypoints.pages import DASHBOARD_CSP, dashboard_page
+from chalicelib.domain.errors import NotFound
+from chalicelib.entrypoints.contract import HTML, JAVASCRIPT, READERS, Incoming, Routes
+from chalicelib.entrypoints.http import asset_response, html_response, json_response
+from chalicelib.entrypoints.pages import (
+    DASHBOARD_ASSETS,
+    DASHBOARD_CSP,
+    asset_version,
+    dashboard_asset,
+    dashboard_page,
+)
 from chalicelib.usecases import UseCases
 
 routes = Routes("dashboard")
@@ -28,7 +35,8 @@ def get_acknowledgment_times(req: Incoming, vigil: UseCases) -> Response:
 
     return json_response(
         vigil.acknowledgment_times(
-            parse_event_type(req.query("type") or "rollout"), limit=parse_limit(req.query("limit"))
+            parse_event_type(req.query("type") or "rollout", field="type"),
+            limit=parse_limit(req.query("limit")),
         )
     )
 
@@ -37,3 +45,14 @@ def get_acknowledgment_times(req: Incoming, vigil: UseCases) -> Response:
 def get_dashboard(req: Incoming, vigil: UseCases) -> Response:
     """The page itself holds no data: it asks for an API key and reads the API with it."""
     return html_response(dashboard_page(), csp=DASHBOARD_CSP)
+
+
+@routes.get("/dashboard/assets/{name}", answers=(JAVASCRIPT,), static=True)
+def get_dashboard_asset(req: Incoming, vigil: UseCases, name: str) -> Response:
+    """The scripts the page loads after itself (the charts): served by Vigil, never a CDN, so the
+    page's Content-Security-Policy ('self') holds; kept by browsers under the version the page names."""
+    if name not in DASHBOARD_ASSETS:
+        raise NotFound("no such dashboard asset")
+    return asset_response(
+        dashboard_asset(name), DASHBOARD_ASSETS[name], current=req.query("v") == asset_version(name)
+    )

@@ -198,6 +198,24 @@ def reshape_chalice_error(response: Response) -> Response:
 LINK_PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'"
 
 
+# A year: the longest lifetime browsers honour. Only an asset asked for under its current version is
+# kept that long; any other address of it is checked again on every use.
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+def asset_response(body: str, media_type: str, *, current: bool) -> Response:
+    """A static file of the dashboard; ``current``: asked for under the version the page names."""
+    return Response(
+        body=body,
+        status_code=200,
+        headers={
+            "Content-Type": media_type,
+            "Cache-Control": IMMUTABLE if current else "no-cache",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
 def html_response(body: str, status: int = 200, *, csp: str = LINK_PAGE_CSP) -> Response:
     return Response(
         body=body,

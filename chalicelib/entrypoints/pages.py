@@ -1,8 +1,10 @@
-"""The acknowledgment page: what a recipient sees when they follow the link in an email."""
+"""The pages people read: the acknowledgment page a recipient sees when they follow the link in an
+email, the link pages' messages, and the dashboard with its assets."""
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import html
 from importlib import resources
 
@@ -76,7 +78,32 @@ DASHBOARD_CSP = (
 )
 
 
+# The files the dashboard loads besides itself (GET /dashboard/assets/{name}), shipped beside it in
+# chalicelib/dashboard/: name → media type. Only these are served.
+DASHBOARD_ASSETS = {"charts.js": "text/javascript; charset=utf-8"}
+
+
+@functools.cache
+def dashboard_asset(name: str) -> str:
+    """An asset's text; KeyError for a name that is not one."""
+    media = DASHBOARD_ASSETS[name]
+    # Text only (scripts, styles, JSON data): a binary file would need API Gateway's binary types.
+    assert media.startswith(("text/", "application/json"))
+    return resources.files("chalicelib.dashboard").joinpath(name).read_text(encoding="utf-8")
+
+
+@functools.cache
+def asset_version(name: str) -> str:
+    """A fingerprint of the asset's content: the page names it in the asset's address (``?v=``), so a
+    browser may keep each version for good and a new release is fetched at once."""
+    return hashlib.sha256(dashboard_asset(name).encode()).hexdigest()[:16]
+
+
 @functools.cache
 def dashboard_page() -> str:
-    """One self-contained file (no build step), shipped in the package."""
-    return resources.files("chalicelib.dashboard").joinpath("index.html").read_text(encoding="utf-8")
+    """index.html, shipped in the package, with each ``{{version:<asset>}}`` replaced by the asset's
+    fingerprint."""
+    page = resources.files("chalicelib.dashboard").joinpath("index.html").read_text(encoding="utf-8")
+    for name in DASHBOARD_ASSETS:
+        page = page.replace("{{version:" + name + "}}", asset_version(name))
+    return page

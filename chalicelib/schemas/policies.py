@@ -15,13 +15,14 @@ MAX_STEPS = 10
 MAX_DELAY = timedelta(days=30)
 
 
-def parse_event_type(raw: str) -> EventType:
+def parse_event_type(raw: str, *, field: str = "event_type") -> EventType:
+    """``field`` names where the value came from: the policy routes' path, a query's ``type``."""
     try:
         return EventType(raw)
     except ValueError:
         raise InvalidInput(
-            f"unknown event type {raw!r}",
-            [FieldError("event_type", f"must be one of {', '.join(str(t) for t in EventType)}")],
+            f"unknown event type {raw[:100]!r}",
+            [FieldError(field, f"must be one of {', '.join(str(t) for t in EventType)}")],
         ) from None
 
 

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-import statistics
-from collections import defaultdict
+from datetime import datetime, timedelta
 from typing import Any
 
+from chalicelib.domain.ack_times import (
+    Acknowledged,
+    by_role_and_place,
+    last_weeks,
+    week_begins,
+    weekly_series,
+)
 from chalicelib.domain.coverage import coverage
 from chalicelib.domain.jurisdictions import Jurisdiction, JurisdictionRegistry
 from chalicelib.domain.subscribers import EventType, Subscriber
@@ -13,6 +19,10 @@ from chalicelib.ports import DeliveryStore, NoticeStore, PolicyStore, Subscriber
 
 SUBSCRIBER_PAGE = 100
 MAX_SUBSCRIBERS = 20_000
+# The weekly series reads at most this many notices of a type, newest first, and one Query of
+# acknowledgments for each (about 40 notices a week over 12 weeks); beyond it the oldest weeks are
+# incomplete and the answer says so (``complete: false``).
+MAX_WEEKLY_NOTICES = 500
 
 
 def _all_subscribers(subscribers: SubscriberStore) -> list[Subscriber]:
@@ -56,46 +66,52 @@ def coverage_report(
     }
 
 
-def _percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))
-    return round(ordered[index], 1)
-
-
-def _summary(minutes: list[float]) -> dict[str, Any]:
-    return {
-        "count": len(minutes),
-        "median_minutes": round(statistics.median(minutes), 1),
-        "p90_minutes": _percentile(minutes, 0.9),
-    }
-
-
 def acknowledgment_times(
     event_type: EventType,
     *,
     limit: int,
     notices: NoticeStore,
     deliveries: DeliveryStore,
+    policies: PolicyStore,
     registry: JurisdictionRegistry,
+    now: datetime,
 ) -> dict[str, Any]:
-    """Minutes from receipt to acknowledgment over the most recent notices of a type."""
-    by_role: dict[str, list[float]] = defaultdict(list)
-    by_place: dict[str, list[float]] = defaultdict(list)
-    considered = 0
-    for notice in notices.recent(event_type, limit=limit, cursor=None).items:
-        considered += 1
-        for ack in deliveries.acknowledgments(notice.id):
-            if ack.late:
-                continue
-            minutes = (ack.at - notice.received_at).total_seconds() / 60
-            by_role[str(ack.role)].append(minutes)
-            by_place[notice.jurisdiction_id].append(minutes)
+    """Minutes from receipt to acknowledgment over the ``limit`` most recent notices of a type, and
+    week by week over the last 12 weeks with the share of notices that reached their last step.
+
+    Reads: the policy (one GetItem); the notices received since the first of the weeks, newest first
+    (one Query of the type's index per 1 MB page), at most ``MAX_WEEKLY_NOTICES``; one Query of each
+    notice's acknowledgments; and, when those weeks hold fewer than ``limit`` notices, the ones
+    before them up to ``limit`` (one Query, on from the oldest read) with their acknowledgments.
+    """
+    weeks = last_weeks(now)
+    read: list[Acknowledged] = []
+    complete = True
+    # Including a notice received at this very instant: the window ends just after now.
+    window = notices.received_between(
+        event_type, week_begins(weeks[0]), now + timedelta(microseconds=1), newest_first=True
+    )
+    for notice in window:
+        if len(read) == MAX_WEEKLY_NOTICES:
+            complete = False
+            break
+        read.append(Acknowledged(notice, tuple(deliveries.acknowledgments(notice.id))))
+    recent = read[:limit]
+    if complete and len(recent) < limit:
+        # The most recent notices reach back before the weeks: read on from the oldest one read.
+        cursor = notices.cursor_after(read[-1].notice) if read else None
+        older = notices.recent(event_type, limit=limit - len(read), cursor=cursor).items
+        recent += [Acknowledged(n, tuple(deliveries.acknowledgments(n.id))) for n in older]
+    by_role, by_place = by_role_and_place(recent)
+    places = {place: registry.get(place).name for place in {item.notice.jurisdiction_id for item in read}}
+    series = weekly_series(read, policy=policies.get(event_type), weeks=weeks)
     return {
         "type": str(event_type),
-        "notices_considered": considered,
-        "by_role": [{"role": role, **_summary(m)} for role, m in sorted(by_role.items())],
+        "notices_considered": len(recent),
+        "by_role": [{"role": role, **times.as_json()} for role, times in by_role.items()],
         "by_jurisdiction": [
-            {"jurisdiction_id": j, "name": registry.get(j).name, **_summary(m)}
-            for j, m in sorted(by_place.items())
+            {"jurisdiction_id": place, "name": registry.get(place).name, **times.as_json()}
+            for place, times in by_place.items()
         ],
+        "weekly": {**series.as_json(places), "notices_read": len(read), "complete": complete},
     }

@@ -63,7 +63,7 @@ def accept(
     event: dict[str, Any] = submitted.event
     deadline: datetime | None = None
     if submitted.detainer is not None:
-        review, deadline = _detainer_review(submitted.detainer, submitted.jurisdiction_id)
+        review, deadline = detainer_review(submitted.detainer, submitted.jurisdiction_id)
         event = {**submitted.event, **review}
     # Recipients and gaps are previewed here so the source learns at once whether anyone
     # accountable will hear of it; the route step re-reads the index when it fans out, the same way.
@@ -116,7 +116,7 @@ def accept(
     return Accepted(notice, duplicate=False, also_named=submitted.also_named)
 
 
-def _detainer_review(facts: DetainerFacts, place_id: str) -> tuple[dict[str, Any], datetime | None]:
+def detainer_review(facts: DetainerFacts, place_id: str) -> tuple[dict[str, Any], datetime | None]:
     """What a detainer's notice keeps beside its facts (``classification`` and ``hold``), and the
     legal deadline escalations are timed against: the earlier hold clock, None while unknown.
 

@@ -85,6 +85,7 @@ from chalicelib.domain.auth import ApiRole, new_key
 from chalicelib.domain.chat import chat_endpoint
 from chalicelib.domain.messages import OutgoingEmail
 from chalicelib.domain.subscribers import Channel, ChannelRef, ChannelType, Role
+from chalicelib.entrypoints.pages import DASHBOARD_ASSETS
 from tests.builders import NOW, detainer_body, rollout_body, subscriber
 from tests.fakes import FakeWorld
 from tests.hostile.routes import DECISION, DETAINER_POLICY, PARAM
@@ -239,6 +240,7 @@ def seed(client: Any, world: FakeWorld, admin: str) -> dict[str, list[str]]:
         "channel_id": [c.id for c in adviser.channels],
         "key_id": sorted(world.keys.keys),
         "sender": [sender],
+        "name": sorted(DASHBOARD_ASSETS),
     }
 
 

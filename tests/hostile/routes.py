@@ -145,6 +145,7 @@ ROUTE_CASES: dict[Route, RouteCase] = {
     ("GET", "/coverage"): RouteCase(query=("state",)),
     ("GET", "/stats/acknowledgments"): RouteCase(query=("type", "limit")),
     ("GET", "/dashboard"): RouteCase(),
+    ("GET", "/dashboard/assets/{name}"): RouteCase(query=("v",)),
     ("GET", "/policies/{event_type}"): RouteCase(),
     ("PUT", "/policies/{event_type}"): RouteCase(JsonBody((ROLLOUT_POLICY, DETAINER_POLICY))),
     ("POST", "/admin/sweep"): RouteCase(),
