@@ -90,7 +90,7 @@ def test_slack_and_teams_channels_confirm_receive_a_rollout_and_acknowledge_it(
         "secure-communities takes effect in Bozrah"
     )
     assert_valid_card(card["body"])
-    received = local_stack.call("GET", "/", key=None, base=local_stack.receiver_url).body["received"]
+    received = local_stack.call("GET", "/", key=None, base=local_stack.receiver_url).body["chats"]
     paths = {urllib.parse.urlsplit(slack).path, urllib.parse.urlsplit(teams).path}
     assert sum(1 for r in received if r["path"] in paths and notice_id in str(r["body"])) == 2
 
