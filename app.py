@@ -20,6 +20,7 @@ from chalicelib.entrypoints import (
     links,
     notices,
     pipeline,
+    rotations,
     snapstart,
     subscribers,
 )
@@ -31,7 +32,7 @@ snapstart.register()
 app = Chalice(app_name="vigil")
 # A forwarded message is posted as it is: bytes, not JSON.
 app.api.binary_types.append("message/rfc822")
-for area in (notices, inbound, links, subscribers, detainers, dashboard, admin):
+for area in (notices, inbound, links, subscribers, detainers, dashboard, admin, rotations):
     app.register_blueprint(area.routes.blueprint)
 
 STAGE = stage_name()

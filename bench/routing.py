@@ -388,6 +388,8 @@ def measure(
         registry=deps.registry,
         policies=deps.policies,
         ack_log=deps.ack_log,
+        rotations=deps.rotations,
+        subscribers=deps.subscribers,
         now=NOW,
     )
     cpu_ms = (time.process_time() - cpu) * 1000

@@ -23,6 +23,7 @@ from chalicelib.adapters.mail_store import S3MailStore
 from chalicelib.adapters.notice_store import DynamoNoticeStore
 from chalicelib.adapters.policy_store import DynamoPolicyStore
 from chalicelib.adapters.rate_limits import DynamoRateLimiter
+from chalicelib.adapters.rotation_store import DynamoRotationStore
 from chalicelib.adapters.secrets import SecretsManagerSigningKeys
 from chalicelib.adapters.ses import SesEmailSender
 from chalicelib.adapters.sns import SnsSmsSender
@@ -56,6 +57,7 @@ from chalicelib.ports import (
     NoticeStore,
     PolicyStore,
     RateLimiter,
+    RotationStore,
     Senders,
     SubscriberStore,
     SubscriptionIndex,
@@ -106,6 +108,8 @@ class Deps:
     trusted_senders: TrustedSenderStore
     # The daily digests of every chain's head (a bucket under Object Lock).
     digests: DigestStore
+    # Duty rotations: who of a role at a place is on duty.
+    rotations: RotationStore
     # Why a webhook URL may not be used (it reaches a private network), or None.
     webhook_guard: Callable[[str], str | None] = lambda _url: None
     # Where the link-signing secret is kept: Secrets Manager on a deployed stage; None takes the
@@ -243,6 +247,7 @@ def build(
         mail=S3MailStore(settings.inbound_mail_bucket or f"vigil-{settings.stage}-inbound-mail", s3),
         trusted_senders=DynamoTrustedSenderStore(name("trusted-senders"), dynamodb),
         digests=S3DigestStore(settings.digest_bucket or f"vigil-{settings.stage}-log-digests", s3),
+        rotations=DynamoRotationStore(name("rotations"), dynamodb),
         webhook_guard=functools.partial(webhook_refusal, allow_private=settings.allows_local_webhooks),
         signing=(
             SecretsManagerSigningKeys(settings.ack_secret_arn, _client(session, "secretsmanager", settings))

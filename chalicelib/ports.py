@@ -16,6 +16,7 @@ from chalicelib.domain.mail_trust import TrustedSender
 from chalicelib.domain.messages import OutgoingEmail, OutgoingSms, OutgoingWebhook
 from chalicelib.domain.notices import Notice
 from chalicelib.domain.policies import EscalationPolicy
+from chalicelib.domain.rotations import Rotation
 from chalicelib.domain.routing import Reach
 from chalicelib.domain.subscribers import ChannelRef, EventType, Subscriber, SubscriptionEntry
 from chalicelib.domain.tokens import AckTarget, SigningKeys
@@ -334,6 +335,29 @@ class TrustedSenderStore(Protocol):
 
     def list(self) -> list[TrustedSender]:
         """Every trusted sender, by name."""
+
+
+class RotationStore(Protocol):
+    """Duty rotations: at most one per role and place (dozens of rows)."""
+
+    def add(self, rotation: Rotation) -> None:
+        """Raises Conflict if the role has a rotation at the place already (the same id)."""
+
+    def get(self, rotation_id: str) -> Rotation:
+        """Raises NotFound."""
+
+    def replace(self, rotation: Rotation) -> None:
+        """Write a changed rotation; raises NotFound if it is not stored."""
+
+    def remove(self, rotation_id: str) -> Rotation:
+        """Delete it, returning what the store held; raises NotFound."""
+
+    def at(self, places: Sequence[str]) -> list[Rotation]:
+        """The rotations of these places, nearest first: read by the ids their roles would give them
+        (``rotation_id_for``), never a query or a scan."""
+
+    def list(self) -> list[Rotation]:
+        """Every rotation, by place and role."""
 
 
 class Links(Protocol):

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from chalicelib.schemas.events import SubmittedEvent
     from chalicelib.schemas.inbound import SenderEntry, StoredMail
     from chalicelib.schemas.notices import NoticeFilter
+    from chalicelib.schemas.rotations import RotationDraft, RotationPatch
     from chalicelib.schemas.subscribers import SubscriberDraft, SubscriberPatch
     from chalicelib.services.acknowledgment import AckResult
     from chalicelib.services.audit import AuditTrail
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
     from chalicelib.services.places import Place
     from chalicelib.services.reports import DetainerReport
     from chalicelib.services.retention import Removed
+    from chalicelib.services.rotations import RotationState
     from chalicelib.services.sms_replies import ReplyHandled
     from chalicelib.services.subscribers import Saved
 
@@ -320,7 +322,11 @@ class UseCases:
 
         d = self._deps
         return dashboard.coverage_report(
-            state=state, registry=d.registry, subscribers=d.subscribers, policies=d.policies
+            state=state,
+            registry=d.registry,
+            subscribers=d.subscribers,
+            policies=d.policies,
+            rotations=d.rotations,
         )
 
     def acknowledgment_times(self, event_type: EventType, *, limit: int) -> dict[str, Any]:
@@ -366,6 +372,8 @@ class UseCases:
             registry=d.registry,
             admins=d.admins,
             ack_log=d.ack_log,
+            rotations=d.rotations,
+            subscribers=d.subscribers,
             now=self._clock(),
             actor=caller.key_id if caller else None,
         )
@@ -482,6 +490,65 @@ class UseCases:
             now=self._clock(),
         )
 
+    # --- duty rotations ----------------------------------------------------------------------------
+
+    def rotations(self) -> list[RotationState]:
+        from chalicelib.services import rotations
+
+        d = self._deps
+        return rotations.listing(
+            rotations=d.rotations, subscribers=d.subscribers, registry=d.registry, now=self._clock()
+        )
+
+    def rotation(self, rotation_id: str) -> RotationState:
+        from chalicelib.services import rotations
+
+        d = self._deps
+        return rotations.find(
+            rotation_id,
+            rotations=d.rotations,
+            subscribers=d.subscribers,
+            registry=d.registry,
+            now=self._clock(),
+        )
+
+    def create_rotation(self, draft: RotationDraft, *, caller: Caller) -> RotationState:
+        from chalicelib.services import rotations
+
+        d = self._deps
+        return rotations.create(
+            draft,
+            rotations=d.rotations,
+            subscribers=d.subscribers,
+            registry=d.registry,
+            ack_log=d.ack_log,
+            actor=caller.key_id,
+            now=self._clock(),
+        )
+
+    def update_rotation(self, rotation_id: str, patch: RotationPatch, *, caller: Caller) -> RotationState:
+        from chalicelib.services import rotations
+
+        d = self._deps
+        return rotations.update(
+            rotation_id,
+            patch,
+            rotations=d.rotations,
+            subscribers=d.subscribers,
+            registry=d.registry,
+            ack_log=d.ack_log,
+            actor=caller.key_id,
+            now=self._clock(),
+        )
+
+    def delete_rotation(self, rotation_id: str, *, caller: Caller) -> None:
+        from chalicelib.services import rotations
+
+        d = self._deps
+        rotations.delete(
+            rotation_id, rotations=d.rotations, ack_log=d.ack_log, actor=caller.key_id, now=self._clock()
+        )
+
     # --- the pipeline ------------------------------------------------------------------------------
 
     def route(self, notice_id: str) -> None:
@@ -497,6 +564,8 @@ class UseCases:
             registry=d.registry,
             policies=d.policies,
             ack_log=d.ack_log,
+            rotations=d.rotations,
+            subscribers=d.subscribers,
             now=self._clock(),
         )
 

@@ -55,6 +55,7 @@ TABLES = (
     "contacts",
     "rate-limits",
     "trusted-senders",
+    "rotations",
 )
 TABLES_WITH_INDEXES = frozenset({"notices", "subscriptions"})  # open-by-due, by-subscriber
 QUEUES = ("route", "send", "send-dlq")
@@ -78,7 +79,9 @@ API_TABLES: dict[str, tuple[str, ...]] = {
     # ingest and triage add; decisions, triage, acknowledgment and the admin sweep update; lists,
     # reports and the sweep query the indexes
     "notices": ("GetItem", "PutItem", "UpdateItem", "Query"),
-    "subscribers": ("GetItem", "PutItem", "DeleteItem", "Scan"),  # Scan: the admin list, coverage
+    # Scan: the admin list, coverage; BatchGetItem: rotations' members, and who an admin sweep's
+    # rotation steps reach
+    "subscribers": ("GetItem", "BatchGetItem", "PutItem", "DeleteItem", "Scan"),
     "subscriptions": ("Query", "BatchWriteItem"),  # who is covered; index rows of a saved subscriber
     # opened links read deliveries; an acknowledgment and the deliveries of a decision or an admin
     # sweep are conditional puts (the latter in a transaction)
@@ -91,6 +94,8 @@ API_TABLES: dict[str, tuple[str, ...]] = {
     "rate-limits": ("GetItem", "UpdateItem"),  # failed link guesses by source address
     # the admins' list (a Scan), add and remove; whether a forwarder is trusted
     "trusted-senders": ("GetItem", "BatchGetItem", "PutItem", "DeleteItem", "Scan"),
+    # the admins' routes (list and coverage scan); an admin sweep reads a notice's places' rotations
+    "rotations": ("GetItem", "BatchGetItem", "PutItem", "DeleteItem", "Scan"),
 }
 LINK_SIGNING = "link-signing"  # vigil-<stage>-link-signing: the template's LinkSigningSecret
 # Secrets Manager appends "-" and six random characters to a secret's name to make its ARN.
@@ -127,6 +132,7 @@ NEEDS: dict[str, Needs] = {
             "deliveries": ("PutItem", "ConditionCheckItem", "BatchWriteItem", "Query"),
             "ack-log": ACK_LOG,
             "policies": ("GetItem",),
+            "rotations": ("BatchGetItem",),  # who is on duty at the notice's place and above it
         },
         queues={"route": SQS_CONSUME, "send": SQS_SEND},
     ),
@@ -154,6 +160,7 @@ NEEDS: dict[str, Needs] = {
             "policies": ("GetItem",),
             "subscriptions": ("Query",),
             "subscribers": ("GetItem", "BatchGetItem"),
+            "rotations": ("BatchGetItem",),  # who a step reaches depends on who is on duty
         },
         queues={"send": SQS_SEND},
         ses=("SendEmail",),

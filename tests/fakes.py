@@ -24,6 +24,7 @@ from chalicelib.domain.mail_trust import TrustedSender
 from chalicelib.domain.messages import OutgoingEmail, OutgoingSms, OutgoingWebhook
 from chalicelib.domain.notices import MAX_REPORTS_KEPT, Notice, NoticeStatus
 from chalicelib.domain.policies import DEFAULT_POLICIES, EscalationPolicy
+from chalicelib.domain.rotations import Rotation
 from chalicelib.domain.routing import Reach
 from chalicelib.domain.subscribers import ChannelRef, EventType, Subscriber, SubscriptionEntry, index_entries
 from chalicelib.domain.tokens import AckTarget
@@ -433,6 +434,41 @@ class InMemoryTrustedSenderStore:
 
 
 @dataclass
+class InMemoryRotationStore:
+    rotations: dict[str, Rotation] = field(default_factory=dict)
+    # The places read, each call's: one BatchGetItem of the adapter.
+    reads: list[tuple[str, ...]] = field(default_factory=list)
+
+    def add(self, rotation: Rotation) -> None:
+        if rotation.id in self.rotations:
+            raise Conflict(
+                f"{rotation.jurisdiction_id} has a rotation of {rotation.role} already: {rotation.id}"
+            )
+        self.rotations[rotation.id] = rotation
+
+    def get(self, rotation_id: str) -> Rotation:
+        if rotation_id not in self.rotations:
+            raise NotFound(f"no rotation {rotation_id!r}")
+        return self.rotations[rotation_id]
+
+    def replace(self, rotation: Rotation) -> None:
+        self.get(rotation.id)
+        self.rotations[rotation.id] = rotation
+
+    def remove(self, rotation_id: str) -> Rotation:
+        return self.rotations.pop(self.get(rotation_id).id)
+
+    def at(self, places: Sequence[str]) -> list[Rotation]:
+        self.reads.append(tuple(places))
+        order = {place: i for i, place in enumerate(places)}
+        found = [r for r in self.rotations.values() if r.jurisdiction_id in order]
+        return sorted(found, key=lambda r: (order[r.jurisdiction_id], r.role))
+
+    def list(self) -> list[Rotation]:
+        return sorted(self.rotations.values(), key=lambda r: (r.jurisdiction_id, r.role))
+
+
+@dataclass
 class InMemoryRateLimiter:
     hits: dict[str, int] = field(default_factory=dict)
 
@@ -558,6 +594,7 @@ class FakeWorld:
     mail: InMemoryMailStore = field(default_factory=InMemoryMailStore)
     trusted_senders: InMemoryTrustedSenderStore = field(default_factory=InMemoryTrustedSenderStore)
     digests: InMemoryDigestStore = field(default_factory=InMemoryDigestStore)
+    rotations: InMemoryRotationStore = field(default_factory=InMemoryRotationStore)
     # A deployed stage by default, so the unit tests see production rules (https-only webhooks, no
     # /dev routes); tests of the local stage's routes set their own.
     settings: Settings = field(
@@ -587,6 +624,7 @@ class FakeWorld:
             mail=self.mail,
             trusted_senders=self.trusted_senders,
             digests=self.digests,
+            rotations=self.rotations,
             webhook_guard=lambda url: (
                 "resolves to 127.0.0.1, a loopback address" if "localhost" in url else None
             ),

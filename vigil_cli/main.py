@@ -476,6 +476,55 @@ def senders_remove(sender: str) -> None:
     show(call("DELETE", f"/inbound/senders/{path_segment(sender)}"), done=f"no longer trusted: {sender}")
 
 
+# --- duty rotations ---------------------------------------------------------------------------
+
+
+@cli.group()
+def rotations() -> None:
+    """Who of a role at a place is on duty (admin).
+
+    A notice for the place goes first to whoever is on duty; escalation steps can name the next on
+    duty and the whole rotation.
+    """
+
+
+@rotations.command("create")
+@click.option("--file", "body", required=True, type=JSON_FILE, help="The rotation as JSON; - for stdin.")
+def rotations_create(body: Json) -> None:
+    """Make a rotation for a role at a place (POST /rotations)."""
+    show(call("POST", "/rotations", body))
+
+
+@rotations.command("list")
+def rotations_list() -> None:
+    """List rotations, each with who is on duty and who is next (GET /rotations)."""
+    show(call("GET", "/rotations"))
+
+
+@rotations.command("show")
+@click.argument("rotation_id")
+def rotations_show(rotation_id: str) -> None:
+    """Show a rotation: who is on duty and who is next, and their shifts (GET /rotations/{id})."""
+    show(call("GET", f"/rotations/{path_segment(rotation_id)}"))
+
+
+@rotations.command("update")
+@click.argument("rotation_id")
+@click.option(
+    "--file", "body", required=True, type=JSON_FILE, help="The fields to change as JSON; - for stdin."
+)
+def rotations_update(rotation_id: str, body: Json) -> None:
+    """Change a rotation, or add overrides with add_overrides (PATCH /rotations/{id})."""
+    show(call("PATCH", f"/rotations/{path_segment(rotation_id)}", body))
+
+
+@rotations.command("delete")
+@click.argument("rotation_id")
+def rotations_delete(rotation_id: str) -> None:
+    """Delete a rotation (DELETE /rotations/{id}); its members hear as they subscribed."""
+    show(call("DELETE", f"/rotations/{path_segment(rotation_id)}"), done=f"deleted rotation {rotation_id}")
+
+
 # --- policies, sweep, jurisdictions, audit ----------------------------------------------------
 
 

@@ -62,7 +62,7 @@ from vigil_local.persistence import StateKeeper
 from vigil_local.pump import QueueBinding, QueuePump
 from vigil_local.receiver import WebhookReceiver
 from vigil_local.snapshot import SnapshotUnusable
-from vigil_local.stack import deploy_template, stack_name
+from vigil_local.stack import deploy_template, missing_outputs, stack_name
 from vigil_local.state_lock import StateLock
 from vigil_local.ticker import DEFAULT_INTERVAL_SECONDS, Ticker
 
@@ -353,8 +353,12 @@ class LocalStack:
                 for output in described.get("Outputs", [])
                 if "OutputKey" in output and "OutputValue" in output
             }
-            if not {"InboundMailBucketName", "LogDigestBucketName"} <= set(outputs):
-                raise SnapshotUnusable(f"its stack {stack_name(stage)} lacks the template's outputs")
+            absent = missing_outputs(outputs)
+            if absent:
+                raise SnapshotUnusable(
+                    f"its stack {stack_name(stage)} lacks the template's outputs ({', '.join(absent)}):"
+                    " it holds a stack made from an older template"
+                )
         except Exception as exc:
             missing = f"it holds no stack {stack_name(stage)}"
             self._give_up_restoring(exc.reason if isinstance(exc, SnapshotUnusable) else missing)

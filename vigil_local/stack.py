@@ -145,6 +145,13 @@ def load_template(template_path: Path | None = None) -> dict[str, Any]:
     return loaded
 
 
+def missing_outputs(outputs: Mapping[str, str], template_path: Path | None = None) -> list[str]:
+    """The outputs the template always declares that a deployed stack lacks: a stack made from an
+    older template (a state kept from before a table existed) has no such resource."""
+    declared = load_template(template_path).get("Outputs") or {}
+    return sorted(k for k, v in declared.items() if "Condition" not in v and k not in outputs)
+
+
 def _wait_for_outputs(client: CloudFormationClient, name: str, timeout_seconds: float) -> dict[str, str]:
     deadline = time.monotonic() + timeout_seconds
     delay = 0.05

@@ -1,4 +1,5 @@
-"""Coverage: for each place of a state, whether each role a policy requires has someone reachable there."""
+"""Coverage: for each place of a state, whether each role a policy requires has someone reachable there; and
+which duty rotations have nobody reachable at all."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from chalicelib.domain.jurisdictions import STATE_ID, Jurisdiction, JurisdictionRegistry, state_of
+from chalicelib.domain.rotations import Rotation, reachable
 from chalicelib.domain.subscribers import REACHES_INSIDE, EventType, Role, Scope, Subscriber, Subscription
 
 
@@ -69,3 +71,9 @@ def _covered(
     if event_type in REACHES_INSIDE:
         places += [j.id for j in registry.ancestors(subscription.jurisdiction_id)[1:]]
     return places
+
+
+def rotation_gaps(rotations: Iterable[Rotation], people: Mapping[str, Subscriber]) -> list[Rotation]:
+    """Rotations none of whose members can be reached (no confirmed, active channel, or no longer a
+    subscriber): whoever is on duty in one, nobody hears of a notice through it."""
+    return [r for r in rotations if not any(reachable(people.get(m)) for m in r.members)]

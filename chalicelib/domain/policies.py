@@ -16,6 +16,10 @@ class Audience(StrEnum):
     UNACKNOWLEDGED = "unacknowledged"  # recipients who must acknowledge and have not, again
     ESCALATION_CONTACTS = "escalation-contacts"  # escalation contacts of the parent jurisdictions
     ADMINS = "admins"
+    # Duty rotations of the notice's place and the places above it (domain/rotations.py):
+    ON_DUTY = "on-duty"  # whoever is on duty when the step is performed
+    NEXT_ON_DUTY = "next-on-duty"  # whoever takes over from them
+    ROTATION = "rotation"  # everyone in the rotation
 
 
 ALL_CHANNELS = (ChannelType.EMAIL, ChannelType.SMS, ChannelType.WEBHOOK, ChannelType.SLACK, ChannelType.TEAMS)

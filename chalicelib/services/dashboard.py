@@ -12,10 +12,10 @@ from chalicelib.domain.ack_times import (
     week_begins,
     weekly_series,
 )
-from chalicelib.domain.coverage import coverage
-from chalicelib.domain.jurisdictions import Jurisdiction, JurisdictionRegistry
+from chalicelib.domain.coverage import coverage, rotation_gaps
+from chalicelib.domain.jurisdictions import Jurisdiction, JurisdictionRegistry, state_of
 from chalicelib.domain.subscribers import EventType, Subscriber
-from chalicelib.ports import DeliveryStore, NoticeStore, PolicyStore, SubscriberStore
+from chalicelib.ports import DeliveryStore, NoticeStore, PolicyStore, RotationStore, SubscriberStore
 
 SUBSCRIBER_PAGE = 100
 MAX_SUBSCRIBERS = 20_000
@@ -43,10 +43,14 @@ def coverage_report(
     registry: JurisdictionRegistry,
     subscribers: SubscriberStore,
     policies: PolicyStore,
+    rotations: RotationStore,
 ) -> dict[str, Any]:
-    """Coverage of one state's places, and the states there are to ask about."""
+    """Coverage of one state's places and its duty rotations, and the states there are to ask about."""
     required = {t: policies.get(t).required_roles for t in EventType}
-    places = coverage(registry, _all_subscribers(subscribers), required, state=state.id)
+    everyone = _all_subscribers(subscribers)
+    places = coverage(registry, everyone, required, state=state.id)
+    in_state = [r for r in rotations.list() if state_of(r.jurisdiction_id) == state.id]
+    gaps = rotation_gaps(in_state, {s.id: s for s in everyone})
     return {
         "state": {"id": state.id, "name": state.name},
         "states": [{"id": s.id, "name": s.name} for s in sorted(registry.states(), key=lambda s: s.name)],
@@ -62,6 +66,17 @@ def coverage_report(
                 "gaps": [f"{t}:{r}" for t, r in p.gaps],
             }
             for p in places
+        ],
+        # Rotations none of whose members can be reached: whoever is on duty, nobody hears.
+        "rotation_gaps": [
+            {
+                "rotation_id": r.id,
+                "name": r.name,
+                "jurisdiction_id": r.jurisdiction_id,
+                "role": str(r.role),
+                "members": len(r.members),
+            }
+            for r in gaps
         ],
     }
 

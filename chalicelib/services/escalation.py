@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -12,17 +12,38 @@ from chalicelib.domain.acklog import EntryKind
 from chalicelib.domain.deliveries import Delivery
 from chalicelib.domain.jurisdictions import JurisdictionRegistry
 from chalicelib.domain.notices import Notice
-from chalicelib.domain.policies import Audience, EscalationPolicy, Step, policy_for
+from chalicelib.domain.policies import Audience, Step, policy_for
+from chalicelib.domain.rotations import Roster, audience, rostered
 from chalicelib.domain.routing import Recipient, plan_deliveries, reach, reach_above, recipients_for
 from chalicelib.domain.subscribers import Channel, ChannelType, EventType, Role
-from chalicelib.ports import AckLog, DeliveryStore, NoticeStore, PolicyStore, SubscriptionIndex, WorkQueue
+from chalicelib.ports import (
+    AckLog,
+    DeliveryStore,
+    NoticeStore,
+    PolicyStore,
+    RotationStore,
+    SubscriberStore,
+    SubscriptionIndex,
+    WorkQueue,
+)
 from chalicelib.services import audit
 from chalicelib.services.delivery import ADMIN_PREFIX
+from chalicelib.services.rotations import roster
 from chalicelib.services.routing import dispatch
 
 logger = structlog.get_logger()
 
 SWEEP_BATCH = 100
+# The steps that name people of the rotations, and who each names.
+DUTY_AUDIENCES: dict[Audience, Callable[[Roster], tuple[str, ...]]] = {
+    Audience.ON_DUTY: Roster.on_duty,
+    Audience.NEXT_ON_DUTY: Roster.next_on_duty,
+    Audience.ROTATION: Roster.everyone,
+}
+# The steps whose audience depends on who is on duty: the rotations are read only for these.
+ROSTERED = frozenset(
+    {Audience.RECIPIENTS, Audience.UNACKNOWLEDGED, Audience.ON_DUTY, Audience.NEXT_ON_DUTY, Audience.ROTATION}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +88,8 @@ def escalate_overdue(
     registry: JurisdictionRegistry,
     admins: Sequence[Channel],
     ack_log: AckLog,
+    rotations: RotationStore,
+    subscribers: SubscriberStore,
     now: datetime,
     actor: str | None = None,
 ) -> SweepReport:
@@ -94,8 +117,25 @@ def escalate_overdue(
             continue
         index_of_step, _ = step_due
         step = policy.steps[index_of_step]
+        on_duty = (
+            roster(
+                notice.jurisdiction_id,
+                rotations=rotations,
+                subscribers=subscribers,
+                registry=registry,
+                now=now,
+            )
+            if step.notify in ROSTERED
+            else Roster()
+        )
         targets = _audience(
-            notice, step, policy, index=index, deliveries=deliveries, registry=registry, admins=admins
+            notice,
+            step,
+            on_duty,
+            index=index,
+            deliveries=deliveries,
+            registry=registry,
+            admins=admins,
         )
         planned = _planned(notice, targets, step, index_of_step, now)
         dispatch(planned, store=deliveries, send_queue=send_queue)
@@ -123,6 +163,7 @@ def escalate_overdue(
                 "recipients": sorted(t.subscriber_id for t in targets),
                 "deliveries": len(planned),
                 "next_step_at": following[1].isoformat() if following else None,
+                **({"on_duty": on_duty.log_json()} if on_duty.watches else {}),
             },
         )
         logger.info(
@@ -151,7 +192,7 @@ def escalate_overdue(
 def _audience(
     notice: Notice,
     step: Step,
-    policy: EscalationPolicy,
+    on_duty: Roster,
     *,
     index: SubscriptionIndex,
     deliveries: DeliveryStore,
@@ -174,7 +215,13 @@ def _audience(
             for e in index.covering(reach_above(registry, notice.jurisdiction_id, event_type))
             if e.escalation_contact
         )
-    recipients = recipients_for(index.covering(reach(registry, notice.jurisdiction_id, notice.type)))
+    named = DUTY_AUDIENCES.get(step.notify)
+    if named is not None:
+        return audience(named(on_duty), on_duty)
+    # Re-read, as the route step reads them, with whoever is on duty when the step is performed.
+    recipients = rostered(
+        recipients_for(index.covering(reach(registry, notice.jurisdiction_id, notice.type))), on_duty
+    )
     if step.notify is Audience.RECIPIENTS:
         return recipients
     acknowledged = {a.subscriber_id for a in deliveries.acknowledgments(notice.id)}

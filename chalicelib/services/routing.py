@@ -12,8 +12,19 @@ from chalicelib.domain.acklog import EntryKind
 from chalicelib.domain.deliveries import Delivery, send_messages
 from chalicelib.domain.jurisdictions import JurisdictionRegistry
 from chalicelib.domain.policies import policy_for
+from chalicelib.domain.rotations import rostered
 from chalicelib.domain.routing import coverage_gaps, plan_deliveries, reach, recipients_for
-from chalicelib.ports import AckLog, DeliveryStore, NoticeStore, PolicyStore, SubscriptionIndex, WorkQueue
+from chalicelib.ports import (
+    AckLog,
+    DeliveryStore,
+    NoticeStore,
+    PolicyStore,
+    RotationStore,
+    SubscriberStore,
+    SubscriptionIndex,
+    WorkQueue,
+)
+from chalicelib.services.rotations import roster
 
 logger = structlog.get_logger()
 
@@ -48,12 +59,23 @@ def route(
     registry: JurisdictionRegistry,
     policies: PolicyStore,
     ack_log: AckLog,
+    rotations: RotationStore,
+    subscribers: SubscriberStore,
     now: datetime,
 ) -> Routed:
-    """Safe to run twice for the same notice: nothing is created or sent a second time."""
+    """Safe to run twice for the same notice: nothing is created or sent a second time (a hand-off
+    between the two runs adds the new person on duty).
+
+    Where a rotation of the notice's place or a place above it is in force, its members hear first
+    only through whoever is on duty (``rotations.rostered``), whom the log names."""
     notice = notices.get(notice_id)
     policy = policy_for(policies.get(notice.type), low_key=notice.low_key)
-    recipients = recipients_for(index.covering(reach(registry, notice.jurisdiction_id, notice.type)))
+    on_duty = roster(
+        notice.jurisdiction_id, rotations=rotations, subscribers=subscribers, registry=registry, now=now
+    )
+    recipients = rostered(
+        recipients_for(index.covering(reach(registry, notice.jurisdiction_id, notice.type))), on_duty
+    )
     gaps = tuple(str(g) for g in coverage_gaps(policy.required_roles, recipients))
     planned = plan_deliveries(notice, recipients, step=0, now=now)
     created = dispatch(planned, store=deliveries, send_queue=send_queue)
@@ -72,6 +94,8 @@ def route(
                 "roles": sorted({str(r.role) for r in recipients}),
                 "coverage_gaps": list(gaps),
                 "next_step_at": following[1].isoformat() if following else None,
+                # Only where a rotation applies: other notices' entries hold no on_duty.
+                **({"on_duty": on_duty.log_json()} if on_duty.watches else {}),
             },
         )
     notices.save_routing(

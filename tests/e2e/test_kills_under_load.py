@@ -33,6 +33,9 @@ KILLS = 3
 # margin leaves room for a loaded machine.
 MARGIN_SECONDS = 1.5
 LOAD_SECONDS = (2.0, 4.5)  # how long the client works before each kill, drawn per kill
+# ... and at least this many of its actions answered: a loaded machine answers slowly, and a round
+# must still hold each kind of work before its kill.
+MIN_ACTIONS_PER_ROUND = 10
 PAUSE_SECONDS = 0.1  # between the client's actions
 DRAIN_TIMEOUT_SECONDS = 45.0
 TOWNS = ("New Haven", "Hartford", "Bridgeport", "Stamford", "Norwalk", "Danbury", "Waterbury")
@@ -63,6 +66,10 @@ class Client:
     def __enter__(self) -> Client:
         self._thread.start()
         return self
+
+    @property
+    def actions(self) -> int:
+        return self._count
 
     def __exit__(self, *_: object) -> None:
         self._stop.set()
@@ -181,8 +188,15 @@ def test_kills_at_random_moments_lose_nothing_answered_and_send_nothing_twice(tm
         with launched_stack(tmp_path / f"run-{round_no}.log", env=env, ports=ports) as stack:
             check_kept(stack, must_keep)
             first = len(done)
-            with Client(stack, rng, done, round_no):
+            with Client(stack, rng, done, round_no) as client:
                 time.sleep(rng.uniform(*LOAD_SECONDS))
+                wait_for(
+                    lambda: client.actions,
+                    lambda n: n >= MIN_ACTIONS_PER_ROUND,
+                    timeout=90,
+                    what=f"{MIN_ACTIONS_PER_ROUND} actions of the client",
+                    interval=0.05,
+                )
                 killed_at = time.monotonic()
                 stack.process.send_signal(signal.SIGKILL)
                 stack.process.wait(timeout=15)

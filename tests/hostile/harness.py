@@ -88,7 +88,7 @@ from chalicelib.domain.subscribers import Channel, ChannelRef, ChannelType, Role
 from chalicelib.entrypoints.pages import DASHBOARD_ASSETS
 from tests.builders import NOW, detainer_body, rollout_body, subscriber
 from tests.fakes import FakeWorld
-from tests.hostile.routes import DECISION, DETAINER_POLICY, PARAM
+from tests.hostile.routes import DECISION, DETAINER_POLICY, PARAM, ROTATION
 from tests.unit.test_pipeline import run
 
 Keys = dict[ApiRole, str]
@@ -200,8 +200,8 @@ TEAMS_URL = "https://prod-01.westus.logic.azure.com/workflows/0a1b/triggers/manu
 
 
 def seed(client: Any, world: FakeWorld, admin: str) -> dict[str, list[str]]:
-    """Notices, deliveries, a decided detainer, subscribers, keys and a trusted sender; their ids by path
-    parameter name."""
+    """Notices, deliveries, a decided detainer, subscribers, keys, a trusted sender and a duty rotation
+    (statewide, so the valid body of POST /rotations makes another); their ids by path parameter name."""
     channels = (
         Channel(ChannelType.EMAIL, "adviser@example.gov"),
         Channel(ChannelType.SMS, "+18605550100"),
@@ -219,6 +219,7 @@ def seed(client: Any, world: FakeWorld, admin: str) -> dict[str, list[str]]:
         return json.loads(response.body)
 
     sender = post("/inbound/senders", {"sender": "ice.dhs.gov", "note": "ICE"})["sender"]
+    rotation = post("/rotations", {**ROTATION, "jurisdiction": "statewide"})["id"]
     rollout = post("/events", rollout_body())["notice_id"]
     open_detainer = post("/events", detainer_body())["notice_id"]
     decided = post("/events", detainer_body(external_id="I247A-2026-000124"))["notice_id"]
@@ -241,6 +242,7 @@ def seed(client: Any, world: FakeWorld, admin: str) -> dict[str, list[str]]:
         "key_id": sorted(world.keys.keys),
         "sender": [sender],
         "name": sorted(DASHBOARD_ASSETS),
+        "rotation_id": [rotation],
     }
 
 

@@ -80,6 +80,35 @@ DETAINER_POLICY: dict[str, Any] = {
         {"before_deadline": "PT4H", "notify": "admins"},
     ],
 }
+ROTATION: dict[str, Any] = {
+    "jurisdiction": "New Haven Correctional Center",
+    "role": "corrections",
+    "name": "New Haven CC detainer reviewers",
+    "members": ["reviewers"],
+    "shift": "P1D",
+    "handoff": "08:00",
+    "start": "2026-03-02",
+    "overrides": [
+        {
+            "start": "2026-03-08T01:00:00-05:00",
+            "end": "2026-03-08T09:00:00-04:00",
+            "subscriber_id": "reviewers",
+            "note": "across the change of the clocks",
+        }
+    ],
+}
+ROTATION_PATCH: dict[str, Any] = {
+    "name": "Reviewers",
+    "shift": "PT12H",
+    "handoff": "20:00",
+    "add_overrides": [
+        {
+            "start": "2026-11-01T00:30:00-04:00",
+            "end": "2026-11-01T01:30:00-05:00",
+            "subscriber_id": "reviewers",
+        }
+    ],
+}
 DECISION: dict[str, Any] = {
     "decision": "decline",
     "reasons": "No statutory criterion is met.",
@@ -162,6 +191,12 @@ ROUTE_CASES: dict[Route, RouteCase] = {
     ("POST", "/keys"): RouteCase(JsonBody(({"name": "ci pipeline", "role": "source"},), limit=4096)),
     ("GET", "/keys"): RouteCase(),
     ("DELETE", "/keys/{key_id}"): RouteCase(),
+    # Duty rotations.
+    ("POST", "/rotations"): RouteCase(JsonBody((ROTATION,))),
+    ("GET", "/rotations"): RouteCase(),
+    ("GET", "/rotations/{rotation_id}"): RouteCase(),
+    ("PATCH", "/rotations/{rotation_id}"): RouteCase(JsonBody((ROTATION_PATCH,))),
+    ("DELETE", "/rotations/{rotation_id}"): RouteCase(),
     # Inbound mail. A forwarded message is raw bytes (message/rfc822), not JSON.
     ("POST", "/inbound/email"): RouteCase(),
     ("GET", "/inbound/triage"): RouteCase(query=("limit", "cursor")),

@@ -34,6 +34,7 @@ from chalicelib.adapters.mail_store import S3MailStore
 from chalicelib.adapters.notice_store import DynamoNoticeStore
 from chalicelib.adapters.policy_store import DynamoPolicyStore
 from chalicelib.adapters.rate_limits import DynamoRateLimiter
+from chalicelib.adapters.rotation_store import DynamoRotationStore
 from chalicelib.adapters.ses import SesEmailSender
 from chalicelib.adapters.sns import SnsSmsSender
 from chalicelib.adapters.sqs import QueueUnavailable, SqsWorkQueue
@@ -55,6 +56,7 @@ from chalicelib.ports import NoticeExists, SendFailed, StoreRefusedInput, StoreU
 from tests.builders import NOW, subscriber
 from tests.integration.conftest import REGION, STAGE, Aws
 from tests.integration.faults import FaultInjector
+from tests.integration.test_rotation_store import a_rotation
 from tests.integration.test_store_contract import a_notice
 
 if TYPE_CHECKING:
@@ -90,6 +92,7 @@ class Adapters:
     mail: S3MailStore
     queue: SqsWorkQueue
     trusted: DynamoTrustedSenderStore
+    rotations: DynamoRotationStore
 
 
 def adapters(client: Callable[[str], Any]) -> Adapters:
@@ -111,6 +114,7 @@ def adapters(client: Callable[[str], Any]) -> Adapters:
         mail=S3MailStore(BUCKET, client("s3")),
         queue=SqsWorkQueue(table("send"), client("sqs")),
         trusted=DynamoTrustedSenderStore(table("trusted-senders"), dynamodb),
+        rotations=DynamoRotationStore(table("rotations"), dynamodb),
     )
 
 
@@ -176,6 +180,12 @@ STORE_CALLS: dict[str, tuple[Callable[[Adapters], object], str]] = {
         lambda a: a.trusted.find([EMAIL, "example.gov"]),
         "BatchGetItem on vigil-test-trusted-senders",
     ),
+    "rotations.add": (lambda a: a.rotations.add(a_rotation()), "PutItem on vigil-test-rotations"),
+    "rotations.get": (lambda a: a.rotations.get("rot_1"), "GetItem on vigil-test-rotations"),
+    "rotations.replace": (lambda a: a.rotations.replace(a_rotation()), "PutItem on vigil-test-rotations"),
+    "rotations.remove": (lambda a: a.rotations.remove("rot_1"), "DeleteItem on vigil-test-rotations"),
+    "rotations.list": (lambda a: a.rotations.list(), "Scan on vigil-test-rotations"),
+    "rotations.at": (lambda a: a.rotations.at(["us-ct"]), "BatchGetItem on vigil-test-rotations"),
     "subscribers.add": (
         lambda a: a.subscribers.add(subscriber("s1", Role.ADVOCATE, "us-ct")),
         "PutItem on vigil-test-subscribers",

@@ -65,6 +65,7 @@ TABLES = (
     "contacts",
     "rate-limits",
     "trusted-senders",
+    "rotations",
 )
 ENVIRONMENT = {
     "VIGIL_STAGE",

@@ -700,6 +700,44 @@ def test_senders_list_add_and_remove(api: FakeApi) -> None:
     assert (deleted.method, deleted.path) == ("DELETE", "/inbound/senders/desk.sergeant%40example.gov")
 
 
+# --- duty rotations ---------------------------------------------------------------------------
+
+ROTATION = {
+    "jurisdiction": "New Haven Correctional Center",
+    "role": "corrections",
+    "members": ["sub_ana", "sub_ben"],
+    "shift": "P1D",
+    "handoff": "08:00",
+    "start": "2026-03-02",
+}
+
+
+def test_rotations_create_list_show_update_and_delete_call_their_routes(api: FakeApi, tmp_path: Path) -> None:
+    cover = {"add_overrides": [{"start": "2026-03-10T12:00:00-04:00", "end": "2026-03-10T18:00:00-04:00"}]}
+    assert vigil(api.url, "rotations", "create", "--file", json_file(tmp_path, ROTATION)).exit_code == 0
+    assert vigil(api.url, "rotations", "list").exit_code == 0
+    assert vigil(api.url, "rotations", "show", "rot_1").exit_code == 0
+    assert (
+        vigil(api.url, "rotations", "update", "rot_1", "--file", "-", stdin=json.dumps(cover)).exit_code == 0
+    )
+    api.answer(204)
+    deleted = vigil(api.url, "rotations", "delete", "rot/1")
+
+    assert deleted.exit_code == 0
+    assert deleted.stderr == "deleted rotation rot/1\n"
+    created, listed, shown, updated, removed = api.requests
+    assert (created.method, created.path, created.json()) == ("POST", "/rotations", ROTATION)
+    assert (listed.method, listed.path) == ("GET", "/rotations")
+    assert (shown.method, shown.path) == ("GET", "/rotations/rot_1")
+    assert (updated.method, updated.path, updated.json()) == ("PATCH", "/rotations/rot_1", cover)
+    assert (removed.method, removed.path) == ("DELETE", "/rotations/rot%2F1")
+
+
+def test_rotations_create_without_a_file_is_a_usage_error(api: FakeApi) -> None:
+    assert vigil(api.url, "rotations", "create").exit_code == 2
+    assert api.requests == []
+
+
 # --- refusals and failures --------------------------------------------------------------------
 
 

@@ -179,6 +179,8 @@ def test_the_preview_equals_what_routing_creates_at_every_place(
             registry=REGISTRY,
             policies=demo.policies,
             ack_log=demo.ack_log,
+            rotations=demo.rotations,
+            subscribers=demo.subscribers,
             now=NOW,
         )
         reached = {

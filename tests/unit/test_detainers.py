@@ -115,6 +115,8 @@ def test_reviewer_records_a_decision_that_closes_the_notice_and_stops_escalation
         registry=world.deps().registry,
         admins=[],
         ack_log=world.ack_log,
+        rotations=world.rotations,
+        subscribers=world.subscribers,
         now=NOW + timedelta(days=3650),
     )
     assert report.escalated == []

@@ -177,6 +177,22 @@ def _webhook_channel(world: FakeWorld) -> tuple[str, str]:
     raise AssertionError("the fixture has a webhook channel")
 
 
+ROTATION = {
+    "jurisdiction": "statewide",
+    "role": "corrections",
+    "members": ["corrections"],
+    "shift": "P7D",
+    "handoff": "08:00",
+    "start": "2026-03-02",
+}
+
+
+def _a_rotation(client: Client, keys: Keys) -> str:
+    status, made = call(client, "POST", "/rotations", keys[ApiRole.ADMIN], ROTATION)
+    assert status == 201
+    return str(made["id"])
+
+
 def _spare_admin_key(client: Client, keys: Keys) -> str:
     _, created = call(client, "POST", "/keys", keys[ApiRole.ADMIN], {"name": "spare", "role": "admin"})
     return str(created["id"])
@@ -236,6 +252,13 @@ WRITES: dict[tuple[str, str], Callable[[Client, Keys, FakeWorld], Write]] = {
         ApiRole.ADMIN, "/subscribers/{}/channels/{}/rotate-secret".format(*_webhook_channel(w))
     ),
     ("POST", "/keys"): lambda c, k, w: Write(ApiRole.ADMIN, "/keys", {"name": "ops", "role": "viewer"}),
+    ("POST", "/rotations"): lambda c, k, w: Write(ApiRole.ADMIN, "/rotations", ROTATION),
+    ("PATCH", "/rotations/{rotation_id}"): lambda c, k, w: Write(
+        ApiRole.ADMIN, f"/rotations/{_a_rotation(c, k)}", {"shift": "P1D"}
+    ),
+    ("DELETE", "/rotations/{rotation_id}"): lambda c, k, w: Write(
+        ApiRole.ADMIN, f"/rotations/{_a_rotation(c, k)}"
+    ),
     ("DELETE", "/keys/{key_id}"): lambda c, k, w: Write(ApiRole.ADMIN, f"/keys/{_spare_admin_key(c, k)}"),
 }
 

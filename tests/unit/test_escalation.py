@@ -44,6 +44,8 @@ def sweep(world: FakeWorld, at: datetime) -> escalation.SweepReport:
         registry=load_registry(),
         admins=[ADMIN],
         ack_log=world.ack_log,
+        rotations=world.rotations,
+        subscribers=world.subscribers,
         now=at,
     )
 

@@ -88,7 +88,7 @@ def test_the_api_may_do_with_each_table_what_its_routes_do_and_no_more() -> None
 
     assert granted == {
         "notices": {"GetItem", "PutItem", "UpdateItem", "Query"},
-        "subscribers": {"GetItem", "PutItem", "DeleteItem", "Scan"},
+        "subscribers": {"GetItem", "BatchGetItem", "PutItem", "DeleteItem", "Scan"},
         "subscriptions": {"Query", "BatchWriteItem"},
         "deliveries": {"BatchGetItem", "PutItem", "Query"},
         "ack-log": {"PutItem", "Query"},
@@ -98,6 +98,7 @@ def test_the_api_may_do_with_each_table_what_its_routes_do_and_no_more() -> None
         "contacts": {"GetItem", "PutItem", "DeleteItem"},
         "rate-limits": {"GetItem", "UpdateItem"},
         "trusted-senders": {"GetItem", "BatchGetItem", "PutItem", "DeleteItem", "Scan"},
+        "rotations": {"GetItem", "BatchGetItem", "PutItem", "DeleteItem", "Scan"},
     }
 
 

@@ -15,7 +15,7 @@ from typing import Any, cast
 
 import pytest
 
-from vigil_local import datadir, persistence, snapshot
+from vigil_local import datadir, persistence, snapshot, stack
 from vigil_local.emulator import action_of
 from vigil_local.persistence import StateKeeper
 from vigil_local.pump import IDLE_SECONDS, QueueBinding, QueuePump
@@ -178,6 +178,14 @@ def test_an_unusable_snapshot_is_set_aside_under_a_new_name_never_deleted(tmp_pa
     assert second.name == "state.snapshot.unusable-20260301T120005Z-2"
     assert (first.read_bytes(), second.read_bytes()) == (b"old", b"older")
     assert not path.exists()
+
+
+def test_a_stack_saved_before_a_table_was_added_lacks_an_output_and_the_current_one_lacks_none() -> None:
+    declared = {k: "x" for k in stack.load_template()["Outputs"]}
+    before = {k: v for k, v in declared.items() if k != "RotationsTableName"}
+
+    assert stack.missing_outputs(declared) == []
+    assert stack.missing_outputs(before) == ["RotationsTableName"]
 
 
 # ------------------------------------------------------------------ the data directory

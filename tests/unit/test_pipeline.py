@@ -60,6 +60,8 @@ def route_all(world: FakeWorld) -> None:
             registry=load_registry(),
             policies=world.policies,
             ack_log=world.ack_log,
+            rotations=world.rotations,
+            subscribers=world.subscribers,
             now=NOW,
         )
 
