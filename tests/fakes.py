@@ -196,10 +196,17 @@ class InMemoryNoticeStore:
             (n for n in self.notices.values() if n.status is NoticeStatus.TRIAGE),
             key=lambda n: (n.received_at, n.id),
         )
-        start = next((i + 1 for i, n in enumerate(ordered) if n.id == cursor), 0) if cursor else 0
+        # The queue's cursors name their list, as DynamoDB's hold the index's keys: another list's
+        # cursor is refused.
+        after = cursor.removeprefix("triage-") if cursor else None
+        if cursor and (after == cursor or after not in self.notices):
+            raise InvalidInput(
+                "cursor is invalid", [FieldError("cursor", "is not a cursor this API returned")]
+            )
+        start = next((i + 1 for i, n in enumerate(ordered) if n.id == after), 0) if after else 0
         chunk = ordered[start : start + limit]
         more = start + limit < len(ordered)
-        return Page(items=chunk, cursor=chunk[-1].id if more and chunk else None)
+        return Page(items=chunk, cursor=f"triage-{chunk[-1].id}" if more and chunk else None)
 
     def add_report(self, notice_id: str, report: Mapping[str, Any]) -> bool:
         notice = self.get(notice_id)

@@ -115,6 +115,14 @@ def create_api_server(
         # ChaliceRequestHandler binds these to its own _generic_handle.
         do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _handle_when_ready
 
+        def __getattr__(self, name: str) -> Any:
+            # Any other method (TRACE, CONNECT, a made-up one) goes to the app too, which refuses it
+            # as API Gateway's routes do: 405 in the API's error shape, with Allow. Without this,
+            # http.server answers 501 in HTML, a server error for a request that is the client's.
+            if name.startswith("do_") and name[3:].isalpha():
+                return self._handle_when_ready
+            raise AttributeError(name)
+
         def _refuse_while_starting(self) -> None:
             body = json.dumps(
                 error_body("unavailable", "the local stack is starting; retry in a moment")

@@ -45,6 +45,8 @@ RETENTION_INDEX = "personal-data-due"
 RETENTION_SHARD = "due"
 # The key of an item in that index: what a cursor of recent() holds.
 _BY_TYPE_KEY = frozenset({"notice_id", "type", "received_at"})
+# What a page of the triage queue (the open-by-due index) ends with: the table's key and the index's.
+_BY_DUE_KEY = frozenset({"notice_id", "open_shard", "next_step_at"})
 
 
 def notice_to_item(notice: Notice) -> dict[str, Any]:
@@ -370,7 +372,7 @@ class DynamoNoticeStore:
             "ScanIndexForward": True,
             "Limit": limit,
         }
-        start = decode_cursor(cursor)
+        start = decode_cursor(cursor, keys=_BY_DUE_KEY)
         if start:
             request["ExclusiveStartKey"] = encode(start)
         response = call(self._client.query, **request)

@@ -59,6 +59,8 @@ _CONTAINED = "#"
 _EXACT = "$exact#"
 _INSIDE = "$inside#"
 _PAST_ALL = "%"  # sorts right after "$": the upper bound of every key of one event type
+# What a page of the subscriber listing (a Scan of the table) ends with: the table's key.
+_TABLE_KEY = frozenset({"subscriber_id"})
 
 IndexKey = tuple[str, str]  # (jurisdiction_id, entry_key)
 
@@ -298,7 +300,7 @@ class DynamoSubscriberStore:
     def list(self, *, limit: int, cursor: str | None) -> Page[Subscriber]:
         # An admin listing, paginated: the one place a Scan is right (it wants every subscriber).
         kwargs: dict[str, Any] = {"TableName": self._subscribers, "Limit": limit}
-        start = decode_cursor(cursor)
+        start = decode_cursor(cursor, keys=_TABLE_KEY)
         if start:
             kwargs["ExclusiveStartKey"] = encode(start)
         response = call(self._client.scan, **kwargs)

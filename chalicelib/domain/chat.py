@@ -55,8 +55,10 @@ class OutgoingChat:
 def chat_url_problem(kind: ChannelType, url: str, *, any_host: bool) -> str | None:
     """Why ``url`` cannot be a ``kind`` channel's address, or None. ``any_host`` (the local and test
     stages, whose receivers are on this machine) leaves the host to the private-network guard."""
-    parts = urlsplit(url)
+    if any(ord(ch) <= 0x20 for ch in url):
+        return "must not hold spaces or control characters"
     try:
+        parts = urlsplit(url)
         port = parts.port
     except ValueError:
         return "is not a valid URL"

@@ -12,6 +12,11 @@ from chalicelib.domain.jurisdictions import Jurisdiction, JurisdictionRegistry, 
 
 MISSING = object()
 _LINE_BREAKS = frozenset("\n\r\t\x0b\x0c\x85\u2028\u2029")
+# The years a timestamp may name. Hold clocks add days to a detainer's dates (past year 9999 that
+# overflows), and New York's time before 1883 was local mean time, an offset in seconds that no
+# ISO 8601 timestamp can carry.
+FIRST_YEAR = 1900
+LAST_YEAR = 2199
 
 
 class Problems:
@@ -94,6 +99,9 @@ def timestamp(
         return None
     if value.tzinfo is None:
         problems.add(prefix + key, "must include a UTC offset, e.g. -05:00")
+        return None
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        problems.add(prefix + key, f"must be a date-time from {FIRST_YEAR} to {LAST_YEAR}")
         return None
     return value
 

@@ -41,4 +41,5 @@ def parse_notice_filter(params: Mapping[str, str | None], *, registry: Jurisdict
             limit = parsed
     problems.raise_if_any("notice filter")
     types = (kind,) if kind is not None else tuple(EventType)
-    return NoticeFilter(types, status, place.id if place else None, limit, present.get("cursor"))
+    # An empty cursor is the first page, as on every other list (``cursor=`` left in a link).
+    return NoticeFilter(types, status, place.id if place else None, limit, present.get("cursor") or None)

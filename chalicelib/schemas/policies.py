@@ -47,9 +47,10 @@ def _roles(value: Any, problems: Problems) -> tuple[Role, ...]:
 
 
 def _duration(item: Mapping[str, Any], key: str, prefix: str, problems: Problems) -> timedelta | None:
-    raw = item.get(key)
-    if raw is None:
+    if key not in item:
         return None
+    # Present as null is not absent: a step whose only timing is null would never fall due.
+    raw = item[key]
     try:
         value = parse_duration(raw) if isinstance(raw, str) else None
     except ValueError:

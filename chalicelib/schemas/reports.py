@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from chalicelib.schemas.fields import Problems
+from chalicelib.schemas.fields import FIRST_YEAR, LAST_YEAR, Problems
 
 NEW_YORK = ZoneInfo("America/New_York")
 MAX_SPAN = timedelta(days=3660)
@@ -19,9 +19,16 @@ def parse_report_window(params: Mapping[str, str | None], *, today: date) -> tup
     for key, default in (("from", today - timedelta(days=364)), ("to", today)):
         raw = params.get(key)
         try:
-            days[key] = date.fromisoformat(raw) if raw else default
+            day = date.fromisoformat(raw) if raw else default
         except ValueError:
             problems.add(key, "must be a date as YYYY-MM-DD")
+            continue
+        # As for timestamps: the day after 9999-12-31 overflows, and New York's days before 1883
+        # began at local mean time.
+        if not FIRST_YEAR <= day.year <= LAST_YEAR:
+            problems.add(key, f"must be a day from {FIRST_YEAR} to {LAST_YEAR}")
+            continue
+        days[key] = day
     fmt = params.get("format") or "json"
     if fmt not in {"json", "csv"}:
         problems.add("format", "must be json or csv")

@@ -165,6 +165,24 @@ def test_a_cursor_the_store_did_not_issue_is_the_callers_mistake(stores: Stores,
     assert refused.value.details[0].field == "cursor"
 
 
+def test_a_cursor_another_list_issued_is_the_callers_mistake_on_every_list(stores: Stores) -> None:
+    """A cursor of one list handed to another (the newest notices' to the subscribers' or the triage
+    queue's) is refused naming the field, never read as a key of the wrong table."""
+    for n in range(3):
+        stores.notices.add(
+            a_notice(id=f"ntc_{n}", idempotency_key=f"k-{n}", received_at=NOW + timedelta(minutes=n))
+        )
+    page = stores.notices.recent(EventType.ROLLOUT, limit=1, cursor=None)
+    assert page.cursor is not None
+    for listing in (
+        lambda: stores.subscribers.list(limit=10, cursor=page.cursor),
+        lambda: stores.notices.held(limit=10, cursor=page.cursor),
+    ):
+        with pytest.raises(InvalidInput) as refused:
+            listing()
+        assert refused.value.details[0].field == "cursor"
+
+
 def test_unknown_notice_is_not_found(stores: Stores) -> None:
     with pytest.raises(NotFound):
         stores.notices.get("ntc_nothing")

@@ -303,6 +303,11 @@ def test_admin_replaces_a_policy_and_it_reads_back(client: Client, keys: Keys, w
             "steps[1].after",
         ),
         ({"steps": [{"after": "PT0S", "notify": "recipients"}, {"notify": "admins"}]}, "steps[1]"),
+        # Accepted before, as a step with no timing at all, which never falls due.
+        (
+            {"steps": [{"after": "PT0S", "notify": "recipients"}, {"after": None, "notify": "admins"}]},
+            "steps[1].after",
+        ),
         (
             {"steps": [{"after": "PT0S", "notify": "recipients"}, {"after": "PT1M", "notify": "the press"}]},
             "steps[1].notify",

@@ -131,6 +131,10 @@ def test_slack_and_microsoft_urls_are_taken(client: Client, keys: Keys, kind: st
         ("teams", "https://outlook.office.com/webhook/x", "Teams Workflows URL"),
         ("teams", "https://hooks.slack.com/services/T1/B1/x", "Teams Workflows URL"),
         ("slack", TEAMS_URL, "Slack incoming-webhook URL"),
+        ("slack", "https://hooks.slack.com/services/T1/B1/x y", "spaces or control characters"),
+        ("teams", "https://x.webhook.office.com/a\x01", "control characters"),
+        ("teams", "https://[x.webhook.office.com/a", "not a valid URL"),
+        ("slack", "https://hooks.slack.com:99999/services/x", "not a valid URL"),
     ],
 )
 def test_other_urls_are_a_400_naming_the_field_and_nothing_is_stored(

@@ -360,6 +360,9 @@ def test_report_route_answers_json_and_csv_and_refuses_bad_windows(
         ("from=2026-13-01", "from"),
         ("format=pdf", "format"),
         ("from=2020-01-02&to=2020-01-01", "from"),
+        # The day after the window's last overflowed (a 500); before 1883 New York kept local mean time.
+        ("from=9999-12-31&to=9999-12-31", "from"),
+        ("from=0001-01-01&to=0001-01-02", "from"),
     ]:
         status, body = call(client, "GET", f"/reports/detainers?{query}", keys[ApiRole.VIEWER])
         assert status == 400

@@ -71,6 +71,31 @@ def test_time_without_offset_is_refused_because_the_effective_moment_would_be_am
     assert "UTC offset" in fields_refused(rollout_body(effective_at="2012-02-22T00:00:00"))["effective_at"]
 
 
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        # The 48-hour clock ran past year 9999: an OverflowError, a 500.
+        (
+            {"issued_at": "9999-12-30T00:00:00+00:00", "release_due_at": "9999-12-31T23:00:00+00:00"},
+            "issued_at",
+        ),
+        # The deadline came back at New York's local mean time, -04:56:02: not an ISO 8601 offset.
+        ({"issued_at": "0418-09-18T00:00:00+00:00"}, "issued_at"),
+        ({"release_due_at": "1899-12-31T23:59:59-05:00"}, "release_due_at"),
+    ],
+)
+def test_a_detainer_dated_outside_1900_to_2199_is_refused(changes: dict[str, str], field: str) -> None:
+    assert "from 1900 to 2199" in fields_refused(detainer_body(**changes))[field]
+
+
+def test_the_first_and_last_years_are_accepted() -> None:
+    for effective_at in ("1900-01-01T00:00:00-05:00", "2199-12-31T23:59:59-05:00"):
+        event = parse_event(
+            rollout_body(effective_at=effective_at), idempotency_header=None, registry=load_registry()
+        )
+        assert event.event["effective_at"] == effective_at
+
+
 def test_missing_type_is_refused_with_the_allowed_values() -> None:
     body = rollout_body()
     del body["type"]

@@ -89,6 +89,18 @@ def test_a_cursor_the_service_did_not_issue_is_refused_naming_it(
         assert body["details"][0]["field"] == "cursor"
 
 
+@pytest.mark.parametrize("query", ["?cursor=", "?type=rollout&cursor=", "?limit=2&cursor="])
+def test_an_empty_cursor_is_the_first_page(client: Client, keys: Keys, world: FakeWorld, query: str) -> None:
+    """As on GET /subscribers and /inbound/triage: without a type it was a 400."""
+    seed(world, 3)
+    _, first = call(
+        client, "GET", "/notices" + query.replace("cursor=", "").rstrip("&?"), keys[ApiRole.VIEWER]
+    )
+    status, body = call(client, "GET", f"/notices{query}", keys[ApiRole.VIEWER])
+    assert status == 200
+    assert body == first
+
+
 def test_the_status_filter_applies_to_both_kinds(client: Client, keys: Keys, world: FakeWorld) -> None:
     seed(world, 6)
     world.notices.notices["ntc_000"] = replace(world.notices.notices["ntc_000"], status=NoticeStatus.CLOSED)
