@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 STAGE ?= dev
 
-.PHONY: run reset test lint typecheck catalogue unit integration e2e browser bench screenshots package admin-key reindex schedule-retention clean
+.PHONY: run reset test lint typecheck catalogue unit integration e2e browser bench screenshots vendor package admin-key reindex schedule-retention clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@echo "==> Setting up $(VENV) with $(PYTHON): the first time downloads about 100 packages (a few"
@@ -70,6 +70,11 @@ browser: $(STAMP)
 
 screenshots: $(STAMP)
 	$(BIN)/python -m tools.screenshots
+
+# The coverage map's libraries and geometry, from the npm registry at the versions and hashes of
+# tools/vendor.lock.json, into chalicelib/dashboard/vendor/ (committed; docs/dashboard.md).
+vendor: $(STAMP)
+	$(BIN)/python -m tools.vendor
 
 # The quick run of four benchmarks (about 5 minutes); docs/benchmarks.md gives each one's full command.
 bench: $(STAMP)

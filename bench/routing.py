@@ -383,7 +383,6 @@ def measure(
         notice.id,
         notices=deps.notices,
         index=index,
-        deliveries=deps.deliveries,
         send_queue=deps.send_queue,
         registry=deps.registry,
         policies=deps.policies,

@@ -11,7 +11,7 @@ from chalicelib.domain.acklog import EntryKind, LogEntry, LogHead
 from chalicelib.domain.acknowledgments import Acknowledgment
 from chalicelib.domain.auth import ApiKey
 from chalicelib.domain.chat import OutgoingChat
-from chalicelib.domain.deliveries import Delivery
+from chalicelib.domain.deliveries import Claim, Delivery
 from chalicelib.domain.mail_trust import TrustedSender
 from chalicelib.domain.messages import OutgoingEmail, OutgoingSms, OutgoingWebhook
 from chalicelib.domain.notices import Notice
@@ -181,15 +181,14 @@ class SubscriptionIndex(Protocol):
 
 
 class DeliveryStore(Protocol):
-    def add_new(self, deliveries: Sequence[Delivery]) -> int:
-        """Store deliveries not stored yet, leaving existing ones alone; returns how many were new."""
-
     def get_many(self, notice_id: str, delivery_ids: Sequence[str]) -> list[Delivery]: ...
 
-    def claim(self, deliveries: Sequence[Delivery], *, now: datetime, lease: timedelta) -> list[Delivery]:
-        """Move pending, failed or lease-expired deliveries to sending.
+    def claim(self, deliveries: Sequence[Delivery], *, now: datetime, lease: timedelta) -> Claim:
+        """Move each delivery to sending under a lease, creating its row if it has none, when it is
+        new, pending, failed or its lease has run out: at most ``DELIVERIES_PER_CLAIM``, in one write.
 
-        Returns the given deliveries that were claimed, marked sending: pass them as just read.
+        Pass them as planned or as read: a stored row's attempts are kept whatever is passed.
+        Raises StoreUnavailable, having claimed none, when the store refuses.
         """
 
     def record(self, deliveries: Sequence[Delivery]) -> None:

@@ -13,7 +13,7 @@ few of these (cold start, docs/benchmarks.md).
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +23,7 @@ from chalicelib.domain.subscribers import EventType
 
 if TYPE_CHECKING:
     from chalicelib.bootstrap import Deps
-    from chalicelib.domain.deliveries import Delivery
+    from chalicelib.domain.deliveries import Delivery, SendMessage
     from chalicelib.domain.jurisdictions import Jurisdiction, JurisdictionRegistry
     from chalicelib.domain.language import Language
     from chalicelib.domain.mail_trust import TrustedSender
@@ -39,7 +39,6 @@ if TYPE_CHECKING:
     from chalicelib.schemas.subscribers import SubscriberDraft, SubscriberPatch
     from chalicelib.services.acknowledgment import AckResult
     from chalicelib.services.audit import AuditTrail
-    from chalicelib.services.delivery import SendInvocation
     from chalicelib.services.digests import DigestWritten
     from chalicelib.services.escalation import SweepReport
     from chalicelib.services.inbound import Inbound
@@ -286,7 +285,6 @@ class UseCases:
             request,
             notices=d.notices,
             index=d.index,
-            deliveries=d.deliveries,
             send_queue=d.send_queue,
             registry=d.registry,
             ack_log=d.ack_log,
@@ -559,7 +557,6 @@ class UseCases:
             notice_id,
             notices=d.notices,
             index=d.index,
-            deliveries=d.deliveries,
             send_queue=d.send_queue,
             registry=d.registry,
             policies=d.policies,
@@ -569,22 +566,13 @@ class UseCases:
             now=self._clock(),
         )
 
-    def start_send_invocation(self) -> SendInvocation:
-        from chalicelib.services import delivery
-
-        return delivery.SendInvocation(delivery.NoticesReadOnce(self._deps.notices))
-
-    def handle_send_message(
-        self, body: Mapping[str, Any], *, receives: int, receipt_handle: str, invocation: SendInvocation
-    ) -> bool:
+    def handle_send_messages(self, messages: Sequence[SendMessage]) -> list[str]:
         from chalicelib.services import delivery
 
         d = self._deps
-        return delivery.handle_send_message(
-            body,
-            receives=receives,
-            receipt_handle=receipt_handle,
-            invocation=invocation,
+        return delivery.handle_send_messages(
+            messages,
+            notices=d.notices,
             deliveries=d.deliveries,
             subscribers=d.subscribers,
             senders=d.senders,
@@ -599,11 +587,6 @@ class UseCases:
             jitter=random.random(),  # noqa: S311  # spreads retries; not a secret
             now=self._clock(),
         )
-
-    def finish_send_invocation(self, invocation: SendInvocation) -> None:
-        from chalicelib.services import delivery
-
-        delivery.finish_invocation(invocation, ack_log=self._deps.ack_log, send_queue=self._deps.send_queue)
 
     def reply_to_text(self, phone: str, text: str) -> ReplyHandled:
         from chalicelib.services import sms_replies

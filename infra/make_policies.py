@@ -83,8 +83,8 @@ API_TABLES: dict[str, tuple[str, ...]] = {
     # rotation steps reach
     "subscribers": ("GetItem", "BatchGetItem", "PutItem", "DeleteItem", "Scan"),
     "subscriptions": ("Query", "BatchWriteItem"),  # who is covered; index rows of a saved subscriber
-    # opened links read deliveries; an acknowledgment and the deliveries of a decision or an admin
-    # sweep are conditional puts (the latter in a transaction)
+    # opened links read deliveries; an acknowledgment is a conditional put (the deliveries of a
+    # decision or an admin sweep are only enqueued: the send step's claim creates their rows)
     "deliveries": ("BatchGetItem", "PutItem", "Query"),
     "ack-log": ACK_LOG,
     "api-keys": ("GetItem", "PutItem", "UpdateItem", "Scan"),  # authenticate, create, revoke, list
@@ -129,7 +129,6 @@ NEEDS: dict[str, Needs] = {
             "notices": ("GetItem", "UpdateItem"),
             "subscriptions": ("Query",),
             "subscribers": ("BatchGetItem",),
-            "deliveries": ("PutItem", "ConditionCheckItem", "BatchWriteItem", "Query"),
             "ack-log": ACK_LOG,
             "policies": ("GetItem",),
             "rotations": ("BatchGetItem",),  # who is on duty at the notice's place and above it
@@ -139,7 +138,9 @@ NEEDS: dict[str, Needs] = {
     "on_send_message": Needs(
         tables={
             "notices": ("GetItem", "UpdateItem"),
-            "deliveries": ("GetItem", "BatchGetItem", "UpdateItem", "BatchWriteItem", "Query"),
+            # the claim (conditional puts in a transaction), the record of outcomes, and the rows of
+            # a message that names its deliveries only (a redrive)
+            "deliveries": ("PutItem", "BatchWriteItem", "BatchGetItem"),
             "ack-log": ACK_LOG,
             "ack-codes": ("PutItem",),
             # webhook secrets and channel state at send time; a webhook's health after each send
@@ -155,7 +156,7 @@ NEEDS: dict[str, Needs] = {
     "on_sweep_tick": Needs(
         tables={
             "notices": ("Query", "GetItem", "UpdateItem"),
-            "deliveries": ("Query", "PutItem", "BatchWriteItem", "ConditionCheckItem"),
+            "deliveries": ("Query",),  # acknowledgments; a step's deliveries are only enqueued
             "ack-log": ACK_LOG,
             "policies": ("GetItem",),
             "subscriptions": ("Query",),
@@ -184,8 +185,8 @@ NEEDS: dict[str, Needs] = {
     "on_ses_feedback": Needs(
         tables={
             # a bounced delivery is recorded; a required recipient's step goes out on their other
-            # channels (conditional puts in a transaction)
-            "deliveries": ("BatchGetItem", "BatchWriteItem", "PutItem", "Query"),
+            # channels (enqueued: the send step's claim creates their rows)
+            "deliveries": ("BatchGetItem", "BatchWriteItem", "Query"),
             "notices": ("GetItem", "UpdateItem"),  # UpdateItem: the log's head, with each entry
             "subscribers": ("GetItem", "PutItem"),  # the channel is marked bounced or opted out
             "subscriptions": ("BatchWriteItem",),  # the index mirrors channel state

@@ -16,7 +16,7 @@ from chalicelib.data import load_registry
 from chalicelib.domain.acknowledgments import Acknowledgment
 from chalicelib.domain.auth import ApiKey
 from chalicelib.domain.chat import OutgoingChat
-from chalicelib.domain.deliveries import Delivery, DeliveryStatus
+from chalicelib.domain.deliveries import DELIVERIES_PER_CLAIM, Claim, Delivery, DeliveryStatus
 from chalicelib.domain.digests import day_of
 from chalicelib.domain.errors import ChangedMeanwhile, Conflict, FieldError, InvalidInput, NotFound
 from chalicelib.domain.jurisdictions import JurisdictionRegistry
@@ -297,26 +297,24 @@ class InMemoryDeliveryStore:
     leases: dict[tuple[str, str], datetime] = field(default_factory=dict)
     acks: dict[tuple[str, str], Acknowledgment] = field(default_factory=dict)
 
-    def add_new(self, deliveries: Sequence[Delivery]) -> int:
-        new = [d for d in deliveries if (d.notice_id, d.delivery_id) not in self.deliveries]
-        for d in new:
-            self.deliveries[(d.notice_id, d.delivery_id)] = d
-        return len(new)
-
     def get_many(self, notice_id: str, delivery_ids: Sequence[str]) -> list[Delivery]:
         return [self.deliveries[(notice_id, i)] for i in delivery_ids if (notice_id, i) in self.deliveries]
 
-    def claim(self, deliveries: Sequence[Delivery], *, now: datetime, lease: timedelta) -> list[Delivery]:
-        claimed = []
-        for d in deliveries:
+    def claim(self, deliveries: Sequence[Delivery], *, now: datetime, lease: timedelta) -> Claim:
+        unique = {(d.notice_id, d.delivery_id): d for d in deliveries}
+        assert len(unique) <= DELIVERIES_PER_CLAIM, "one write claims 100"
+        claimed, refused = [], []
+        for d in unique.values():
             key = (d.notice_id, d.delivery_id)
-            stored = self.deliveries[key]
+            stored = self.deliveries.get(key, d)
             expired = stored.status is DeliveryStatus.SENDING and self.leases.get(key, now) < now
             if stored.status in (DeliveryStatus.PENDING, DeliveryStatus.FAILED) or expired:
                 self.deliveries[key] = replace(stored, status=DeliveryStatus.SENDING)
                 self.leases[key] = now + lease
-                claimed.append(replace(d, status=DeliveryStatus.SENDING))
-        return claimed
+                claimed.append(self.deliveries[key])
+            else:
+                refused.append(stored)
+        return Claim(claimed=tuple(claimed), refused=tuple(refused))
 
     def record(self, deliveries: Sequence[Delivery]) -> None:
         for d in deliveries:

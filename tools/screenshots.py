@@ -6,7 +6,9 @@ Starts the local stack as ``make run`` does (``python -m vigil_local``, in its o
 ports, with the demo subscribers and their twelve weeks of past notices), gives it something to show,
 opens the dashboard in Debian's headless Chromium and saves ``<view>.png`` (1280×900) and
 ``<view>-phone.png`` (390×844) for each view, overwriting what is there, and
-``acknowledgment-charts.png``: the weekly charts alone (the README's picture). What it posts:
+``acknowledgment-charts.png``, the weekly charts alone, and ``coverage-map.png``, Connecticut's
+counties on the coverage map with a county's coverage open beside it (the README's pictures). What it
+posts:
 
 - a rollout policy that also requires the town's ``local-official`` (the shipped default requires only
   the governor's office, which the demo covers statewide: no gap would show on the coverage grid);
@@ -217,10 +219,30 @@ def shoot_charts(page: Dashboard, out: Path) -> Path:
     return path
 
 
+def wait_for_map(page: Dashboard) -> None:
+    """The coverage map drawn (its libraries and geometry load after the view's answer)."""
+    page.wait(lambda: page.all('[data-testid="map-county"]'), what="the coverage map's counties")
+
+
+def shoot_map(page: Dashboard, out: Path) -> Path:
+    """The coverage map of Connecticut with the first county that has a gap opened beside it."""
+    page.show("coverage")
+    wait_for_map(page)
+    gap = page.all('[data-testid="map-county"][data-status="gap"]') or page.all('[data-testid="map-county"]')
+    page.script("arguments[0].dispatchEvent(new MouseEvent('click', {bubbles: true}))", gap[0])
+    page.wait_for_testid("map-detail")
+    page.script("window.scrollTo(0, 0); document.activeElement && document.activeElement.blur()")
+    path = out / "coverage-map.png"
+    save_element(page, '[data-testid="coverage-map-section"]', '[data-testid="coverage-map-section"]', path)
+    return path
+
+
 def shoot(page: Dashboard, out: Path, detail_id: str, *, phone: bool) -> list[Path]:
     saved = []
     for name, view in VIEWS:
         page.show(f"detail={detail_id}" if view == "detail" else view)
+        if view == "coverage":
+            wait_for_map(page)
         page.script("window.scrollTo(0, 0); document.activeElement && document.activeElement.blur()")
         path = out / f"{name}{'-phone' if phone else ''}.png"
         if name in FULL_PAGE and not phone:
@@ -262,7 +284,11 @@ def main(argv: list[str] | None = None) -> int:
             page.wait_until_loaded("open")
             saved += shoot(page, out, detail_id, phone=False)
             saved.append(shoot_charts(page, out))
+            saved.append(shoot_map(page, out))
             set_viewport(driver, PHONE)
+            # A clipped capture shorter than the window leaves Chromium zoomed in by the ratio of the
+            # two, which a phone's emulation keeps: back to the page's own scale.
+            driver.execute_cdp_cmd("Emulation.setPageScaleFactor", {"pageScaleFactor": 1})
             saved += shoot(page, out, detail_id, phone=True)
         finally:
             driver.quit()

@@ -8,18 +8,22 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.adapters.aws import store_failure
 from chalicelib.adapters.dynamodb import (
+    TransactionCancelled,
+    backoff,
     batch_get,
     batch_write,
+    call,
+    decode,
     encode,
     iso,
     parse_iso,
     query_all,
-    transact_conditional,
     written,
 )
 from chalicelib.domain.acknowledgments import Acknowledgment, AckVia
-from chalicelib.domain.deliveries import Delivery, DeliveryStatus, subscriber_in
+from chalicelib.domain.deliveries import DELIVERIES_PER_CLAIM, Claim, Delivery, DeliveryStatus, subscriber_in
 from chalicelib.domain.subscribers import ChannelType, Role
 
 if TYPE_CHECKING:
@@ -123,26 +127,22 @@ def item_to_ack(item: dict[str, Any]) -> Acknowledgment:
     )
 
 
-def _key(d: Delivery) -> dict[str, Any]:
-    return {"notice_id": {"S": partition(d.notice_id, d.subscriber_id)}, "delivery_id": {"S": d.delivery_id}}
+# Rounds of a claim: a round resubmits the rows tried since they were planned, or the whole batch
+# after a conflict or throttling.
+_CLAIM_ROUNDS = 8
+
+
+def _claimable(item: dict[str, Any], now: datetime) -> bool:
+    status = DeliveryStatus(item["status"])
+    lease_until = parse_iso(item.get("lease_until"))
+    expired = status is DeliveryStatus.SENDING and lease_until is not None and lease_until < now
+    return status in (DeliveryStatus.PENDING, DeliveryStatus.FAILED) or expired
 
 
 class DynamoDeliveryStore:
     def __init__(self, table_name: str, client: DynamoDBClient) -> None:
         self._table = table_name
         self._client = client
-
-    def add_new(self, deliveries: Sequence[Delivery]) -> int:
-        def put(d: Delivery) -> TransactWriteItemTypeDef:
-            return {
-                "Put": {
-                    "TableName": self._table,
-                    "Item": encode(delivery_to_item(d)),
-                    "ConditionExpression": "attribute_not_exists(delivery_id)",
-                }
-            }
-
-        return len(transact_conditional(self._client, deliveries, put))
 
     def get_many(self, notice_id: str, delivery_ids: Sequence[str]) -> list[Delivery]:
         keys = [
@@ -153,34 +153,75 @@ class DynamoDeliveryStore:
         order = {d: n for n, d in enumerate(delivery_ids)}
         return sorted(found, key=lambda d: order[d.delivery_id])
 
-    def claim(self, deliveries: Sequence[Delivery], *, now: datetime, lease: timedelta) -> list[Delivery]:
-        values = encode(
-            {
-                ":sending": str(DeliveryStatus.SENDING),
-                ":pending": str(DeliveryStatus.PENDING),
-                ":failed": str(DeliveryStatus.FAILED),
-                ":now": iso(now),
-                ":lease": iso(now + lease),
-            }
-        )
+    def claim(self, deliveries: Sequence[Delivery], *, now: datetime, lease: timedelta) -> Claim:
+        """One TransactWriteItems of conditional puts, each writing the whole row as sending. The
+        condition holds for a row that does not exist or is claimable with the attempts passed;
+        each row it refuses comes back as it stands (ALL_OLD), so a claimable row whose attempts
+        differ (the message carried the row as planned, and it has been tried since) is claimed
+        again as stored, keeping its attempts, and any other is reported refused. Nothing is read
+        first."""
+        wanted = list({(d.notice_id, d.delivery_id): d for d in deliveries}.values())
+        if len(wanted) > DELIVERIES_PER_CLAIM:
+            raise ValueError(f"at most {DELIVERIES_PER_CLAIM} deliveries in one claim")
+        values = {
+            ":sending": str(DeliveryStatus.SENDING),
+            ":pending": str(DeliveryStatus.PENDING),
+            ":failed": str(DeliveryStatus.FAILED),
+            ":now": iso(now),
+        }
 
-        def claim_one(d: Delivery) -> TransactWriteItemTypeDef:
+        def put(d: Delivery) -> TransactWriteItemTypeDef:
             return {
-                "Update": {
+                "Put": {
                     "TableName": self._table,
-                    "Key": _key(d),
-                    "UpdateExpression": "SET #s = :sending, lease_until = :lease",
+                    "Item": encode(
+                        delivery_to_item(replace(d, status=DeliveryStatus.SENDING), lease_until=now + lease)
+                    ),
                     # A lease that ran out means its holder crashed: the at-least-once window.
                     "ConditionExpression": (
-                        "#s IN (:pending, :failed) OR (#s = :sending AND lease_until < :now)"
+                        "attribute_not_exists(delivery_id) OR (attempts = :attempts AND "
+                        "(#s IN (:pending, :failed) OR (#s = :sending AND lease_until < :now)))"
                     ),
                     "ExpressionAttributeNames": {"#s": "status"},
-                    "ExpressionAttributeValues": values,
+                    "ExpressionAttributeValues": encode({**values, ":attempts": d.attempts}),
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                 }
             }
 
-        claimed = transact_conditional(self._client, deliveries, claim_one)
-        return [replace(d, status=DeliveryStatus.SENDING) for d in claimed]
+        refused: list[Delivery] = []
+        pending = wanted
+        for attempt in range(_CLAIM_ROUNDS):
+            if not pending:
+                break
+            try:
+                call(self._client.transact_write_items, TransactItems=[put(d) for d in pending])
+            except TransactionCancelled as cancelled:
+                if not cancelled.condition_failed:
+                    backoff(attempt)  # conflict or throttling on the whole batch: try it again
+                    continue
+                again: list[Delivery] = []
+                for n, d in enumerate(pending):
+                    stored = cancelled.items[n]
+                    if n not in cancelled.condition_failed:
+                        again.append(d)  # another item is refused, not this one
+                    elif stored is None:  # refused, and not said how it stands: held, as far as is known
+                        refused.append(replace(d, status=DeliveryStatus.SENDING))
+                    elif _claimable(decode(stored), now):
+                        again.append(item_to_delivery(decode(stored)))  # tried since: its attempts
+                    else:
+                        refused.append(item_to_delivery(decode(stored)))
+                pending = again
+                continue
+            claimed = [replace(d, status=DeliveryStatus.SENDING) for d in pending]
+            return Claim(claimed=tuple(claimed), refused=tuple(refused))
+        if pending:
+            raise store_failure(
+                "TransactWriteItems",
+                self._table,
+                "TransactionCanceledException",
+                detail=f"{len(pending)} left",
+            )
+        return Claim(claimed=(), refused=tuple(refused))
 
     def record(self, deliveries: Sequence[Delivery]) -> None:
         puts: list[WriteRequestTypeDef] = [

@@ -121,11 +121,13 @@ class ConditionFailed(Exception):
 
 class TransactionCancelled(Exception):
     """DynamoDB cancelled a TransactWriteItems whole; ``reasons`` holds one code per item, in order
-    ("None" for the items it had no objection to)."""
+    ("None" for the items it had no objection to), and each item as it stands where the write asked
+    for it (ReturnValuesOnConditionCheckFailure) and its condition did not hold."""
 
-    def __init__(self, reasons: Sequence[str]) -> None:
+    def __init__(self, reasons: Sequence[str], items: Sequence[Item | None] = ()) -> None:
         super().__init__(", ".join(reasons))
         self.reasons = tuple(reasons)
+        self.items = tuple(items) or (None,) * len(self.reasons)
 
     @property
     def condition_failed(self) -> frozenset[int]:
@@ -188,7 +190,9 @@ def _cancelled(exc: ClientError, items: int) -> TransactionCancelled | None:
     reasons: list[Any] = list(exc.response.get("CancellationReasons", []))
     if not reasons or len(reasons) != items:
         return None  # reasons that name no item say nothing to act on: a failure
-    return TransactionCancelled([str(r.get("Code", "None")) for r in reasons])
+    return TransactionCancelled(
+        [str(r.get("Code", "None")) for r in reasons], [r.get("Item") for r in reasons]
+    )
 
 
 def _operation(method: Callable[..., object]) -> str:
@@ -203,7 +207,7 @@ def _tables(params: Mapping[str, Any]) -> str:
     return ",".join(sorted(str(n) for n in names if n)) or "no table"
 
 
-def _backoff(attempt: int) -> None:
+def backoff(attempt: int) -> None:
     time.sleep(min(0.05 * 2**attempt, 1.0))
 
 
@@ -218,7 +222,7 @@ def batch_write(client: DynamoDBClient, table: str, requests: Sequence[WriteRequ
             pending = list(response.get("UnprocessedItems", {}).get(table, []))
             if not pending:
                 break
-            _backoff(attempt)
+            backoff(attempt)
         else:
             raise store_failure("BatchWriteItem", table, "UnprocessedItems", detail=f"{len(pending)} left")
     return calls
@@ -238,7 +242,7 @@ def batch_get(client: DynamoDBClient, table: str, keys: Sequence[Item]) -> list[
             pending = list(unprocessed.get(table, {}).get("Keys", []))
             if not pending:
                 break
-            _backoff(attempt)
+            backoff(attempt)
         else:
             raise store_failure("BatchGetItem", table, "UnprocessedKeys", detail=f"{len(pending)} left")
     return found
@@ -285,7 +289,7 @@ def transact_conditional[T](
             except TransactionCancelled as cancelled:
                 retryable = [p for i, p in enumerate(pending) if i not in cancelled.condition_failed]
                 if len(retryable) == len(pending):
-                    _backoff(attempt)  # conflict or throttling on the whole batch: try it again
+                    backoff(attempt)  # conflict or throttling on the whole batch: try it again
                 pending = retryable
                 continue
             done.extend(pending)

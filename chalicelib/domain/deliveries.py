@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -71,25 +71,95 @@ class Delivery:
 
 
 DELIVERIES_PER_MESSAGE = 25  # one BatchWriteItem records the outcomes of a whole message
+# One conditional write (a TransactWriteItems of 100) claims the deliveries of up to four messages.
+DELIVERIES_PER_CLAIM = 100
 
 
 def send_messages(deliveries: Sequence[Delivery]) -> list[dict[str, Any]]:
-    """Send-queue bodies: deliveries of one notice and channel type, up to 25 a message.
+    """Send-queue bodies: deliveries of one notice and channel type, up to 25 a message, each
+    carried whole (``carried``), so the send step claims them without reading them first and
+    routing writes no row of its own (the claim creates it).
 
     Grouping by channel keeps a slow webhook from holding up the emails in the same message.
     """
-    groups: dict[tuple[str, ChannelType], list[str]] = {}
+    groups: dict[tuple[str, ChannelType], list[Delivery]] = {}
     for d in deliveries:
-        groups.setdefault((d.notice_id, d.channel_type), []).append(d.delivery_id)
+        groups.setdefault((d.notice_id, d.channel_type), []).append(d)
     return [
         {
             "notice_id": notice_id,
             "channel": str(channel),
-            "delivery_ids": ids[start : start + DELIVERIES_PER_MESSAGE],
+            "delivery_ids": [d.delivery_id for d in chunk],
+            "deliveries": [carried(d) for d in chunk],
         }
-        for (notice_id, channel), ids in groups.items()
-        for start in range(0, len(ids), DELIVERIES_PER_MESSAGE)
+        for (notice_id, channel), planned in groups.items()
+        for chunk in (
+            planned[start : start + DELIVERIES_PER_MESSAGE]
+            for start in range(0, len(planned), DELIVERIES_PER_MESSAGE)
+        )
     ]
+
+
+def carried(d: Delivery) -> dict[str, Any]:
+    """A planned delivery as a send message carries it (its notice and channel type are the
+    message's own)."""
+    return {
+        "delivery_id": d.delivery_id,
+        "step": d.step,
+        "subscriber_id": d.subscriber_id,
+        "role": str(d.role),
+        "ack_required": d.ack_required,
+        "channel_id": d.channel_id,
+        "address": d.address,
+        "created_at": d.created_at.isoformat(),
+    }
+
+
+def carried_deliveries(body: Mapping[str, Any]) -> list[Delivery] | None:
+    """The planned deliveries a send message carries, or None for a message that names its
+    deliveries only (a redrive from the dead-letter queue), whose rows are read. Raises ValueError
+    (or KeyError, TypeError) for a body that is neither."""
+    rows = body.get("deliveries")
+    if rows is None:
+        return None
+    channel = ChannelType(body["channel"])
+    return [
+        Delivery(
+            notice_id=str(body["notice_id"]),
+            delivery_id=str(row["delivery_id"]),
+            step=int(row["step"]),
+            subscriber_id=str(row["subscriber_id"]),
+            role=Role(row["role"]),
+            ack_required=bool(row["ack_required"]),
+            channel_type=channel,
+            channel_id=str(row["channel_id"]),
+            address=str(row["address"]),
+            status=DeliveryStatus.PENDING,
+            created_at=datetime.fromisoformat(row["created_at"]),
+        )
+        for row in rows
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """What a claim took: ``claimed``, marked sending, each as stored (its attempts so far); and
+    ``refused``, as they stand: sent, bounced or cancelled before, or sending under another
+    invocation's lease."""
+
+    claimed: tuple[Delivery, ...]
+    refused: tuple[Delivery, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SendMessage:
+    """One send-queue message as its invocation received it: ``receives`` is SQS's count of its
+    receipts, ``receipt_handle`` what changes its visibility."""
+
+    message_id: str
+    body: Mapping[str, Any]
+    receives: int = 1
+    receipt_handle: str = ""
 
 
 # The schedule of each channel: seconds to wait before each attempt of a delivery, the first made at

@@ -6,7 +6,7 @@ from __future__ import annotations
 from chalice.app import Response
 
 from chalicelib.domain.errors import NotFound
-from chalicelib.entrypoints.contract import HTML, JAVASCRIPT, READERS, Incoming, Routes
+from chalicelib.entrypoints.contract import HTML, JAVASCRIPT, JSON, READERS, Incoming, Routes
 from chalicelib.entrypoints.http import asset_response, html_response, json_response
 from chalicelib.entrypoints.pages import (
     DASHBOARD_ASSETS,
@@ -47,10 +47,11 @@ def get_dashboard(req: Incoming, vigil: UseCases) -> Response:
     return html_response(dashboard_page(), csp=DASHBOARD_CSP)
 
 
-@routes.get("/dashboard/assets/{name}", answers=(JAVASCRIPT,), static=True)
+@routes.get("/dashboard/assets/{name}", answers=(JAVASCRIPT, JSON), static=True)
 def get_dashboard_asset(req: Incoming, vigil: UseCases, name: str) -> Response:
-    """The scripts the page loads after itself (the charts): served by Vigil, never a CDN, so the
-    page's Content-Security-Policy ('self') holds; kept by browsers under the version the page names."""
+    """The files the page loads after itself (the charts' and the map's scripts, the map's geometry):
+    served by Vigil, never a CDN, so the page's Content-Security-Policy ('self') holds; kept by
+    browsers under the version the page names."""
     if name not in DASHBOARD_ASSETS:
         raise NotFound("no such dashboard asset")
     return asset_response(

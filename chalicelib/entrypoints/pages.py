@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import html
+import json
 from importlib import resources
 
 from chalicelib.domain.deliveries import Delivery
@@ -78,9 +79,24 @@ DASHBOARD_CSP = (
 )
 
 
-# The files the dashboard loads besides itself (GET /dashboard/assets/{name}), shipped beside it in
-# chalicelib/dashboard/: name → media type. Only these are served.
-DASHBOARD_ASSETS = {"charts.js": "text/javascript; charset=utf-8"}
+# The files the dashboard loads besides itself (GET /dashboard/assets/{name}): its own scripts, shipped
+# beside it in chalicelib/dashboard/, and what tools/vendor.py writes into chalicelib/dashboard/vendor/
+# (the map's libraries, and its geometry one state a file), listed in that folder's MANIFEST.json.
+# name → media type. Only these are served.
+_OWN_ASSETS = ("charts.js", "map.js")
+_MEDIA_TYPES = {".js": "text/javascript; charset=utf-8", ".json": "application/json"}
+VENDOR_FOLDER = "vendor"
+
+
+def _vendored() -> tuple[str, ...]:
+    """The vendored files the page may load: scripts and geometry (the licences are not served)."""
+    manifest = resources.files("chalicelib.dashboard").joinpath(VENDOR_FOLDER, "MANIFEST.json")
+    files: dict[str, object] = json.loads(manifest.read_text(encoding="utf-8"))["files"]
+    return tuple(sorted(name for name in files if name.endswith(tuple(_MEDIA_TYPES))))
+
+
+_VENDORED = _vendored()
+DASHBOARD_ASSETS = {name: _MEDIA_TYPES[name[name.rindex(".") :]] for name in (*_OWN_ASSETS, *_VENDORED)}
 
 
 @functools.cache
@@ -89,7 +105,8 @@ def dashboard_asset(name: str) -> str:
     media = DASHBOARD_ASSETS[name]
     # Text only (scripts, styles, JSON data): a binary file would need API Gateway's binary types.
     assert media.startswith(("text/", "application/json"))
-    return resources.files("chalicelib.dashboard").joinpath(name).read_text(encoding="utf-8")
+    folder = (VENDOR_FOLDER,) if name in _VENDORED else ()
+    return resources.files("chalicelib.dashboard").joinpath(*folder, name).read_text(encoding="utf-8")
 
 
 @functools.cache
@@ -102,8 +119,10 @@ def asset_version(name: str) -> str:
 @functools.cache
 def dashboard_page() -> str:
     """index.html, shipped in the package, with each ``{{version:<asset>}}`` replaced by the asset's
-    fingerprint."""
+    fingerprint, and ``{{vendored-versions}}`` by every vendored file's, as JSON (name → fingerprint):
+    the map's script loads those files when the map is first shown, under the same addresses."""
     page = resources.files("chalicelib.dashboard").joinpath("index.html").read_text(encoding="utf-8")
     for name in DASHBOARD_ASSETS:
         page = page.replace("{{version:" + name + "}}", asset_version(name))
-    return page
+    versions = json.dumps({name: asset_version(name) for name in _VENDORED}, separators=(",", ":"))
+    return page.replace("{{vendored-versions}}", versions)

@@ -16,6 +16,7 @@ import structlog
 from chalice.app import SNSEvent, SQSEvent, SQSRecord
 
 from chalicelib import logs
+from chalicelib.domain.deliveries import SendMessage
 from chalicelib.usecases import UseCases
 
 if TYPE_CHECKING:
@@ -53,19 +54,28 @@ def route_batch(event: SQSEvent, vigil: UseCases) -> dict[str, Any]:
 
 
 def send_batch(event: SQSEvent, vigil: UseCases) -> dict[str, Any]:
-    invocation = vigil.start_send_invocation()
-
-    def send(body: dict[str, Any], record: SQSRecord) -> bool:
-        return vigil.handle_send_message(
-            body,
-            receives=int(record.to_dict().get("attributes", {}).get("ApproximateReceiveCount", "1")),
-            receipt_handle=record.receipt_handle,
-            invocation=invocation,
-        )
-
-    answer = each_record(event, send)
-    vigil.finish_send_invocation(invocation)
-    return answer
+    """The whole batch goes to one use case, which reads, claims and records for all its messages
+    together; a message that is not JSON is reported failed at once, the others still handled."""
+    messages: list[SendMessage] = []
+    failures = []
+    for record in event:
+        raw = record.to_dict()
+        try:
+            body = json.loads(record.body)
+        except ValueError:
+            logger.warning("message.unreadable", message_id=raw.get("messageId"))
+            failures.append({"itemIdentifier": raw["messageId"]})
+            continue
+        receives = int(raw.get("attributes", {}).get("ApproximateReceiveCount", "1"))
+        messages.append(SendMessage(raw["messageId"], body, receives, record.receipt_handle))
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(message_ids=[m.message_id for m in messages])
+    try:
+        failed = vigil.handle_send_messages(messages)
+    except Exception:
+        logger.exception("message.failed")
+        failed = [m.message_id for m in messages]
+    return {"batchItemFailures": failures + [{"itemIdentifier": i} for i in failed]}
 
 
 def sweep_tick(vigil: UseCases, *, stage: str) -> dict[str, Any]:

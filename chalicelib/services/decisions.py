@@ -22,7 +22,7 @@ from chalicelib.domain.notices import Notice
 from chalicelib.domain.retention import personal_data_due
 from chalicelib.domain.routing import plan_deliveries, reach, recipients_for
 from chalicelib.domain.subscribers import EventType
-from chalicelib.ports import AckLog, DeliveryStore, NoticeStore, SubscriptionIndex, WorkQueue
+from chalicelib.ports import AckLog, NoticeStore, SubscriptionIndex, WorkQueue
 from chalicelib.schemas.decisions import DecisionRequest
 from chalicelib.services.routing import dispatch
 
@@ -45,7 +45,6 @@ def decide(
     *,
     notices: NoticeStore,
     index: SubscriptionIndex,
-    deliveries: DeliveryStore,
     send_queue: WorkQueue,
     registry: JurisdictionRegistry,
     ack_log: AckLog,
@@ -113,7 +112,6 @@ def decide(
     recipients = recipients_for(index.covering(reach(registry, decided.jurisdiction_id, decided.type)))
     dispatch(
         plan_deliveries(decided, recipients, step=DECISION_STEP, now=now),
-        store=deliveries,
         send_queue=send_queue,
     )
     logger.info(

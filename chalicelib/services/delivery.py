@@ -1,10 +1,10 @@
-"""Send the deliveries of one send-queue message, each at most once."""
+"""Send the deliveries of one send invocation's messages, each at most once."""
 
 from __future__ import annotations
 
 import functools
 import html
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,12 +14,16 @@ import structlog
 from chalicelib.domain.acklog import EntryKind, LogConflict
 from chalicelib.domain.chat import render_chat
 from chalicelib.domain.deliveries import (
+    DELIVERIES_PER_CLAIM,
     FINAL_STATUSES,
     WEBHOOK_FAILURE_LIMIT,
+    Claim,
     Delivery,
     DeliveryStatus,
+    SendMessage,
     attempts_allowed,
     attempts_left,
+    carried_deliveries,
     retry_delay,
 )
 from chalicelib.domain.errors import ChangedMeanwhile, NotFound
@@ -100,37 +104,115 @@ class DeliveryReport:
         return bool(self.failed or self.in_flight)
 
 
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    """The messages of one send invocation: a report for each message handled, and the ids of
+    those a store refused before anything of theirs was sent (retried whole by the queue)."""
+
+    reports: Mapping[str, DeliveryReport]
+    unhandled: tuple[str, ...] = ()
+
+
 def deliver(
-    notice_id: str,
-    delivery_ids: Sequence[str],
+    messages: Sequence[SendMessage],
     *,
     notices: NoticeReader,
     deliveries: DeliveryStore,
     subscribers: SubscriberStore,
     senders: Senders,
     codes: AckCodeStore,
-    ack_log: AckLog,
     links: Links,
     admins: Sequence[Channel],
     lease: timedelta,
     now: datetime,
-    log_now: bool = True,
-) -> DeliveryReport:
-    """``log_now=False`` leaves the log entries in the report (``unlogged``) for the caller to write
-    once for a whole invocation (``write_log``): one append per notice instead of one per message."""
-    notice = notices.get(notice_id)
-    wanted = deliveries.get_many(notice_id, delivery_ids)
-    # Only what this invocation claims is sent: a redelivered message finds its deliveries
-    # already sent (or claimed by a live invocation) and sends nothing.
-    claimed = deliveries.claim(wanted, now=now, lease=lease)
-    # Read at send time: a channel opted out or switched off since routing gets nothing more.
-    owners = subscribers.get_many([d.subscriber_id for d in claimed]) if claimed else {}
+) -> Delivered:
+    """Send the deliveries of one invocation's messages, each at most once.
+
+    The messages are taken in batches of whole messages (up to ``DELIVERIES_PER_CLAIM`` deliveries):
+    one read of the batch's subscribers, one claim, one reply-code write for its texts, then the
+    sends and one record of the outcomes. A store that refuses a batch's read or claim costs only
+    that batch's messages, which come back whole; nothing of theirs was claimed. The log entries
+    are left in the reports (``unlogged``) for ``write_log`` to write once for the invocation."""
+    reading = notices if isinstance(notices, NoticesReadOnce) else NoticesReadOnce(notices)
+    unhandled: list[str] = []
+    planned: list[tuple[SendMessage, list[Delivery]]] = []
+    for message in messages:
+        try:
+            reading.get(message.body["notice_id"])
+            wanted = carried_deliveries(message.body)
+            if wanted is None:  # names its deliveries only: a redrive from the dead-letter queue
+                wanted = deliveries.get_many(message.body["notice_id"], message.body["delivery_ids"])
+        except Exception:  # this message's failure must not fail the others: logged, retried
+            logger.exception("send_message.unreadable", message_id=message.message_id)
+            unhandled.append(message.message_id)
+            continue
+        planned.append((message, wanted))
+    reports: dict[str, DeliveryReport] = {}
+    for batch in _batches(planned):
+        ids = [m.message_id for m, _ in batch]
+        try:
+            done = _deliver_batch(
+                batch,
+                notices=reading,
+                deliveries=deliveries,
+                subscribers=subscribers,
+                senders=senders,
+                codes=codes,
+                links=links,
+                admins=admins,
+                lease=lease,
+                now=now,
+            )
+        except Exception:  # one batch's store failure must not fail the others: logged, retried
+            logger.exception("send_batch.unhandled", messages=len(ids))
+            unhandled += ids
+            continue
+        reports.update(done)
+    return Delivered(reports=reports, unhandled=tuple(unhandled))
+
+
+def _batches(
+    planned: Sequence[tuple[SendMessage, list[Delivery]]],
+) -> Iterator[list[tuple[SendMessage, list[Delivery]]]]:
+    """Whole messages, in order, up to ``DELIVERIES_PER_CLAIM`` deliveries a batch: a refusal of a
+    batch's read or claim then concerns exactly its messages."""
+    batch: list[tuple[SendMessage, list[Delivery]]] = []
+    size = 0
+    for message, wanted in planned:
+        if batch and size + len(wanted) > DELIVERIES_PER_CLAIM:
+            yield batch
+            batch, size = [], 0
+        batch.append((message, wanted))
+        size += len(wanted)
+    if batch:
+        yield batch
+
+
+def _deliver_batch(
+    batch: Sequence[tuple[SendMessage, list[Delivery]]],
+    *,
+    notices: NoticesReadOnce,
+    deliveries: DeliveryStore,
+    subscribers: SubscriberStore,
+    senders: Senders,
+    codes: AckCodeStore,
+    links: Links,
+    admins: Sequence[Channel],
+    lease: timedelta,
+    now: datetime,
+) -> dict[str, DeliveryReport]:
+    wanted = [d for _, ds in batch for d in ds]
+    # Read before the claim, so a refused read leaves nothing claimed; read at send time all the
+    # same: a channel opted out or switched off since routing gets nothing more.
+    people = {d.subscriber_id for d in wanted if not d.subscriber_id.startswith(ADMIN_PREFIX)}
+    owners = subscribers.get_many(sorted(people)) if people else {}
+    # Only what this invocation claims is sent: a redelivered message finds its deliveries already
+    # sent (or claimed by a live invocation) and sends nothing.
+    claim = deliveries.claim(wanted, now=now, lease=lease) if wanted else Claim((), ())
     outcomes: list[Delivery] = []
-    failed: list[str] = []
-    permanent: list[str] = []
-    waits: list[float] = []
+    failures: dict[tuple[str, str], SendFailed] = {}
     sendable: list[tuple[Delivery, Channel, Language]] = []
-    for delivery in claimed:
+    for delivery in claim.claimed:
         owner = owners.get(delivery.subscriber_id)
         channel = owner.channel(delivery.channel_id) if owner else None
         if delivery.subscriber_id.startswith(ADMIN_PREFIX):
@@ -139,7 +221,10 @@ def deliver(
             reason = f"channel {channel.state if channel else 'removed'} before sending"
             outcomes.append(delivery.cancelled(reason=reason))
             logger.info(
-                "delivery.cancelled", notice_id=notice_id, delivery_id=delivery.delivery_id, reason=reason
+                "delivery.cancelled",
+                notice_id=delivery.notice_id,
+                delivery_id=delivery.delivery_id,
+                reason=reason,
             )
             continue
         # The admins' deliveries have no subscriber behind them: English.
@@ -148,24 +233,22 @@ def deliver(
     for delivery, channel, language in sendable:
         try:
             provider_id = _send(
-                notice,
+                notices.get(delivery.notice_id),
                 delivery,
                 channel,
                 language=language,
                 senders=senders,
-                reply_code=reply_codes.get(delivery.delivery_id),
+                reply_code=reply_codes.get(_key(delivery)),
                 links=links,
                 now=now,
             )
         except Exception as exc:  # one delivery's failure must not lose the outcomes of the others
             failure = exc if isinstance(exc, SendFailed) else SendFailed(type(exc).__name__, retryable=True)
             outcomes.append(delivery.failed(error=failure.reason))
-            (failed if failure.retryable else permanent).append(delivery.delivery_id)
-            if failure.retry_after is not None:
-                waits.append(failure.retry_after)
+            failures[_key(delivery)] = failure
             logger.warning(
                 "delivery.failed",
-                notice_id=notice_id,
+                notice_id=delivery.notice_id,
                 delivery_id=delivery.delivery_id,
                 channel=str(delivery.channel_type),
                 reason=failure.reason,
@@ -175,27 +258,54 @@ def deliver(
         outcomes.append(delivery.sent(provider_message_id=provider_id, now=now))
         logger.info(
             "delivery.sent",
-            notice_id=notice_id,
+            notice_id=delivery.notice_id,
             delivery_id=delivery.delivery_id,
             channel=str(delivery.channel_type),
         )
     deliveries.record(outcomes)
-    unlogged = _log_outcomes(outcomes, ack_log=ack_log, now=now) if log_now else log_entries(outcomes, now)
     _track_webhook_health(outcomes, owners, subscribers=subscribers, senders=senders, admins=admins, now=now)
-    claimed_ids = {d.delivery_id for d in claimed}
-    unclaimed = [d for d in wanted if d.delivery_id not in claimed_ids]
+    # A delivery two messages carry (a notice routed again) is reported, and logged, by the first.
+    reports: dict[str, DeliveryReport] = {}
+    taken: set[tuple[str, str]] = set()
+    for message, ds in batch:
+        own = [d for d in ds if _key(d) not in taken]
+        taken.update(_key(d) for d in own)
+        reports[message.message_id] = _report(own, outcomes, claim.refused, failures, now=now)
+    return reports
+
+
+def _report(
+    wanted: Sequence[Delivery],
+    outcomes: Sequence[Delivery],
+    refused: Sequence[Delivery],
+    failures: Mapping[tuple[str, str], SendFailed],
+    *,
+    now: datetime,
+) -> DeliveryReport:
+    """One message's share of its batch's outcomes."""
+    keys = {_key(d) for d in wanted}
+    mine = [d for d in outcomes if _key(d) in keys]
+    unclaimed = [d for d in refused if _key(d) in keys]
+    mine_failed = [d for d in mine if _key(d) in failures]
+    failed = [d for d in mine_failed if failures[_key(d)].retryable]
+    permanent = [d.delivery_id for d in mine_failed if not failures[_key(d)].retryable]
     in_flight = [d for d in unclaimed if d.status not in FINAL_STATUSES]
-    to_retry = [d for d in outcomes if d.delivery_id in set(failed)] + in_flight
+    waits = [f.retry_after for k, f in failures.items() if k in keys and f.retry_after is not None]
     return DeliveryReport(
-        sent=sum(d.status is DeliveryStatus.SENT for d in outcomes),
+        sent=sum(d.status is DeliveryStatus.SENT for d in mine),
         done_before=sum(d.status in FINAL_STATUSES for d in unclaimed),
         in_flight=tuple(d.delivery_id for d in in_flight),
-        failed=tuple(failed),
+        failed=tuple(d.delivery_id for d in failed),
         permanent=tuple(permanent),
         retry_after=max(waits) if waits else None,
-        unlogged=tuple(unlogged),
-        attempts={d.delivery_id: d.attempts for d in to_retry},
+        unlogged=tuple(log_entries(mine, now)),
+        attempts={d.delivery_id: d.attempts for d in (*failed, *in_flight)},
     )
+
+
+def _key(d: Delivery) -> tuple[str, str]:
+    """A delivery's identity: its id is unique within its notice only."""
+    return (d.notice_id, d.delivery_id)
 
 
 def _track_webhook_health(
@@ -337,25 +447,10 @@ def write_log(entries: Sequence[Mapping[str, Any]], *, ack_log: AckLog, later: W
         later.send_many([{"notice_id": n, "log_entries": e} for n, e in refused.items()])
 
 
-def _log_outcomes(outcomes: Sequence[Delivery], *, ack_log: AckLog, now: datetime) -> list[dict[str, Any]]:
-    """Write the log entries of a message's outcomes; returns those not written.
-
-    Outcomes are recorded first, so a log that refuses never makes anything be sent again; the
-    entries it refused are handed back to be written by a later message (nothing is lost)."""
-    entries = log_entries(outcomes, now)
-    for n, entry in enumerate(entries):
-        try:
-            append_entries([entry], ack_log=ack_log)
-        except (StoreUnavailable, LogConflict):
-            logger.warning("delivery_log.deferred", notice_id=entry["notice_id"], entries=len(entries) - n)
-            return entries[n:]
-    return []
-
-
 def _issue_reply_codes(
     deliveries: Sequence[Delivery], *, codes: AckCodeStore, now: datetime
-) -> dict[str, str]:
-    """The reply codes of a message's texts, issued together (one write, not one per text); a
+) -> dict[tuple[str, str], str]:
+    """The reply codes of a batch's texts, issued together (one write, not one per text); a
     store that refuses leaves them without, and each text fails to be retried."""
     texts = [d for d in deliveries if d.channel_type is ChannelType.SMS]
     if not texts:
@@ -367,7 +462,7 @@ def _issue_reply_codes(
     except Exception as exc:  # refused, or no answer at all (a botocore timeout): each text fails retryable
         logger.warning("reply_codes.unavailable", count=len(texts), reason=f"{type(exc).__name__}: {exc}")
         return {}
-    return {d.delivery_id: code for d, code in zip(texts, issued, strict=True)}
+    return {_key(d): code for d, code in zip(texts, issued, strict=True)}
 
 
 def _send(
@@ -504,21 +599,10 @@ def _dead_letter(
     )
 
 
-@dataclass
-class SendInvocation:
-    """What the messages of one send invocation share: each notice is read once, and the log entries
-    of every message are written together when the invocation ends (``finish_invocation``)."""
-
-    notices: NoticesReadOnce
-    unlogged: list[dict[str, Any]] = field(default_factory=list)
-
-
-def handle_send_message(
-    body: Mapping[str, Any],
+def handle_send_messages(
+    messages: Sequence[SendMessage],
     *,
-    receives: int,
-    receipt_handle: str,
-    invocation: SendInvocation,
+    notices: NoticeReader,
     deliveries: DeliveryStore,
     subscribers: SubscriberStore,
     senders: Senders,
@@ -532,39 +616,53 @@ def handle_send_message(
     retry_scale: float,
     jitter: float,
     now: datetime,
-) -> bool:
-    """One send-queue message, received ``receives`` times: True when it is done, False to have the
-    queue bring it back (after the delay set on it: the retry schedule of its channel)."""
-    if "log_entries" in body:  # entries a refusing log deferred: written now, retried by SQS until they are
-        append_entries(body["log_entries"], ack_log=ack_log)
-        return True
-    report = deliver(
-        body["notice_id"],
-        body["delivery_ids"],
-        notices=invocation.notices,
+) -> list[str]:
+    """The messages of one send invocation; returns the ids of those the queue is to bring back
+    (after the delay set on each: the retry schedule of its channel), the others being done. The
+    log entries of every message are written together at the end, once per notice and kind."""
+    deferred = [m for m in messages if "log_entries" in m.body]
+    failed: list[str] = []
+    for message in deferred:  # entries a refusing log deferred: written now, retried by SQS until they are
+        try:
+            append_entries(message.body["log_entries"], ack_log=ack_log)
+        except Exception:  # this message's failure must not fail the others: logged, retried
+            logger.exception("delivery_log.still_refused", message_id=message.message_id)
+            failed.append(message.message_id)
+    sending = [m for m in messages if "log_entries" not in m.body]
+    delivered = deliver(
+        sending,
+        notices=notices,
         deliveries=deliveries,
         subscribers=subscribers,
         senders=senders,
         codes=codes,
-        ack_log=ack_log,
         links=links,
         admins=admins,
         lease=lease,
         now=now,
-        log_now=False,
     )
-    invocation.unlogged.extend(report.unlogged)
-    delay = settle(
-        report, body, receives=receives, dead_letters=dead_letters, retry_scale=retry_scale, jitter=jitter
-    )
-    if delay is None:
-        return True
-    try:
-        send_queue.retry_later(receipt_handle, delay)
-    except StoreUnavailable:
-        logger.warning("message.backoff_not_set", delay=delay)  # it comes back after the queue's own timeout
-    return False
-
-
-def finish_invocation(invocation: SendInvocation, *, ack_log: AckLog, send_queue: WorkQueue) -> None:
-    write_log(invocation.unlogged, ack_log=ack_log, later=send_queue)
+    failed += delivered.unhandled
+    unlogged: list[dict[str, Any]] = []
+    for message in sending:
+        report = delivered.reports.get(message.message_id)
+        if report is None:
+            continue
+        unlogged.extend(report.unlogged)
+        delay = settle(
+            report,
+            message.body,
+            receives=message.receives,
+            dead_letters=dead_letters,
+            retry_scale=retry_scale,
+            jitter=jitter,
+        )
+        if delay is None:
+            continue
+        failed.append(message.message_id)
+        try:
+            send_queue.retry_later(message.receipt_handle, delay)
+        except StoreUnavailable:
+            # It comes back after the queue's own visibility timeout.
+            logger.warning("message.backoff_not_set", delay=delay)
+    write_log(unlogged, ack_log=ack_log, later=send_queue)
+    return failed

@@ -96,8 +96,8 @@ def escalate_overdue(
     """``actor``: the admin's key when an admin runs the sweep at once (``POST /admin/sweep``), which
     the audit trail records with what the sweep did; None for the schedule.
 
-    Two sweeps may overlap: each step's deliveries are created idempotently (their ids carry the
-    step) and the deliver step claims before sending, so nobody is messaged twice; the conditional
+    Two sweeps may overlap: each step's deliveries have the same ids in both (their ids carry the
+    step) and the deliver step claims each before sending, so nobody is messaged twice; the conditional
     advance of the notice's step decides which sweep records the step in the log."""
     escalated: list[Escalated] = []
     skipped = past_last_step = 0
@@ -138,7 +138,7 @@ def escalate_overdue(
             admins=admins,
         )
         planned = _planned(notice, targets, step, index_of_step, now)
-        dispatch(planned, store=deliveries, send_queue=send_queue)
+        dispatch(planned, send_queue=send_queue)
         following = policy.next_step(
             after_step=index_of_step, received_at=notice.received_at, deadline=notice.deadline
         )

@@ -137,6 +137,5 @@ def _bounced(
     )
     dispatch(
         plan_deliveries(notice, [recipient], step=found[0].step, now=now),
-        store=deliveries,
         send_queue=send_queue,
     )

@@ -16,7 +16,6 @@ from chalicelib.domain.rotations import rostered
 from chalicelib.domain.routing import coverage_gaps, plan_deliveries, reach, recipients_for
 from chalicelib.ports import (
     AckLog,
-    DeliveryStore,
     NoticeStore,
     PolicyStore,
     RotationStore,
@@ -34,19 +33,14 @@ class Routed:
     notice_id: str
     recipients: int
     deliveries: int
-    new_deliveries: int
     coverage_gaps: tuple[str, ...]
 
 
-def dispatch(deliveries: Sequence[Delivery], *, store: DeliveryStore, send_queue: WorkQueue) -> int:
-    """Create the deliveries that do not exist yet and enqueue them all; returns how many were new.
-
-    Enqueuing existing ones again is harmless (the deliver step claims before sending) and is what
-    heals a crash between the two writes.
-    """
-    created = store.add_new(deliveries)
+def dispatch(deliveries: Sequence[Delivery], *, send_queue: WorkQueue) -> None:
+    """Enqueue the planned deliveries, each carried whole by its message: the send step's claim
+    creates each row, so nothing is written here, and enqueuing a delivery again is harmless (its
+    claim is refused once it is sent or being sent)."""
     send_queue.send_many(send_messages(deliveries))
-    return created
 
 
 def route(
@@ -54,7 +48,6 @@ def route(
     *,
     notices: NoticeStore,
     index: SubscriptionIndex,
-    deliveries: DeliveryStore,
     send_queue: WorkQueue,
     registry: JurisdictionRegistry,
     policies: PolicyStore,
@@ -78,7 +71,7 @@ def route(
     )
     gaps = tuple(str(g) for g in coverage_gaps(policy.required_roles, recipients))
     planned = plan_deliveries(notice, recipients, step=0, now=now)
-    created = dispatch(planned, store=deliveries, send_queue=send_queue)
+    dispatch(planned, send_queue=send_queue)
     following = policy.next_step(after_step=0, received_at=notice.received_at, deadline=notice.deadline)
     # The log decides whether "routed" is written (not routed_at): a retry after a failed append
     # must still write it, and a retry after a written one must not write it twice.
@@ -111,7 +104,6 @@ def route(
         notice_id=notice.id,
         recipients=len(recipients),
         deliveries=len(planned),
-        new_deliveries=created,
         coverage_gaps=list(gaps),
     )
-    return Routed(notice.id, len(recipients), len(planned), created, gaps)
+    return Routed(notice.id, len(recipients), len(planned), gaps)

@@ -4,7 +4,6 @@ through its emailed link showing up without a reload, what a viewer never sees, 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,7 +12,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
 from tests.browser.conftest import PHONE, REFRESH_WAIT_SECONDS, Dashboard, set_viewport
-from tests.e2e.conftest import RunningStack, wait_for
+from tests.e2e.conftest import wait_for
 from tests.e2e.test_acknowledgment import ack_path, emails_to
 from tests.e2e.test_local_stack import DELIVERY_TIMEOUT_SECONDS, rollout, submit
 
@@ -187,17 +186,6 @@ def test_notice_detail_shows_recipients_and_a_verified_log(dashboard: Dashboard)
     kinds = [e.get_attribute("data-kind") for e in dashboard.all('[data-testid="log-entry"]')]
     assert kinds[:2] == ["created", "routed"]
     assert "delivered" in kinds
-
-
-@pytest.fixture
-def local_officials_required(local_stack: RunningStack) -> Iterator[None]:
-    """Rollouts must also reach the town's own officials: places without one become gaps."""
-    original = local_stack.call("GET", "/policies/rollout").body
-    stricter = {"required_roles": ["state-executive", "local-official"], "steps": original["steps"]}
-    assert local_stack.call("PUT", "/policies/rollout", stricter).status == 200
-    yield
-    restored = {"required_roles": original["required_roles"], "steps": original["steps"]}
-    assert local_stack.call("PUT", "/policies/rollout", restored).status == 200
 
 
 def coverage_cell(page: Dashboard, place_id: str, role: str) -> Any:

@@ -203,10 +203,6 @@ STORE_CALLS: dict[str, tuple[Callable[[Adapters], object], str]] = {
         lambda a: list(a.subscribers.covering(reach(load_registry(), "us-ct", EventType.ROLLOUT))),
         "Query on vigil-test-subscriptions",
     ),
-    "deliveries.add_new": (
-        lambda a: a.deliveries.add_new(planned()),
-        "TransactWriteItems on vigil-test-deliveries",
-    ),
     "deliveries.claim": (
         lambda a: a.deliveries.claim(planned(), now=NOW, lease=timedelta(minutes=2)),
         "TransactWriteItems on vigil-test-deliveries",
@@ -406,7 +402,7 @@ def stored(aws: Aws, stack: dict[str, str]) -> Adapters:
     stores.keys.add(key)
     stores.contacts.claim(EMAIL, ChannelRef("s1", "email-1"))
     stores.deliveries.record_ack(an_ack())
-    stores.deliveries.add_new(planned())
+    stores.deliveries.record([d.sent(provider_message_id="m-1", now=NOW) for d in planned()])
     return stores
 
 
@@ -450,7 +446,10 @@ CONDITIONS: dict[str, tuple[Callable[[Adapters], object], type[Exception] | obje
     "an address the same subscriber claims again": (claimed_by("s1"), ChannelRef("s1", "email-1")),
     "releasing another subscriber's address": (released_by_another, ChannelRef("s1", "email-1")),
     "a second acknowledgment": (lambda s: s.deliveries.record_ack(an_ack()), False),
-    "deliveries already stored": (lambda s: s.deliveries.add_new(planned()), 0),
+    "deliveries already sent": (
+        lambda s: len(s.deliveries.claim(planned(), now=NOW, lease=timedelta(minutes=2)).claimed),
+        0,
+    ),
     "a raw message never stored": (lambda s: s.mail.get("inbound/none"), NotFound),
 }
 
@@ -497,7 +496,7 @@ def test_a_transaction_cancelled_without_reasons_per_item_is_unavailable(
     faults.fail("dynamodb", "TransactWriteItems", "TransactionCanceledException")
     deliveries = DynamoDeliveryStore(table("deliveries"), aws.client("dynamodb"))
     with pytest.raises(StoreUnavailable):
-        deliveries.add_new(planned())
+        deliveries.claim(planned(), now=NOW, lease=timedelta(minutes=2))
     where = "TransactWriteItems on vigil-test-deliveries"
     assert_one_failure_logged(logs, where, "TransactionCanceledException")
 

@@ -50,6 +50,7 @@ from chalicelib.domain.errors import NotFound
 from chalicelib.domain.notices import Notice
 from chalicelib.domain.subscribers import Channel, ChannelType
 from chalicelib.domain.tokens import AckTarget, read_ack_token
+from chalicelib.services import delivery as delivery_service
 from tests.builders import rollout_body
 from tests.integration.conftest import REGION, STAGE, Aws
 from tests.integration.faults import CrashAfter, FaultInjector, Injection, SimulatedCrash, table_is
@@ -430,6 +431,22 @@ def log_problems(f: Faulty, notice: Notice) -> tuple[list[str], Counter[str]]:
     return problems, logged
 
 
+def planned_problems(
+    f: Faulty, notice: Notice, *, stored: Collection[DeliveryKey], dead_lettered: Collection[DeliveryKey]
+) -> list[str]:
+    """Routing writes no delivery row (the send step's claim creates it): every delivery the
+    'routed' entry counts must have a row by now, or be in the send dead-letter queue."""
+    routed = [e for e in f.deps.ack_log.entries(notice.id) if e.kind is EntryKind.ROUTED]
+    if not routed:
+        return []
+    planned = int(routed[0].data["deliveries"])
+    rows = sum(1 for n, i in stored if n == notice.id and i.startswith("000#"))
+    waiting = sum(1 for n, i in dead_lettered if n == notice.id and (n, i) not in stored)
+    if rows + waiting < planned:
+        return [f"{notice.id}: {planned} deliveries planned, {rows} stored and {waiting} dead-lettered"]
+    return []
+
+
 def delivery_problems(d: Delivery, evidence: Evidence, *, logged: int, allowed: int) -> tuple[list[str], int]:
     """Sent exactly once (``allowed`` times at most), cancelled, or dead-lettered; and how many
     times its provider (or receiver, answering in time) accepted it."""
@@ -507,6 +524,7 @@ def assert_nothing_lost_nothing_doubled(
             for (address, step), count in per_address.items()
             if count > allowed_per_address[address, step]
         ]
+        problems += planned_problems(f, notice, stored=known, dead_lettered=evidence.send_dlq)
     problems += [f"{d}: sent, but belongs to no accepted notice" for d in evidence.sent.keys() - known]
     assert not problems, "\n".join(["invariants broken:", *problems])
 
@@ -599,7 +617,7 @@ def test_conditional_check_failed_on_a_claim_waits_and_sends_once(faulty: Faulty
 
 
 def test_reads_throttled_and_lost_log_races_are_absorbed(faulty: Faulty) -> None:
-    """BatchGetItem of the message's deliveries refused twice (the message comes back), and two
+    """BatchGetItem of the batch's subscribers refused twice (its messages come back), and two
     appends to the log losing their race: the transaction of the entry and its head cancelled on the
     entry's condition (the log re-reads and chains on)."""
     faulty.cast(faulty.receiver())
@@ -614,6 +632,54 @@ def test_reads_throttled_and_lost_log_races_are_absorbed(faulty: Faulty) -> None
     }
     assert_nothing_lost_nothing_doubled(faulty, accepted)
     assert (len(sent_emails()), len(sent_sms())) == (4, 4)
+
+
+def test_a_throttled_batch_read_costs_only_the_messages_of_its_batch(
+    faulty: Faulty, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An invocation's messages are taken in batches of whole messages, each with one read of its
+    subscribers before its claim. Batches of two deliveries here, so the six messages of one
+    invocation make several: the first batch's read is refused, and only its messages come back,
+    nothing of theirs claimed; the others are sent at once."""
+    monkeypatch.setattr(delivery_service, "DELIVERIES_PER_CLAIM", 2)
+    faulty.cast(faulty.receiver())
+    accepted = faulty.post_events()
+    faulty.route_all()
+    faulty.faults.fail(
+        "dynamodb", "BatchGetItem", "ProvisionedThroughputExceededException", when=table_is("subscribers")
+    )
+    faulty.pump_until_quiet()
+    assert len(faulty.faults.refused("dynamodb", "BatchGetItem")) == 1
+    first = next(b for b in faulty.batches if b.queue == "send")
+    assert first.failed is not None
+    assert 1 <= len(first.failed) <= 2 < len(first.message_ids)
+    assert_nothing_lost_nothing_doubled(faulty, accepted)
+    assert (len(sent_emails()), len(sent_sms())) == (4, 4)
+
+
+def test_a_claim_partly_refused_sends_the_rest_once_and_keeps_each_attempt_count(faulty: Faulty) -> None:
+    """A message carries its rows as planned. Its first email fails once (SES throttled) and the
+    notice is routed a second time, so the retried message and the new ones carry deliveries
+    already sent beside the one that failed: the claim's transaction is refused on the sent ones
+    (handed back as stored, and left alone) and on the failed one, whose stored attempts differ; that
+    one is claimed again as stored and sent, its second attempt. Nobody gets anything twice."""
+    faulty.cast()
+    accepted = faulty.post_events(1)
+    faulty.route_all()
+    faulty.faults.fail("sesv2", "SendEmail", "TooManyRequestsException", times=1)
+    faulty.poll(faulty.send)
+    [failed] = [
+        d for d in faulty.deps.deliveries.for_notice(accepted[0]) if d.status is DeliveryStatus.FAILED
+    ]
+    assert failed.attempts == 1
+    faulty.base.sqs.send_message(
+        QueueUrl=faulty.base.route.url, MessageBody=json.dumps({"notice_id": accepted[0]})
+    )
+    faulty.pump_until_quiet()
+    assert_nothing_lost_nothing_doubled(faulty, accepted)
+    assert (len(sent_emails()), len(sent_sms())) == (2, 2)
+    [again] = faulty.deps.deliveries.get_many(accepted[0], [failed.delivery_id])
+    assert (again.status, again.attempts) == (DeliveryStatus.SENT, 2)
 
 
 def test_refused_record_of_sent_deliveries_resends_them_once_after_the_lease(faulty: Faulty) -> None:
@@ -952,6 +1018,22 @@ def test_lambda_crash_between_the_provider_send_and_the_record(
     sent, _ = provider_messages(faulty)
     times = Counter([s.key for s in sent] + [p.key for r in faulty.receivers for p in r.posts])
     assert {k: times[k] for k in window} == dict.fromkeys(window, 2)
+
+
+def test_lambda_crash_between_the_claim_and_the_send(faulty: Faulty, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The claim took effect (the rows are created, sending, under a lease) and the invocation died
+    before sending anything. Its batch comes back; its deliveries are held until the lease lapses,
+    then claimed and sent: each exactly once, none lost."""
+    faulty.cast(faulty.receiver())
+    accepted = faulty.post_events()
+    faulty.route_all()
+    crash = CrashAfter(calls=0, run_first=True).install(monkeypatch, faulty.deps.deliveries, "claim")
+    faulty.pump_until_quiet()
+    assert faulty.crashes == crash.crashed == 1
+    [(held,)] = crash.crashed_args
+    assert held
+    assert_nothing_lost_nothing_doubled(faulty, accepted)
+    assert (len(sent_emails()), len(sent_sms())) == (4, 4)
 
 
 # ------------------------------------------------------------------ poison

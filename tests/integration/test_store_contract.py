@@ -397,11 +397,15 @@ def planned(count: int = 3) -> list[Any]:
     return plan_deliveries(a_notice(), recipients_for(entries), step=0, now=NOW)
 
 
-def test_deliveries_are_created_once(stores: Stores) -> None:
+def test_a_claim_creates_the_rows_a_message_carried_and_never_overwrites_one(stores: Stores) -> None:
     deliveries = planned()
-    assert stores.deliveries.add_new(deliveries) == 3
-    stores.deliveries.record([deliveries[0].sent(provider_message_id="m-1", now=NOW)])
-    assert stores.deliveries.add_new(deliveries) == 0
+    first = stores.deliveries.claim(deliveries, now=NOW, lease=LEASE)
+    assert [d.status for d in first.claimed] == [DeliveryStatus.SENDING] * 3
+    assert first.refused == ()
+    stores.deliveries.record([first.claimed[0].sent(provider_message_id="m-1", now=NOW)])
+    again = stores.deliveries.claim(deliveries, now=NOW + LEASE * 2, lease=LEASE)
+    assert [d.delivery_id for d in again.refused] == [deliveries[0].delivery_id]
+    assert again.refused[0].status is DeliveryStatus.SENT
     assert (
         stores.deliveries.get_many("ntc_contract", [deliveries[0].delivery_id])[0].status
         is DeliveryStatus.SENT
@@ -410,35 +414,52 @@ def test_deliveries_are_created_once(stores: Stores) -> None:
 
 def test_a_delivery_is_claimed_once_until_its_lease_runs_out(stores: Stores) -> None:
     deliveries = planned()
-    stores.deliveries.add_new(deliveries)
     first = stores.deliveries.claim(deliveries, now=NOW, lease=LEASE)
-    assert [d.status for d in first] == [DeliveryStatus.SENDING] * 3
-    assert stores.deliveries.claim(deliveries, now=NOW + timedelta(minutes=1), lease=LEASE) == []
+    assert [d.status for d in first.claimed] == [DeliveryStatus.SENDING] * 3
+    held = stores.deliveries.claim(deliveries, now=NOW + timedelta(minutes=1), lease=LEASE)
+    assert held.claimed == ()
+    assert [d.status for d in held.refused] == [DeliveryStatus.SENDING] * 3
     again = stores.deliveries.claim(deliveries[:1], now=NOW + LEASE + timedelta(seconds=1), lease=LEASE)
-    assert [d.delivery_id for d in again] == [deliveries[0].delivery_id]
+    assert [d.delivery_id for d in again.claimed] == [deliveries[0].delivery_id]
 
 
 def test_sent_deliveries_are_never_claimed_again_and_failed_ones_are(stores: Stores) -> None:
     deliveries = planned(2)
-    stores.deliveries.add_new(deliveries)
-    claimed = stores.deliveries.claim(deliveries, now=NOW, lease=LEASE)
+    claimed = stores.deliveries.claim(deliveries, now=NOW, lease=LEASE).claimed
     stores.deliveries.record(
         [claimed[0].sent(provider_message_id="m", now=NOW), claimed[1].failed(error="boom")]
     )
     later = NOW + LEASE * 2
     fresh = stores.deliveries.get_many("ntc_contract", [d.delivery_id for d in deliveries])
     reclaimed = stores.deliveries.claim(fresh, now=later, lease=LEASE)
-    assert [d.delivery_id for d in reclaimed] == [deliveries[1].delivery_id]
-    assert reclaimed[0].attempts == 1
+    assert [d.delivery_id for d in reclaimed.claimed] == [deliveries[1].delivery_id]
+    assert reclaimed.claimed[0].attempts == 1
+
+
+def test_a_claim_of_rows_as_planned_keeps_the_attempts_made_since(stores: Stores) -> None:
+    """A message carries its rows as routing planned them (no attempts): a row that failed since
+    is claimed as stored, its attempts kept, so its retry schedule goes on where it was."""
+    deliveries = planned(2)
+    claimed = stores.deliveries.claim(deliveries, now=NOW, lease=LEASE).claimed
+    stores.deliveries.record(
+        [claimed[0].failed(error="throttled"), claimed[1].sent(provider_message_id="m", now=NOW)]
+    )
+    again = stores.deliveries.claim(deliveries, now=NOW + timedelta(minutes=1), lease=LEASE)
+    assert [(d.delivery_id, d.attempts, d.last_error) for d in again.claimed] == [
+        (deliveries[0].delivery_id, 1, "throttled")
+    ]
+    assert [d.delivery_id for d in again.refused] == [deliveries[1].delivery_id]
+    stored = stores.deliveries.get_many("ntc_contract", [deliveries[0].delivery_id])[0]
+    assert (stored.status, stored.attempts) == (DeliveryStatus.SENDING, 1)
 
 
 def test_deliveries_of_a_notice_are_listed_with_their_outcomes(stores: Stores) -> None:
     deliveries = planned(2)
-    stores.deliveries.add_new(deliveries)
-    stores.deliveries.record([replace(deliveries[0], status=DeliveryStatus.SENT, attempts=1, sent_at=NOW)])
+    claimed = stores.deliveries.claim(deliveries, now=NOW, lease=LEASE).claimed
+    stores.deliveries.record([replace(claimed[0], status=DeliveryStatus.SENT, attempts=1, sent_at=NOW)])
     listed = {d.delivery_id: d for d in stores.deliveries.for_notice("ntc_contract")}
     assert listed[deliveries[0].delivery_id].sent_at == NOW
-    assert listed[deliveries[1].delivery_id].status is DeliveryStatus.PENDING
+    assert listed[deliveries[1].delivery_id].status is DeliveryStatus.SENDING
 
 
 def test_key_round_trips_and_revocation_sticks(stores: Stores) -> None:
@@ -513,7 +534,7 @@ def test_rerouting_does_not_pull_back_a_later_steps_schedule(stores: Stores) -> 
 
 def test_one_acknowledgment_per_subscriber_is_kept_and_deliveries_stay_separate(stores: Stores) -> None:
     deliveries = planned(2)
-    stores.deliveries.add_new(deliveries)
+    stores.deliveries.claim(deliveries, now=NOW, lease=LEASE)
     first = Acknowledgment(
         "ntc_contract", "s0", Role.LOCAL_OFFICIAL, deliveries[0].delivery_id, AckVia.LINK, NOW
     )

@@ -9,7 +9,7 @@ import pytest
 
 from chalicelib.data import load_registry
 from chalicelib.domain.auth import ApiRole, Caller
-from chalicelib.domain.deliveries import DeliveryStatus
+from chalicelib.domain.deliveries import DeliveryStatus, SendMessage, carried_deliveries
 from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.messages import SMS_MAX_CHARS
 from chalicelib.domain.notices import Notice
@@ -55,7 +55,6 @@ def route_all(world: FakeWorld) -> None:
             body["notice_id"],
             notices=world.notices,
             index=world.subscribers,
-            deliveries=world.deliveries,
             send_queue=world.send_queue,
             registry=load_registry(),
             policies=world.policies,
@@ -69,21 +68,24 @@ def route_all(world: FakeWorld) -> None:
 def deliver(
     world: FakeWorld, body: dict[str, Any], *, after: timedelta = timedelta(0)
 ) -> delivery.DeliveryReport:
+    """One message as an invocation of its own, its log entries written as the invocation's are."""
     deps = world.deps()
-    return delivery.deliver(
-        body["notice_id"],
-        body["delivery_ids"],
+    delivered = delivery.deliver(
+        [SendMessage("m-1", body)],
         notices=world.notices,
         deliveries=world.deliveries,
         subscribers=world.subscribers,
         senders=deps.senders,
         codes=world.codes,
-        ack_log=world.ack_log,
         links=deps,
         admins=deps.admins,
         lease=LEASE,
         now=NOW + after,
     )
+    assert delivered.unhandled == ()
+    report = delivered.reports["m-1"]
+    delivery.write_log(report.unlogged, ack_log=world.ack_log, later=world.send_queue)
+    return report
 
 
 def run(world: FakeWorld) -> list[dict[str, Any]]:
@@ -312,7 +314,8 @@ def test_claimed_delivery_of_a_crashed_invocation_is_resent_only_after_its_lease
     submit(story, rollout_body(jurisdiction="New Haven"))
     route_all(story)
     body = next(m for m in story.send_queue.take() if m["channel"] == "email")
-    wanted = story.deliveries.get_many(body["notice_id"], body["delivery_ids"])
+    wanted = carried_deliveries(body)
+    assert wanted is not None
     story.deliveries.claim(wanted, now=NOW, lease=LEASE)  # claimed, then the invocation died
     early = deliver(story, body, after=LEASE - timedelta(seconds=1))
     assert early.sent == 0
