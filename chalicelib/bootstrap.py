@@ -15,6 +15,7 @@ from botocore.config import Config
 
 from chalicelib.adapters.ack_code_store import DynamoAckCodeStore
 from chalicelib.adapters.ack_log import DynamoAckLog
+from chalicelib.adapters.chat import HttpChatSender
 from chalicelib.adapters.contact_store import DynamoContactStore
 from chalicelib.adapters.delivery_store import DynamoDeliveryStore
 from chalicelib.adapters.digest_store import S3DigestStore
@@ -48,6 +49,7 @@ from chalicelib.domain.tokens import (
 from chalicelib.ports import (
     AckCodeStore,
     AckLog,
+    ChatSender,
     ContactStore,
     DeliveryStore,
     DigestStore,
@@ -232,6 +234,7 @@ def build(
     *,
     session: boto3.session.Session | None = None,
     webhook_sender: WebhookSender | None = None,
+    chat_sender: ChatSender | None = None,
 ) -> Deps:
     session = session or boto3.session.Session()
     dynamodb: DynamoDBClient = _client(session, "dynamodb", settings)
@@ -260,6 +263,7 @@ def build(
             ),
             sms=SnsSmsSender(sns),
             webhook=webhook_sender or HttpWebhookSender(allow_private=settings.allows_local_webhooks),
+            chat=chat_sender or HttpChatSender(allow_private=settings.allows_local_webhooks),
         ),
         ack_log=DynamoAckLog(name("ack-log"), dynamodb, notices_table=name("notices")),
         policies=DynamoPolicyStore(name("policies"), dynamodb),

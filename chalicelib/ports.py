@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from chalicelib.domain.acklog import EntryKind, LogEntry, LogHead
 from chalicelib.domain.acknowledgments import Acknowledgment
 from chalicelib.domain.auth import ApiKey
+from chalicelib.domain.chat import OutgoingChat
 from chalicelib.domain.deliveries import Claim, Delivery
 from chalicelib.domain.facilities import Facility
 from chalicelib.domain.mail_trust import TrustedSender
@@ -245,13 +246,21 @@ class WebhookSender(Protocol):
         """POST the payload signed with each secret; returns the HTTP status as text; raises SendFailed."""
 
 
+class ChatSender(Protocol):
+    def send(self, message: OutgoingChat) -> str:
+        """POST the message to its Slack or Teams URL; returns the HTTP status as text; raises
+        SendFailed."""
+
+
 @dataclass(frozen=True, slots=True)
 class Senders:
-    """One sender per channel type: what delivering a message needs."""
+    """One sender per kind of channel (Slack and Teams share the chat sender): what delivering a
+    message needs."""
 
     email: EmailSender
     sms: SmsSender
     webhook: WebhookSender
+    chat: ChatSender
 
 
 class AckLog(Protocol):

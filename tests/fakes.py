@@ -15,6 +15,7 @@ from chalicelib.config import Settings
 from chalicelib.data import load_registry
 from chalicelib.domain.acknowledgments import Acknowledgment
 from chalicelib.domain.auth import ApiKey
+from chalicelib.domain.chat import OutgoingChat
 from chalicelib.domain.deliveries import DELIVERIES_PER_CLAIM, Claim, Delivery, DeliveryStatus
 from chalicelib.domain.digests import day_of
 from chalicelib.domain.errors import ChangedMeanwhile, Conflict, FieldError, InvalidInput, NotFound
@@ -574,6 +575,15 @@ class RecordingWebhookSender:
 
 
 @dataclass
+class RecordingChatSender:
+    sent: list[OutgoingChat] = field(default_factory=list)
+
+    def send(self, message: OutgoingChat) -> str:
+        self.sent.append(message)
+        return "200"
+
+
+@dataclass
 class InMemoryKeyStore:
     keys: dict[str, ApiKey] = field(default_factory=dict)
 
@@ -609,6 +619,7 @@ class FakeWorld:
     email: RecordingEmailSender = field(default_factory=RecordingEmailSender)
     sms: RecordingSmsSender = field(default_factory=RecordingSmsSender)
     webhooks: RecordingWebhookSender = field(default_factory=RecordingWebhookSender)
+    chats: RecordingChatSender = field(default_factory=RecordingChatSender)
     ack_log: InMemoryAckLog = field(default_factory=InMemoryAckLog)
     policies: InMemoryPolicyStore = field(default_factory=InMemoryPolicyStore)
     codes: InMemoryAckCodeStore = field(default_factory=InMemoryAckCodeStore)
@@ -646,7 +657,7 @@ class FakeWorld:
             route_queue=self.route_queue,
             send_queue=self.send_queue,
             send_dead_letters=self.send_dead_letters,
-            senders=Senders(email=self.email, sms=self.sms, webhook=self.webhooks),
+            senders=Senders(email=self.email, sms=self.sms, webhook=self.webhooks, chat=self.chats),
             ack_log=self.ack_log,
             policies=self.policies,
             codes=self.codes,

@@ -10,7 +10,8 @@ the rest itself, keyed by the provider's message id:
   send time. ``RecordingEmailSender`` and ``RecordingSmsSender`` wrap the real adapters and note the
   send time (and the email's text part) under the message id the provider returned.
 - Webhooks never pass through moto: ``RecordingWebhookSender`` wraps the real HTTP sender and
-  appends every attempt, successful or not, with the HTTP status, to a ``WebhookLog``.
+  appends every attempt, successful or not, with the HTTP status, to a ``WebhookLog``; Slack and
+  Teams messages likewise (``RecordingChatSender``, the ``chats`` log).
 
 The local stack keeps these records with its state (``saved_records``, ``restore_records``), so the
 outbox after a restart is the outbox before it.
@@ -30,10 +31,12 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from typing import Any
 
+from chalicelib.adapters.chat import HttpChatSender
 from chalicelib.adapters.webhooks import HttpWebhookSender
 from chalicelib.config import Settings
+from chalicelib.domain.chat import OutgoingChat
 from chalicelib.domain.messages import OutgoingEmail, OutgoingSms, OutgoingWebhook
-from chalicelib.ports import EmailSender, SendFailed, SmsSender, WebhookSender
+from chalicelib.ports import ChatSender, EmailSender, SendFailed, SmsSender, WebhookSender
 
 # moto's account when credentials are not one of its special test keys.
 MOTO_ACCOUNT_ID = "123456789012"
@@ -130,11 +133,17 @@ class WebhookLog:
 EMAILS = SentLog()
 SMS = SentLog()
 WEBHOOKS = WebhookLog()
+CHATS = WebhookLog()
 
 
 def saved_records() -> dict[str, Any]:
     """What the outbox keeps beside moto's backends, for the local stack's snapshot."""
-    return {"emails": EMAILS.notes(), "sms": SMS.notes(), "webhooks": WEBHOOKS.records()}
+    return {
+        "emails": EMAILS.notes(),
+        "sms": SMS.notes(),
+        "webhooks": WEBHOOKS.records(),
+        "chats": CHATS.records(),
+    }
 
 
 def restore_records(saved: Mapping[str, Any]) -> None:
@@ -142,12 +151,14 @@ def restore_records(saved: Mapping[str, Any]) -> None:
     EMAILS.replace(saved.get("emails", {}))
     SMS.replace(saved.get("sms", {}))
     WEBHOOKS.replace(saved.get("webhooks", []))
+    CHATS.replace(saved.get("chats", []))
 
 
 def clear_records() -> None:
     EMAILS.clear()
     SMS.clear()
     WEBHOOKS.clear()
+    CHATS.clear()
 
 
 class RecordingEmailSender:
@@ -207,6 +218,35 @@ class RecordingWebhookSender:
         )
 
 
+class RecordingChatSender:
+    """The real Slack or Teams POST (``HttpChatSender`` by default), recorded whatever its outcome."""
+
+    def __init__(
+        self, inner: ChatSender | None = None, *, log: WebhookLog = CHATS, clock: Clock = _utcnow
+    ) -> None:
+        self._inner: ChatSender = inner or HttpChatSender(timeout_seconds=5.0, allow_private=True)
+        self._log = log
+        self._clock = clock
+
+    def send(self, message: OutgoingChat) -> str:
+        try:
+            status = self._inner.send(message)
+        except SendFailed as exc:
+            cause = exc.__cause__
+            code = cause.code if isinstance(cause, urllib.error.HTTPError) else None
+            self._record(message, code, error=exc.reason)
+            raise
+        self._record(message, int(status) if status.isdigit() else None)
+        return status
+
+    def _record(self, message: OutgoingChat, status: int | None, *, error: str | None = None) -> None:
+        self._log.append(
+            WebhookRecord(
+                url=message.url, status=status, body=message.payload, sent_at=self._clock(), error=error
+            )
+        )
+
+
 def read_outbox(settings: Settings, *, to: str | None = None) -> dict[str, Any]:
     """Everything sent so far, oldest first; ``to`` keeps only what went to that address, number or URL."""
     from moto.backends import get_backend  # noqa: PLC0415  # moto is a local-only dependency
@@ -218,12 +258,14 @@ def read_outbox(settings: Settings, *, to: str | None = None) -> dict[str, Any]:
         _sms_json(message_id, phone, body) for message_id, (phone, body) in list(sns.sms_messages.items())
     ]
     hooks = [record.as_json() for record in WEBHOOKS.records()]
+    chats = [record.as_json() for record in CHATS.records()]
     if to:
         wanted = to.strip().lower()
         emails = [e for e in emails if wanted in (a.lower() for a in e["to"])]
         texts = [t for t in texts if t["to"] == to.strip()]
         hooks = [h for h in hooks if h["url"] == to.strip()]
-    return {"emails": emails, "sms": texts, "webhooks": hooks}
+        chats = [c for c in chats if c["url"] == to.strip()]
+    return {"emails": emails, "sms": texts, "webhooks": hooks, "chats": chats}
 
 
 def _email_json(message: Any) -> dict[str, Any] | None:

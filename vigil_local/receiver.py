@@ -2,8 +2,10 @@
 
 It checks each POST's Standard Webhooks signature with the secret registered for its path (the
 ``whsec_…`` secret ``POST /subscribers`` returned once), answers 204 when it verifies and 401 when
-it does not, and keeps what it received. ``GET /`` lists what it received, as JSON, for tests that
-run the stack in another process.
+it does not, and keeps what it received. Under ``/chat/`` it stands in for Slack and Teams, which
+sign nothing: every POST there is taken (200, as Slack answers) and kept apart. ``GET /`` lists
+what it received (``received``: the webhooks; ``chats``), as JSON, for tests that run the stack in
+another process.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 logger = structlog.get_logger()
 
 MAX_BODY_BYTES = 1024 * 1024
+# Where the receiver plays a chat service: Slack and Teams URLs of the local stack point here.
+CHAT_PATH = "/chat/"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +60,7 @@ class WebhookReceiver:
         self._lock = threading.Lock()
         self._secrets: dict[str, str] = {}
         self._received: list[ReceivedWebhook] = []
+        self._chats: list[ReceivedWebhook] = []
         self._server = ThreadingHTTPServer((host, port), _handler_for(self))
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -90,16 +95,25 @@ class WebhookReceiver:
         with self._lock:
             return list(self._received)
 
+    def chats(self) -> list[ReceivedWebhook]:
+        with self._lock:
+            return list(self._chats)
+
     def saved(self) -> dict[str, Any]:
         """The registered secrets and what was received, for the local stack's snapshot."""
         with self._lock:
-            return {"secrets": dict(self._secrets), "received": list(self._received)}
+            return {
+                "secrets": dict(self._secrets),
+                "received": list(self._received),
+                "chats": list(self._chats),
+            }
 
     def restore(self, saved: Mapping[str, Any]) -> None:
         """Put back what ``saved`` returned: webhooks of restored subscribers verify again."""
         with self._lock:
             self._secrets = dict(saved.get("secrets", {}))
             self._received = list(saved.get("received", []))
+            self._chats = list(saved.get("chats", []))
 
     def handle(self, path: str, headers: dict[str, str], body: str) -> int:
         """Verify one delivery; returns the status to answer with."""
@@ -113,9 +127,12 @@ class WebhookReceiver:
             except WebhookVerificationError:
                 verified = False
         status = 204 if verified else 401
+        chat = path.startswith(CHAT_PATH)
+        if chat:
+            status = 200
         webhook_id = {k.lower(): v for k, v in headers.items()}.get("webhook-id")
         with self._lock:
-            self._received.append(
+            (self._chats if chat else self._received).append(
                 ReceivedWebhook(
                     path=path,
                     webhook_id=webhook_id,
@@ -143,7 +160,12 @@ def _handler_for(receiver: WebhookReceiver) -> type[BaseHTTPRequestHandler]:
             self._answer(receiver.handle(path, dict(self.headers.items()), body))
 
         def do_GET(self) -> None:
-            payload = json.dumps({"received": [r.as_json() for r in receiver.received()]}).encode()
+            payload = json.dumps(
+                {
+                    "received": [r.as_json() for r in receiver.received()],
+                    "chats": [r.as_json() for r in receiver.chats()],
+                }
+            ).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(payload)))

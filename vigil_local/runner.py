@@ -40,6 +40,7 @@ import boto3
 import structlog
 
 from chalicelib import bootstrap
+from chalicelib.adapters.chat import HttpChatSender
 from chalicelib.adapters.webhooks import HttpWebhookSender
 from chalicelib.config import Settings
 from chalicelib.domain.auth import ApiRole, new_key, split_plaintext
@@ -51,7 +52,12 @@ from vigil_local.api_server import StartupGate, create_api_server
 from vigil_local.demo import seed_demo
 from vigil_local.demo_history import seed_history
 from vigil_local.emulator import EmulatorServer
-from vigil_local.outbox import RecordingEmailSender, RecordingSmsSender, RecordingWebhookSender
+from vigil_local.outbox import (
+    RecordingChatSender,
+    RecordingEmailSender,
+    RecordingSmsSender,
+    RecordingWebhookSender,
+)
 from vigil_local.persistence import StateKeeper
 from vigil_local.pump import QueueBinding, QueuePump
 from vigil_local.receiver import WebhookReceiver
@@ -267,6 +273,7 @@ class LocalStack:
             email=RecordingEmailSender(deps.senders.email),
             sms=RecordingSmsSender(deps.senders.sms),
             webhook=deps.senders.webhook,
+            chat=RecordingChatSender(HttpChatSender(timeout_seconds=5.0, allow_private=True)),
         )
         bootstrap.use(deps)
         self.deps = deps

@@ -34,7 +34,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-FORMAT = 1
+FORMAT = 2
 MAGIC = b"vigil-local-state\n"
 # The stamp is one short line; a longer one is not this format.
 MAX_STAMP_BYTES = 4096

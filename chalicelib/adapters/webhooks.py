@@ -98,29 +98,60 @@ class HttpWebhookSender:
         allow_private: bool = False,
         tls_context: ssl.SSLContext | None = None,
     ) -> None:
+        self._http = PinnedPoster(
+            timeout_seconds=timeout_seconds,
+            resolver=resolver,
+            allow_private=allow_private,
+            tls_context=tls_context,
+            name="webhook",
+        )
+
+    def send(self, message: OutgoingWebhook, *, secrets: Sequence[str], now: datetime) -> str:
+        body = json.dumps(message.payload, sort_keys=True, separators=(",", ":"))
+        headers = signed_headers(message, body, secrets=secrets, now=now)
+        return self._http.post(message.url, body.encode(), headers)
+
+
+class PinnedPoster:
+    """One POST to a subscriber's URL, checked against private networks at every send and connected
+    to the very addresses checked; a 2xx answer's status is returned as text, anything else raises
+    SendFailed (``failure``: a redirect or a 4xx for good, a 5xx, 408, 429 or no answer retryable).
+    ``name`` begins each failure's reason ("webhook: HTTP 503")."""
+
+    def __init__(
+        self,
+        *,
+        timeout_seconds: float = 10.0,
+        resolver: Resolver = system_resolver,
+        allow_private: bool = False,
+        tls_context: ssl.SSLContext | None = None,
+        name: str,
+        failure: type[SendFailed] = SendFailed,
+    ) -> None:
         self._timeout = timeout_seconds
         self._resolver = resolver
         self._allow_private = allow_private
         self._tls_context = tls_context
+        self._name = name
+        self._failure = failure
 
-    def send(self, message: OutgoingWebhook, *, secrets: Sequence[str], now: datetime) -> str:
+    def post(self, url_text: str, body: bytes, headers: dict[str, str]) -> str:
+        name, failure = self._name, self._failure
         try:
-            url = vet_webhook_url(message.url, resolver=self._resolver, allow_private=self._allow_private)
+            url = vet_webhook_url(url_text, resolver=self._resolver, allow_private=self._allow_private)
         except Unresolvable as exc:  # DNS may be failing for a moment: try again later
-            raise SendFailed(f"webhook: {exc.reason}", retryable=True) from exc
+            raise failure(f"{name}: {exc.reason}", retryable=True) from exc
         except UnsafeUrl as exc:
-            raise SendFailed(f"webhook: {exc.reason}", retryable=False) from exc
-        body = json.dumps(message.payload, sort_keys=True, separators=(",", ":"))
-        headers = signed_headers(message, body, secrets=secrets, now=now)
-        status, reason, answer_headers = self._post(url, body.encode(), headers)
+            raise failure(f"{name}: {exc.reason}", retryable=False) from exc
+        status, reason, answer_headers = self._post(url, body, headers)
         if 200 <= status < 300:
             return str(status)
         # The cause carries the status for callers that record it (the local outbox does).
-        cause = urllib.error.HTTPError(message.url, status, reason, answer_headers, None)
+        cause = urllib.error.HTTPError(url_text, status, reason, answer_headers, None)
         if 300 <= status < 400:
-            raise SendFailed(f"webhook: redirect not followed (HTTP {status})", retryable=False) from cause
-        raise SendFailed(
-            f"webhook: HTTP {status}",
+            raise failure(f"{name}: redirect not followed (HTTP {status})", retryable=False) from cause
+        raise failure(
+            f"{name}: HTTP {status}",
             retryable=_retryable(status),
             retry_after=retry_after_seconds(answer_headers),
         ) from cause
@@ -137,13 +168,16 @@ class HttpWebhookSender:
             _drain(response, deadline=deadline)
             return response.status, response.reason, response.msg
         except http.client.InvalidURL as exc:  # control characters in the host or path
-            raise SendFailed("webhook: the URL cannot be sent in a request", retryable=False) from exc
+            raise self._failure(
+                f"{self._name}: the URL cannot be sent in a request", retryable=False
+            ) from exc
         except (OSError, http.client.HTTPException) as exc:
             if deadline.over():
-                raise SendFailed(
-                    f"webhook: no answer within {self._timeout:g} s for the whole request", retryable=True
+                raise self._failure(
+                    f"{self._name}: no answer within {self._timeout:g} s for the whole request",
+                    retryable=True,
                 ) from exc
-            raise SendFailed(f"webhook: {type(exc).__name__}", retryable=True) from exc
+            raise self._failure(f"{self._name}: {type(exc).__name__}", retryable=True) from exc
         finally:
             deadline.cancel()
             if connection is not None:

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from chalicelib.domain.subscribers import ChannelType, FailureLimit, Role
+from chalicelib.domain.subscribers import CHAT_CHANNELS, ChannelType, FailureLimit, Role
 
 
 class DeliveryStatus(StrEnum):
@@ -173,6 +173,9 @@ RETRY_SCHEDULES: dict[ChannelType, tuple[int, ...]] = {
     ChannelType.SMS: (0, 30, 120, 600, 1800, 3600),
     ChannelType.WEBHOOK: (0, 5, 300, 1800, 7200, 18000, 36000, 36000),
 }
+# A chat endpoint is a webhook of Slack's or Microsoft's: a channel whose endpoint is down for a day
+# still gets the notice, and it is switched off after the same failures (``WEBHOOK_FAILURE_LIMIT``).
+RETRY_SCHEDULES |= {kind: RETRY_SCHEDULES[ChannelType.WEBHOOK] for kind in CHAT_CHANNELS}
 MAX_RETRY_DELAY = 12 * 3600  # SQS's longest visibility timeout
 # Jitter lengthens each wait by up to this fraction, never shortens it: the schedule is the least a
 # delivery waits, so its attempts always span the whole ``retry_window``, and the longest webhook
@@ -202,8 +205,8 @@ def attempts_left(channel: ChannelType, *, attempts: int, receives: int) -> int:
     return max(0, attempts_allowed(channel) - min(attempts, receives))
 
 
-# A webhook endpoint is disabled once it has failed every attempt of a delivery's schedule, over the
-# whole of it: 8 failures in a row, the first 27 h 35 min ago or more.
+# A webhook or chat endpoint is disabled once it has failed every attempt of a delivery's schedule,
+# over the whole of it: 8 failures in a row, the first 27 h 35 min ago or more.
 WEBHOOK_FAILURE_LIMIT = FailureLimit(
     attempts=attempts_allowed(ChannelType.WEBHOOK), window=retry_window(ChannelType.WEBHOOK)
 )

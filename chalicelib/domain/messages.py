@@ -434,14 +434,21 @@ def render_email(
         f"<p><a href='{html.escape(ack_url, quote=True)}'>{html.escape(_('Acknowledge this notice'))}</a></p>"
         "</body></html>"
     )
-    prefix = _("Rollout notice") if notice.type is EventType.ROLLOUT else _("Detainer request")
-    if low_key:
-        prefix = _("Rollout notice, low-key (only lower-level staff were told; nobody above them)")
-    if notice.decision:
-        prefix = _("Detainer decision ({decision})", decision=_term(notice.decision.get("decision"), _))
     # Folded to one line: a line break in a subject is a header injection.
-    subject = " ".join(_("[Vigil] {prefix}: {title}", prefix=prefix, title=title).split())
+    subject = " ".join(_("[Vigil] {prefix}: {title}", prefix=kind_label(notice, _), title=title).split())
     return OutgoingEmail(to=to, subject=subject, text="\n".join(text_lines), html=body)
+
+
+def kind_label(notice: Notice, _: Words = ENGLISH) -> str:
+    """What the message is, in words: a rollout notice (low-key or not), a detainer request, or its
+    decision. The email's subject and the chat message's first line begin with it."""
+    if notice.decision:
+        return _("Detainer decision ({decision})", decision=_term(notice.decision.get("decision"), _))
+    if notice.type is EventType.ROLLOUT:
+        if notice.low_key:
+            return _("Rollout notice, low-key (only lower-level staff were told; nobody above them)")
+        return _("Rollout notice")
+    return _("Detainer request")
 
 
 def render_sms(

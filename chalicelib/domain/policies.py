@@ -22,7 +22,7 @@ class Audience(StrEnum):
     ROTATION = "rotation"  # everyone in the rotation
 
 
-ALL_CHANNELS = (ChannelType.EMAIL, ChannelType.SMS, ChannelType.WEBHOOK)
+ALL_CHANNELS = (ChannelType.EMAIL, ChannelType.SMS, ChannelType.WEBHOOK, ChannelType.SLACK, ChannelType.TEAMS)
 
 # Each part at most 9 digits: a duration is checked against limits of days, and a number of
 # hours with hundreds of digits would overflow timedelta before any limit could be applied.

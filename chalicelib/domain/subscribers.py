@@ -67,22 +67,34 @@ class ChannelType(StrEnum):
     EMAIL = "email"
     SMS = "sms"
     WEBHOOK = "webhook"
+    # Chat: a Slack incoming webhook, or a Microsoft Teams workflow (or Office 365 connector) URL.
+    SLACK = "slack"
+    TEAMS = "teams"
+
+
+CHAT_CHANNELS = frozenset({ChannelType.SLACK, ChannelType.TEAMS})
+# Channels that POST to a URL of the subscriber's: checked against private networks, retried on the
+# webhooks' schedule, and switched off once they keep failing (``Channel.after_send``).
+ENDPOINT_CHANNELS = frozenset({ChannelType.WEBHOOK, *CHAT_CHANNELS})
 
 
 @dataclass(frozen=True, slots=True)
 class Channel:
-    """One way to reach a subscriber. ``address`` is an email, an E.164 number or an https URL."""
+    """One way to reach a subscriber. ``address`` is an email, an E.164 number, an https URL, or for a
+    chat channel the name of its endpoint (``chat.chat_endpoint``: host and fingerprint)."""
 
     type: ChannelType
     address: str
-    # Webhook signing secret (whsec_…); None for email and SMS.
+    # A webhook's signing secret (whsec_…); a chat channel's URL, which is itself the credential that
+    # lets anyone post to the channel, so it is kept where a secret is (never in the subscription
+    # index, the API's answers or the audit trail); None for email and SMS.
     secret: str | None = None
-    # Email and SMS channels are confirmed by their owner before anything is sent to them: a typo
-    # must not send a detainer's particulars to a stranger.
+    # Email, SMS and chat channels are confirmed by their owner before anything is sent to them: a
+    # typo must not send a detainer's particulars to a stranger.
     verified: bool = True
     # The owner said stop (STOP by text, one-click unsubscribe by email).
     opted_out: bool = False
-    # A webhook endpoint that kept failing, switched off until an admin re-enables it.
+    # A webhook or chat endpoint that kept failing, switched off until an admin re-enables it.
     disabled: bool = False
     # The address bounced for good (SES): nothing more goes to it until an admin replaces it.
     bounced: bool = False
@@ -101,6 +113,14 @@ class Channel:
         return f"{self.type}-{digest[:10]}"
 
     @property
+    def url(self) -> str | None:
+        """Where an endpoint channel posts: a webhook's address, a chat channel's URL (kept as its
+        secret); None for email and SMS."""
+        if self.type is ChannelType.WEBHOOK:
+            return self.address
+        return self.secret if self.type in CHAT_CHANNELS else None
+
+    @property
     def active(self) -> bool:
         """Whether messages go to this channel."""
         return self.verified and not self.opted_out and not self.disabled and not self.bounced
@@ -116,7 +136,7 @@ class Channel:
         return "active" if self.verified else "unverified"
 
     def after_send(self, *, ok: bool, now: datetime, limit: FailureLimit) -> Channel:
-        """A webhook's health after an attempt: a success clears the record of failures; a failure
+        """An endpoint's health after an attempt: a success clears the record of failures; a failure
         adds to it, and one past ``limit`` (in count and in time) switches the channel off."""
         if ok:
             return self.healthy()
@@ -184,8 +204,15 @@ class Subscriber:
         return replace(self, channels=tuple(channel if c.id == channel.id else c for c in self.channels))
 
 
-# The field that holds each channel type's address in records and API answers.
-ADDRESS_FIELD = {ChannelType.EMAIL: "address", ChannelType.SMS: "phone", ChannelType.WEBHOOK: "url"}
+# The field that holds each channel type's address in records and API answers. A chat channel's URL
+# is a credential: answers name its endpoint instead (host and fingerprint), requests give ``url``.
+ADDRESS_FIELD = {
+    ChannelType.EMAIL: "address",
+    ChannelType.SMS: "phone",
+    ChannelType.WEBHOOK: "url",
+    ChannelType.SLACK: "endpoint",
+    ChannelType.TEAMS: "endpoint",
+}
 
 
 def channel_record(channel: Channel) -> dict[str, Any]:

@@ -13,14 +13,19 @@ from chalicelib.domain.jurisdictions import Jurisdiction, JurisdictionRegistry
 from chalicelib.domain.messages import decision_for, detainer_event_for, low_key_sentence, mail_view
 from chalicelib.domain.notices import Notice, NoticeStatus
 from chalicelib.domain.policies import EscalationPolicy
-from chalicelib.domain.subscribers import EventType, Role, Subscriber, subscriber_record
+from chalicelib.domain.subscribers import ChannelType, EventType, Role, Subscriber, subscriber_record
 
 
 def subscriber_json(subscriber: Subscriber, *, reveal_for: frozenset[str] = frozenset()) -> dict[str, Any]:
     """Webhook secrets are shown once, in the response that created them (``reveal_for``: the ids of
     the channels this request created)."""
     out = subscriber_record(subscriber)
-    secrets = {c.id: c.secret for c in subscriber.channels if c.id in reveal_for and c.secret}
+    # A chat channel's secret is its URL, which the admin gave and no answer repeats.
+    secrets = {
+        c.id: c.secret
+        for c in subscriber.channels
+        if c.id in reveal_for and c.secret and c.type is ChannelType.WEBHOOK
+    }
     out["channels"] = [
         {**c, "secret": secrets[c["id"]]} if c["id"] in secrets else c for c in out["channels"]
     ]

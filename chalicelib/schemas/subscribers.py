@@ -15,9 +15,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from chalicelib.domain.chat import chat_endpoint, chat_url_problem
 from chalicelib.domain.jurisdictions import JurisdictionRegistry
 from chalicelib.domain.language import DEFAULT_LANGUAGE, Language
 from chalicelib.domain.subscribers import (
+    CHAT_CHANNELS,
     Channel,
     ChannelType,
     EventType,
@@ -97,7 +99,9 @@ def parse_subscriber(body: Any, *, registry: JurisdictionRegistry, allow_plain_h
 
 def parse_channels(value: Any, problems: Problems, *, allow_plain_http: bool) -> tuple[Channel, ...]:
     if not isinstance(value, list) or not value:
-        problems.add("channels", "is required: a list of at least one email, sms or webhook channel")
+        problems.add(
+            "channels", "is required: a list of at least one email, sms, webhook, slack or teams channel"
+        )
         return ()
     if len(value) > MAX_CHANNELS:
         problems.add("channels", f"must hold at most {MAX_CHANNELS} channels")
@@ -120,6 +124,10 @@ def parse_channels(value: Any, problems: Problems, *, allow_plain_http: bool) ->
             reject_unknown(item, {"type", "url"}, problems, prefix=prefix)
             url = text(item, "url", problems, max_len=2000, prefix=prefix)
             channel = _webhook(url, prefix, problems, allow_plain_http=allow_plain_http)
+        elif kind in CHAT_CHANNELS:
+            reject_unknown(item, {"type", "url"}, problems, prefix=prefix)
+            url = text(item, "url", problems, max_len=2000, prefix=prefix)
+            channel = _chat(kind, url, prefix, problems, allow_plain_http=allow_plain_http)
         if channel is not None:
             if channel.id in channels:
                 problems.add(f"channels[{i}]", "repeats an earlier channel")
@@ -167,6 +175,21 @@ def _webhook(url: str | None, prefix: str, problems: Problems, *, allow_plain_ht
         problems.add(prefix + "url", "must not carry credentials; the signature authenticates Vigil")
         return None
     return Channel(ChannelType.WEBHOOK, url, secret=new_webhook_secret())
+
+
+def _chat(
+    kind: ChannelType, url: str | None, prefix: str, problems: Problems, *, allow_plain_http: bool
+) -> Channel | None:
+    """A Slack or Teams channel: the URL is kept as the channel's secret (whoever holds it can post
+    to the channel), and the channel is named by its endpoint. The local and test stages, whose
+    receivers are on this machine, take any host (``allow_plain_http``)."""
+    if url is None:
+        return None
+    problem = chat_url_problem(kind, url, any_host=allow_plain_http)
+    if problem is not None:
+        problems.add(prefix + "url", problem)
+        return None
+    return Channel(kind, chat_endpoint(url), secret=url)
 
 
 def parse_subscriptions(

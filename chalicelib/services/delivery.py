@@ -12,6 +12,7 @@ from typing import Any
 import structlog
 
 from chalicelib.domain.acklog import EntryKind, LogConflict
+from chalicelib.domain.chat import render_chat
 from chalicelib.domain.deliveries import (
     DELIVERIES_PER_CLAIM,
     FINAL_STATUSES,
@@ -35,7 +36,14 @@ from chalicelib.domain.messages import (
     unsubscribe_headers,
 )
 from chalicelib.domain.notices import Notice
-from chalicelib.domain.subscribers import Channel, ChannelRef, ChannelType, Subscriber
+from chalicelib.domain.subscribers import (
+    CHAT_CHANNELS,
+    ENDPOINT_CHANNELS,
+    Channel,
+    ChannelRef,
+    ChannelType,
+    Subscriber,
+)
 from chalicelib.domain.tokens import AckTarget
 from chalicelib.ports import (
     AckCodeStore,
@@ -309,13 +317,13 @@ def _track_webhook_health(
     admins: Sequence[Channel],
     now: datetime,
 ) -> None:
-    """Keep each webhook endpoint's record of failures (since when, how many in a row); one that has
-    failed every attempt of a whole retry schedule is switched off and the admins told, rather than
-    retried into the dead-letter queue for ever."""
+    """Keep each webhook and chat endpoint's record of failures (since when, how many in a row); one
+    that has failed every attempt of a whole retry schedule is switched off and the admins told,
+    rather than retried into the dead-letter queue for ever."""
     for d in outcomes:
         owner = owners.get(d.subscriber_id)
         channel = owner.channel(d.channel_id) if owner else None
-        if owner is None or channel is None or d.channel_type is not ChannelType.WEBHOOK:
+        if owner is None or channel is None or d.channel_type not in ENDPOINT_CHANNELS:
             continue
         if d.status not in (DeliveryStatus.SENT, DeliveryStatus.FAILED):
             continue
@@ -349,8 +357,9 @@ def _tell_admins(
     subscriber: Subscriber, channel: Channel, *, senders: Senders, admins: Sequence[Channel]
 ) -> None:
     since = channel.failing_since.isoformat() if channel.failing_since else "more than a day ago"
+    kind = "webhook" if channel.type is ChannelType.WEBHOOK else f"{str(channel.type).capitalize()} channel"
     text = (
-        f"The webhook endpoint of {subscriber.name} ({subscriber.organization}) has failed "
+        f"The {kind} endpoint of {subscriber.name} ({subscriber.organization}) has failed "
         f"{channel.consecutive_failures} attempts in a row since {since} and is now disabled.\n"
         f"Channel {channel.id}, subscriber {subscriber.id}. Fix the receiver, then re-enable it with\n"
         f'PATCH /subscribers/{subscriber.id} {{"enable_channels": ["{channel.id}"]}}\n'
@@ -360,7 +369,7 @@ def _tell_admins(
             senders.email.send(
                 OutgoingEmail(
                     to=admin.address,
-                    subject=f"[Vigil] Webhook of {subscriber.name} disabled after "
+                    subject=f"[Vigil] {kind[:1].upper()}{kind[1:]} of {subscriber.name} disabled after "
                     f"{channel.consecutive_failures} failed attempts in a row",
                     text=text,
                     html="<pre>" + html.escape(text) + "</pre>",
@@ -467,7 +476,8 @@ def _send(
     links: Links,
     now: datetime,
 ) -> str:
-    """One delivery, rendered in its recipient's language (webhooks carry data, not prose)."""
+    """One delivery, rendered in its recipient's language (webhooks carry data, not prose); a chat
+    message's button is the acknowledgment link a person opens, as an email's is."""
     link = links.ack(AckTarget(notice.id, delivery.delivery_id))
     if delivery.channel_type is ChannelType.EMAIL:
         unsubscribe = links.unsubscribe(ChannelRef(delivery.subscriber_id, delivery.channel_id))
@@ -494,6 +504,20 @@ def _send(
         return senders.sms.send(
             render_sms(notice, to=delivery.address, reply_code=reply_code, language=language)
         )
+    if delivery.channel_type in CHAT_CHANNELS:
+        if channel.url is None:
+            raise SendFailed(f"{delivery.channel_type}: the channel has no URL", retryable=False)
+        chat = render_chat(
+            notice,
+            delivery.channel_type,
+            url=channel.url,
+            role=delivery.role,
+            ack_url=link,
+            unsubscribe_url=links.unsubscribe(ChannelRef(delivery.subscriber_id, delivery.channel_id)),
+            subscriber_id=delivery.subscriber_id,
+            language=language,
+        )
+        return senders.chat.send(chat)
     signing = channel.signing_secrets(now)
     if not signing:
         raise SendFailed("webhook: the channel has no secret", retryable=False)

@@ -9,11 +9,13 @@ from datetime import datetime, timedelta
 
 import structlog
 
+from chalicelib.domain.chat import OutgoingChat, chat_note
 from chalicelib.domain.errors import ChangedMeanwhile, Conflict, FieldError, InvalidInput, NotFound
 from chalicelib.domain.language import words_for
 from chalicelib.domain.messages import OutgoingEmail, OutgoingSms, OutgoingWebhook
 from chalicelib.domain.sms import fit_text
 from chalicelib.domain.subscribers import (
+    CHAT_CHANNELS,
     Channel,
     ChannelRef,
     ChannelType,
@@ -107,10 +109,11 @@ def _contact_addresses(channels: Sequence[Channel]) -> list[Channel]:
 
 
 def _check_webhooks(channels: Sequence[Channel], guard: WebhookGuard, *, field: str = "channels") -> None:
+    """The private-network guard on every URL Vigil would POST to: webhooks' and chat channels'."""
     problems = [
         FieldError(f"{field}[{i}].url", reason)
         for i, c in enumerate(channels)
-        if c.type is ChannelType.WEBHOOK and (reason := guard(c.address))
+        if c.url is not None and (reason := guard(c.url))
     ]
     if problems:
         raise InvalidInput("a webhook URL is not allowed", problems)
@@ -135,15 +138,16 @@ def _claim(subscriber: Subscriber, channels: Sequence[Channel], contacts: Contac
 
 
 def _fresh(channel: Channel) -> Channel:
-    """A channel new to its subscriber: email and SMS wait for their owner's confirmation."""
+    """A channel new to its subscriber: email, SMS and chat wait for their owner's confirmation."""
     return replace(channel, verified=channel.type is ChannelType.WEBHOOK, opted_out=False, disabled=False)
 
 
 def request_confirmations(
     subscriber: Subscriber, channels: Sequence[Channel], consent: Consent, now: datetime
 ) -> dict[str, str]:
-    """Send a confirmation to each unverified email and phone, in the subscriber's language; returns
-    channel id → what happened."""
+    """Send a confirmation to each unverified email, phone and chat channel, in the subscriber's
+    language; returns channel id → what happened. A chat channel is confirmed like an email address:
+    a link posted to it, which someone who reads the channel opens and confirms."""
     _ = words_for(subscriber.language)
     outcome: dict[str, str] = {}
     for channel in channels:
@@ -173,6 +177,8 @@ def request_confirmations(
                         ),
                     )
                 )
+            elif channel.type in CHAT_CHANNELS and channel.url is not None:
+                consent.senders.chat.send(_chat_confirmation(subscriber, channel, channel.url, consent, now))
             else:
                 code = consent.codes.issue(channel.address, ref, now=now)
                 # Within the texts' segment budget whatever the encoding: the name gives way.
@@ -196,6 +202,25 @@ def request_confirmations(
             )
             outcome[channel.id] = f"confirmation not sent: {exc.reason}"
     return outcome
+
+
+def _chat_confirmation(
+    subscriber: Subscriber, channel: Channel, url: str, consent: Consent, now: datetime
+) -> OutgoingChat:
+    """Posted to a new chat channel: whoever reads the channel confirms it with the button."""
+    _ = words_for(subscriber.language)
+    said = [
+        _("{who} is to receive Vigil alerts in this channel.", who=subscriber.name),
+        _("Confirm with the button below. If this is not expected here, ignore this message."),
+    ]
+    return chat_note(
+        channel.type,
+        url=url,
+        text="\n".join(said),
+        language=subscriber.language,
+        button=_("Confirm this channel"),
+        link=consent.links.verify(ChannelRef(subscriber.id, channel.id), issued=now),
+    )
 
 
 def _escape(text: str) -> str:
@@ -591,6 +616,10 @@ def send_test(
                 )
             elif channel.type is ChannelType.SMS:
                 senders.sms.send(OutgoingSms(to=channel.address, body=fit_text("", text, "")))
+            elif channel.type in CHAT_CHANNELS and channel.url is not None:
+                senders.chat.send(
+                    chat_note(channel.type, url=channel.url, text=text, language=subscriber.language)
+                )
             else:
                 message = OutgoingWebhook(
                     url=channel.address,

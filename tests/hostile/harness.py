@@ -83,6 +83,7 @@ from app import app
 from chalicelib import bootstrap
 from chalicelib.config import Settings
 from chalicelib.domain.auth import ApiRole, new_key
+from chalicelib.domain.chat import chat_endpoint
 from chalicelib.domain.messages import OutgoingEmail
 from chalicelib.domain.subscribers import Channel, ChannelRef, ChannelType, Role
 from chalicelib.entrypoints.pages import DASHBOARD_ASSETS
@@ -195,6 +196,10 @@ def path_for(arena: Arena, template: str, body: dict[str, Any]) -> str:
     return arena.path(template, event_type="detainer" if body is DETAINER_POLICY else "")
 
 
+SLACK_URL = "https://hooks.slack.com/services/T0123ABCD/B0123ABCD/0123456789abcdef"
+TEAMS_URL = "https://prod-01.westus.logic.azure.com/workflows/0a1b/triggers/manual?sig=x"
+
+
 def seed(client: Any, world: FakeWorld, admin: str) -> dict[str, list[str]]:
     """Notices, deliveries, a decided detainer, subscribers, keys, a trusted sender and a duty rotation
     (statewide, so the valid body of POST /rotations makes another); their ids by path parameter name."""
@@ -202,6 +207,8 @@ def seed(client: Any, world: FakeWorld, admin: str) -> dict[str, list[str]]:
         Channel(ChannelType.EMAIL, "adviser@example.gov"),
         Channel(ChannelType.SMS, "+18605550100"),
         Channel(ChannelType.WEBHOOK, "https://hooks.example.org/vigil", secret="whsec_c2VjcmV0LXNlY3JldA=="),
+        Channel(ChannelType.SLACK, chat_endpoint(SLACK_URL), secret=SLACK_URL),
+        Channel(ChannelType.TEAMS, chat_endpoint(TEAMS_URL), secret=TEAMS_URL),
     )
     world.subscribers.add(subscriber("adviser", Role.STATE_EXECUTIVE, "us-ct", channels=channels))
     world.subscribers.add(subscriber("reviewers", Role.CORRECTIONS, "us-ct"))

@@ -38,6 +38,11 @@ SUBSCRIBER: dict[str, Any] = {
         {"type": "email", "address": "policy.adviser@example.gov"},
         {"type": "sms", "phone": "(860) 555-0111"},
         {"type": "webhook", "url": "https://cases.example.org/hooks/vigil"},
+        {"type": "slack", "url": "https://hooks.slack.com/services/T0123ABCD/B0123ABCD/0123456789abcdef"},
+        {
+            "type": "teams",
+            "url": "https://prod-01.westus.logic.azure.com/workflows/0a1b/triggers/manual?sig=x",
+        },
     ],
     "subscriptions": [
         {"jurisdiction": "statewide", "event_types": ["rollout", "detainer"]},
@@ -57,7 +62,11 @@ ROLLOUT_POLICY: dict[str, Any] = {
     "required_roles": ["state-executive"],
     "steps": [
         {"after": "PT0S", "notify": "recipients"},
-        {"after": "PT15M", "notify": "unacknowledged", "channels": ["email", "sms", "webhook"]},
+        {
+            "after": "PT15M",
+            "notify": "unacknowledged",
+            "channels": ["email", "sms", "webhook", "slack", "teams"],
+        },
         {"after": "PT1H", "notify": "escalation-contacts"},
         {"after": "PT2H", "notify": "admins"},
     ],

@@ -270,7 +270,7 @@ def test_default_policy_is_readable_by_viewers(client: Client, keys: Keys) -> No
     assert body["steps"][0] == {
         "after": "PT0S",
         "notify": "recipients",
-        "channels": ["email", "sms", "webhook"],
+        "channels": ["email", "sms", "webhook", "slack", "teams"],
     }
 
 
