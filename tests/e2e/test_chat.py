@@ -1,6 +1,6 @@
 """On the local stack, over real HTTP: a Slack channel and a Teams channel (the demo receiver plays both
 services) are confirmed by the link posted to each, receive a rollout as a Block Kit message and as an
-Adaptive Card, and the Slack button opens the acknowledgment page, whose button records it."""
+Adaptive Card, and each message's button opens the acknowledgment page, whose button records it."""
 
 from __future__ import annotations
 
@@ -94,11 +94,14 @@ def test_slack_and_teams_channels_confirm_receive_a_rollout_and_acknowledge_it(
     paths = {urllib.parse.urlsplit(slack).path, urllib.parse.urlsplit(teams).path}
     assert sum(1 for r in received if r["path"] in paths and notice_id in str(r["body"])) == 2
 
-    link = button_of(block_kit["body"])
-    page = local_stack.call("GET", link, key=None, headers={"Accept": "text/html"}, base="")
-    assert page.status == 200
-    assert "<form" in page.body
-    clicked = local_stack.call("POST", link, key=None, headers=FORM, base="")
+    # Each message's own button opens the acknowledgment page; the card's records it.
+    slack_link, teams_link = button_of(block_kit["body"]), button_of(card["body"])
+    assert slack_link != teams_link
+    for link in (slack_link, teams_link):
+        page = local_stack.call("GET", link, key=None, headers={"Accept": "text/html"}, base="")
+        assert page.status == 200
+        assert "<form" in page.body
+    clicked = local_stack.call("POST", teams_link, key=None, headers=FORM, base="")
     assert clicked.status == 200
     detail = local_stack.call("GET", f"/notices/{notice_id}").body
     assert [
