@@ -113,12 +113,11 @@ def seed_history(
     """``offices``: the demo subscribers' ids by office (what ``seed_demo`` returns); ``dynamodb``: a
     client of the stack's DynamoDB, for the batched writes. Another ``seed`` gives another history
     beside the first (the benchmarks fill a store with several)."""
-    settled = now - SETTLED
-    writer = _Writer(deps, offices, settled=settled)
+    writer = _Writer(deps, offices, settled=now - SETTLED)
     rng = random.Random(seed)  # noqa: S311  # demo data, the same every time: not a secret
     plans = _plans(
         rng,
-        settled=settled,
+        now=now,
         weeks=weeks,
         tag=f"{seed}",
         rollout_steps=_last_step(writer.policy(EventType.ROLLOUT)),
@@ -147,11 +146,11 @@ def _last_step(policy: EscalationPolicy) -> timedelta:
 
 
 def _plans(
-    rng: random.Random, *, settled: datetime, weeks: int, tag: str, rollout_steps: timedelta
+    rng: random.Random, *, now: datetime, weeks: int, tag: str, rollout_steps: timedelta
 ) -> list[tuple[datetime, dict[str, Any], list[_Ack]]]:
     """``rollout_steps``: when a rollout's last step falls due; one nobody can close takes them all."""
     plans: list[tuple[datetime, dict[str, Any], list[_Ack]]] = []
-    now = settled + SETTLED
+    settled = now - SETTLED
     for age in range(weeks - 1, -1, -1):  # weeks ago, the oldest first
         for n in range(rng.randint(2, 4)):
             received = _weekday(rng, now, age)

@@ -64,7 +64,7 @@ def test_every_past_notice_ends_acknowledged_or_open_after_its_last_step_with_a_
             assert notice.next_step_at is None
             acknowledged = {a.role for a in deps.deliveries.acknowledgments(notice.id)}
             if notice.coverage_gaps:
-                # Nobody of a required role was reached: the pipeline never closes it, the sweep
+                # It reached nobody of a required role: the pipeline never closes it, the sweep
                 # took every step (the admins last), and the roles it did reach acknowledged.
                 left_open.append(notice)
                 assert notice.status is NoticeStatus.OPEN
