@@ -16,6 +16,7 @@ from chalicelib.entrypoints import (
     admin,
     dashboard,
     detainers,
+    facilities,
     inbound,
     links,
     notices,
@@ -32,7 +33,7 @@ snapstart.register()
 app = Chalice(app_name="vigil")
 # A forwarded message is posted as it is: bytes, not JSON.
 app.api.binary_types.append("message/rfc822")
-for area in (notices, inbound, links, subscribers, detainers, dashboard, admin, rotations):
+for area in (notices, inbound, links, subscribers, detainers, facilities, dashboard, admin, rotations):
     app.register_blueprint(area.routes.blueprint)
 
 STAGE = stage_name()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from chalicelib.adapters.ack_log import DynamoAckLog
 from chalicelib.adapters.contact_store import DynamoContactStore
 from chalicelib.adapters.delivery_store import DynamoDeliveryStore
 from chalicelib.adapters.digest_store import S3DigestStore
+from chalicelib.adapters.facility_store import DynamoFacilityStore
 from chalicelib.adapters.key_store import DynamoKeyStore
 from chalicelib.adapters.mail_store import S3MailStore
 from chalicelib.adapters.notice_store import DynamoNoticeStore
@@ -49,6 +51,7 @@ from chalicelib.ports import (
     ContactStore,
     DeliveryStore,
     DigestStore,
+    FacilityStore,
     KeyStore,
     LinkSecrets,
     MailStore,
@@ -63,6 +66,7 @@ from chalicelib.ports import (
     WebhookSender,
     WorkQueue,
 )
+from chalicelib.services.place_graph import PlaceGraph
 from chalicelib.usecases import UseCases, utcnow
 
 if TYPE_CHECKING:
@@ -71,6 +75,7 @@ if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient
     from mypy_boto3_sqs import SQSClient
 
+    from chalicelib.services.facilities import Keepers
     from chalicelib.services.inbound import MailDesk
     from chalicelib.services.sms_replies import Inbox
     from chalicelib.services.subscribers import Consent
@@ -86,7 +91,8 @@ CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 4}, connect_
 @dataclass
 class Deps:
     settings: Settings
-    registry: JurisdictionRegistry
+    # The places requests name: the shipped graph and the admins' facilities (``registry``).
+    places: PlaceGraph
     notices: NoticeStore
     subscribers: SubscriberStore
     index: SubscriptionIndex
@@ -106,6 +112,8 @@ class Deps:
     trusted_senders: TrustedSenderStore
     # The daily digests of every chain's head (a bucket under Object Lock).
     digests: DigestStore
+    # The correctional facilities admins add, in every state.
+    facilities: FacilityStore
     # Duty rotations: who of a role at a place is on duty.
     rotations: RotationStore
     # Why a webhook URL may not be used (it reaches a private network), or None.
@@ -113,6 +121,11 @@ class Deps:
     # Where the link-signing secret is kept: Secrets Manager on a deployed stage; None takes the
     # settings' own secret (the local and test stages).
     signing: LinkSecrets | None = None
+
+    @property
+    def registry(self) -> JurisdictionRegistry:
+        """Every place a request may name, the admins' facilities included (``PlaceGraph``)."""
+        return self.places.current()
 
     @property
     def admins(self) -> list[Channel]:
@@ -181,6 +194,18 @@ class Deps:
         )
 
     @property
+    def keepers(self) -> Keepers:
+        from chalicelib.services.facilities import Keepers  # noqa: PLC0415  # cold start: see above
+
+        return Keepers(
+            facilities=self.facilities,
+            graph=self.places,
+            subscribers=self.subscribers,
+            index=self.index,
+            ack_log=self.ack_log,
+        )
+
+    @property
     def inbox(self) -> Inbox:
         from chalicelib.services.sms_replies import Inbox  # noqa: PLC0415  # cold start: see above
 
@@ -215,11 +240,12 @@ def build(
     sns: SNSClient = _client(session, "sns", settings)
     s3 = _client(session, "s3", settings)
     name = settings.resource
-    registry = load_registry()
-    subscribers = DynamoSubscriberStore(name("subscribers"), name("subscriptions"), dynamodb, registry)
+    facilities = DynamoFacilityStore(name("facilities"), dynamodb)
+    places = PlaceGraph(load_registry(), facilities, clock=time.monotonic)
+    subscribers = DynamoSubscriberStore(name("subscribers"), name("subscriptions"), dynamodb, places.current)
     return Deps(
         settings=settings,
-        registry=registry,
+        places=places,
         notices=DynamoNoticeStore(name("notices"), dynamodb),
         subscribers=subscribers,
         index=subscribers,
@@ -243,6 +269,7 @@ def build(
         mail=S3MailStore(settings.inbound_mail_bucket or f"vigil-{settings.stage}-inbound-mail", s3),
         trusted_senders=DynamoTrustedSenderStore(name("trusted-senders"), dynamodb),
         digests=S3DigestStore(settings.digest_bucket or f"vigil-{settings.stage}-log-digests", s3),
+        facilities=facilities,
         rotations=DynamoRotationStore(name("rotations"), dynamodb),
         webhook_guard=functools.partial(webhook_refusal, allow_private=settings.allows_local_webhooks),
         signing=(

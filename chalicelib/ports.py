@@ -11,6 +11,7 @@ from chalicelib.domain.acklog import EntryKind, LogEntry, LogHead
 from chalicelib.domain.acknowledgments import Acknowledgment
 from chalicelib.domain.auth import ApiKey
 from chalicelib.domain.deliveries import Claim, Delivery
+from chalicelib.domain.facilities import Facility
 from chalicelib.domain.mail_trust import TrustedSender
 from chalicelib.domain.messages import OutgoingEmail, OutgoingSms, OutgoingWebhook
 from chalicelib.domain.notices import Notice
@@ -325,6 +326,24 @@ class TrustedSenderStore(Protocol):
 
     def list(self) -> list[TrustedSender]:
         """Every trusted sender, by name."""
+
+
+class FacilityStore(Protocol):
+    """The correctional facilities admins add (hundreds to a few thousand rows, every state's)."""
+
+    def add(self, facility: Facility) -> None:
+        """Raises Conflict if its id is taken."""
+
+    def get(self, facility_id: str) -> Facility:
+        """Raises NotFound."""
+
+    def replace(self, facility: Facility) -> None:
+        """Write a changed facility; the stored revision becomes ``facility.revision + 1``. Raises
+        NotFound, or ChangedMeanwhile (writing nothing) if the stored revision is not
+        ``facility.revision``: write through services.facilities.change."""
+
+    def list(self) -> list[Facility]:
+        """Every facility of every state, by id (a Scan: the graph wants every row)."""
 
 
 class RotationStore(Protocol):

@@ -24,6 +24,7 @@ from chalicelib.domain.subscribers import EventType
 if TYPE_CHECKING:
     from chalicelib.bootstrap import Deps
     from chalicelib.domain.deliveries import Delivery, SendMessage
+    from chalicelib.domain.facilities import Facility, FacilityChange, FacilityDraft
     from chalicelib.domain.jurisdictions import Jurisdiction, JurisdictionRegistry
     from chalicelib.domain.language import Language
     from chalicelib.domain.mail_trust import TrustedSender
@@ -182,6 +183,30 @@ class UseCases:
         from chalicelib.services import places
 
         return places.find(query, registry=self._deps.registry)
+
+    # --- correctional facilities -------------------------------------------------------------------
+
+    def facilities(self, state_id: str) -> list[Facility]:
+        from chalicelib.services import facilities
+
+        return facilities.listing(state_id, graph=self._deps.places)
+
+    def facility(self, facility_id: str) -> Facility:
+        from chalicelib.services import facilities
+
+        return facilities.show(facility_id, keepers=self._deps.keepers)
+
+    def add_facility(self, draft: FacilityDraft, *, caller: Caller) -> Facility:
+        from chalicelib.services import facilities
+
+        return facilities.add(draft, keepers=self._deps.keepers, actor=caller.key_id, now=self._clock())
+
+    def change_facility(self, facility_id: str, wanted: FacilityChange, *, caller: Caller) -> Facility:
+        from chalicelib.services import facilities
+
+        return facilities.change(
+            facility_id, wanted, keepers=self._deps.keepers, actor=caller.key_id, now=self._clock()
+        )
 
     # --- signed links ------------------------------------------------------------------------------
 

@@ -55,6 +55,7 @@ TABLES = (
     "contacts",
     "rate-limits",
     "trusted-senders",
+    "facilities",
     "rotations",
 )
 TABLES_WITH_INDEXES = frozenset({"notices", "subscriptions"})  # open-by-due, by-subscriber
@@ -94,9 +95,14 @@ API_TABLES: dict[str, tuple[str, ...]] = {
     "rate-limits": ("GetItem", "UpdateItem"),  # failed link guesses by source address
     # the admins' list (a Scan), add and remove; whether a forwarder is trusted
     "trusted-senders": ("GetItem", "BatchGetItem", "PutItem", "DeleteItem", "Scan"),
+    "facilities": ("GetItem", "PutItem", "Scan"),  # show, add and change; the place graph (PLACES)
     # the admins' routes (list and coverage scan); an admin sweep reads a notice's places' rotations
     "rotations": ("GetItem", "BatchGetItem", "PutItem", "DeleteItem", "Scan"),
 }
+# Every function that reads the place graph (names, routes, or rewrites a subscriber's index rows,
+# which lie under the places above its subscriptions) reads the admins' facilities: one Scan per
+# container a minute (services/place_graph.py).
+PLACES = ("Scan",)
 LINK_SIGNING = "link-signing"  # vigil-<stage>-link-signing: the template's LinkSigningSecret
 # Secrets Manager appends "-" and six random characters to a secret's name to make its ARN.
 ARN_SUFFIX = "-??????"
@@ -126,6 +132,7 @@ NEEDS: dict[str, Needs] = {
     ),
     "on_route_message": Needs(
         tables={
+            "facilities": PLACES,
             "notices": ("GetItem", "UpdateItem"),
             "subscriptions": ("Query",),
             "subscribers": ("BatchGetItem",),
@@ -137,6 +144,7 @@ NEEDS: dict[str, Needs] = {
     ),
     "on_send_message": Needs(
         tables={
+            "facilities": PLACES,
             "notices": ("GetItem", "UpdateItem"),
             # the claim (conditional puts in a transaction), the record of outcomes, and the rows of
             # a message that names its deliveries only (a redrive)
@@ -155,6 +163,7 @@ NEEDS: dict[str, Needs] = {
     ),
     "on_sweep_tick": Needs(
         tables={
+            "facilities": PLACES,
             "notices": ("Query", "GetItem", "UpdateItem"),
             "deliveries": ("Query",),  # acknowledgments; a step's deliveries are only enqueued
             "ack-log": ACK_LOG,
@@ -169,6 +178,7 @@ NEEDS: dict[str, Needs] = {
     ),
     "on_sms_inbound": Needs(
         tables={
+            "facilities": PLACES,
             "ack-codes": ("GetItem", "Query", "DeleteItem"),
             "deliveries": ("GetItem", "BatchGetItem", "PutItem", "UpdateItem", "Query"),
             "notices": ("GetItem", "UpdateItem"),
@@ -184,6 +194,7 @@ NEEDS: dict[str, Needs] = {
     ),
     "on_ses_feedback": Needs(
         tables={
+            "facilities": PLACES,
             # a bounced delivery is recorded; a required recipient's step goes out on their other
             # channels (enqueued: the send step's claim creates their rows)
             "deliveries": ("BatchGetItem", "BatchWriteItem", "Query"),
@@ -197,6 +208,7 @@ NEEDS: dict[str, Needs] = {
     ),
     "on_inbound_email": Needs(
         tables={
+            "facilities": PLACES,
             "notices": ("GetItem", "PutItem", "UpdateItem"),
             "ack-log": ACK_LOG,
             "subscriptions": ("Query",),

@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import argparse
 import functools
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import boto3
 
 from chalicelib.adapters.ack_log import DynamoAckLog
+from chalicelib.adapters.facility_store import DynamoFacilityStore
 from chalicelib.adapters.subscriber_store import DynamoSubscriberStore
 from chalicelib.config import resource_name
 from chalicelib.data import load_registry
+from chalicelib.services.place_graph import PlaceGraph
 from chalicelib.services.subscribers import Reindexing, reindex_all
 
 ACTOR = "infra/reindex.py"
@@ -35,7 +38,11 @@ def main(argv: Sequence[str] | None = None, *, session: boto3.session.Session | 
         "dynamodb", region_name=args.region, endpoint_url=args.endpoint_url
     )
     name = functools.partial(resource_name, args.stage)
-    store = DynamoSubscriberStore(name("subscribers"), name("subscriptions"), client, load_registry())
+    # The graph with the stage's facilities: a subscription to one writes rows under its county.
+    places = PlaceGraph(
+        load_registry(), DynamoFacilityStore(name("facilities"), client), clock=time.monotonic
+    )
+    store = DynamoSubscriberStore(name("subscribers"), name("subscriptions"), client, places.current)
     report = reindex_all(
         subscribers=store,
         ack_log=DynamoAckLog(name("ack-log"), client, notices_table=name("notices")),

@@ -70,6 +70,8 @@ class ResponseContract:
 
     def template(self, path: str) -> str | None:
         bare = path.split("?", 1)[0]
+        if bare != "/" and bare.endswith("/"):
+            bare = bare[:-1]  # API Gateway and Chalice's router drop it: "/facilities/" is "/facilities"
         return next((t for t, pattern in self._templates if pattern.match(bare)), None)
 
     def check(

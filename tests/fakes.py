@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,6 +18,7 @@ from chalicelib.domain.auth import ApiKey
 from chalicelib.domain.deliveries import DELIVERIES_PER_CLAIM, Claim, Delivery, DeliveryStatus
 from chalicelib.domain.digests import day_of
 from chalicelib.domain.errors import ChangedMeanwhile, Conflict, FieldError, InvalidInput, NotFound
+from chalicelib.domain.facilities import Facility
 from chalicelib.domain.jurisdictions import JurisdictionRegistry
 from chalicelib.domain.mail_trust import TrustedSender
 from chalicelib.domain.messages import OutgoingEmail, OutgoingSms, OutgoingWebhook
@@ -36,6 +37,7 @@ from chalicelib.ports import (
     StoredDigest,
     StoreUnavailable,
 )
+from chalicelib.services.place_graph import PlaceGraph
 from tests.builders import UNIT_SECRET
 from tests.fake_acklog import InMemoryAckLog
 
@@ -238,7 +240,8 @@ class InMemorySubscriberStore:
     subscribers: dict[str, Subscriber] = field(default_factory=dict)
     # The places read, one per Query the adapter would make.
     queries: list[str] = field(default_factory=list)
-    registry: JurisdictionRegistry = field(default_factory=load_registry)
+    # The graph the index rows are computed with: the world's, with its facilities.
+    places: Callable[[], JurisdictionRegistry] = load_registry
 
     def add(self, subscriber: Subscriber) -> None:
         if subscriber.id in self.subscribers:
@@ -275,14 +278,14 @@ class InMemorySubscriberStore:
 
     def reindex(self, subscriber_id: str) -> Reindexed:
         # Rows are derived from the subscribers on every read, so there is never a stale one.
-        return Reindexed(written=len(index_entries(self.get(subscriber_id), self.registry)), removed=0)
+        return Reindexed(written=len(index_entries(self.get(subscriber_id), self.places())), removed=0)
 
     def covering(self, reach: Reach) -> Iterator[SubscriptionEntry]:
         reads = [(reach.place, False)] if reach.place is not None else []
         for place, only_covering_below in [*reads, *((above, True) for above in reach.above)]:
             self.queries.append(place)
             for subscriber in self.subscribers.values():
-                for entry in index_entries(subscriber, self.registry):
+                for entry in index_entries(subscriber, self.places()):
                     if entry.jurisdiction_id != place or entry.event_type is not reach.event_type:
                         continue
                     if only_covering_below and not entry.covers_below:
@@ -414,6 +417,32 @@ class InMemoryDigestStore:
             return False
         self.objects[key] = body
         return True
+
+
+@dataclass
+class InMemoryFacilityStore:
+    facilities: dict[str, Facility] = field(default_factory=dict)
+    # How many times every row was read, as the graph's Scans read them.
+    listed: int = 0
+
+    def add(self, facility: Facility) -> None:
+        if facility.id in self.facilities:
+            raise Conflict(f"a facility with the id {facility.id} exists")
+        self.facilities[facility.id] = facility
+
+    def get(self, facility_id: str) -> Facility:
+        if facility_id not in self.facilities:
+            raise NotFound(f"no facility {facility_id!r}")
+        return self.facilities[facility_id]
+
+    def replace(self, facility: Facility) -> None:
+        if self.get(facility.id).revision != facility.revision:
+            raise ChangedMeanwhile(f"facility {facility.id!r} changed since it was read")
+        self.facilities[facility.id] = dataclasses.replace(facility, revision=facility.revision + 1)
+
+    def list(self) -> list[Facility]:
+        self.listed += 1
+        return sorted(self.facilities.values(), key=lambda facility: facility.id)
 
 
 @dataclass
@@ -588,6 +617,10 @@ class FakeWorld:
     mail: InMemoryMailStore = field(default_factory=InMemoryMailStore)
     trusted_senders: InMemoryTrustedSenderStore = field(default_factory=InMemoryTrustedSenderStore)
     digests: InMemoryDigestStore = field(default_factory=InMemoryDigestStore)
+    facilities: InMemoryFacilityStore = field(default_factory=InMemoryFacilityStore)
+    # The graph's clock (seconds): tests move it past the facilities' lifetime.
+    ticks: list[float] = field(default_factory=lambda: [0.0])
+    places: PlaceGraph = field(init=False)
     rotations: InMemoryRotationStore = field(default_factory=InMemoryRotationStore)
     # A deployed stage by default, so the unit tests see production rules (https-only webhooks, no
     # /dev routes); tests of the local stage's routes set their own.
@@ -595,12 +628,16 @@ class FakeWorld:
         default_factory=lambda: Settings.from_env({"VIGIL_STAGE": "dev", "VIGIL_ACK_SECRET": UNIT_SECRET})
     )
 
+    def __post_init__(self) -> None:
+        self.places = PlaceGraph(load_registry(), self.facilities, clock=lambda: self.ticks[0])
+        self.subscribers.places = self.places.current
+
     def deps(self, settings: Settings | None = None) -> Deps:
         if settings is not None:
             self.settings = settings
         return Deps(
             settings=self.settings,
-            registry=load_registry(),
+            places=self.places,
             notices=self.notices,
             subscribers=self.subscribers,
             index=self.subscribers,
@@ -618,6 +655,7 @@ class FakeWorld:
             mail=self.mail,
             trusted_senders=self.trusted_senders,
             digests=self.digests,
+            facilities=self.facilities,
             rotations=self.rotations,
             webhook_guard=lambda url: (
                 "resolves to 127.0.0.1, a loopback address" if "localhost" in url else None

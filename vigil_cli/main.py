@@ -476,6 +476,57 @@ def senders_remove(sender: str) -> None:
     show(call("DELETE", f"/inbound/senders/{path_segment(sender)}"), done=f"no longer trusted: {sender}")
 
 
+# --- correctional facilities ------------------------------------------------------------------
+
+
+@cli.group()
+def facilities() -> None:
+    """Correctional facilities of every state (admins change them; readers list them).
+
+    Connecticut's shipped facilities are listed and shown but not changed.
+    """
+
+
+@facilities.command("list")
+@click.option("--state", help="A state's id, name, postal code or FIPS code (default Connecticut).")
+def facilities_list(state: str | None) -> None:
+    """List a state's facilities (GET /facilities?state=)."""
+    show(call("GET", "/facilities", query={"state": state}))
+
+
+@facilities.command("show")
+@click.argument("facility_id")
+def facilities_show(facility_id: str) -> None:
+    """Show a facility (GET /facilities/{id}), e.g. us-tx/facility/harris-county-jail."""
+    show(call("GET", f"/facilities/{path_segment(facility_id)}"))
+
+
+@facilities.command("add")
+@click.argument("name")
+@click.option(
+    "--place", required=True, help="The county (in Connecticut, the town): an id or a name with its state."
+)
+@click.option("--kind", required=True, type=click.Choice(["jail", "prison", "detention-center"]))
+@click.option("--alias", "aliases", multiple=True, help="Another name it answers to (repeatable).")
+def facilities_add(name: str, place: str, kind: str, aliases: tuple[str, ...]) -> None:
+    """Add a facility (POST /facilities)."""
+    body: Json = {"name": name, "place": place, "kind": kind, "aliases": list(aliases)}
+    show(call("POST", "/facilities", body))
+
+
+@facilities.command("change")
+@click.argument("facility_id")
+@click.option(
+    "--file", "body", required=True, type=JSON_FILE, help="The fields to change as JSON; - for stdin."
+)
+def facilities_change(facility_id: str, body: Json) -> None:
+    """Rename, move, re-kind or retire a facility (PATCH /facilities/{id}).
+
+    E.g. {"retired": true}; its id never changes.
+    """
+    show(call("PATCH", f"/facilities/{path_segment(facility_id)}", body))
+
+
 # --- duty rotations ---------------------------------------------------------------------------
 
 
@@ -567,7 +618,7 @@ def sweep() -> None:
 def jurisdictions() -> None:
     """Resolve places and facilities (readers).
 
-    Connecticut, its planning regions, counties, towns and correctional facilities.
+    Every state and county; Connecticut's planning regions and towns; correctional facilities.
     """
 
 

@@ -17,7 +17,7 @@ is the layout of every row written before scopes and inside rows existed, so tho
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.adapters.dynamodb import (
@@ -224,7 +224,8 @@ def _deletes(keys: Sequence[IndexKey]) -> list[WriteRequestTypeDef]:
 class DynamoSubscriberStore:
     """Subscribers table plus the subscriptions index; implements SubscriberStore and SubscriptionIndex.
 
-    The registry says which places lie above a subscribed place, where its inside rows go.
+    ``places`` gives the graph, which says which places lie above a subscribed place (where its
+    inside rows go): the current one, since admins add facilities and move them.
     """
 
     def __init__(
@@ -232,15 +233,15 @@ class DynamoSubscriberStore:
         subscribers_table: str,
         subscriptions_table: str,
         client: DynamoDBClient,
-        registry: JurisdictionRegistry,
+        places: Callable[[], JurisdictionRegistry],
     ) -> None:
         self._subscribers = subscribers_table
         self._subscriptions = subscriptions_table
         self._client = client
-        self._registry = registry
+        self._places = places
 
     def _entries(self, subscriber: Subscriber) -> list[SubscriptionEntry]:
-        return index_entries(subscriber, self._registry)
+        return index_entries(subscriber, self._places())
 
     def add(self, subscriber: Subscriber) -> None:
         if not written(

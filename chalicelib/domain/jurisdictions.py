@@ -62,6 +62,8 @@ class Jurisdiction:
     fips: str | None
     parents: tuple[str, ...]
     aka: tuple[str, ...] = ()
+    # A facility no new detainer may name (domain/facilities.py); what named it keeps it.
+    retired: bool = False
 
     @property
     def state_id(self) -> str:
@@ -96,6 +98,8 @@ class Jurisdiction:
         }
         if self.aka:
             out["aka"] = list(self.aka)
+        if self.retired:
+            out["retired"] = True
         return out
 
 
@@ -475,20 +479,32 @@ class JurisdictionRegistry:
                     out.setdefault(key, []).extend(elsewhere)
         return {key: sorted(ids) for key, ids in sorted(out.items())}
 
-    def with_facilities(self, extra: Iterable[tuple[str, str]]) -> JurisdictionRegistry:
-        """Facilities open, close and get renamed; admins add them as (facility name, town name) at run time.
+    def with_facilities(self, facilities: Iterable[Jurisdiction]) -> JurisdictionRegistry:
+        """This graph and the admins' facilities (``domain/facilities.py``), as a new registry.
 
-        An admin entry with the id of an existing facility replaces it, since admin data is newer than
-        the seed list. The registry itself is never changed, so lookups in flight see one consistent graph.
+        A state's facilities join its places when it loads (Connecticut's at once); its places are
+        this registry's, parsed once per process. This registry is never changed, so lookups in
+        flight see one consistent graph; an id it already has is refused as a duplicate.
         """
-        added: dict[str, Jurisdiction] = {}
-        for facility_name, town_name in extra:
-            name = " ".join(facility_name.split())
-            town = self._town(town_name)
-            facility_id = canonical_id(JurisdictionKind.FACILITY, name, town.state_id)
-            added[facility_id] = Jurisdiction(facility_id, JurisdictionKind.FACILITY, name, None, (town.id,))
-        kept = [node for node in self._base if node.id not in added]
-        return JurisdictionRegistry([*kept, *added.values()], lazy=self._lazy, shared=self._shared)
+        by_state: dict[str, list[Jurisdiction]] = {}
+        for node in facilities:
+            if node.kind is not JurisdictionKind.FACILITY:
+                raise ValueError(f"{node.id!r} is a {node.kind}, not a facility")
+            by_state.setdefault(node.state_id, []).append(node)
+
+        def loader(state: str) -> Callable[[], list[Jurisdiction]]:
+            return lambda: [*(n for n in self.within(state) if n.id != state), *by_state.get(state, ())]
+
+        eager = [n for state, nodes in by_state.items() if state not in self._lazy for n in nodes]
+        return JurisdictionRegistry(
+            [*self._base, *eager], lazy={state: loader(state) for state in self._lazy}, shared=self._shared
+        )
+
+    def answering(self, state_id: str, words: str) -> tuple[Jurisdiction, ...]:
+        """Every place of the state the words name, by its name or an alias: what a new name may not be."""
+        self._load(state_id)
+        entry = self._names.get(state_id, {}).get(normalize_name(words))
+        return tuple(self._by_id[i] for i in dict.fromkeys((*entry[1], *entry[2]))) if entry else ()
 
     # --- resolving -------------------------------------------------------------------------------
 
@@ -541,16 +557,6 @@ class JurisdictionRegistry:
         _tier, best, worse = entry
         inside = [i for i in worse if i != state]
         return inside if best == [state] and inside else best
-
-    def _town(self, text: str) -> Jurisdiction:
-        try:
-            node = self.resolve(text)
-        except UnknownJurisdiction:
-            node = None
-        if node is None or node.kind is not JurisdictionKind.TOWN:
-            suggestions = self._suggest(text, JurisdictionKind.TOWN, state=STATE_ID)
-            raise UnknownJurisdiction(text, suggestions, kind=JurisdictionKind.TOWN)
-        return node
 
     def _one(self, query: str, ids: Iterable[str] | None, *, suggest: bool = True) -> Jurisdiction:
         found = list(dict.fromkeys(ids or ()))

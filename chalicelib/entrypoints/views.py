@@ -8,7 +8,8 @@ from typing import Any
 from chalicelib.domain.acklog import LogEntry
 from chalicelib.domain.acknowledgments import Acknowledgment
 from chalicelib.domain.deliveries import Delivery
-from chalicelib.domain.jurisdictions import Jurisdiction
+from chalicelib.domain.facilities import Facility
+from chalicelib.domain.jurisdictions import Jurisdiction, JurisdictionRegistry
 from chalicelib.domain.messages import decision_for, detainer_event_for, low_key_sentence, mail_view
 from chalicelib.domain.notices import Notice, NoticeStatus
 from chalicelib.domain.policies import EscalationPolicy
@@ -24,6 +25,13 @@ def subscriber_json(subscriber: Subscriber, *, reveal_for: frozenset[str] = froz
         {**c, "secret": secrets[c["id"]]} if c["id"] in secrets else c for c in out["channels"]
     ]
     return out
+
+
+def facility_json(facility: Facility, places: JurisdictionRegistry) -> dict[str, Any]:
+    """The facility as kept, with the place it sits in named."""
+    place = places.get(facility.place_id)
+    record = {k: v for k, v in facility.as_record().items() if k != "place_id"}
+    return {**record, "place": {"id": place.id, "name": place.full_name, "kind": str(place.kind)}}
 
 
 def delivery_json(delivery: Delivery) -> dict[str, Any]:

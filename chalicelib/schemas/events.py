@@ -242,6 +242,8 @@ def _detainer(
     facility = jurisdiction(registry, text(body, "facility", problems, max_len=200), "facility", problems)
     if facility is not None and facility.kind is not JurisdictionKind.FACILITY:
         problems.add("facility", f"{facility.name!r} is a {facility.kind}, not a correctional facility")
+    elif facility is not None and facility.retired:
+        problems.add("facility", f"{facility.full_name} ({facility.id}) is retired: no new detainer names it")
     subject = _subject(body.get("subject"), problems)
     judicial_warrant = boolean(body, "judicial_warrant", problems, default=False)
     signer = text(body, "judicial_warrant_signer", problems, required=False, max_len=200)

@@ -75,6 +75,7 @@ from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from multiprocessing.connection import wait
 from typing import Any
+from urllib.parse import quote
 
 from chalice.test import Client
 
@@ -212,6 +213,7 @@ def seed(client: Any, world: FakeWorld, admin: str) -> dict[str, list[str]]:
         return json.loads(response.body)
 
     sender = post("/inbound/senders", {"sender": "ice.dhs.gov", "note": "ICE"})["sender"]
+    jail = post("/facilities", {"name": "Harris County Jail", "place": "us-tx/county/harris", "kind": "jail"})
     rotation = post("/rotations", {**ROTATION, "jurisdiction": "statewide"})["id"]
     rollout = post("/events", rollout_body())["notice_id"]
     open_detainer = post("/events", detainer_body())["notice_id"]
@@ -234,6 +236,7 @@ def seed(client: Any, world: FakeWorld, admin: str) -> dict[str, list[str]]:
         "channel_id": [c.id for c in adviser.channels],
         "key_id": sorted(world.keys.keys),
         "sender": [sender],
+        "facility_id": [quote(jail["id"], safe="")],
         "name": sorted(DASHBOARD_ASSETS),
         "rotation_id": [rotation],
     }

@@ -71,6 +71,19 @@ DETAINER_POLICY: dict[str, Any] = {
         {"before_deadline": "PT4H", "notify": "admins"},
     ],
 }
+FACILITY: dict[str, Any] = {
+    "name": "Travis County Jail",
+    "place": "Travis County, TX",
+    "kind": "jail",
+    "aliases": ["Travis Jail"],
+}
+FACILITY_CHANGE: dict[str, Any] = {
+    "name": "Harris County Joint Processing Center",
+    "place": "us-tx/county/harris",
+    "kind": "detention-center",
+    "aliases": ["JPC"],
+    "retired": False,
+}
 ROTATION: dict[str, Any] = {
     "jurisdiction": "New Haven Correctional Center",
     "role": "corrections",
@@ -171,6 +184,11 @@ ROUTE_CASES: dict[Route, RouteCase] = {
     ("POST", "/admin/sweep"): RouteCase(),
     ("GET", "/audit"): RouteCase(query=("limit",)),
     ("GET", "/jurisdictions"): RouteCase(query=("q",)),
+    # Correctional facilities.
+    ("GET", "/facilities"): RouteCase(query=("state",)),
+    ("POST", "/facilities"): RouteCase(JsonBody((FACILITY,))),
+    ("GET", "/facilities/{facility_id}"): RouteCase(),
+    ("PATCH", "/facilities/{facility_id}"): RouteCase(JsonBody((FACILITY_CHANGE,))),
     # Subscribers and keys.
     ("POST", "/subscribers"): RouteCase(JsonBody((SUBSCRIBER,))),
     ("GET", "/subscribers"): RouteCase(query=("limit", "cursor")),

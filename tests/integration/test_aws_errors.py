@@ -29,6 +29,7 @@ from chalicelib.adapters.ack_log import DynamoAckLog
 from chalicelib.adapters.contact_store import DynamoContactStore
 from chalicelib.adapters.delivery_store import DynamoDeliveryStore
 from chalicelib.adapters.dynamodb import ConditionFailed, call, transact_conditional
+from chalicelib.adapters.facility_store import DynamoFacilityStore
 from chalicelib.adapters.key_store import DynamoKeyStore
 from chalicelib.adapters.mail_store import S3MailStore
 from chalicelib.adapters.notice_store import DynamoNoticeStore
@@ -45,6 +46,7 @@ from chalicelib.domain.acklog import EntryKind
 from chalicelib.domain.acknowledgments import Acknowledgment, AckVia
 from chalicelib.domain.auth import ApiRole, new_key
 from chalicelib.domain.errors import Conflict, NotFound
+from chalicelib.domain.facilities import Facility, FacilityKind
 from chalicelib.domain.mail_trust import SenderKind, TrustedSender
 from chalicelib.domain.messages import OutgoingEmail, OutgoingSms
 from chalicelib.domain.policies import DEFAULT_POLICIES
@@ -92,6 +94,7 @@ class Adapters:
     mail: S3MailStore
     queue: SqsWorkQueue
     trusted: DynamoTrustedSenderStore
+    facilities: DynamoFacilityStore
     rotations: DynamoRotationStore
 
 
@@ -100,7 +103,7 @@ def adapters(client: Callable[[str], Any]) -> Adapters:
     return Adapters(
         notices=DynamoNoticeStore(table("notices"), dynamodb),
         subscribers=DynamoSubscriberStore(
-            table("subscribers"), table("subscriptions"), dynamodb, load_registry()
+            table("subscribers"), table("subscriptions"), dynamodb, load_registry
         ),
         deliveries=DynamoDeliveryStore(table("deliveries"), dynamodb),
         keys=DynamoKeyStore(table("api-keys"), dynamodb),
@@ -114,6 +117,7 @@ def adapters(client: Callable[[str], Any]) -> Adapters:
         mail=S3MailStore(BUCKET, client("s3")),
         queue=SqsWorkQueue(table("send"), client("sqs")),
         trusted=DynamoTrustedSenderStore(table("trusted-senders"), dynamodb),
+        facilities=DynamoFacilityStore(table("facilities"), dynamodb),
         rotations=DynamoRotationStore(table("rotations"), dynamodb),
     )
 
@@ -134,6 +138,12 @@ def refusing_client(service: str) -> Any:
 def planned() -> list[Any]:
     entries = index_entries(subscriber("s1", Role.LOCAL_OFFICIAL, "us-ct"), load_registry())
     return plan_deliveries(a_notice(), recipients_for(entries), step=0, now=NOW)
+
+
+def a_jail() -> Facility:
+    return Facility(
+        "us-tx/facility/harris-county-jail", "Harris County Jail", "us-tx/county/harris", FacilityKind.JAIL
+    )
 
 
 def an_ack() -> Acknowledgment:
@@ -180,6 +190,10 @@ STORE_CALLS: dict[str, tuple[Callable[[Adapters], object], str]] = {
         lambda a: a.trusted.find([EMAIL, "example.gov"]),
         "BatchGetItem on vigil-test-trusted-senders",
     ),
+    "facilities.add": (lambda a: a.facilities.add(a_jail()), "PutItem on vigil-test-facilities"),
+    "facilities.get": (lambda a: a.facilities.get(a_jail().id), "GetItem on vigil-test-facilities"),
+    "facilities.replace": (lambda a: a.facilities.replace(a_jail()), "PutItem on vigil-test-facilities"),
+    "facilities.list": (lambda a: a.facilities.list(), "Scan on vigil-test-facilities"),
     "rotations.add": (lambda a: a.rotations.add(a_rotation()), "PutItem on vigil-test-rotations"),
     "rotations.get": (lambda a: a.rotations.get("rot_1"), "GetItem on vigil-test-rotations"),
     "rotations.replace": (lambda a: a.rotations.replace(a_rotation()), "PutItem on vigil-test-rotations"),

@@ -65,6 +65,7 @@ TABLES = (
     "contacts",
     "rate-limits",
     "trusted-senders",
+    "facilities",
     "rotations",
 )
 ENVIRONMENT = {

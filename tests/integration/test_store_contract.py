@@ -25,6 +25,7 @@ from chalicelib.domain.acknowledgments import Acknowledgment, AckVia
 from chalicelib.domain.auth import ApiRole, new_key
 from chalicelib.domain.deliveries import DeliveryStatus
 from chalicelib.domain.errors import ChangedMeanwhile, Conflict, InvalidInput, NotFound
+from chalicelib.domain.facilities import Facility, FacilityKind
 from chalicelib.domain.jurisdictions import JurisdictionKind
 from chalicelib.domain.language import Language
 from chalicelib.domain.mail_trust import SenderKind, TrustedSender
@@ -45,6 +46,7 @@ from chalicelib.domain.tokens import AckTarget
 from chalicelib.ports import (
     AckCodeStore,
     DeliveryStore,
+    FacilityStore,
     KeyStore,
     NoticeExists,
     NoticeStore,
@@ -54,6 +56,7 @@ from chalicelib.ports import (
     SubscriptionIndex,
     TrustedSenderStore,
 )
+from chalicelib.services.place_graph import PlaceGraph
 from chalicelib.services.subscribers import reindex_all
 from infra import reindex, schedule_retention
 from tests.builders import NOW, subscriber
@@ -61,6 +64,7 @@ from tests.fake_acklog import InMemoryAckLog
 from tests.fakes import (
     InMemoryAckCodeStore,
     InMemoryDeliveryStore,
+    InMemoryFacilityStore,
     InMemoryKeyStore,
     InMemoryNoticeStore,
     InMemoryPolicyStore,
@@ -82,12 +86,17 @@ class Stores:
     policies: PolicyStore
     codes: AckCodeStore
     trusted: TrustedSenderStore
+    facilities: FacilityStore
+    # The place graph the subscriber store's index rows are computed with, the facilities in it.
+    places: PlaceGraph
 
 
 @pytest.fixture(params=["fake", "dynamodb"])
 def stores(request: pytest.FixtureRequest) -> Iterator[Stores]:
     if request.param == "fake":
-        subscribers = InMemorySubscriberStore()
+        facilities = InMemoryFacilityStore()
+        places = PlaceGraph(load_registry(), facilities, clock=lambda: 0.0)
+        subscribers = InMemorySubscriberStore(places=places.current)
         yield Stores(
             InMemoryNoticeStore(),
             subscribers,
@@ -97,6 +106,8 @@ def stores(request: pytest.FixtureRequest) -> Iterator[Stores]:
             InMemoryPolicyStore(),
             InMemoryAckCodeStore(),
             InMemoryTrustedSenderStore(),
+            facilities,
+            places,
         )
         return
     aws: Aws = request.getfixturevalue("aws")
@@ -111,6 +122,8 @@ def stores(request: pytest.FixtureRequest) -> Iterator[Stores]:
         deps.policies,
         deps.codes,
         deps.trusted_senders,
+        deps.facilities,
+        deps.places,
     )
 
 
@@ -673,7 +686,7 @@ def dynamo(aws: Aws, stack: dict[str, str]) -> Dynamo:
         "after-call.dynamodb.Query", lambda parsed, **_: on_query(pending["params"], parsed)
     )
     store = DynamoSubscriberStore(
-        f"vigil-{STAGE}-subscribers", f"vigil-{STAGE}-subscriptions", client, load_registry()
+        f"vigil-{STAGE}-subscribers", f"vigil-{STAGE}-subscriptions", client, load_registry
     )
     return Dynamo(store, store, client, queries)
 
@@ -808,6 +821,76 @@ def test_removing_a_sender_returns_it_and_a_second_removal_is_not_found(stores: 
     assert stores.trusted.list() == []
     with pytest.raises(NotFound):
         stores.trusted.remove("ice.dhs.gov")
+
+
+def a_facility(**overrides: Any) -> Facility:
+    values: dict[str, Any] = {
+        "id": "us-tx/facility/harris-county-jail",
+        "name": "Harris County Jail",
+        "place_id": "us-tx/county/harris",
+        "kind": FacilityKind.JAIL,
+        "aliases": ("Harris Jail", "1200 Baker Street Jail"),
+        "added_by": "key-1",
+        "added_at": NOW,
+        "changed_at": NOW,
+    }
+    values.update(overrides)
+    return Facility(**values)
+
+
+def test_facilities_round_trip_and_are_listed_by_id(stores: Stores) -> None:
+    jail = a_facility()
+    centre = a_facility(
+        id="us-tx/facility/el-paso-processing-center",
+        name="El Paso Processing Center",
+        place_id="us-tx/county/el-paso",
+        kind=FacilityKind.DETENTION_CENTER,
+        aliases=(),
+        retired_at=NOW + timedelta(days=1),
+    )
+    stores.facilities.add(jail)
+    stores.facilities.add(centre)
+    assert stores.facilities.get(jail.id) == jail
+    assert stores.facilities.list() == [centre, jail]
+
+
+def test_a_facility_id_added_twice_is_a_conflict_and_the_first_stays(stores: Stores) -> None:
+    stores.facilities.add(a_facility())
+    with pytest.raises(Conflict):
+        stores.facilities.add(a_facility(name="Harris County Jail (second)"))
+    assert stores.facilities.get("us-tx/facility/harris-county-jail").name == "Harris County Jail"
+    with pytest.raises(NotFound):
+        stores.facilities.get("us-tx/facility/nowhere")
+
+
+def test_a_facility_is_replaced_only_from_the_revision_stored(stores: Stores) -> None:
+    stores.facilities.add(a_facility())
+    read = stores.facilities.get("us-tx/facility/harris-county-jail")
+    stores.facilities.replace(replace(read, name="Harris County Jail, Baker Street"))
+    with pytest.raises(ChangedMeanwhile):
+        stores.facilities.replace(replace(read, kind=FacilityKind.PRISON))  # based on revision 0
+    stored = stores.facilities.get(read.id)
+    assert (stored.name, stored.kind, stored.revision) == (
+        "Harris County Jail, Baker Street",
+        FacilityKind.JAIL,
+        1,
+    )
+    with pytest.raises(NotFound):
+        stores.facilities.replace(a_facility(id="us-tx/facility/nowhere"))
+
+
+def test_a_subscription_to_an_added_facility_is_read_by_its_county_and_state(stores: Stores) -> None:
+    stores.facilities.add(a_facility())
+    stores.places.forget()
+    jail = "us-tx/facility/harris-county-jail"
+    stores.subscribers.add(subscriber("sub_jail", Role.ADVOCATE, jail))
+    places = stores.places.current()
+    for place in ("us-tx", "us-tx/county/harris"):
+        found = stores.index.covering(reach(places, place, EventType.ROLLOUT))
+        assert [e.subscriber_id for e in found] == ["sub_jail"], place
+    found = stores.index.covering(reach(places, jail, EventType.DETAINER))
+    assert [e.subscriber_id for e in found] == ["sub_jail"]
+    assert not list(stores.index.covering(reach(places, "us-tx/county/travis", EventType.ROLLOUT)))
 
 
 def a_report(copy: str, reporter: str = "desk.sergeant@example.gov") -> dict[str, Any]:
@@ -970,6 +1053,8 @@ def test_what_falls_due_is_one_query_of_the_keys_only_index(aws: Aws, stack: dic
         deps.policies,
         deps.codes,
         deps.trusted_senders,
+        deps.facilities,
+        deps.places,
     )
     for n in range(3):
         a_decided_detainer(stores, f"ntc_{n}", due_in=timedelta(days=n))

@@ -66,6 +66,7 @@ TABLES: dict[str, TableSpec] = {
     "contacts": TableSpec(keys=[("address", "S", "HASH")]),
     "rate-limits": TableSpec(keys=[("bucket", "S", "HASH")]),
     "trusted-senders": TableSpec(keys=[("sender", "S", "HASH")]),
+    "facilities": TableSpec(keys=[("facility_id", "S", "HASH")]),
     "rotations": TableSpec(keys=[("rotation_id", "S", "HASH")]),
 }
 WORK_QUEUES = {"route": "route-dlq", "send": "send-dlq"}

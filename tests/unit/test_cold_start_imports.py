@@ -62,6 +62,8 @@ DEFERRED = {
     "chalicelib.schemas.keys": "POST /keys",
     "chalicelib.services.routing": "the route function",
     "chalicelib.services.subscribers": "the subscriber routes",
+    "chalicelib.services.facilities": "the facility routes",
+    "chalicelib.schemas.facilities": "POST and PATCH /facilities",
 }
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from email import message_from_bytes
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from chalice.test import Client
@@ -165,6 +166,17 @@ def _a_trusted_sender(client: Client, keys: Keys) -> str:
     return "ice.dhs.gov"
 
 
+def _a_facility(client: Client, keys: Keys) -> str:
+    body = {"name": "Travis County Jail", "place": "us-tx/county/travis", "kind": "jail"}
+    added = client.http.post(
+        "/facilities",
+        headers={"Authorization": f"Bearer {keys[ApiRole.ADMIN]}", "Content-Type": "application/json"},
+        body=json.dumps(body),
+    )
+    assert added.status_code == 201, added.body
+    return quote(json.loads(added.body)["id"], safe="")
+
+
 def _a_subscriber(world: FakeWorld) -> str:
     return next(iter(world.subscribers.list(limit=10, cursor=None).items)).id
 
@@ -250,6 +262,14 @@ WRITES: dict[tuple[str, str], Callable[[Client, Keys, FakeWorld], Write]] = {
     ),
     ("POST", "/subscribers/{subscriber_id}/channels/{channel_id}/rotate-secret"): lambda c, k, w: Write(
         ApiRole.ADMIN, "/subscribers/{}/channels/{}/rotate-secret".format(*_webhook_channel(w))
+    ),
+    ("POST", "/facilities"): lambda c, k, w: Write(
+        ApiRole.ADMIN,
+        "/facilities",
+        {"name": "Harris County Jail", "place": "Harris County, TX", "kind": "jail"},
+    ),
+    ("PATCH", "/facilities/{facility_id}"): lambda c, k, w: Write(
+        ApiRole.ADMIN, f"/facilities/{_a_facility(c, k)}", {"aliases": ["Harris Jail"]}
     ),
     ("POST", "/keys"): lambda c, k, w: Write(ApiRole.ADMIN, "/keys", {"name": "ops", "role": "viewer"}),
     ("POST", "/rotations"): lambda c, k, w: Write(ApiRole.ADMIN, "/rotations", ROTATION),

@@ -98,8 +98,19 @@ def test_the_api_may_do_with_each_table_what_its_routes_do_and_no_more() -> None
         "contacts": {"GetItem", "PutItem", "DeleteItem"},
         "rate-limits": {"GetItem", "UpdateItem"},
         "trusted-senders": {"GetItem", "BatchGetItem", "PutItem", "DeleteItem", "Scan"},
+        "facilities": {"GetItem", "PutItem", "Scan"},
         "rotations": {"GetItem", "BatchGetItem", "PutItem", "DeleteItem", "Scan"},
     }
+
+
+@pytest.mark.parametrize("function", sorted(NEEDS))
+def test_every_function_that_reads_places_reads_the_facilities_and_writes_none(function: str) -> None:
+    """Naming, routing and re-indexing a subscriber need the admins' facilities in the place graph."""
+    places = bool(table_actions(function, "subscriptions"))
+    facilities = table_actions(function, "facilities")
+    assert ("Scan" in facilities) is places
+    if function != "api_handler":
+        assert facilities <= {"Scan"}
 
 
 @pytest.mark.parametrize("function", sorted(NEEDS))

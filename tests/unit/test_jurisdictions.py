@@ -381,39 +381,68 @@ def test_ancestors_and_children_of_an_unknown_id_are_refused(registry: Jurisdict
 # --- facilities are admin-managed data ---------------------------------------------------------
 
 
+def facility(name: str, place: str, *aka: str) -> Jurisdiction:
+    state = place.split("/", 1)[0]
+    return Jurisdiction(
+        canonical_id(JurisdictionKind.FACILITY, name, state),
+        JurisdictionKind.FACILITY,
+        name,
+        None,
+        (place,),
+        aka,
+    )
+
+
 def test_admin_added_facility_hangs_under_its_town_in_a_new_registry(registry: JurisdictionRegistry) -> None:
-    extended = registry.with_facilities([("Northern Correctional Institution", "Somers")])
-    facility = extended.resolve("Northern CI")
-    assert facility.id == "us-ct/facility/northern-correctional-institution"
-    assert ids(extended.ancestors(facility.id))[:2] == [facility.id, "us-ct/town/somers"]
+    extended = registry.with_facilities([facility("Northern Correctional Institution", "us-ct/town/somers")])
+    found = extended.resolve("Northern CI")
+    assert found.id == "us-ct/facility/northern-correctional-institution"
+    assert ids(extended.ancestors(found.id))[:2] == [found.id, "us-ct/town/somers"]
     assert len(extended.of_kind(JurisdictionKind.FACILITY)) == 14
     with pytest.raises(UnknownJurisdiction):
         registry.resolve("Northern Correctional Institution")
 
 
-def test_admin_entry_replaces_the_seed_facility_with_the_same_id(registry: JurisdictionRegistry) -> None:
-    extended = registry.with_facilities([("York  Correctional Institution", "Town of Montville, CT")])
-    york = extended.resolve("York CI")
-    assert york.id == "us-ct/facility/york-correctional-institution"
-    assert york.name == "York Correctional Institution"
-    assert york.parents == ("us-ct/town/montville",)
-    assert len(extended.of_kind(JurisdictionKind.FACILITY)) == 13
-    assert registry.resolve("York CI").parents == ("us-ct/town/east-lyme",)
-
-
-def test_admin_facility_in_an_unknown_town_is_refused_with_town_suggestions(
+def test_a_facility_of_another_state_joins_its_county_when_the_state_loads(
     registry: JurisdictionRegistry,
 ) -> None:
-    with pytest.raises(UnknownJurisdiction) as caught:
-        registry.with_facilities([("Somewhere Correctional Center", "Middlesex")])
-    assert caught.value.suggestions
-    assert all(registry.resolve(name).kind is JurisdictionKind.TOWN for name in caught.value.suggestions)
-    assert str(caught.value).startswith("unknown town 'Middlesex'")
+    extended = registry.with_facilities(
+        [facility("Harris County Jail", "us-tx/county/harris", "Harris Jail")]
+    )
+    assert extended.resolve("Harris County Jail, TX").id == "us-tx/facility/harris-county-jail"
+    assert extended.resolve("Harris Jail").id == "us-tx/facility/harris-county-jail"
+    assert ids(extended.ancestors("us-tx/facility/harris-county-jail")) == [
+        "us-tx/facility/harris-county-jail",
+        "us-tx/county/harris",
+        "us-tx",
+    ]
+    assert "us-tx/facility/harris-county-jail" in ids(extended.children("us-tx/county/harris"))
+    assert "us-tx/facility/harris-county-jail" in ids(extended.within("us-tx"))
+    assert extended.answering("us-tx", "harris county jail")[0].id == "us-tx/facility/harris-county-jail"
+    with pytest.raises(UnknownJurisdiction):
+        registry.get("us-tx/facility/harris-county-jail")
+
+
+def test_a_shipped_facility_s_id_cannot_be_taken_again(registry: JurisdictionRegistry) -> None:
+    with pytest.raises(ValueError, match="duplicate"):
+        registry.with_facilities([facility("York Correctional Institution", "us-ct/town/montville")])
+    texas = registry.with_facilities([facility("Harris County Jail", "us-tx/county/harris")] * 2)
+    with pytest.raises(ValueError, match="duplicate"):
+        texas.get("us-tx/county/harris")
+
+
+def test_only_facilities_are_added(registry: JurisdictionRegistry) -> None:
+    town = Jurisdiction("us-ct/town/atlantis", JurisdictionKind.TOWN, "Atlantis", None, ("us-ct",))
+    with pytest.raises(ValueError, match="not a facility"):
+        registry.with_facilities([town])
 
 
 def test_short_facility_name_shared_by_two_facilities_is_ambiguous(registry: JurisdictionRegistry) -> None:
     extended = registry.with_facilities(
-        [("Webster Correctional Center", "Cheshire"), ("Webster Correctional Institution", "Cheshire")]
+        [
+            facility("Webster Correctional Center", "us-ct/town/cheshire"),
+            facility("Webster Correctional Institution", "us-ct/town/cheshire"),
+        ]
     )
     with pytest.raises(UnknownJurisdiction) as caught:
         extended.resolve("Webster")
@@ -423,7 +452,7 @@ def test_short_facility_name_shared_by_two_facilities_is_ambiguous(registry: Jur
 
 def test_a_facility_may_not_take_a_town_name(registry: JurisdictionRegistry) -> None:
     with pytest.raises(ValueError, match="same name"):
-        registry.with_facilities([("Hartford", "Hartford")])
+        registry.with_facilities([facility("Hartford", "us-ct/town/hartford")])
 
 
 # --- building the registry from data -----------------------------------------------------------

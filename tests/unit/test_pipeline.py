@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from chalicelib.data import load_registry
 from chalicelib.domain.auth import ApiRole, Caller
 from chalicelib.domain.deliveries import DeliveryStatus, SendMessage, carried_deliveries
 from chalicelib.domain.errors import Conflict, NotFound
@@ -56,7 +55,7 @@ def route_all(world: FakeWorld) -> None:
             notices=world.notices,
             index=world.subscribers,
             send_queue=world.send_queue,
-            registry=load_registry(),
+            registry=world.places.current(),
             policies=world.policies,
             ack_log=world.ack_log,
             rotations=world.rotations,
