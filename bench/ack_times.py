@@ -40,7 +40,7 @@ from chalicelib.bootstrap import build
 from chalicelib.config import Settings
 from chalicelib.domain.subscribers import EventType
 from chalicelib.services import dashboard
-from vigil_local.demo import demo_records
+from vigil_local.demo import DEMO_ROLLOUT_POLICY, demo_records
 from vigil_local.demo_history import SEED, seed_history
 
 if TYPE_CHECKING:
@@ -78,6 +78,7 @@ def run(copies: Sequence[int], *, runs: int, now: datetime, faithful_moto: bool)
         )
         deps = build(settings, session=session)
         writer: DynamoDBClient = session.client("dynamodb", region_name=REGION)
+        deps.policies.put(DEMO_ROLLOUT_POLICY)  # as the demo stores it
         offices = {}
         for record in demo_records(deps.registry, now=now):
             deps.subscribers.add(record)

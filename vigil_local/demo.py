@@ -2,7 +2,9 @@
 
 Every subscriber is an office with example addresses (example.gov, example.org, 555-01xx numbers),
 never a real person. They are created through the HTTP API (``POST /subscribers``) so that the demo
-walks the same path an admin would.
+walks the same path an admin would, and so is the demo's rollout policy (``PUT /policies/rollout``):
+a rollout must be acknowledged by the governor's office and by the place's own officials, so the
+places no local official of the demo covers show as coverage gaps.
 """
 
 from __future__ import annotations
@@ -12,13 +14,14 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 import structlog
 
 from chalicelib.domain.jurisdictions import JurisdictionRegistry
+from chalicelib.domain.policies import DEFAULT_POLICIES, EscalationPolicy
 from chalicelib.domain.subscribers import (
     Channel,
     ChannelType,
@@ -168,6 +171,15 @@ DEMO_SUBSCRIBERS: tuple[DemoSubscriber, ...] = (
 )
 
 
+# The story's lesson, as an admin of the demo's state sets it: a rollout sent quietly to low-level
+# staff is closed only once the governor's office and the place's own officials have seen it. The
+# shipped default asks for the governor's office alone (a stage may have no local official yet);
+# the steps are the default's.
+DEMO_ROLLOUT_POLICY: EscalationPolicy = replace(
+    DEFAULT_POLICIES[EventType.ROLLOUT], required_roles=(Role.STATE_EXECUTIVE, Role.LOCAL_OFFICIAL)
+)
+
+
 def demo_records(
     registry: JurisdictionRegistry, *, now: datetime, receiver_url: str = "https://hooks.example.org"
 ) -> list[Subscriber]:
@@ -215,7 +227,8 @@ def seed_demo(
     *,
     headers: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """Create the demo subscribers through ``POST /subscribers``; returns their ids by office.
+    """Create the demo subscribers through ``POST /subscribers`` and store the demo's rollout policy
+    through ``PUT /policies/rollout``; returns the subscribers' ids by office.
 
     The webhook secret the API returns (once) is registered with the demo receiver, so the receiver
     can verify what Vigil signs. ``headers`` go with every request (the local stack's startup token:
@@ -225,14 +238,19 @@ def seed_demo(
     receiver_url = receiver.url if receiver else None
     http = _Http(dict(headers or {}))
     for subscriber in DEMO_SUBSCRIBERS:
-        answer = http.post_json(f"{api_url}/subscribers", subscriber.body(receiver_url), admin_key)
+        answer = http.send_json("POST", f"{api_url}/subscribers", subscriber.body(receiver_url), admin_key)
         created[subscriber.office] = str(answer["id"])
         _confirm_channels(http, api_url, answer)
         if receiver is not None:
             for channel in answer.get("channels", []):
                 if channel.get("type") == "webhook" and channel.get("secret"):
                     receiver.register(str(channel["url"]), str(channel["secret"]))
-    logger.info("demo.seeded", subscribers=len(created))
+    http.send_json("PUT", f"{api_url}/policies/rollout", DEMO_ROLLOUT_POLICY.as_json(), admin_key)
+    logger.info(
+        "demo.seeded",
+        subscribers=len(created),
+        rollout_required_roles=[str(r) for r in DEMO_ROLLOUT_POLICY.required_roles],
+    )
     return created
 
 
@@ -258,7 +276,7 @@ def _confirm_channels(http: _Http, api_url: str, subscriber: dict[str, Any]) -> 
             ]
             if not codes:
                 raise DemoSeedFailed(f"no confirmation text reached {address}")
-            http.post_json(f"{api_url}/dev/sms/inbound", {"from": address, "body": codes[-1]}, None)
+            http.send_json("POST", f"{api_url}/dev/sms/inbound", {"from": address, "body": codes[-1]}, None)
 
 
 class _Http:
@@ -288,7 +306,7 @@ class _Http:
         except urllib.error.HTTPError as exc:
             raise DemoSeedFailed(f"POST {url} answered {exc.code}") from exc
 
-    def post_json(self, url: str, body: dict[str, Any], api_key: str | None) -> dict[str, Any]:
+    def send_json(self, method: str, url: str, body: dict[str, Any], api_key: str | None) -> dict[str, Any]:
         request = urllib.request.Request(  # noqa: S310  # as above
             url,
             data=json.dumps(body).encode(),
@@ -297,14 +315,14 @@ class _Http:
                 "Content-Type": "application/json",
                 **({"Authorization": f"Bearer {api_key}"} if api_key else {}),
             },
-            method="POST",
+            method=method,
         )
         try:
             with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310  # as above
                 answer = json.loads(response.read())
         except urllib.error.HTTPError as exc:
             detail = exc.read().decode("utf-8", errors="replace")[:2000]
-            raise DemoSeedFailed(f"POST {url} answered {exc.code}: {detail}") from exc
+            raise DemoSeedFailed(f"{method} {url} answered {exc.code}: {detail}") from exc
         if not isinstance(answer, dict):
-            raise DemoSeedFailed(f"POST {url} answered {answer!r}, not an object")
+            raise DemoSeedFailed(f"{method} {url} answered {answer!r}, not an object")
         return answer

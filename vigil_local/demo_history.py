@@ -4,8 +4,11 @@ Each past notice is made as its own path would have made it: read by the event p
 classified and its hold clocks computed by intake's own ``detainer_review``), its recipients found in
 the subscription index as routing finds them and its deliveries planned by the same rule
 (``plan_deliveries``), its escalation steps taken when its policy says, to the audiences the sweep
-would choose, and acknowledged by some of its recipients through their messages. Every notice ends
-acknowledged by the roles its policy requires. Its log is the chain those steps write (created,
+would choose, and acknowledged by some of its recipients through their messages. Each notice ends as
+the pipeline would end it: acknowledged once every role its policy requires has acknowledged, or,
+where it reached nobody of a required role (a coverage gap: under the demo's rollout policy, a town
+no local official of the demo covers), open after its last step, with nothing left for the sweep to
+take. Its log is the chain those steps write (created,
 routed, delivered, escalated, acknowledged), sealed by the log's own rule (``next_entry``), so it
 verifies like any other.
 
@@ -14,8 +17,10 @@ requests per notice (about a second each on the local stack's moto), the whole h
 batched requests. Nothing of it is sent: the outbox shows only what happens from now on. Written
 before the ticker starts (``runner.py``), it never meets a sweep half-way.
 
-The story the figures tell: the governor's office acknowledged rollouts slowly twelve weeks ago (many
-climbed to the admins, the last step) and faster week by week since; detainers are acknowledged by
+The story the figures tell: the governor's office and the mayors acknowledged rollouts slowly twelve
+weeks ago (many climbed to the admins, the last step) and faster week by week since, except in
+Torrington, where no local official subscribes: its rollouts climb to the admins and stay open,
+waiting for a local official nobody can reach; detainers are acknowledged by
 Correction within the hour, except those that arrive on a Friday evening shortly before release, read
 on Monday after their last step. Randomness is seeded: the same history every time, placed relative
 to now.
@@ -70,6 +75,8 @@ ROUTED_AFTER = timedelta(seconds=2)
 SENT_AFTER = timedelta(seconds=5)
 SWEPT_AFTER = timedelta(seconds=30)
 TOWNS = ("New Haven", "Hartford", "Bridgeport", "Stamford", "Norwalk", "Danbury")
+# A town of a county the demo's local officials leave uncovered (Litchfield): its rollouts are gaps.
+UNCOVERED_TOWN = "Torrington"
 FACILITIES = ("New Haven Correctional Center", "Bridgeport Correctional Center")
 
 
@@ -87,6 +94,8 @@ class History:
     """What was written, for the log line and the tests."""
 
     notices: dict[str, int] = field(default_factory=dict)
+    # Notices that reached nobody of a required role and stay open after their last step.
+    left_open: int = 0
     acknowledgments: int = 0
     escalations: int = 0
     requests: int = 0
@@ -104,9 +113,15 @@ def seed_history(
     """``offices``: the demo subscribers' ids by office (what ``seed_demo`` returns); ``dynamodb``: a
     client of the stack's DynamoDB, for the batched writes. Another ``seed`` gives another history
     beside the first (the benchmarks fill a store with several)."""
-    writer = _Writer(deps, offices)
+    writer = _Writer(deps, offices, settled=now - SETTLED)
     rng = random.Random(seed)  # noqa: S311  # demo data, the same every time: not a secret
-    plans = _plans(rng, now=now, weeks=weeks, tag=f"{seed}")
+    plans = _plans(
+        rng,
+        now=now,
+        weeks=weeks,
+        tag=f"{seed}",
+        rollout_steps=_last_step(writer.policy(EventType.ROLLOUT)),
+    )
     for received_at, body, acks in sorted(plans, key=lambda p: p[0]):
         writer.notice(received_at, body, acks)
     writer.history.requests += writer.write(dynamodb)
@@ -114,6 +129,7 @@ def seed_history(
     logger.info(
         "demo.history_seeded",
         **history.notices,
+        left_open=history.left_open,
         acknowledgments=history.acknowledgments,
         escalations=history.escalations,
         requests=history.requests,
@@ -124,16 +140,22 @@ def seed_history(
 # ---------------------------------------------------------------------------------------------- the plan
 
 
+def _last_step(policy: EscalationPolicy) -> timedelta:
+    """How long after receipt a notice's last step falls due, of the steps timed from receipt."""
+    return max((s.after for s in policy.steps if s.after is not None), default=timedelta(0))
+
+
 def _plans(
-    rng: random.Random, *, now: datetime, weeks: int, tag: str
+    rng: random.Random, *, now: datetime, weeks: int, tag: str, rollout_steps: timedelta
 ) -> list[tuple[datetime, dict[str, Any], list[_Ack]]]:
+    """``rollout_steps``: when a rollout's last step falls due; one nobody can close takes them all."""
     plans: list[tuple[datetime, dict[str, Any], list[_Ack]]] = []
     settled = now - SETTLED
     for age in range(weeks - 1, -1, -1):  # weeks ago, the oldest first
         for n in range(rng.randint(2, 4)):
             received = _weekday(rng, now, age)
             body, acks = _rollout(rng, age, f"{tag}-{age}-{n}")
-            if _settled(received, acks, settled):
+            if _settled(received, acks, settled, steps=rollout_steps):
                 plans.append((received, body, acks))
         for n in range(rng.randint(2, 3)):
             friday_evening = rng.random() < 0.25
@@ -144,9 +166,12 @@ def _plans(
     return plans
 
 
-def _settled(received: datetime, acks: Sequence[_Ack], settled: datetime) -> bool:
-    """Everything of the notice is over before ``settled``: nothing of it is left to happen now."""
-    return received + timedelta(minutes=max(a.minutes for a in acks)) <= settled
+def _settled(
+    received: datetime, acks: Sequence[_Ack], settled: datetime, *, steps: timedelta = timedelta(0)
+) -> bool:
+    """Everything of the notice (its acknowledgments, and its steps timed from receipt) is over
+    before ``settled``: nothing of it is left to happen now."""
+    return received + max(timedelta(minutes=max(a.minutes for a in acks)), steps) <= settled
 
 
 def _weekday(rng: random.Random, now: datetime, age: int) -> datetime:
@@ -165,15 +190,21 @@ def _friday_evening(rng: random.Random, now: datetime, age: int) -> datetime:
 
 
 def _rollout(rng: random.Random, age: int, tag: str) -> tuple[dict[str, Any], list[_Ack]]:
-    place = rng.choice((*TOWNS, *TOWNS, "Fairfield County", "statewide"))
+    place = rng.choice((*TOWNS, *TOWNS, UNCOVERED_TOWN, "Fairfield County", "statewide"))
     # The governor's office: two and a half hours twelve weeks ago, half an hour this week.
     acks = [_Ack((30 + 12 * age) * rng.uniform(0.6, 1.5), Role.STATE_EXECUTIVE)]
+    # The place's own officials: an hour and a half twelve weeks ago, a quarter of an hour this week;
+    # one mayor in five only after the reminder (the second step, at 15 minutes).
+    local = (15 + 6 * age) * rng.uniform(0.5, 1.8)
+    if rng.random() >= 0.8:
+        local = max(local, 15) + rng.uniform(5, 45)
     if place in TOWNS:
-        if rng.random() < 0.8:
-            mayor = (15 + 6 * age) * rng.uniform(0.5, 1.8)
-            acks.append(_Ack(mayor, Role.LOCAL_OFFICIAL, f"Mayor of {place}"))
+        acks.append(_Ack(local, Role.LOCAL_OFFICIAL, f"Mayor of {place}"))
         if rng.random() < 0.5:
             acks.append(_Ack(rng.uniform(30, 240), Role.LAW_ENFORCEMENT, f"{place} Police Chief"))
+    elif place != UNCOVERED_TOWN:
+        # A county's or the state's rollout reaches the mayors inside it: the first of them acts.
+        acks.append(_Ack(local, Role.LOCAL_OFFICIAL))
     if rng.random() < 0.9:
         acks.append(_Ack(rng.uniform(2, 12), Role.ADVOCATE))
     body = {
@@ -229,9 +260,11 @@ def _detainer(
 class _Writer:
     """Makes each past notice's records and keeps them until ``write``."""
 
-    def __init__(self, deps: Deps, offices: Mapping[str, str]) -> None:
+    def __init__(self, deps: Deps, offices: Mapping[str, str], *, settled: datetime) -> None:
         self.deps = deps
         self.offices = offices
+        # A notice nobody can close takes its steps up to here (``_plans`` keeps them all before it).
+        self.settled = settled
         self.history = History()
         self.notices: list[Notice] = []
         self.deliveries: list[Delivery] = []
@@ -306,13 +339,17 @@ class _Writer:
         step, done = self._acknowledge(notice, policy, first, acks, chain)
         kind = str(notice.type)
         self.history.notices[kind] = self.history.notices.get(kind, 0) + 1
+        # Open, as the sweep leaves a notice nobody of a required role acknowledged: off its
+        # schedule once the last step is taken.
+        left = None if done else policy.next_step(after_step=step, received_at=received, deadline=deadline)
+        self.history.left_open += done is None
         self.notices.append(
             replace(
                 notice,
-                status=NoticeStatus.ACKNOWLEDGED,
+                status=NoticeStatus.ACKNOWLEDGED if done else NoticeStatus.OPEN,
                 routed_at=routed_at,
                 step=step,
-                next_step_at=None,
+                next_step_at=left[1] if left else None,
                 acknowledged_at=done,
             )
         )
@@ -325,9 +362,10 @@ class _Writer:
         first: list[Delivery],
         acks: list[_Ack],
         chain: _Chain,
-    ) -> tuple[int, datetime]:
+    ) -> tuple[int, datetime | None]:
         """The acknowledgments in time order, each preceded by the steps that fell due before it;
-        the last step taken and when the required roles had all acknowledged."""
+        the last step taken and when the required roles had all acknowledged (None: they never did,
+        and every step due before ``settled`` is taken)."""
         step, done = 0, None
         acked: list[Acknowledgment] = []
         for planned in sorted(acks, key=lambda a: a.minutes):
@@ -362,9 +400,7 @@ class _Writer:
                 },
             )
         if done is None:
-            raise ValueError(
-                f"a past notice must end acknowledged by {policy.required_roles}: {notice.title}"
-            )
+            step = self._escalate(notice, policy, step, until=self.settled, acked=acked, chain=chain)
         self.acks += acked
         self.history.acknowledgments += len(acked)
         return step, done

@@ -218,14 +218,3 @@ def dashboard(chromium: None, local_stack: RunningStack, tmp_path: Path) -> Iter
         assert not errors, f"the page logged errors: {errors}"
     finally:
         driver.quit()
-
-
-@pytest.fixture
-def local_officials_required(local_stack: RunningStack) -> Iterator[None]:
-    """Rollouts must also reach the town's own officials: places without one become gaps."""
-    original = local_stack.call("GET", "/policies/rollout").body
-    stricter = {"required_roles": ["state-executive", "local-official"], "steps": original["steps"]}
-    assert local_stack.call("PUT", "/policies/rollout", stricter).status == 200
-    yield
-    restored = {"required_roles": original["required_roles"], "steps": original["steps"]}
-    assert local_stack.call("PUT", "/policies/rollout", restored).status == 200

@@ -14,6 +14,7 @@ from tests.e2e.test_local_stack import DELIVERY_TIMEOUT_SECONDS, emails_for, rol
 pytestmark = pytest.mark.e2e
 
 ADVISER = "cj.adviser@governor.example.gov"
+HARTFORD_MAYOR = "mayor@hartford.example.gov"
 
 
 def ack_path(email: dict[str, Any]) -> str:
@@ -24,9 +25,11 @@ def emails_to(stack: RunningStack, notice_id: str, address: str) -> list[dict[st
     return [e for e in emails_for(stack, notice_id) if address in e["to"]]
 
 
-def test_rollout_is_acknowledged_through_the_emailed_link_and_the_log_verifies(
+def test_rollout_is_acknowledged_through_the_emailed_links_and_the_log_verifies(
     local_stack: RunningStack,
 ) -> None:
+    """The demo's rollout policy asks for the governor's office and the town's own officials: the
+    adviser's click leaves the notice open, the mayor's then closes it."""
     notice_id = submit(local_stack, rollout("Hartford"))
     [email] = wait_for(
         lambda: emails_to(local_stack, notice_id, ADVISER),
@@ -57,11 +60,31 @@ def test_rollout_is_acknowledged_through_the_emailed_link_and_the_log_verifies(
     assert "your acknowledgment is recorded" in clicked.body
 
     detail = local_stack.call("GET", f"/notices/{notice_id}").body
+    assert detail["status"] == "open"
+    assert detail["required_roles"] == [
+        {"role": "state-executive", "acknowledged": True},
+        {"role": "local-official", "acknowledged": False},
+    ]
+
+    [mayors] = wait_for(
+        lambda: emails_to(local_stack, notice_id, HARTFORD_MAYOR),
+        bool,
+        timeout=DELIVERY_TIMEOUT_SECONDS,
+        what="the mayor's email",
+    )
+    form = {"Accept": "text/html", "Content-Type": "application/x-www-form-urlencoded"}
+    assert local_stack.call("POST", ack_path(mayors), key=None, headers=form).status == 200
+
+    detail = local_stack.call("GET", f"/notices/{notice_id}").body
     assert detail["status"] == "acknowledged"
-    assert detail["required_roles"] == [{"role": "state-executive", "acknowledged": True}]
+    assert detail["required_roles"] == [
+        {"role": "state-executive", "acknowledged": True},
+        {"role": "local-official", "acknowledged": True},
+    ]
     log = local_stack.call("GET", f"/notices/{notice_id}/log").body
     assert log["verified"] is True
-    assert "acknowledged" in [e["kind"] for e in log["entries"]]
+    acknowledged = [e for e in log["entries"] if e["kind"] == "acknowledged"]
+    assert [e["data"]["notice_acknowledged"] for e in acknowledged] == [False, True]
 
 
 @pytest.fixture
