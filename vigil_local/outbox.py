@@ -189,6 +189,24 @@ class RecordingSmsSender:
         return message_id
 
 
+def _recorded_post(
+    post: Callable[[], str], message: OutgoingWebhook | OutgoingChat, *, log: WebhookLog, clock: Clock
+) -> str:
+    """A real POST, and its record in ``log`` whatever its outcome: the status the receiver answered
+    (when it answered one) and, for a failure, why."""
+    try:
+        status = post()
+    except SendFailed as exc:
+        cause = exc.__cause__
+        code = cause.code if isinstance(cause, urllib.error.HTTPError) else None
+        log.append(WebhookRecord(message.url, code, message.payload, clock(), exc.reason))
+        raise
+    log.append(
+        WebhookRecord(message.url, int(status) if status.isdigit() else None, message.payload, clock())
+    )
+    return status
+
+
 class RecordingWebhookSender:
     """The real signed HTTP POST (``HttpWebhookSender`` by default), recorded whatever its outcome."""
 
@@ -200,21 +218,11 @@ class RecordingWebhookSender:
         self._clock = clock
 
     def send(self, message: OutgoingWebhook, *, secrets: Sequence[str], now: datetime) -> str:
-        try:
-            status = self._inner.send(message, secrets=secrets, now=now)
-        except SendFailed as exc:
-            cause = exc.__cause__
-            code = cause.code if isinstance(cause, urllib.error.HTTPError) else None
-            self._record(message, code, error=exc.reason)
-            raise
-        self._record(message, int(status) if status.isdigit() else None)
-        return status
-
-    def _record(self, message: OutgoingWebhook, status: int | None, *, error: str | None = None) -> None:
-        self._log.append(
-            WebhookRecord(
-                url=message.url, status=status, body=message.payload, sent_at=self._clock(), error=error
-            )
+        return _recorded_post(
+            lambda: self._inner.send(message, secrets=secrets, now=now),
+            message,
+            log=self._log,
+            clock=self._clock,
         )
 
 
@@ -229,22 +237,7 @@ class RecordingChatSender:
         self._clock = clock
 
     def send(self, message: OutgoingChat) -> str:
-        try:
-            status = self._inner.send(message)
-        except SendFailed as exc:
-            cause = exc.__cause__
-            code = cause.code if isinstance(cause, urllib.error.HTTPError) else None
-            self._record(message, code, error=exc.reason)
-            raise
-        self._record(message, int(status) if status.isdigit() else None)
-        return status
-
-    def _record(self, message: OutgoingChat, status: int | None, *, error: str | None = None) -> None:
-        self._log.append(
-            WebhookRecord(
-                url=message.url, status=status, body=message.payload, sent_at=self._clock(), error=error
-            )
-        )
+        return _recorded_post(lambda: self._inner.send(message), message, log=self._log, clock=self._clock)
 
 
 def read_outbox(settings: Settings, *, to: str | None = None) -> dict[str, Any]:
