@@ -60,8 +60,8 @@ class AuditTrail:
 
 
 def trail(*, ack_log: AckLog, digests: DigestStore, limit: int, now: datetime) -> AuditTrail:
-    entries = ack_log.entries(AUDIT_STREAM)
-    checked = check(AUDIT_STREAM, entries, ack_log=ack_log, digests=digests, now=now)
+    checked = check(AUDIT_STREAM, ack_log=ack_log, digests=digests, now=now)
+    entries = checked.entries
     # A trail nothing was ever written to: no entries, and no head or digest that names one.
     untouched = not entries and checked.anchor is None and checked.digested is None
     return AuditTrail(

@@ -7,7 +7,6 @@ has no digest, and the next digest chains to the last one written.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -83,21 +82,43 @@ def _read(stored: StoredDigest, stream: str) -> DigestRecord:
 
 @dataclass(frozen=True, slots=True)
 class Checked:
-    """A chain checked against itself, its head kept outside it, and the newest digest."""
+    """A chain read with its head, checked against itself, that head, and the newest digest."""
 
+    entries: list[LogEntry]
     verification: Verification
     anchor: LogHead | None
     digested: DigestedHead | None
 
 
-def check(
-    stream: str, entries: Sequence[LogEntry], *, ack_log: AckLog, digests: DigestStore, now: datetime
-) -> Checked:
-    anchor = ack_log.head(stream)
+# Reads of a chain that is being appended to, before the check gives up on a quiet moment; each
+# append moves the head, so more retries than appends can race is enough.
+_SNAPSHOT_ATTEMPTS = 5
+
+
+def snapshot(stream: str, *, ack_log: AckLog) -> tuple[list[LogEntry], LogHead | None]:
+    """The chain's entries and the head that names their newest, read so that an append between the
+    two reads cannot pass for a removed or an unanchored entry.
+
+    The head is read before and after the entries: an append writes its entry and the head in one
+    transaction, so an unchanged head means no append landed in between. A head that keeps moving is
+    read once more after the last attempt and the check sees what it sees.
+    """
+    before = ack_log.head(stream)
+    for _ in range(_SNAPSHOT_ATTEMPTS):
+        entries = ack_log.entries(stream)
+        after = ack_log.head(stream)
+        if after == before:
+            return entries, after
+        before = after
+    return ack_log.entries(stream), before
+
+
+def check(stream: str, *, ack_log: AckLog, digests: DigestStore, now: datetime) -> Checked:
+    entries, anchor = snapshot(stream, ack_log=ack_log)
     record = recorded(stream, digests=digests, now=now)
     verification = verify_anchored(stream, entries, anchor=anchor, digested=record.digested)
     if record.unreadable is not None and verification.verified:
         verification = Verification(
             verified=False, entries=len(entries), broken_at=None, reason=record.unreadable
         )
-    return Checked(verification, anchor, record.digested)
+    return Checked(entries, verification, anchor, record.digested)

@@ -134,9 +134,8 @@ def chain(
 ) -> NoticeChain:
     """NotFound for a notice that does not exist, rather than an empty chain that verifies."""
     notices.get(notice_id)
-    entries = ack_log.entries(notice_id)
-    checked = check(notice_id, entries, ack_log=ack_log, digests=digests, now=now)
-    return NoticeChain(notice_id, entries, checked.verification, checked.anchor, checked.digested)
+    checked = check(notice_id, ack_log=ack_log, digests=digests, now=now)
+    return NoticeChain(notice_id, checked.entries, checked.verification, checked.anchor, checked.digested)
 
 
 def _matches(notice: Notice, wanted: NoticeFilter, registry: JurisdictionRegistry) -> bool:

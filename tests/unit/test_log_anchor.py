@@ -231,9 +231,9 @@ def test_what_the_newest_digest_says_of_a_chain(world: FakeWorld) -> None:
 def test_a_newest_digest_that_cannot_be_believed_fails_verification(
     world: FakeWorld, key: str, body: bytes | None, reason: str
 ) -> None:
-    entry = world.ack_log.append(NOTICE, EntryKind.CREATED, at=NOW, actor="system", data={})
+    world.ack_log.append(NOTICE, EntryKind.CREATED, at=NOW, actor="system", data={})
     world.digests.objects[key] = a_digest().body() if body is None else body
-    checked = digests.check(NOTICE, [entry], ack_log=world.ack_log, digests=world.digests, now=NOW)
+    checked = digests.check(NOTICE, ack_log=world.ack_log, digests=world.digests, now=NOW)
     assert (checked.verification.verified, checked.verification.reason) == (False, reason)
 
 
@@ -374,3 +374,44 @@ def test_a_write_held_up_every_time_is_a_store_failure(monkeypatch: pytest.Monke
     ):
         dynamodb.call(write, TableName="vigil-test-notices")
     assert len(write.calls) == 4
+
+
+class AppendingWhileRead:
+    """The ack log of a notice the pipeline appends to while it is being checked: each of the first
+    ``appends`` reads of the entries lets one more entry land just after it."""
+
+    def __init__(self, world: FakeWorld, appends: int) -> None:
+        self._log = world.ack_log
+        self._appends = appends
+
+    def head(self, notice_id: str) -> LogHead | None:
+        return self._log.head(notice_id)
+
+    def entries(self, notice_id: str) -> list[LogEntry]:
+        read = self._log.entries(notice_id)
+        if self._appends:
+            self._appends -= 1
+            self._log.append(notice_id, EntryKind.DELIVERED, at=NOW, actor="system", data={})
+        return read
+
+
+@pytest.mark.parametrize("appends", [1, 3])
+def test_entries_appended_while_a_chain_is_checked_do_not_pass_for_tampering(
+    world: FakeWorld, appends: int
+) -> None:
+    world.ack_log.append(NOTICE, EntryKind.CREATED, at=NOW, actor="system", data={})
+    racing = AppendingWhileRead(world, appends)
+    checked = digests.check(NOTICE, ack_log=racing, digests=world.digests, now=NOW)  # type: ignore[arg-type]  # reason: a test double of the two reads check makes
+    assert checked.verification.verified, checked.verification.reason
+    assert [e.seq for e in checked.entries] == list(range(appends + 1))
+    assert checked.anchor == head(checked.entries[-1])
+
+
+def test_a_log_missing_its_newest_entry_is_still_reported_when_nothing_races(world: FakeWorld) -> None:
+    world.ack_log.append(NOTICE, EntryKind.CREATED, at=NOW, actor="system", data={})
+    world.ack_log.append(NOTICE, EntryKind.DELIVERED, at=NOW, actor="system", data={})
+    racing = AppendingWhileRead(world, 0)
+    del world.ack_log.entries_by_notice[NOTICE][-1]
+    checked = digests.check(NOTICE, ack_log=racing, digests=world.digests, now=NOW)  # type: ignore[arg-type]  # reason: a test double of the two reads check makes
+    assert checked.verification.verified is False
+    assert "newest entries were removed" in (checked.verification.reason or "")
