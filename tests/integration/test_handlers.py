@@ -447,12 +447,12 @@ def test_sweep_sends_the_next_step_once_and_records_it(pipeline: Pipeline) -> No
 def test_concurrent_acknowledgments_are_each_recorded_once_and_the_notice_closes_once(
     pipeline: Pipeline,
 ) -> None:
-    # moto checks a write's condition and then writes, unlocked, so two threads can both pass;
-    # DynamoDB's conditional writes are atomic. Make moto's so too, leaving the races between
-    # reads and writes (the ones this test is about) open.
+    # moto checks a write's condition (a transaction's too) and then writes, unlocked, so two
+    # threads can both pass; DynamoDB's conditional writes are atomic. Make moto's so too, leaving
+    # the races between reads and writes (the ones this test is about) open.
     client: Any = pipeline.deps.ack_log._client  # type: ignore[attr-defined]  # the shared DynamoDB client
     atomic = threading.Lock()
-    for operation in ("put_item", "update_item"):
+    for operation in ("put_item", "update_item", "transact_write_items"):
         original = getattr(client, operation)
 
         def locked(*args: Any, _original: Any = original, **kwargs: Any) -> Any:
