@@ -52,7 +52,7 @@ print(json.dumps(out))
 # as in a warm container whose graph ran out).
 _FACILITIES = """
 from chalicelib.data import load_registry
-from chalicelib.domain.jurisdictions import Jurisdiction, JurisdictionKind
+from chalicelib.domain.places import Jurisdiction, JurisdictionKind
 r = load_registry()
 counties = [n for n in r.all() if n.kind is JurisdictionKind.COUNTY][:3000]
 jails = [

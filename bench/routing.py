@@ -76,8 +76,9 @@ from chalicelib.adapters.subscriber_store import entry_to_item
 from chalicelib.bootstrap import Deps, build
 from chalicelib.config import Settings
 from chalicelib.data import load_registry
-from chalicelib.domain.jurisdictions import STATE_ID, Jurisdiction, JurisdictionKind, JurisdictionRegistry
+from chalicelib.domain.jurisdictions import JurisdictionRegistry
 from chalicelib.domain.notices import Notice, NoticeStatus, fingerprint, notice_id_for
+from chalicelib.domain.places import STATE_ID, Jurisdiction, JurisdictionKind
 from chalicelib.domain.routing import Reach, covers, reach, recipients_for
 from chalicelib.domain.subscribers import (
     Channel,

@@ -25,10 +25,11 @@ if TYPE_CHECKING:
     from chalicelib.bootstrap import Deps
     from chalicelib.domain.deliveries import Delivery, SendMessage
     from chalicelib.domain.facilities import Facility, FacilityChange, FacilityDraft
-    from chalicelib.domain.jurisdictions import Jurisdiction, JurisdictionRegistry
+    from chalicelib.domain.jurisdictions import JurisdictionRegistry
     from chalicelib.domain.language import Language
     from chalicelib.domain.mail_trust import TrustedSender
     from chalicelib.domain.notices import Notice
+    from chalicelib.domain.places import Jurisdiction
     from chalicelib.domain.policies import EscalationPolicy
     from chalicelib.domain.subscribers import Subscriber
     from chalicelib.ports import Page

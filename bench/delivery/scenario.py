@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.data import load_registry
-from chalicelib.domain.jurisdictions import STATE_ID, JurisdictionKind
+from chalicelib.domain.places import STATE_ID, JurisdictionKind
 from chalicelib.domain.subscribers import (
     Channel,
     ChannelType,

@@ -35,14 +35,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from chalicelib.domain.jurisdictions import (
-    STATE_ID,
-    Jurisdiction,
-    JurisdictionKind,
-    JurisdictionRegistry,
-    canonical_id,
-    state_id_for,
-)
+from chalicelib.domain.jurisdictions import JurisdictionRegistry
+from chalicelib.domain.places import STATE_ID, Jurisdiction, JurisdictionKind, canonical_id, state_id_for
 
 OUTPUT = Path(__file__).with_name("jurisdictions.json")
 SOURCE_DIR = Path(__file__).resolve().parents[2] / "data" / "connecticut"

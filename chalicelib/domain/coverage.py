@@ -7,7 +7,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from chalicelib.domain.jurisdictions import STATE_ID, Jurisdiction, JurisdictionRegistry, state_of
+from chalicelib.domain.jurisdictions import JurisdictionRegistry
+from chalicelib.domain.places import STATE_ID, Jurisdiction, state_of
 from chalicelib.domain.rotations import Rotation, reachable
 from chalicelib.domain.subscribers import REACHES_INSIDE, EventType, Role, Scope, Subscriber, Subscription
 

@@ -17,11 +17,11 @@ from datetime import datetime
 from enum import StrEnum
 
 from chalicelib.domain.errors import Conflict, FieldError, InvalidInput
-from chalicelib.domain.jurisdictions import (
+from chalicelib.domain.jurisdictions import JurisdictionRegistry
+from chalicelib.domain.places import (
     STATE_ID,
     Jurisdiction,
     JurisdictionKind,
-    JurisdictionRegistry,
     UnknownJurisdiction,
     canonical_id,
     normalize_name,

@@ -9,9 +9,10 @@ from chalicelib.domain.acklog import LogEntry
 from chalicelib.domain.acknowledgments import Acknowledgment
 from chalicelib.domain.deliveries import Delivery
 from chalicelib.domain.facilities import Facility
-from chalicelib.domain.jurisdictions import Jurisdiction, JurisdictionRegistry
+from chalicelib.domain.jurisdictions import JurisdictionRegistry
 from chalicelib.domain.messages import decision_for, detainer_event_for, low_key_sentence, mail_view
 from chalicelib.domain.notices import Notice, NoticeStatus
+from chalicelib.domain.places import Jurisdiction
 from chalicelib.domain.policies import EscalationPolicy
 from chalicelib.domain.subscribers import ChannelType, EventType, Role, Subscriber, subscriber_record
 

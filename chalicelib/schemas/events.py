@@ -10,7 +10,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.domain.jurisdictions import Jurisdiction, JurisdictionKind, JurisdictionRegistry
+from chalicelib.domain.jurisdictions import JurisdictionRegistry
+from chalicelib.domain.places import Jurisdiction, JurisdictionKind
 from chalicelib.domain.subscribers import EventType
 from chalicelib.schemas.fields import (
     Problems,

@@ -12,7 +12,8 @@ from chalicelib.domain.facilities import (
     FacilityDraft,
     FacilityKind,
 )
-from chalicelib.domain.jurisdictions import JurisdictionRegistry, slugify
+from chalicelib.domain.jurisdictions import JurisdictionRegistry
+from chalicelib.domain.places import slugify
 from chalicelib.schemas.fields import (
     MISSING,
     Problems,

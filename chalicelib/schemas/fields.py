@@ -8,7 +8,8 @@ from enum import StrEnum
 from typing import Any
 
 from chalicelib.domain.errors import FieldError, InvalidInput
-from chalicelib.domain.jurisdictions import Jurisdiction, JurisdictionRegistry, UnknownJurisdiction
+from chalicelib.domain.jurisdictions import JurisdictionRegistry
+from chalicelib.domain.places import Jurisdiction, UnknownJurisdiction
 
 MISSING = object()
 _LINE_BREAKS = frozenset("\n\r\t\x0b\x0c\x85\u2028\u2029")

@@ -3,13 +3,8 @@
 from __future__ import annotations
 
 from chalicelib.domain.errors import FieldError, InvalidInput
-from chalicelib.domain.jurisdictions import (
-    STATE_ID,
-    Jurisdiction,
-    JurisdictionKind,
-    JurisdictionRegistry,
-    UnknownJurisdiction,
-)
+from chalicelib.domain.jurisdictions import JurisdictionRegistry
+from chalicelib.domain.places import STATE_ID, Jurisdiction, JurisdictionKind, UnknownJurisdiction
 from chalicelib.schemas.fields import whole_number
 
 DEFAULT_LIMIT = 50

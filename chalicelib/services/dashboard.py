@@ -13,7 +13,8 @@ from chalicelib.domain.ack_times import (
     weekly_series,
 )
 from chalicelib.domain.coverage import coverage, rotation_gaps
-from chalicelib.domain.jurisdictions import Jurisdiction, JurisdictionRegistry, state_of
+from chalicelib.domain.jurisdictions import JurisdictionRegistry
+from chalicelib.domain.places import Jurisdiction, state_of
 from chalicelib.domain.subscribers import EventType, Subscriber
 from chalicelib.ports import DeliveryStore, NoticeStore, PolicyStore, RotationStore, SubscriberStore
 

@@ -22,7 +22,7 @@ from chalicelib.domain.facilities import (
     new_facility,
     seed_facilities,
 )
-from chalicelib.domain.jurisdictions import JurisdictionKind, UnknownJurisdiction
+from chalicelib.domain.places import JurisdictionKind, UnknownJurisdiction
 from chalicelib.domain.routing import Reach
 from chalicelib.domain.subscribers import EventType
 from chalicelib.ports import AckLog, FacilityStore, SubscriberStore, SubscriptionIndex

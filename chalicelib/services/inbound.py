@@ -21,9 +21,10 @@ import structlog
 
 from chalicelib.domain.auth import ApiRole, Caller
 from chalicelib.domain.errors import Conflict, FieldError, InvalidInput, NotFound, TooLarge, VigilError
-from chalicelib.domain.jurisdictions import STATE_ID, JurisdictionRegistry
+from chalicelib.domain.jurisdictions import JurisdictionRegistry
 from chalicelib.domain.mail_trust import Assessment, HoldCode, HoldReason, Receipt
 from chalicelib.domain.notices import Notice, notice_id_for
+from chalicelib.domain.places import STATE_ID
 from chalicelib.domain.subscribers import Channel, EventType
 from chalicelib.ports import (
     AckLog,

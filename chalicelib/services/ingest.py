@@ -16,8 +16,9 @@ import structlog
 from chalicelib.domain.acklog import EntryKind
 from chalicelib.domain.auth import Caller
 from chalicelib.domain.errors import Conflict
-from chalicelib.domain.jurisdictions import Jurisdiction, JurisdictionRegistry
+from chalicelib.domain.jurisdictions import JurisdictionRegistry
 from chalicelib.domain.notices import Notice, NoticeStatus, fingerprint, notice_id_for
+from chalicelib.domain.places import Jurisdiction
 from chalicelib.domain.routing import coverage_gaps, reach, recipients_for
 from chalicelib.ports import AckLog, NoticeExists, NoticeStore, PolicyStore, SubscriptionIndex, WorkQueue
 from chalicelib.schemas.events import SubmittedEvent

@@ -10,13 +10,8 @@ from dataclasses import replace
 import structlog
 
 from chalicelib.domain.facilities import Facility
-from chalicelib.domain.jurisdictions import (
-    STATE_ID,
-    Jurisdiction,
-    JurisdictionRegistry,
-    UnknownJurisdiction,
-    normalize_name,
-)
+from chalicelib.domain.jurisdictions import JurisdictionRegistry
+from chalicelib.domain.places import STATE_ID, Jurisdiction, UnknownJurisdiction, normalize_name
 from chalicelib.ports import FacilityStore
 
 log = structlog.get_logger(__name__)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chalicelib.domain.errors import FieldError, InvalidInput, NotFound
-from chalicelib.domain.jurisdictions import Jurisdiction, JurisdictionRegistry, UnknownJurisdiction
+from chalicelib.domain.jurisdictions import JurisdictionRegistry
+from chalicelib.domain.places import Jurisdiction, UnknownJurisdiction
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,8 @@ import structlog
 
 from chalicelib.domain.coverage import rotation_gaps
 from chalicelib.domain.errors import FieldError, InvalidInput
-from chalicelib.domain.jurisdictions import JurisdictionRegistry, UnknownJurisdiction
+from chalicelib.domain.jurisdictions import JurisdictionRegistry
+from chalicelib.domain.places import UnknownJurisdiction
 from chalicelib.domain.rotations import (
     MAX_OVERRIDES,
     Duty,

@@ -20,10 +20,10 @@ import structlog
 from chalicelib.domain.acklog import EntryKind
 from chalicelib.domain.auth import Caller
 from chalicelib.domain.errors import Conflict, FieldError, InvalidInput, NotFound
-from chalicelib.domain.jurisdictions import STATE_ID
 from chalicelib.domain.mail_trust import Assessment, HoldReason, Receipt
 from chalicelib.domain.messages import OutgoingEmail
 from chalicelib.domain.notices import Notice, NoticeStatus, fingerprint, notice_id_for
+from chalicelib.domain.places import STATE_ID
 from chalicelib.domain.subscribers import EventType
 from chalicelib.ports import AckLog, NoticeExists, NoticeStore, Page, SendFailed
 from chalicelib.schemas.events import parse_event

@@ -26,10 +26,10 @@ from chalicelib.domain.auth import ApiRole, new_key
 from chalicelib.domain.deliveries import DeliveryStatus
 from chalicelib.domain.errors import ChangedMeanwhile, Conflict, InvalidInput, NotFound
 from chalicelib.domain.facilities import Facility, FacilityKind
-from chalicelib.domain.jurisdictions import JurisdictionKind
 from chalicelib.domain.language import Language
 from chalicelib.domain.mail_trust import SenderKind, TrustedSender
 from chalicelib.domain.notices import MAX_REPORTS_KEPT, Notice, NoticeStatus
+from chalicelib.domain.places import JurisdictionKind
 from chalicelib.domain.policies import DEFAULT_POLICIES, Audience, EscalationPolicy, Step
 from chalicelib.domain.routing import covers, plan_deliveries, reach, recipients_for
 from chalicelib.domain.subscribers import (

@@ -12,7 +12,7 @@ from chalicelib.data import load_registry
 from chalicelib.domain.auth import ApiRole, Caller
 from chalicelib.domain.coverage import PlaceCoverage, coverage
 from chalicelib.domain.deliveries import carried_deliveries
-from chalicelib.domain.jurisdictions import JurisdictionKind
+from chalicelib.domain.places import JurisdictionKind
 from chalicelib.domain.policies import DEFAULT_POLICIES
 from chalicelib.domain.routing import covers
 from chalicelib.domain.subscribers import EventType, Role, Scope, Subscriber, Subscription

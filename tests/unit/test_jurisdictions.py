@@ -13,13 +13,8 @@ import pytest
 
 from chalicelib.data import load_registry
 from chalicelib.data.build_jurisdictions import OUTPUT, Census, build, files, main
-from chalicelib.domain.jurisdictions import (
-    Jurisdiction,
-    JurisdictionKind,
-    JurisdictionRegistry,
-    UnknownJurisdiction,
-    canonical_id,
-)
+from chalicelib.domain.jurisdictions import JurisdictionRegistry
+from chalicelib.domain.places import Jurisdiction, JurisdictionKind, UnknownJurisdiction, canonical_id
 
 SOURCE_DATA = Path(__file__).resolve().parents[2] / "data" / "connecticut"
 

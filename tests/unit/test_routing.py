@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from chalicelib.data import load_registry
-from chalicelib.domain.jurisdictions import JurisdictionKind
 from chalicelib.domain.notices import Notice, NoticeStatus
+from chalicelib.domain.places import JurisdictionKind
 from chalicelib.domain.routing import (
     Reach,
     coverage_gaps,

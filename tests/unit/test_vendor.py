@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from chalicelib.data import load_registry
-from chalicelib.domain.jurisdictions import JurisdictionKind
+from chalicelib.domain.places import JurisdictionKind
 from tools.vendor import LOCK, OUT, VendorError, check_integrity, read_lock, subset
 
 MANIFEST = json.loads((OUT / "MANIFEST.json").read_text(encoding="utf-8"))

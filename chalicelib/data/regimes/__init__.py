@@ -15,7 +15,7 @@ from chalicelib.data import load_registry
 from chalicelib.domain.classification.law import StateLaw
 from chalicelib.domain.classification.regime_data import RegimeDataError, load_regimes
 from chalicelib.domain.classification.regimes import Regime
-from chalicelib.domain.jurisdictions import state_of
+from chalicelib.domain.places import state_of
 
 __all__ = [
     "REGIMES_DIR",

@@ -18,12 +18,8 @@ from chalicelib.domain.inbound_mail.results import Found, missing
 from chalicelib.domain.inbound_mail.sentences import View, source_of
 from chalicelib.domain.inbound_mail.text import blank_spans
 from chalicelib.domain.inbound_mail.vocabulary import HISTORY
-from chalicelib.domain.jurisdictions import (
-    STATE_ID,
-    JurisdictionKind,
-    JurisdictionRegistry,
-    normalize_name,
-)
+from chalicelib.domain.jurisdictions import JurisdictionRegistry
+from chalicelib.domain.places import STATE_ID, JurisdictionKind, normalize_name
 
 COMMON_WORD_TOWNS: frozenset[str] = frozenset(
     {
