@@ -1,4 +1,5 @@
-"""Fixtures for tests against moto: an isolated fake AWS per test, and the stack from infra/."""
+"""Fixtures for tests against moto: an isolated fake AWS per test, the stack from infra/, and the stores
+of the store contract modules, as in-memory fakes and as DynamoDB adapters."""
 
 from __future__ import annotations
 
@@ -10,6 +11,31 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from chalicelib.bootstrap import build
+from chalicelib.config import Settings
+from chalicelib.data import load_registry
+from chalicelib.ports import (
+    AckCodeStore,
+    DeliveryStore,
+    FacilityStore,
+    KeyStore,
+    NoticeStore,
+    PolicyStore,
+    SubscriberStore,
+    SubscriptionIndex,
+    TrustedSenderStore,
+)
+from chalicelib.services.place_graph import PlaceGraph
+from tests.fakes import (
+    InMemoryAckCodeStore,
+    InMemoryDeliveryStore,
+    InMemoryFacilityStore,
+    InMemoryKeyStore,
+    InMemoryNoticeStore,
+    InMemoryPolicyStore,
+    InMemorySubscriberStore,
+    InMemoryTrustedSenderStore,
+)
 from vigil_local.stack import deploy_template
 
 REGION = "us-east-1"
@@ -47,3 +73,56 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
 def stack(aws: Aws) -> dict[str, str]:
     """The resources of infra/template.yaml for stage ``test``, deployed into moto; its Outputs."""
     return deploy_template(aws.client("cloudformation"), stage=STAGE, s3=aws.client("s3"))
+
+
+@dataclass
+class Stores:
+    notices: NoticeStore
+    subscribers: SubscriberStore
+    index: SubscriptionIndex
+    deliveries: DeliveryStore
+    keys: KeyStore
+    policies: PolicyStore
+    codes: AckCodeStore
+    trusted: TrustedSenderStore
+    facilities: FacilityStore
+    # The place graph the subscriber store's index rows are computed with, the facilities in it.
+    places: PlaceGraph
+
+
+@pytest.fixture(params=["fake", "dynamodb"])
+def stores(request: pytest.FixtureRequest) -> Iterator[Stores]:
+    """Each store twice, as its in-memory fake and as its DynamoDB adapter on moto: a case taking
+    ``stores`` holds both to the same contract."""
+    if request.param == "fake":
+        facilities = InMemoryFacilityStore()
+        places = PlaceGraph(load_registry(), facilities, clock=lambda: 0.0)
+        subscribers = InMemorySubscriberStore(places=places.current)
+        yield Stores(
+            InMemoryNoticeStore(),
+            subscribers,
+            subscribers,
+            InMemoryDeliveryStore(),
+            InMemoryKeyStore(),
+            InMemoryPolicyStore(),
+            InMemoryAckCodeStore(),
+            InMemoryTrustedSenderStore(),
+            facilities,
+            places,
+        )
+        return
+    aws: Aws = request.getfixturevalue("aws")
+    request.getfixturevalue("stack")
+    deps = build(Settings.from_env({"VIGIL_STAGE": STAGE}), session=aws.session)
+    yield Stores(
+        deps.notices,
+        deps.subscribers,
+        deps.index,
+        deps.deliveries,
+        deps.keys,
+        deps.policies,
+        deps.codes,
+        deps.trusted_senders,
+        deps.facilities,
+        deps.places,
+    )
