@@ -44,6 +44,9 @@ the whole table once per item of the transaction, and it serializes every item r
 (the last two: ``bench.emulator_patches``). CPU time still includes the rest of moto's work in this
 process: it is informational, not what DynamoDB would cost. The request counts are what the code
 asks of AWS, emulator or not.
+
+The populations and their ground truth are in ``bench/routing_population.py``; the results and the
+tables printed, in ``bench/routing_results.py``.
 """
 
 from __future__ import annotations
@@ -51,45 +54,50 @@ from __future__ import annotations
 import argparse
 import importlib
 import inspect
-import itertools
-import math
-import random
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from moto import mock_aws
 
-from bench.common import REGION, fake_credentials, machine, parse_sizes, table
-from bench.counting import AwsCallCounter, CallCounts, item_size
+from bench.common import REGION, fake_credentials, machine, parse_sizes
+from bench.counting import AwsCallCounter
 from bench.emulator_patches import faster_moto
 from bench.moto_account import deploy, load_subscribers
+from bench.routing_population import (
+    NATIONAL_SCENARIOS,
+    NATIONAL_STATEWIDE_SHARE,
+    NOW,
+    SCENARIOS,
+    SHARES,
+    Coverage,
+    Scenario,
+    coverage,
+    population,
+)
+from bench.routing_results import (
+    CoveringResult,
+    RouteResult,
+    SizeResult,
+    prediction_table,
+    query_table,
+    requests_table,
+    route_table,
+)
 from chalicelib import logs
 from chalicelib.adapters.delivery_store import partition
-from chalicelib.adapters.dynamodb import batch_write, encode
+from chalicelib.adapters.dynamodb import batch_write
 from chalicelib.adapters.sqs import SqsWorkQueue
-from chalicelib.adapters.subscriber_store import entry_to_item
 from chalicelib.bootstrap import Deps, build
 from chalicelib.config import Settings
-from chalicelib.data import load_registry
-from chalicelib.domain.jurisdictions import JurisdictionRegistry
 from chalicelib.domain.notices import Notice, NoticeStatus, fingerprint, notice_id_for
-from chalicelib.domain.places import STATE_ID, Jurisdiction, JurisdictionKind
-from chalicelib.domain.routing import Reach, covers, reach, recipients_for
+from chalicelib.domain.places import Jurisdiction
+from chalicelib.domain.routing import Reach, reach, recipients_for
 from chalicelib.domain.subscribers import (
-    Channel,
-    ChannelType,
     EventType,
-    Role,
-    Subscriber,
-    Subscription,
     SubscriptionEntry,
-    default_ack_required,
-    index_entries,
 )
 from chalicelib.ports import SubscriptionIndex
 from chalicelib.services.routing import route
@@ -98,228 +106,10 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import WriteRequestTypeDef
 
-T = TypeVar("T")
 
 STAGE = "bench"
 DEFAULT_SIZES = (1_000, 10_000, 100_000)
 DEFAULT_SEED = 20120217
-NOW = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
-PAGE_BYTES = 1_000_000  # a Query returns at most 1 MB of items per request
-
-# Where subscriptions sit: mostly towns (mayors, chiefs, local advocates), a few at each wider level.
-SHARES: tuple[tuple[JurisdictionKind, float], ...] = (
-    (JurisdictionKind.TOWN, 0.85),
-    (JurisdictionKind.COUNTY, 0.05),
-    (JurisdictionKind.REGION, 0.05),
-    (JurisdictionKind.STATE, 0.05),
-)
-# Which notices a subscription asks for.
-EVENT_TYPE_SHARES: tuple[tuple[frozenset[EventType], float], ...] = (
-    (frozenset({EventType.ROLLOUT, EventType.DETAINER}), 0.50),
-    (frozenset({EventType.ROLLOUT}), 0.35),
-    (frozenset({EventType.DETAINER}), 0.15),
-)
-ROLES: dict[JurisdictionKind, tuple[Role, ...]] = {
-    JurisdictionKind.TOWN: (Role.LOCAL_OFFICIAL, Role.LAW_ENFORCEMENT, Role.ADVOCATE, Role.LEGAL, Role.MEDIA),
-    JurisdictionKind.COUNTY: (Role.LAW_ENFORCEMENT, Role.LEGAL, Role.ADVOCATE),
-    JurisdictionKind.REGION: (Role.LOCAL_OFFICIAL, Role.ADVOCATE, Role.MEDIA),
-    JurisdictionKind.STATE: (Role.STATE_EXECUTIVE, Role.CORRECTIONS, Role.ADVOCATE, Role.MEDIA),
-}
-SMS_SHARE = 0.25  # every subscriber has an email channel; some also SMS, a few a webhook
-WEBHOOK_SHARE = 0.10
-
-
-@dataclass(frozen=True, slots=True)
-class Scenario:
-    key: str  # its name for --scenarios
-    label: str
-    event_type: EventType
-    place: str  # as a source system would name it; resolved through the registry
-
-
-NATIONAL_SCENARIOS = (
-    Scenario("county", "county rollout (Harris County, TX)", EventType.ROLLOUT, "Harris County, Texas"),
-    Scenario("state", "statewide rollout (Texas)", EventType.ROLLOUT, "Texas"),
-    Scenario(
-        "facility", "facility detainer (Hartford CC)", EventType.DETAINER, "Hartford Correctional Center"
-    ),
-)
-# 2020 Census resident population, in thousands: the national population's weights (a model, not
-# data the service uses, so it lives here).
-STATE_POPULATION: dict[str, int] = {
-    "us-al": 5024, "us-ak": 733, "us-az": 7152, "us-ar": 3012, "us-ca": 39538, "us-co": 5774,
-    "us-ct": 3606, "us-de": 990, "us-dc": 690, "us-fl": 21538, "us-ga": 10712, "us-hi": 1455,
-    "us-id": 1839, "us-il": 12813, "us-in": 6786, "us-ia": 3190, "us-ks": 2938, "us-ky": 4506,
-    "us-la": 4658, "us-me": 1362, "us-md": 6177, "us-ma": 7030, "us-mi": 10077, "us-mn": 5706,
-    "us-ms": 2961, "us-mo": 6155, "us-mt": 1084, "us-ne": 1962, "us-nv": 3105, "us-nh": 1378,
-    "us-nj": 9289, "us-nm": 2118, "us-ny": 20201, "us-nc": 10439, "us-nd": 779, "us-oh": 11799,
-    "us-ok": 3959, "us-or": 4237, "us-pa": 13003, "us-ri": 1097, "us-sc": 5118, "us-sd": 887,
-    "us-tn": 6911, "us-tx": 29146, "us-ut": 3272, "us-vt": 643, "us-va": 8631, "us-wa": 7705,
-    "us-wv": 1794, "us-wi": 5894, "us-wy": 577, "us-pr": 3286, "us-gu": 154, "us-vi": 87,
-    "us-as": 50, "us-mp": 47,
-}  # fmt: skip
-NATIONAL_STATEWIDE_SHARE = 0.05
-LARGEST_FIRST = ("us-tx/county/harris",)  # the scenario's county leads its state's Zipf order
-
-SCENARIOS = (
-    Scenario("town", "town rollout (New Haven)", EventType.ROLLOUT, "New Haven"),
-    Scenario("county", "county rollout (Fairfield County)", EventType.ROLLOUT, "Fairfield County"),
-    Scenario("state", "statewide rollout", EventType.ROLLOUT, "statewide"),
-    Scenario(
-        "facility", "facility detainer (Hartford CC)", EventType.DETAINER, "Hartford Correctional Center"
-    ),
-)
-
-
-@dataclass(frozen=True, slots=True)
-class Coverage:
-    """What the population says a notice's routing query should find: the ground truth to check."""
-
-    # Subscribers whose subscription covers the notice, by the rule (``routing.covers``).
-    subscribers: int
-    # The index rows each read of the reach should return (by the rows ``index_entries`` writes),
-    # and their size by AWS's item-size rules, per place read.
-    rows: int
-    bytes_by_read: dict[str, int]
-
-    @property
-    def pages(self) -> int:
-        """Query requests DynamoDB needs: one per read, plus one per further 1 MB of its rows."""
-        return sum(max(1, math.ceil(size / PAGE_BYTES)) for size in self.bytes_by_read.values())
-
-    @property
-    def largest(self) -> tuple[str, int]:
-        return max(self.bytes_by_read.items(), key=lambda kv: kv[1])
-
-
-@dataclass(frozen=True, slots=True)
-class CoveringResult:
-    reads: int
-    counts: CallCounts
-    cpu_ms: float
-
-
-@dataclass(frozen=True, slots=True)
-class RouteResult:
-    notice_id: str
-    coverage: Coverage
-    covering: CoveringResult
-    counts: CallCounts
-    recipients: int
-    deliveries: int
-    cpu_ms: float
-    routed: bool = True  # False with --query-only: the routing query alone was measured
-
-    @property
-    def overhead(self) -> int:
-        return self.counts.requests("dynamodb") + self.counts.requests("sqs")
-
-    @property
-    def overhead_per_delivery(self) -> float | None:
-        return self.overhead / self.deliveries if self.deliveries else None
-
-
-@dataclass(frozen=True, slots=True)
-class SizeResult:
-    size: int
-    index_rows: int
-    load_seconds: float
-    measure_seconds: float
-    routes: dict[str, RouteResult]
-
-
-# --- the population ----------------------------------------------------------------------------
-
-
-def _pick[T](rng: random.Random, shares: Sequence[tuple[T, float]]) -> T:
-    return rng.choices([value for value, _ in shares], weights=[weight for _, weight in shares])[0]
-
-
-def national_weights(registry: JurisdictionRegistry, *, seed: int) -> tuple[list[Jurisdiction], list[float]]:
-    """Every place a national subscriber may subscribe to, and its share (``--population national``)."""
-    rng = random.Random(seed)
-    places: list[Jurisdiction] = []
-    weights: list[float] = []
-    for state in sorted(registry.states(), key=lambda s: s.id):
-        people = STATE_POPULATION[state.id]
-        inside = registry.within(state.id)
-        if state.id == STATE_ID:
-            for kind, share in SHARES:
-                of_kind = [p for p in inside if p.kind is kind]
-                places += of_kind
-                weights += [people * share / len(of_kind)] * len(of_kind)
-            continue
-        counties = [p for p in inside if p.kind is JurisdictionKind.COUNTY]
-        rng.shuffle(counties)
-        counties.sort(key=lambda c: c.id not in LARGEST_FIRST)
-        zipf = [1 / rank for rank in range(1, len(counties) + 1)]
-        places += [state, *counties]
-        weights += [people * NATIONAL_STATEWIDE_SHARE]
-        weights += [people * (1 - NATIONAL_STATEWIDE_SHARE) * z / sum(zipf) for z in zipf]
-    return places, weights
-
-
-def population(
-    count: int, *, seed: int, registry: JurisdictionRegistry, national: bool = False
-) -> list[Subscriber]:
-    """``count`` subscribers, one subscription each; the first n are the same for every count >= n."""
-    rng = random.Random(seed)
-    places = {kind: [p for p in registry.within(STATE_ID) if p.kind is kind] for kind, _ in SHARES}
-    everywhere, weights = national_weights(registry, seed=seed) if national else ([], [])
-    cumulative = list(itertools.accumulate(weights))
-    seen: set[str] = set()
-    out: list[Subscriber] = []
-    while len(out) < count:
-        subscriber_id = f"sub_{rng.getrandbits(64):016x}"  # the service's id shape: random, so keys spread
-        if subscriber_id in seen:
-            continue
-        seen.add(subscriber_id)
-        if national:
-            place = rng.choices(everywhere, cum_weights=cumulative)[0]
-            kind = place.kind
-        else:
-            kind = _pick(rng, SHARES)
-            place = rng.choice(places[kind])
-        role = rng.choice(ROLES[kind])
-        n = len(out)
-        channels = [Channel(ChannelType.EMAIL, f"office{n}@example.gov")]
-        if rng.random() < SMS_SHARE:
-            channels.append(Channel(ChannelType.SMS, f"+1860555{n % 10_000:04d}"))
-        if rng.random() < WEBHOOK_SHARE:
-            channels.append(
-                Channel(ChannelType.WEBHOOK, f"https://hooks{n}.example.org/vigil", f"whsec_bench{n:06d}")
-            )
-        out.append(
-            Subscriber(
-                id=subscriber_id,
-                name=f"Office {n}",
-                role=role,
-                organization=f"Organization {n}",
-                ack_required=default_ack_required(role),
-                channels=tuple(channels),
-                subscriptions=(Subscription(place.id, _pick(rng, EVENT_TYPE_SHARES)),),
-                created_at=NOW,
-            )
-        )
-    return out
-
-
-def coverage(subscribers: Sequence[Subscriber], wanted: Reach, registry: JurisdictionRegistry) -> Coverage:
-    place = wanted.place
-    assert place is not None  # a notice's reach starts at its own place
-    sizes = {p: 0 for p in (place, *wanted.above)}
-    rows = 0
-    covered: set[str] = set()
-    for subscriber in subscribers:
-        if any(covers(s, place, wanted.event_type, registry) for s in subscriber.subscriptions):
-            covered.add(subscriber.id)
-        for entry in index_entries(subscriber, registry):
-            if entry.event_type is not wanted.event_type or entry.jurisdiction_id not in sizes:
-                continue
-            if entry.jurisdiction_id == place or entry.covers_below:
-                sizes[entry.jurisdiction_id] += item_size(dict(encode(entry_to_item(entry))))
-                rows += 1
-    return Coverage(len(covered), rows, sizes)
 
 
 # --- measuring ---------------------------------------------------------------------------------
@@ -546,172 +336,6 @@ def run(
                 flush=True,
             )
     return results
-
-
-# --- reporting ---------------------------------------------------------------------------------
-
-
-def _read(counts: CallCounts) -> str:
-    """Items read; items scanned too if they differ (a filter discarding what was paid for)."""
-    read, scanned = counts.read("dynamodb", "Query"), counts.scanned("dynamodb", "Query")
-    return f"{read:,}" + ("" if scanned == read else f" (scanned {scanned:,})")
-
-
-def _kb(size: int) -> str:
-    return f"{size / 1000:,.0f}"
-
-
-def _short(jurisdiction_id: str) -> str:
-    return jurisdiction_id.rsplit("/", 1)[-1]
-
-
-def query_table(results: Sequence[SizeResult]) -> str:
-    rows = []
-    for r in results:
-        for label, x in r.routes.items():
-            q, expected = x.covering, x.coverage
-            found, read = x.recipients, q.counts.read("dynamodb", "Query")
-            largest_id, largest_size = expected.largest
-            rows.append(
-                [
-                    f"{r.size:,}",
-                    label,
-                    str(q.reads),
-                    str(q.counts.requests("dynamodb", "Query")),
-                    str(expected.pages),
-                    _read(q.counts) + ("" if read == expected.rows else f" (expected {expected.rows:,})"),
-                    _kb(q.counts.read_bytes("dynamodb", "Query")),
-                    f"{_kb(largest_size)} ({_short(largest_id)})",
-                    f"{found:,}"
-                    + ("" if found == expected.subscribers else f" (expected {expected.subscribers:,})"),
-                    f"{q.cpu_ms:,.0f}",
-                ]
-            )
-    return table(
-        [
-            "subscriptions",
-            "notice",
-            "reads",
-            "Query requests",
-            "pages predicted",
-            "items read",
-            "kB read",
-            "largest read kB",
-            "subscribers covering",
-            "CPU ms",
-        ],
-        rows,
-        right=[True, False, True, True, True, True, True, True, True, True],
-    )
-
-
-def _ops(counts: CallCounts, service: str) -> str:
-    return ", ".join(f"{op} {n}" for op, n in counts.by_operation(service).items()) or "-"
-
-
-def route_table(results: Sequence[SizeResult]) -> str:
-    rows = []
-    for r in results:
-        for label, x in r.routes.items():
-            if not x.routed:
-                continue
-            per = x.overhead_per_delivery
-            rows.append(
-                [
-                    f"{r.size:,}",
-                    label,
-                    f"{x.recipients:,}",
-                    f"{x.deliveries:,}",
-                    _ops(x.counts, "dynamodb"),
-                    _ops(x.counts, "sqs"),
-                    str(x.overhead),
-                    f"{per:.3f}" if per is not None else "-",
-                    f"{x.cpu_ms:,.0f}",
-                ]
-            )
-    return table(
-        [
-            "subscriptions",
-            "notice",
-            "recipients",
-            "deliveries",
-            "DynamoDB requests",
-            "SQS requests",
-            "DynamoDB+SQS",
-            "per delivery",
-            "CPU ms",
-        ],
-        rows,
-        right=[True, False, True, True, False, False, True, True, True],
-    )
-
-
-def requests_table(results: Sequence[SizeResult]) -> str:
-    """Per notice: the routing query's requests at each size, against one per read + extra pages."""
-    rows = []
-    for label in results[0].routes:
-        first = results[0].routes[label]
-        measured = [r.routes[label].covering.counts.requests("dynamodb", "Query") for r in results]
-        predicted = [r.routes[label].coverage.pages for r in results]
-        rows.append(
-            [
-                label,
-                str(first.covering.reads),
-                *(str(m) for m in measured),
-                "yes" if measured == predicted else f"no (predicted {' / '.join(map(str, predicted))})",
-            ]
-        )
-    return table(
-        [
-            "notice",
-            "reads",
-            *(f"Query requests at {r.size:,}" for r in results),
-            "= reads + extra 1 MB pages",
-        ],
-        rows,
-        right=[False, True, *(True for _ in results), False],
-    )
-
-
-def prediction_table(sizes: Sequence[int], scenarios: Sequence[Scenario], seed: int, national: bool) -> str:
-    """What the routing query of each scenario must read at each size, by the rule and the rows
-    ``index_entries`` writes (``Coverage``): the figures a run checks moto's answers against, for
-    sizes too large to load into the emulator."""
-    registry = load_registry()
-    people = population(max(sizes), seed=seed, registry=registry, national=national)
-    rows = []
-    for size in sizes:
-        for scenario in scenarios:
-            place = registry.resolve(scenario.place)
-            wanted = reach(registry, place.id, scenario.event_type)
-            expected = coverage(people[:size], wanted, registry)
-            largest_id, largest_size = expected.largest
-            rows.append(
-                [
-                    f"{size:,}",
-                    scenario.label,
-                    str(wanted.reads),
-                    str(expected.pages),
-                    f"{expected.rows:,}",
-                    _kb(sum(expected.bytes_by_read.values())),
-                    f"{_kb(largest_size)} ({_short(largest_id)})",
-                    f"{expected.subscribers:,}",
-                ]
-            )
-    return table(
-        [
-            "subscriptions",
-            "notice",
-            "reads",
-            "Query requests",
-            "items read",
-            "kB read",
-            "largest read kB",
-            "subscribers covering",
-        ],
-        rows,
-        right=[True, False, True, True, True, True, True, True],
-    )
 
 
 def parse_scenarios(text: str) -> frozenset[str]:
