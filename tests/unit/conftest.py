@@ -7,7 +7,9 @@ from chalice.test import HTTPResponse, TestHTTPClient
 
 from app import app
 from chalicelib import bootstrap
+from chalicelib.data import load_registry
 from chalicelib.domain.auth import ApiRole, new_key
+from chalicelib.domain.jurisdictions import JurisdictionRegistry
 from tests.builders import NOW
 from tests.contract import ResponseContract
 from tests.fakes import FakeWorld
@@ -15,6 +17,12 @@ from vigil_local.dev_routes import serve_on
 
 # The unit tests stand in for the local stack, whose /dev routes some of them call.
 serve_on(app)
+
+
+@pytest.fixture(scope="module")
+def registry() -> JurisdictionRegistry:
+    """The jurisdiction registry the service ships."""
+    return load_registry()
 
 
 @pytest.fixture
