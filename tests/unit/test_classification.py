@@ -1,280 +1,44 @@
 """Pre-classification of a detainer against the Connecticut regime in force on its issue date.
 
-The regimes are data (chalicelib/data/regimes/us-ct.json); these tests hold that data to
-docs/detainer-rules.md, and the engine to its rules: a suggestion, never a decision, always
-naming its regime and criteria, with reported criteria shown as such.
+The regimes are data (chalicelib/data/regimes/us-ct.json); test_classification_data.py holds that
+data to docs/detainer-rules.md, and these tests hold the engine to its rules: a suggestion, never a
+decision, always naming its regime and criteria, with reported criteria shown as such. Facts read
+from the stored event and the classification stored at ingest are in test_classification_ingest.py.
 """
 
 from __future__ import annotations
 
-import copy
 import json
-from dataclasses import replace
 from datetime import date, datetime
-from importlib import resources
 from typing import Any
 
 import pytest
 
-from chalicelib.data import load_registry
-from chalicelib.data.regimes import REGIMES_FILE, load_ct_regimes
 from chalicelib.domain.classification import (
-    Classification,
-    Conviction,
     DetainerFacts,
     Outcome,
     PendingCharge,
-    Regime,
-    RegimeDataError,
     Status,
     Suggestion,
     classify,
     classify_event,
-    facts_from_event,
     issued_on,
-    load_regimes,
     no_criterion_met,
     regime_on,
     undetermined,
 )
-from chalicelib.domain.deadlines import NEW_YORK, describe, hold_deadlines
-from chalicelib.schemas.events import parse_event
-from chalicelib.services import ingest
-from tests.builders import NOW, detainer_body, rollout_body
-from tests.fakes import FakeWorld
-from tests.unit.test_pipeline import SOURCE, submit
-
-REGIMES = load_ct_regimes()
-
-GOVERNOR = date(2013, 6, 3)
-PA_13_155 = date(2016, 6, 1)
-PA_19 = date(2022, 6, 1)
-HB_7259 = date(2026, 1, 15)
-
-
-def raw_data() -> dict[str, Any]:
-    text = resources.files("chalicelib.data").joinpath(REGIMES_FILE).read_text(encoding="utf-8")
-    data: dict[str, Any] = json.loads(text)
-    return data
-
-
-def regime(regime_id: str) -> Regime:
-    return next(r for r in REGIMES if r.id == regime_id)
-
-
-def conviction(
-    statute: str = "53a-125b",
-    cls: str | None = "C misdemeanor",
-    *,
-    final: bool | None = True,
-    description: str = "",
-) -> Conviction:
-    return Conviction(
-        statute=statute, offence_class=cls, on=date(2012, 5, 1), final=final, description=description or None
-    )
-
-
-def clean(**overrides: Any) -> DetainerFacts:
-    """Every fact given, none meeting any criterion: a misdemeanor conviction, a charge with bond posted."""
-    values: dict[str, Any] = {
-        "form": "I-247A",
-        "judicial_warrant": False,
-        "tsdb_match": False,
-        "outstanding_ct_warrant": False,
-        "gang_member": False,
-        "public_safety_risk": False,
-        "probable_cause": frozenset({"pending-proceedings"}),
-        "convictions": (conviction(),),
-        "pending_charges": (
-            PendingCharge(statute="53a-125b", offence_class="A misdemeanor", bond_posted=True),
-        ),
-    }
-    values.update(overrides)
-    return DetainerFacts(**values)
-
-
-def outcomes(c: Classification) -> dict[str, Outcome]:
-    return {r.id: r.outcome for r in c.criteria}
-
-
-def met(c: Classification) -> set[str]:
-    return {r.id for r in c.criteria if r.outcome is Outcome.MET}
-
-
-def text_of(c: Classification) -> str:
-    return "\n".join(c.explanation)
-
-
-# -- the data file against the rules file -------------------------------------------------------
-
-
-def test_the_bundled_file_loads_four_regimes_in_date_order() -> None:
-    assert [r.id for r in REGIMES] == ["governor-review-2012", "pa-13-155", "pa-19-20-23", "hb-7259-2025"]
-    assert load_ct_regimes() is REGIMES  # parsed once per process
-
-
-def test_regime_dates_are_those_of_the_rules_file() -> None:
-    assert [(r.in_force_from, r.in_force_until) for r in REGIMES] == [
-        (date(2012, 2, 22), date(2013, 12, 31)),
-        (date(2014, 1, 1), date(2019, 9, 30)),
-        (date(2019, 10, 1), date(2025, 9, 30)),
-        (date(2025, 10, 1), None),
-    ]
-
-
-def test_regime_names_and_dates_agree_with_the_hold_clock_module() -> None:
-    for r in REGIMES:
-        start = datetime(
-            r.in_force_from.year, r.in_force_from.month, r.in_force_from.day, 12, tzinfo=NEW_YORK
-        )
-        state_rule = hold_deadlines("I-247A", start, None).state_rule
-        assert state_rule is not None
-        assert state_rule.startswith(r.name)
-
-
-def test_modes_follow_the_rules_file() -> None:
-    assert [str(r.mode) for r in REGIMES] == [
-        "case-by-case",
-        "any-criterion",
-        "any-criterion",
-        "any-criterion",
-    ]
-
-
-def test_every_criterion_the_rules_file_marks_confirmed_is_confirmed_in_the_data() -> None:
-    confirmed = {
-        "pa-13-155": {
-            "felony-conviction",
-            "pending-charges-no-bond",
-            "outstanding-ct-warrant",
-            "gang-member",
-            "tsdb-match",
-            "final-order-of-removal",
-            "public-safety-risk",
-        },
-        "pa-19-20-23": {"judicial-warrant", "class-a-or-b-felony"},
-        "hb-7259-2025": {"judicial-warrant", "class-a-or-b-felony"},  # "the 2019 criteria plus ..."
-    }
-    for regime_id, ids in confirmed.items():
-        statuses = {c.id: c.status for c in regime(regime_id).criteria}
-        assert {i: statuses[i] for i in ids} == dict.fromkeys(ids, Status.CONFIRMED)
-
-
-def test_nothing_is_confirmed_that_the_rules_file_does_not_mark_confirmed() -> None:
-    confirmed = {(r.id, c.id) for r in REGIMES for c in r.criteria if c.status is Status.CONFIRMED}
-    assert confirmed == {
-        ("pa-13-155", "felony-conviction"),
-        ("pa-13-155", "pending-charges-no-bond"),
-        ("pa-13-155", "outstanding-ct-warrant"),
-        ("pa-13-155", "gang-member"),
-        ("pa-13-155", "tsdb-match"),
-        ("pa-13-155", "final-order-of-removal"),
-        ("pa-13-155", "public-safety-risk"),
-        ("pa-19-20-23", "judicial-warrant"),
-        ("pa-19-20-23", "class-a-or-b-felony"),
-        ("hb-7259-2025", "judicial-warrant"),
-        ("hb-7259-2025", "class-a-or-b-felony"),
-    }
-    # No duty is marked confirmed in the rules file.
-    assert {d.status for r in REGIMES for d in r.duties} == {Status.REPORTED}
-
-
-def test_reported_criteria_are_reported() -> None:
-    assert {c.status for c in regime("governor-review-2012").criteria} == {Status.REPORTED}
-    assert {c.id: c.status for c in regime("pa-19-20-23").criteria}["tsdb-match"] is Status.REPORTED
-    added = [
-        c for c in regime("hb-7259-2025").criteria if c.id not in {"judicial-warrant", "class-a-or-b-felony"}
-    ]
-    assert len(added) == 11  # the TSDB criterion and the ten offences of the rules file's list
-    assert {c.status for c in added} == {Status.REPORTED}
-
-
-def test_duties_of_each_regime() -> None:
-    assert [d.id for d in regime("governor-review-2012").duties] == ["commissioner-review"]
-    assert [d.id for d in regime("pa-13-155").duties] == ["notify-ice", "hold-limit"]
-    for later in ("pa-19-20-23", "hb-7259-2025"):
-        assert [d.id for d in regime(later).duties] == [
-            "notify-ice",
-            "tell-person-and-counsel",
-            "same-limits-for-notification",
-        ]
-
-
-def test_sources_quote_what_the_rules_file_marks_confirmed_and_reported() -> None:
-    data = raw_data()
-    assert data["version"]
-    assert any("PA 13-155" in quote for quote in data["sources"]["confirmed"])
-    assert any("HB 7259" in quote for quote in data["sources"]["reported"])
-    assert data["sources"]["unmarked_treated_as_reported"]
-
-
-# -- strict loading -----------------------------------------------------------------------------
-
-
-def test_an_unknown_test_kind_is_refused() -> None:
-    data = raw_data()
-    data["regimes"][1]["criteria"][0]["test"] = {"arrested": True}
-    with pytest.raises(RegimeDataError, match="unknown test kind 'arrested'"):
-        load_regimes(data)
-
-
-def test_an_unknown_fact_or_field_is_refused() -> None:
-    data = raw_data()
-    data["regimes"][1]["criteria"][2]["test"] = {"fact": "looks_suspicious"}
-    data["regimes"][2]["criteria"][0]["weight"] = 3
-    with pytest.raises(RegimeDataError) as caught:
-        load_regimes(data)
-    assert len(caught.value.problems) == 2
-    assert "unknown fact 'looks_suspicious'" in str(caught.value)
-    assert "$.regimes[2].criteria[0].weight: is not a known field" in str(caught.value)
-
-
-def test_a_bad_status_is_refused() -> None:
-    data = raw_data()
-    data["regimes"][2]["criteria"][2]["status"] = "probably"
-    with pytest.raises(RegimeDataError, match="status"):
-        load_regimes(data)
-
-
-def test_overlapping_regimes_are_refused() -> None:
-    data = raw_data()
-    data["regimes"][1]["in_force_until"] = "2019-10-01"
-    with pytest.raises(RegimeDataError, match=r"'pa-13-155' .* overlaps 'pa-19-20-23'"):
-        load_regimes(data)
-
-
-def test_an_open_ended_regime_before_another_overlaps_it() -> None:
-    data = raw_data()
-    data["regimes"][2]["in_force_until"] = None
-    with pytest.raises(RegimeDataError, match="overlaps"):
-        load_regimes(data)
-
-
-def test_a_gap_between_regimes_is_allowed_and_nothing_applies_in_it() -> None:
-    data = raw_data()
-    data["regimes"][1]["in_force_until"] = "2019-06-30"
-    regimes = load_regimes(data)
-    assert regime_on(regimes, date(2019, 7, 15)) is None
-    c = classify(clean(), regimes, on=date(2019, 7, 15))
-    assert c.suggestion is Suggestion.NEEDS_JUDGMENT
-    assert c.regime_id is None
-
-
-def test_a_statute_must_be_a_bare_section_number() -> None:
-    data = raw_data()
-    data["regimes"][3]["criteria"][3]["test"] = {"conviction": {"statutes": ["CGS 53a-71(a)"]}}
-    with pytest.raises(RegimeDataError, match="bare section number"):
-        load_regimes(data)
-
-
-def test_a_lawyer_can_correct_a_criterion_without_touching_code() -> None:
-    data = copy.deepcopy(raw_data())
-    data["regimes"][2]["criteria"][2]["status"] = "confirmed"
-    corrected = load_regimes(data)
-    c = classify(clean(tsdb_match=True), corrected, on=PA_19)
-    assert c.suggestion is Suggestion.MAY_COOPERATE
-    assert "rests only on reported" not in text_of(c)
-
+from tests.unit.detainer_facts import (
+    GOVERNOR,
+    HB_7259,
+    PA_13_155,
+    PA_19,
+    REGIMES,
+    clean,
+    conviction,
+    met,
+    outcomes,
+    text_of,
+)
 
 # -- which regime: boundary dates in America/New_York -------------------------------------------
 
@@ -596,131 +360,6 @@ def test_facts_not_given_are_unknown_under_pa_13_155() -> None:
     c = classify(DetainerFacts(), REGIMES, on=PA_13_155)
     assert set(outcomes(c).values()) == {Outcome.UNKNOWN}
     assert c.suggestion is Suggestion.NEEDS_JUDGMENT
-
-
-# -- from the stored event ------------------------------------------------------------------------
-
-
-def test_facts_come_from_the_event_as_the_schema_stores_it() -> None:
-    submitted = parse_event(
-        detainer_body(issued_at="2022-03-01T09:00:00-05:00", release_due_at="2022-03-02T17:00:00-05:00"),
-        idempotency_header=None,
-        registry=load_registry(),
-    )
-    facts = facts_from_event(submitted.event)
-    assert submitted.detainer == facts
-    assert facts.judicial_warrant is False
-    assert facts.convictions == (
-        Conviction(statute="53a-134", offence_class="B felony", on=date(2019, 5, 1), final=True),
-    )
-    c = classify_event(submitted.event, REGIMES)
-    assert (c.regime_id, c.suggestion) == ("pa-19-20-23", Suggestion.MAY_COOPERATE)
-
-
-# -- from the request to the notice ---------------------------------------------------------------
-
-
-def test_the_parser_gives_the_facts_and_ingest_stores_their_classification_and_deadline(
-    world: FakeWorld,
-) -> None:
-    body = detainer_body(issued_at="2022-03-01T09:00:00-05:00", release_due_at="2022-03-02T17:00:00-05:00")
-    submitted = parse_event(body, idempotency_header=None, registry=world.deps().registry)
-    facts = submitted.detainer
-    assert facts is not None
-    assert facts.issued_at is not None
-    assert not {"classification", "hold"} & set(submitted.event)
-
-    notice = world.notices.get(submit(world, body).notice.id)
-
-    event = dict(notice.event)
-    classification, hold = event.pop("classification"), event.pop("hold")
-    assert event == submitted.event  # the rest is the event as parsed
-    assert classification == classify(facts, REGIMES, on=issued_on(facts.issued_at)).as_json()
-    assert (classification["regime_id"], classification["suggestion"]) == ("pa-19-20-23", "may-cooperate")
-    clocks = hold_deadlines("I-247A", facts.issued_at, facts.release_due_at)
-    assert notice.deadline == clocks.earliest == datetime(2022, 3, 4, 17, tzinfo=NEW_YORK)
-    assert hold["form_deadline"] == "2022-03-04T17:00:00-05:00"
-    assert hold["explained"] == describe(clocks)
-    [created] = world.ack_log.entries(notice.id)
-    assert created.data["deadline"] == "2022-03-04T17:00:00-05:00"
-
-
-def test_a_detainer_sent_again_is_a_duplicate_because_its_classification_is_the_same(
-    world: FakeWorld,
-) -> None:
-    first = submit(world, detainer_body())
-    again = submit(world, detainer_body())
-    assert (again.duplicate, again.notice.id) == (True, first.notice.id)
-
-
-def test_ingest_refuses_detainer_facts_without_a_form_or_an_issue_time(world: FakeWorld) -> None:
-    """The parser always gives both; facts built another way must not become an untimed notice."""
-    submitted = parse_event(detainer_body(), idempotency_header=None, registry=world.deps().registry)
-    with pytest.raises(ValueError, match="form and issue time"):
-        ingest.accept(
-            replace(submitted, detainer=DetainerFacts(form="I-247A")),
-            caller=SOURCE,
-            notices=world.notices,
-            index=world.subscribers,
-            registry=world.deps().registry,
-            policies=world.policies,
-            route_queue=world.route_queue,
-            ack_log=world.ack_log,
-            now=NOW,
-        )
-    assert world.notices.notices == {}
-    assert world.route_queue.take() == []
-
-
-def test_a_rollout_is_neither_classified_nor_timed(world: FakeWorld) -> None:
-    submitted = parse_event(rollout_body(), idempotency_header=None, registry=world.deps().registry)
-    assert submitted.detainer is None
-    notice = world.notices.get(submit(world, rollout_body()).notice.id)
-    assert notice.deadline is None
-    assert not {"classification", "hold"} & set(notice.event)
-
-
-def test_the_fields_being_added_to_the_event_are_read_when_present() -> None:
-    facts = facts_from_event(
-        {
-            "issued_at": "2015-01-05T10:00:00-05:00",
-            "probable_cause": ["final-order", "statements"],
-            "outstanding_ct_warrant": True,
-            "gang_member": False,
-            "public_safety_risk": False,
-            "pending_charges": [{"statute": "53a-61", "class": "A misdemeanor", "bond_posted": True}],
-            "convictions": [{"statute": "53a-60", "class": "D felony", "date": "2010-01-01", "final": False}],
-        }
-    )
-    assert facts.final_order_of_removal is True
-    assert facts.outstanding_ct_warrant is True
-    assert facts.pending_charges == (
-        PendingCharge(statute="53a-61", offence_class="A misdemeanor", bond_posted=True),
-    )
-    assert facts.convictions is not None
-    assert facts.convictions[0].final is False
-    assert facts_from_event({}).final_order_of_removal is None
-
-
-def test_an_unknown_probable_cause_box_is_refused() -> None:
-    with pytest.raises(ValueError, match="unknown probable_cause"):
-        facts_from_event({"probable_cause": ["final_order"]})
-
-
-def test_a_hold_that_falls_under_the_next_regime_needs_judgment() -> None:
-    event = {
-        "form": "I-247A",
-        "issued_at": "2019-09-30T15:00:00-04:00",
-        "release_due_at": "2019-10-02T09:00:00-04:00",
-        "judicial_warrant": False,
-        "tsdb_match": False,
-        "convictions": [{"statute": "53a-135", "class": "C felony", "final": True}],
-    }
-    c = classify_event(event, REGIMES)
-    assert c.regime_id == "pa-13-155"
-    assert met(c) == {"felony-conviction"}
-    assert c.suggestion is Suggestion.NEEDS_JUDGMENT
-    assert "under PA 19-20 and PA 19-23, where the suggestion would be may-not-cooperate" in text_of(c)
 
 
 # -- every suggestion names its regime and its criteria -----------------------------------------
