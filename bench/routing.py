@@ -95,10 +95,7 @@ from chalicelib.config import Settings
 from chalicelib.domain.notices import Notice, NoticeStatus, fingerprint, notice_id_for
 from chalicelib.domain.places import Jurisdiction
 from chalicelib.domain.routing import Reach, reach, recipients_for
-from chalicelib.domain.subscribers import (
-    EventType,
-    SubscriptionEntry,
-)
+from chalicelib.domain.subscribers import EventType, SubscriptionEntry
 from chalicelib.ports import SubscriptionIndex
 from chalicelib.services.routing import route
 

@@ -12,27 +12,14 @@ from typing import Any
 import pytest
 
 from chalicelib.adapters.dynamodb import encode
-from chalicelib.adapters.subscriber_store import (
-    DynamoSubscriberStore,
-    entry_to_item,
-    subscriber_to_item,
-)
+from chalicelib.adapters.subscriber_store import DynamoSubscriberStore, entry_to_item, subscriber_to_item
 from chalicelib.data import load_registry
 from chalicelib.domain.errors import ChangedMeanwhile, Conflict, NotFound
 from chalicelib.domain.facilities import Facility, FacilityKind
 from chalicelib.domain.places import JurisdictionKind
 from chalicelib.domain.routing import covers, reach, recipients_for
-from chalicelib.domain.subscribers import (
-    EventType,
-    Role,
-    Scope,
-    Subscriber,
-    index_entries,
-)
-from chalicelib.ports import (
-    SubscriberStore,
-    SubscriptionIndex,
-)
+from chalicelib.domain.subscribers import EventType, Role, Scope, Subscriber, index_entries
+from chalicelib.ports import SubscriberStore, SubscriptionIndex
 from chalicelib.services.subscribers import reindex_all
 from infra import reindex
 from tests.builders import NOW, subscriber

@@ -17,13 +17,7 @@ from click.testing import CliRunner
 
 from chalicelib.adapters.ack_log import entry_to_item
 from chalicelib.adapters.dynamodb import encode
-from chalicelib.domain.acklog import (
-    AUDIT_STREAM,
-    EntryKind,
-    LogEntry,
-    entry_hash,
-    verify_anchored,
-)
+from chalicelib.domain.acklog import AUDIT_STREAM, EntryKind, LogEntry, entry_hash, verify_anchored
 from tests.integration.conftest import REGION, STAGE
 from tests.integration.test_handlers import pipeline  # noqa: F401  # the fixture ``faulty`` builds on
 from tests.integration.under_faults import Faulty, faulty_pipeline

@@ -12,9 +12,7 @@ import pytest
 from chalicelib.bootstrap import build
 from chalicelib.config import Settings
 from chalicelib.domain.notices import Notice
-from chalicelib.domain.subscribers import (
-    EventType,
-)
+from chalicelib.domain.subscribers import EventType
 from infra import schedule_retention
 from tests.builders import NOW
 from tests.integration.conftest import STAGE, Aws, Stores

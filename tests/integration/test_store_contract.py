@@ -15,10 +15,7 @@ import pytest
 
 from chalicelib.adapters import ack_code_store
 from chalicelib.adapters.ack_code_store import CODE_LIFETIME
-from chalicelib.adapters.subscriber_store import (
-    item_to_subscriber,
-    subscriber_to_item,
-)
+from chalicelib.adapters.subscriber_store import item_to_subscriber, subscriber_to_item
 from chalicelib.bootstrap import build
 from chalicelib.config import Settings
 from chalicelib.data import load_registry
@@ -30,20 +27,9 @@ from chalicelib.domain.language import Language
 from chalicelib.domain.notices import Notice, NoticeStatus
 from chalicelib.domain.policies import DEFAULT_POLICIES, Audience, EscalationPolicy, Step
 from chalicelib.domain.routing import plan_deliveries, recipients_for
-from chalicelib.domain.subscribers import (
-    Channel,
-    ChannelRef,
-    ChannelType,
-    EventType,
-    Role,
-    index_entries,
-)
+from chalicelib.domain.subscribers import Channel, ChannelRef, ChannelType, EventType, Role, index_entries
 from chalicelib.domain.tokens import AckTarget
-from chalicelib.ports import (
-    AckCodeStore,
-    NoticeExists,
-    StoreUnavailable,
-)
+from chalicelib.ports import AckCodeStore, NoticeExists, StoreUnavailable
 from tests.builders import NOW, subscriber
 from tests.integration.conftest import STAGE, Aws, Stores
 

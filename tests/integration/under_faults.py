@@ -33,10 +33,7 @@ from moto.backends import get_backend
 
 from chalicelib import bootstrap
 from chalicelib.adapters.webhooks import HttpWebhookSender
-from chalicelib.domain.acklog import (
-    EntryKind,
-    verify_anchored,
-)
+from chalicelib.domain.acklog import EntryKind, verify_anchored
 from chalicelib.domain.deliveries import Delivery, DeliveryStatus, attempts_allowed
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.notices import Notice

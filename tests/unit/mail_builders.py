@@ -7,10 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from chalicelib.data import load_registry
-from chalicelib.domain.inbound_mail import (
-    Extraction,
-    parse_message,
-)
+from chalicelib.domain.inbound_mail import Extraction, parse_message
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "mail"
 RECEIVED_AT = datetime(2012, 2, 27, 17, 0, tzinfo=UTC)

@@ -8,10 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from chalicelib.domain.inbound_mail import (
-    needs_triage,
-    parse_message,
-)
+from chalicelib.domain.inbound_mail import needs_triage, parse_message
 from tests.unit.mail_builders import FRIDAY, REGISTRY, assert_instant, message, parse
 
 # --- dates ---------------------------------------------------------------------------------------
