@@ -487,6 +487,16 @@ def facilities() -> None:
     """
 
 
+def facility_path(facility_id: str) -> str:
+    """A facility's address: /facilities/ and its id, each part of the id a segment of its own."""
+    parts = facility_id.strip().split("/")
+    if len(parts) != 3 or parts[1] != "facility" or not all(parts):
+        raise click.BadParameter(
+            "must be a facility id, e.g. us-tx/facility/harris-county-jail", param_hint="FACILITY_ID"
+        )
+    return "/facilities/" + "/".join(path_segment(part) for part in parts)
+
+
 @facilities.command("list")
 @click.option("--state", help="A state's id, name, postal code or FIPS code (default Connecticut).")
 def facilities_list(state: str | None) -> None:
@@ -498,7 +508,7 @@ def facilities_list(state: str | None) -> None:
 @click.argument("facility_id")
 def facilities_show(facility_id: str) -> None:
     """Show a facility (GET /facilities/{id}), e.g. us-tx/facility/harris-county-jail."""
-    show(call("GET", f"/facilities/{path_segment(facility_id)}"))
+    show(call("GET", facility_path(facility_id)))
 
 
 @facilities.command("add")
@@ -524,7 +534,7 @@ def facilities_change(facility_id: str, body: Json) -> None:
 
     E.g. {"retired": true}; its id never changes.
     """
-    show(call("PATCH", f"/facilities/{path_segment(facility_id)}", body))
+    show(call("PATCH", facility_path(facility_id), body))
 
 
 # --- duty rotations ---------------------------------------------------------------------------

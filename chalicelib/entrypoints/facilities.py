@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import unquote
-
 from chalice.app import Response
 
 from chalicelib.entrypoints.contract import ADMINS, READERS, Incoming, Routes
@@ -36,19 +34,23 @@ def post_facility(req: Incoming, vigil: UseCases) -> Response:
     return json_response(facility_json(added, vigil.registry), status=201)
 
 
-# A facility id holds slashes: the path carries it escaped (us-tx%2Ffacility%2Fharris-county-jail).
-@routes.get("/facilities/{facility_id}", roles=READERS, refuses=(400,), cli="facilities show")
-def get_facility(req: Incoming, vigil: UseCases, facility_id: str) -> Response:
+# A facility's address is /facilities/ and its id (us-tx/facility/harris-county-jail), each part of
+# the id a path segment of its own: API Gateway refuses a slash escaped inside one (%2F).
+@routes.get("/facilities/{state_id}/facility/{slug}", roles=READERS, refuses=(400,), cli="facilities show")
+def get_facility(req: Incoming, vigil: UseCases, state_id: str, slug: str) -> Response:
     from chalicelib.schemas.facilities import parse_facility_id
 
-    found = vigil.facility(parse_facility_id(unquote(facility_id)))
+    found = vigil.facility(parse_facility_id(state_id, slug))
     return json_response(facility_json(found, vigil.registry))
 
 
-@routes.patch("/facilities/{facility_id}", roles=ADMINS, body=True, refuses=(409,), cli="facilities change")
-def patch_facility(req: Incoming, vigil: UseCases, facility_id: str) -> Response:
+@routes.patch(
+    "/facilities/{state_id}/facility/{slug}", roles=ADMINS, body=True, refuses=(409,), cli="facilities change"
+)
+def patch_facility(req: Incoming, vigil: UseCases, state_id: str, slug: str) -> Response:
     from chalicelib.schemas.facilities import parse_facility_change, parse_facility_id
 
+    facility_id = parse_facility_id(state_id, slug)
     wanted = parse_facility_change(req.json(), registry=vigil.registry)
-    changed = vigil.change_facility(parse_facility_id(unquote(facility_id)), wanted, caller=req.who)
+    changed = vigil.change_facility(facility_id, wanted, caller=req.who)
     return json_response(facility_json(changed, vigil.registry))

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from chalicelib.domain.errors import FieldError, InvalidInput
 from chalicelib.domain.facilities import (
     MAX_ALIASES,
     MAX_NAME_CHARS,
@@ -28,6 +28,9 @@ from chalicelib.schemas.fields import (
 _FIELDS = {"name", "place", "kind", "aliases"}
 _PATCH_FIELDS = _FIELDS | {"retired"}
 MAX_FACILITY_ID_CHARS = 300
+# The parts of a facility id that its address carries as path segments (domain/places.py makes them).
+_STATE_ID = re.compile(r"us-[a-z]{2}")
+_SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
 
 def parse_facility(body: Any, *, registry: JurisdictionRegistry) -> FacilityDraft:
@@ -63,14 +66,17 @@ def parse_facility_change(body: Any, *, registry: JurisdictionRegistry) -> Facil
     return FacilityChange(name=name, place=place, kind=kind, aliases=aliases, retired=retired)
 
 
-def parse_facility_id(raw: str) -> str:
-    """A facility id from the path (``us-tx/facility/harris-county-jail``, its slashes escaped)."""
-    if len(raw) > MAX_FACILITY_ID_CHARS or raw.count("/") != 2 or raw.split("/")[1] != "facility":
-        raise InvalidInput(
-            "facility_id is invalid",
-            [FieldError("facility_id", "must be a facility id, e.g. us-tx/facility/harris-county-jail")],
-        )
-    return raw.strip().lower()
+def parse_facility_id(state_id: str, slug: str) -> str:
+    """A facility id from its address, ``/facilities/<state_id>/facility/<slug>``
+    (``us-tx/facility/harris-county-jail``): the parts the id scheme (``canonical_id``) makes."""
+    state_id, slug = state_id.lower(), slug.lower()
+    problems = Problems()
+    if not _STATE_ID.fullmatch(state_id):
+        problems.add("state_id", "must be a state's id, e.g. us-tx")
+    if len(slug) > MAX_FACILITY_ID_CHARS or not _SLUG.fullmatch(slug):
+        problems.add("slug", "must be the last part of a facility id, e.g. harris-county-jail")
+    problems.raise_if_any("facility id")
+    return f"{state_id}/facility/{slug}"
 
 
 def _place(body: Any, problems: Problems) -> str | None:

@@ -75,7 +75,6 @@ from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from multiprocessing.connection import wait
 from typing import Any
-from urllib.parse import quote
 
 from chalice.test import Client
 
@@ -243,7 +242,8 @@ def seed(client: Any, world: FakeWorld, admin: str) -> dict[str, list[str]]:
         "channel_id": [c.id for c in adviser.channels],
         "key_id": sorted(world.keys.keys),
         "sender": [sender],
-        "facility_id": [quote(jail["id"], safe="")],
+        "state_id": [jail["id"].split("/")[0]],
+        "slug": [jail["id"].split("/")[2]],
         "name": sorted(DASHBOARD_ASSETS),
         "rotation_id": [rotation],
     }

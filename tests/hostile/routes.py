@@ -196,8 +196,8 @@ ROUTE_CASES: dict[Route, RouteCase] = {
     # Correctional facilities.
     ("GET", "/facilities"): RouteCase(query=("state",)),
     ("POST", "/facilities"): RouteCase(JsonBody((FACILITY,))),
-    ("GET", "/facilities/{facility_id}"): RouteCase(),
-    ("PATCH", "/facilities/{facility_id}"): RouteCase(JsonBody((FACILITY_CHANGE,))),
+    ("GET", "/facilities/{state_id}/facility/{slug}"): RouteCase(),
+    ("PATCH", "/facilities/{state_id}/facility/{slug}"): RouteCase(JsonBody((FACILITY_CHANGE,))),
     # Subscribers and keys.
     ("POST", "/subscribers"): RouteCase(JsonBody((SUBSCRIBER,))),
     ("GET", "/subscribers"): RouteCase(query=("limit", "cursor")),

@@ -77,7 +77,7 @@ def test_a_moved_jail_s_subscribers_are_read_under_its_new_county_and_no_longer_
 
     assert (readers("us-tx/county/harris"), readers("us-tx/county/fort-bend")) == (["Chaplain"], [])
     response = pipeline.client.http.patch(
-        "/facilities/us-tx%2Ffacility%2Fharris-county-jail",
+        "/facilities/us-tx/facility/harris-county-jail",
         headers={"Authorization": f"Bearer {pipeline.admin}", "Content-Type": "application/json"},
         body=json.dumps({"place": "Fort Bend County, TX"}),
     )

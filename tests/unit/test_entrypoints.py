@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from email import message_from_bytes
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 from chalice.test import Client
@@ -174,7 +173,7 @@ def _a_facility(client: Client, keys: Keys) -> str:
         body=json.dumps(body),
     )
     assert added.status_code == 201, added.body
-    return quote(json.loads(added.body)["id"], safe="")
+    return str(json.loads(added.body)["id"])
 
 
 def _a_subscriber(world: FakeWorld) -> str:
@@ -268,7 +267,7 @@ WRITES: dict[tuple[str, str], Callable[[Client, Keys, FakeWorld], Write]] = {
         "/facilities",
         {"name": "Harris County Jail", "place": "Harris County, TX", "kind": "jail"},
     ),
-    ("PATCH", "/facilities/{facility_id}"): lambda c, k, w: Write(
+    ("PATCH", "/facilities/{state_id}/facility/{slug}"): lambda c, k, w: Write(
         ApiRole.ADMIN, f"/facilities/{_a_facility(c, k)}", {"aliases": ["Harris Jail"]}
     ),
     ("POST", "/keys"): lambda c, k, w: Write(ApiRole.ADMIN, "/keys", {"name": "ops", "role": "viewer"}),

@@ -25,7 +25,7 @@ from tests.unit.test_pipeline import run
 
 Keys = dict[ApiRole, str]
 HARRIS_JAIL = "us-tx/facility/harris-county-jail"
-HARRIS_JAIL_PATH = "/facilities/us-tx%2Ffacility%2Fharris-county-jail"
+HARRIS_JAIL_PATH = "/facilities/us-tx/facility/harris-county-jail"
 HARRIS_JAIL_BODY = {"name": "Harris County Jail", "place": "Harris County, TX", "kind": "jail"}
 NEW_HAVEN_CC = "us-ct/facility/new-haven-correctional-center"
 
@@ -105,7 +105,7 @@ def test_readers_show_an_added_and_a_shipped_facility(client: Client, keys: Keys
     viewer = keys[ApiRole.VIEWER]
     status, shown = call(client, "GET", HARRIS_JAIL_PATH, viewer)
     assert (status, shown["id"], shown["place"]["id"]) == (200, HARRIS_JAIL, "us-tx/county/harris")
-    status, seed = call(client, "GET", "/facilities/us-ct%2Ffacility%2Fnew-haven-correctional-center", viewer)
+    status, seed = call(client, "GET", "/facilities/us-ct/facility/new-haven-correctional-center", viewer)
     assert (status, seed["seed"], seed["place"]["id"], seed["added_by"]) == (
         200,
         True,
@@ -214,12 +214,17 @@ def test_facilities_are_changed_by_admins_only_and_read_by_every_key(client: Cli
     assert call(client, "GET", "/facilities", None)[0] == 401
 
 
-def test_an_unknown_facility_is_404_and_an_id_of_another_kind_400(client: Client, keys: Keys) -> None:
+def test_an_unknown_facility_is_404_and_an_address_no_facility_id_has_400(client: Client, keys: Keys) -> None:
     viewer = keys[ApiRole.VIEWER]
-    status, answer = call(client, "GET", "/facilities/us-tx%2Ffacility%2Fnowhere", viewer)
+    status, answer = call(client, "GET", "/facilities/us-tx/facility/nowhere", viewer)
     assert (status, answer["error"]) == (404, "not_found")
-    status, answer = call(client, "GET", "/facilities/us-tx%2Fcounty%2Fharris", viewer)
-    assert (status, answer["details"][0]["field"]) == (400, "facility_id")
+    for path, field in [
+        ("/facilities/texas/facility/harris-county-jail", "state_id"),
+        ("/facilities/us-tx/facility/harris_county_jail", "slug"),
+        ("/facilities/us-tx/facility/-harris", "slug"),
+    ]:
+        status, answer = call(client, "GET", path, viewer)
+        assert (status, [d["field"] for d in answer["details"]]) == (400, [field]), path
     status, answer = call(client, "GET", "/facilities?state=Harris%20County%2C%20TX", viewer)
     assert (status, answer["details"][0]["field"]) == (400, "state")
 
@@ -287,7 +292,7 @@ def test_a_bad_change_is_refused_naming_the_field_and_changes_nothing(
 def test_a_shipped_facility_is_not_changed_retired_or_moved_through_the_api(
     client: Client, keys: Keys, world: FakeWorld
 ) -> None:
-    path = "/facilities/us-ct%2Ffacility%2Fnew-haven-correctional-center"
+    path = "/facilities/us-ct/facility/new-haven-correctional-center"
     for change in ({"place": "Hamden"}, {"retired": True}, {"name": "New Haven Jail"}):
         status, answer = call(client, "PATCH", path, keys[ApiRole.ADMIN], change)
         assert status == 409
@@ -295,9 +300,7 @@ def test_a_shipped_facility_is_not_changed_retired_or_moved_through_the_api(
     assert world.places.current().get(NEW_HAVEN_CC).parents == ("us-ct/town/new-haven",)
     assert audited(world) == []
     assert (
-        call(
-            client, "PATCH", "/facilities/us-tx%2Ffacility%2Fnowhere", keys[ApiRole.ADMIN], {"retired": True}
-        )[0]
+        call(client, "PATCH", "/facilities/us-tx/facility/nowhere", keys[ApiRole.ADMIN], {"retired": True})[0]
         == 404
     )
 
