@@ -1,6 +1,6 @@
 """Each command of the ``vigil`` command line against a real local HTTP server that records what it is
 sent: keys, subscribers, events, notices, policies, sweep, jurisdictions, audit, triage, trusted
-senders and duty rotations, each sending the request its route expects."""
+senders, duty rotations and correctional facilities, each sending the request its route expects."""
 
 from __future__ import annotations
 
@@ -501,4 +501,60 @@ def test_rotations_create_list_show_update_and_delete_call_their_routes(api: Fak
 
 def test_rotations_create_without_a_file_is_a_usage_error(api: FakeApi) -> None:
     assert vigil(api.url, "rotations", "create").exit_code == 2
+    assert api.requests == []
+
+
+# --- correctional facilities ----------------------------------------------------------------------
+
+HARRIS_JAIL = "us-tx/facility/harris-county-jail"
+
+
+def test_facilities_list_add_show_and_change_call_their_routes(api: FakeApi) -> None:
+    retire = {"retired": True}
+    assert vigil(api.url, "facilities", "list", "--state", "TX").exit_code == 0
+    added = vigil(
+        api.url,
+        "facilities",
+        "add",
+        "Harris County Jail",
+        "--place",
+        "Harris County, TX",
+        "--kind",
+        "jail",
+        "--alias",
+        "Harris Jail",
+    )
+    assert added.exit_code == 0
+    assert vigil(api.url, "facilities", "show", HARRIS_JAIL).exit_code == 0
+    changed = vigil(api.url, "facilities", "change", HARRIS_JAIL, "--file", "-", stdin=json.dumps(retire))
+    assert changed.exit_code == 0
+
+    listed, created, shown, patched = api.requests
+    assert (listed.method, listed.path, listed.query) == ("GET", "/facilities", {"state": ["TX"]})
+    assert (created.method, created.path) == ("POST", "/facilities")
+    assert created.json() == {
+        "name": "Harris County Jail",
+        "place": "Harris County, TX",
+        "kind": "jail",
+        "aliases": ["Harris Jail"],
+    }
+    # The id's parts are path segments of their own, as API Gateway needs them (no %2F).
+    assert (shown.method, shown.path) == ("GET", "/facilities/us-tx/facility/harris-county-jail")
+    assert (patched.method, patched.path, patched.json()) == (
+        "PATCH",
+        "/facilities/us-tx/facility/harris-county-jail",
+        retire,
+    )
+
+
+@pytest.mark.parametrize(
+    "not_an_id", ["harris-county-jail", "us-tx/county/harris", "us-tx//x", "a/facility/b/c"]
+)
+def test_facilities_show_refuses_what_is_not_a_facility_id_without_calling_the_api(
+    api: FakeApi, not_an_id: str
+) -> None:
+    result = vigil(api.url, "facilities", "show", not_an_id)
+
+    assert result.exit_code == 2
+    assert "FACILITY_ID" in result.stderr
     assert api.requests == []
