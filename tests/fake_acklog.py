@@ -1,14 +1,23 @@
-"""An in-memory ack log with the DynamoDB adapter's behaviour: chained entries, no overwrites, races."""
+"""An in-memory ack log with the DynamoDB adapter's behaviour: chained entries, no overwrites, races;
+and the forger's tool, a tail rewritten with its hashes recomputed."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from chalicelib.domain.acklog import AUDIT_STREAM, EntryKind, LogConflict, LogEntry, LogHead, next_entry
+from chalicelib.domain.acklog import (
+    AUDIT_STREAM,
+    EntryKind,
+    LogConflict,
+    LogEntry,
+    LogHead,
+    entry_hash,
+    next_entry,
+)
 from chalicelib.domain.errors import NotFound
 
 RIVAL = "rival-writer"
@@ -78,3 +87,23 @@ class InMemoryAckLog:
         if AUDIT_STREAM in heads:
             yield AUDIT_STREAM, heads.pop(AUDIT_STREAM)
         yield from sorted(heads.items())
+
+
+def rewritten_from(log: list[LogEntry], seq: int, **change: Any) -> list[LogEntry]:
+    """The log with entry ``seq`` changed and it and every later entry sealed again, each chained to
+    the one before: what whoever can write the table can do."""
+    forged = log[:seq]
+    for entry in log[seq:]:
+        changed = replace(entry, **(change if entry.seq == seq else {}))
+        changed = replace(changed, prev_hash=forged[-1].hash if forged else changed.prev_hash)
+        sealed = entry_hash(
+            notice_id=changed.notice_id,
+            seq=changed.seq,
+            kind=changed.kind,
+            at=changed.at,
+            actor=changed.actor,
+            data=changed.data,
+            prev_hash=changed.prev_hash,
+        )
+        forged.append(replace(changed, hash=sealed))
+    return forged

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -17,7 +17,8 @@ from click.testing import CliRunner
 
 from chalicelib.adapters.ack_log import entry_to_item
 from chalicelib.adapters.dynamodb import encode
-from chalicelib.domain.acklog import AUDIT_STREAM, EntryKind, LogEntry, entry_hash, verify_anchored
+from chalicelib.domain.acklog import AUDIT_STREAM, EntryKind, LogEntry, verify_anchored
+from tests.fake_acklog import rewritten_from
 from tests.integration.conftest import REGION, STAGE
 from tests.integration.test_handlers import pipeline  # noqa: F401  # the fixture ``faulty`` builds on
 from tests.integration.under_faults import Faulty, faulty_pipeline
@@ -102,21 +103,7 @@ def a_routed_notice(f: Faulty) -> str:
 def rewrite_from(f: Faulty, stream: str, seq: int, **change: Any) -> list[LogEntry]:
     """Change entry ``seq`` and seal it and every later entry again, each chained to the one before,
     written straight into the table: a tail forged by whoever can write it."""
-    entries = f.deps.ack_log.entries(stream)
-    forged = entries[:seq]
-    for entry in entries[seq:]:
-        changed = replace(entry, **(change if entry.seq == seq else {}))
-        changed = replace(changed, prev_hash=forged[-1].hash if forged else changed.prev_hash)
-        sealed = entry_hash(
-            notice_id=changed.notice_id,
-            seq=changed.seq,
-            kind=changed.kind,
-            at=changed.at,
-            actor=changed.actor,
-            data=changed.data,
-            prev_hash=changed.prev_hash,
-        )
-        forged.append(replace(changed, hash=sealed))
+    forged = rewritten_from(f.deps.ack_log.entries(stream), seq, **change)
     for entry in forged[seq:]:
         f.dynamodb.put_item(TableName=f"vigil-{STAGE}-ack-log", Item=encode(entry_to_item(entry)))
     return forged

@@ -22,7 +22,6 @@ from chalicelib.domain.acklog import (
     EntryKind,
     LogEntry,
     LogHead,
-    entry_hash,
     verify_anchored,
 )
 from chalicelib.domain.auth import ApiRole
@@ -31,6 +30,7 @@ from chalicelib.domain.subscribers import Channel, ChannelType, Role
 from chalicelib.ports import StoreUnavailable
 from chalicelib.services import digests
 from tests.builders import NOW, rollout_body, subscriber
+from tests.fake_acklog import rewritten_from
 from tests.fakes import FakeWorld
 from tests.unit.test_acklog import NOTICE, a_log
 from tests.unit.test_api import call
@@ -43,26 +43,6 @@ TODAY = NOW.date()
 
 def head(entry: LogEntry) -> LogHead:
     return LogHead.of(entry)
-
-
-def rewritten_from(log: list[LogEntry], seq: int, **change: Any) -> list[LogEntry]:
-    """The log with entry ``seq`` changed and it and every later entry sealed again, each chained to
-    the one before: what whoever can write the table can do."""
-    forged = log[:seq]
-    for entry in log[seq:]:
-        changed = replace(entry, **(change if entry.seq == seq else {}))
-        changed = replace(changed, prev_hash=forged[-1].hash if forged else changed.prev_hash)
-        sealed = entry_hash(
-            notice_id=changed.notice_id,
-            seq=changed.seq,
-            kind=changed.kind,
-            at=changed.at,
-            actor=changed.actor,
-            data=changed.data,
-            prev_hash=changed.prev_hash,
-        )
-        forged.append(replace(changed, hash=sealed))
-    return forged
 
 
 # ------------------------------------------------------------------ the rule
