@@ -11,7 +11,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from chalicelib.bootstrap import build
+from chalicelib.bootstrap import Deps, build
 from chalicelib.config import Settings
 from chalicelib.data import load_registry
 from chalicelib.ports import (
@@ -89,6 +89,22 @@ class Stores:
     # The place graph the subscriber store's index rows are computed with, the facilities in it.
     places: PlaceGraph
 
+    @classmethod
+    def of(cls, deps: Deps) -> Stores:
+        """The stores a built set of dependencies (``chalicelib.bootstrap.build``) holds."""
+        return cls(
+            deps.notices,
+            deps.subscribers,
+            deps.index,
+            deps.deliveries,
+            deps.keys,
+            deps.policies,
+            deps.codes,
+            deps.trusted_senders,
+            deps.facilities,
+            deps.places,
+        )
+
 
 @pytest.fixture(params=["fake", "dynamodb"])
 def stores(request: pytest.FixtureRequest) -> Iterator[Stores]:
@@ -114,15 +130,4 @@ def stores(request: pytest.FixtureRequest) -> Iterator[Stores]:
     aws: Aws = request.getfixturevalue("aws")
     request.getfixturevalue("stack")
     deps = build(Settings.from_env({"VIGIL_STAGE": STAGE}), session=aws.session)
-    yield Stores(
-        deps.notices,
-        deps.subscribers,
-        deps.index,
-        deps.deliveries,
-        deps.keys,
-        deps.policies,
-        deps.codes,
-        deps.trusted_senders,
-        deps.facilities,
-        deps.places,
-    )
+    yield Stores.of(deps)

@@ -98,18 +98,7 @@ def test_what_falls_due_is_one_query_of_the_keys_only_index(aws: Aws, stack: dic
         "provide-client-params.dynamodb.*",
         lambda params, model, **_: calls.append((model.name, dict(params))),
     )
-    stores = Stores(
-        deps.notices,
-        deps.subscribers,
-        deps.index,
-        deps.deliveries,
-        deps.keys,
-        deps.policies,
-        deps.codes,
-        deps.trusted_senders,
-        deps.facilities,
-        deps.places,
-    )
+    stores = Stores.of(deps)
     for n in range(3):
         a_decided_detainer(stores, f"ntc_{n}", due_in=timedelta(days=n))
     calls.clear()
