@@ -40,6 +40,7 @@ from chalicelib.schemas.events import parse_event
 from chalicelib.services import ingest
 from tests.builders import NOW, detainer_body
 from tests.fakes import FakeWorld
+from tests.unit.detainer_facts import clean, text_of
 from tests.unit.test_pipeline import SOURCE
 
 CA = state_law("us-ca/facility/x")
@@ -55,28 +56,12 @@ ROBBERY = ca_conviction("PC 211", "unclassified felony")  # a serious and violen
 
 def facts(**overrides: Any) -> DetainerFacts:
     """Every fact given, the criminal record looked up and empty: nothing meets any criterion."""
-    values: dict[str, Any] = {
-        "form": "I-247A",
-        "judicial_warrant": False,
-        "tsdb_match": False,
-        "outstanding_ct_warrant": False,
-        "gang_member": False,
-        "public_safety_risk": False,
-        "probable_cause": frozenset({"pending-proceedings"}),
-        "convictions": (),
-        "pending_charges": (),
-    }
-    values.update(overrides)
-    return DetainerFacts(**values)
+    return clean(**{"convictions": (), "pending_charges": (), **overrides})
 
 
 WARRANT = facts(judicial_warrant=True)
 SERIOUS_FELONY = facts(convictions=(ROBBERY,))
 NOTHING = facts()
-
-
-def text_of(c: Classification) -> str:
-    return "\n".join(c.explanation)
 
 
 def outcomes(c: Classification) -> dict[str, Outcome]:
