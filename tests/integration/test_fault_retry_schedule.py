@@ -10,18 +10,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from chalicelib import bootstrap
-from chalicelib.adapters.webhooks import HttpWebhookSender
 from chalicelib.domain.deliveries import RETRY_SCHEDULES, DeliveryStatus, attempts_allowed
 from chalicelib.domain.subscribers import Channel, ChannelType
 from tests.integration.conftest import Aws
-from tests.integration.faults import FaultInjector
 from tests.integration.test_handlers import (  # noqa: F401  # pipeline: the fixture ``on_schedule`` builds on
     Pipeline,
     pipeline,
@@ -31,12 +28,11 @@ from tests.integration.test_handlers import (  # noqa: F401  # pipeline: the fix
 from tests.integration.under_faults import (
     MAX_ROUNDS,
     WEBHOOK_ATTEMPTS,
-    WEBHOOK_TIMEOUT,
     Answer,
-    Clock,
     Faulty,
     assert_nothing_lost_nothing_doubled,
     delivery_keys,
+    faulty_pipeline,
     not_sent,
 )
 
@@ -88,23 +84,9 @@ class OnSchedule:
 @pytest.fixture
 def on_schedule(pipeline: Pipeline, aws: Aws) -> Iterator[OnSchedule]:  # noqa: F811
     """The faulty pipeline with the real retry waits (retry scale 1), asked of SQS and recorded."""
-    holds = Holds().install(aws.session)
-    faults = FaultInjector(seed=20120217).install(aws.session)
-    deps = bootstrap.build(
-        replace(pipeline.deps.settings, retry_scale=1.0),
-        session=aws.session,
-        webhook_sender=HttpWebhookSender(
-            timeout_seconds=WEBHOOK_TIMEOUT, allow_private=pipeline.deps.settings.allows_local_webhooks
-        ),
-    )
-    clock = Clock(datetime.now(UTC).replace(microsecond=0))
-    bootstrap.use(deps, clock=clock)
-    harness = Faulty(
-        base=replace(pipeline, deps=deps), faults=faults, clock=clock, dynamodb=aws.client("dynamodb")
-    )
-    yield OnSchedule(harness, holds)
-    for server in harness.receivers:
-        server.stop()
+    holds = Holds().install(aws.session)  # before the pipeline's clients are built from the session
+    for harness in faulty_pipeline(pipeline, aws, retry_scale=1.0):
+        yield OnSchedule(harness, holds)
 
 
 def assert_on_schedule(waited: Sequence[int], channel: ChannelType) -> None:

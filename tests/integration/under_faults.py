@@ -288,13 +288,15 @@ class Faulty:
         return [str(m.get("Body", "")) for m in found.values()]
 
 
-def faulty_pipeline(pipeline: Pipeline, aws: Aws) -> Iterator[Faulty]:
-    """The ``faulty`` fixture of each scenario module (``pipeline`` is test_handlers.py's fixture)."""
+def faulty_pipeline(pipeline: Pipeline, aws: Aws, *, retry_scale: float | None = None) -> Iterator[Faulty]:
+    """The ``faulty`` fixture of each scenario module (``pipeline`` is test_handlers.py's fixture);
+    ``retry_scale``, when given, replaces the settings' (1: the real retry waits)."""
     # botocore copies a session's handlers into each client it makes: the injector goes on first,
     # then every adapter is built again from the session, as bootstrap.build does in a Lambda.
     faults = FaultInjector(seed=20120217).install(aws.session)
+    settings = pipeline.deps.settings
     deps = bootstrap.build(
-        pipeline.deps.settings,
+        settings if retry_scale is None else replace(settings, retry_scale=retry_scale),
         session=aws.session,
         webhook_sender=HttpWebhookSender(
             timeout_seconds=WEBHOOK_TIMEOUT, allow_private=pipeline.deps.settings.allows_local_webhooks
