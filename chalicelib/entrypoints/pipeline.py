@@ -72,7 +72,7 @@ def send_batch(event: SQSEvent, vigil: UseCases) -> dict[str, Any]:
     structlog.contextvars.bind_contextvars(message_ids=[m.message_id for m in messages])
     try:
         failed = vigil.handle_send_messages(messages)
-    except Exception:
+    except Exception:  # whatever went wrong, every message goes back to SQS to be retried
         logger.exception("message.failed")
         failed = [m.message_id for m in messages]
     return {"batchItemFailures": failures + [{"itemIdentifier": i} for i in failed]}
